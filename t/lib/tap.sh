@@ -1,0 +1,72 @@
+# tap.sh - TAP helpers for segtls shell tests (source it from bash).
+#
+#   plan N | no_plan; ok COND-STATUS "name"; is GOT WANT "name";
+#   like GOT REGEX "name"; diff_ref FILE.ref GOT-FILE "name"; done_testing
+#   tmpdir: $T (removed at exit unless SEGTLS_KEEP=1)
+#   bin NAME: path of a built program
+#   cleanup hooks: at_exit "command ..." (run in reverse order)
+set -u
+_tap_n=0
+_tap_fail=0
+_tap_planned=
+_tap_exit_hooks=()
+SEGTLS_TOP=${SEGTLS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SEGTLS_BIN=${SEGTLS_BIN:-$SEGTLS_TOP/build/bin}
+T=$(mktemp -d "${TMPDIR:-/tmp}/segtls-t.XXXXXX")
+chmod 755 "$T"
+
+at_exit() { _tap_exit_hooks+=("$*"); }
+_tap_cleanup() {
+    local i
+    for ((i=${#_tap_exit_hooks[@]}-1; i>=0; i--)); do eval "${_tap_exit_hooks[$i]}" >/dev/null 2>&1 || true; done
+    [ "${SEGTLS_KEEP:-0}" = 1 ] || rm -rf "$T"
+}
+trap _tap_cleanup EXIT
+
+bin() { echo "$SEGTLS_BIN/$1"; }
+plan() { _tap_planned=$1; echo "1..$1"; }
+diag() { printf '# %s\n' "$@" >&2; }
+_tap_result() {
+    _tap_n=$((_tap_n+1))
+    if [ "$1" = 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail+1)); fi
+}
+ok() { _tap_result "$1" "$2"; }
+is() {
+    if [ "$1" = "$2" ]; then _tap_result 0 "$3"; else
+        _tap_result 1 "$3"; diag "got:  '$1'" "want: '$2'"; fi
+}
+like() {
+    if [[ "$1" =~ $2 ]]; then _tap_result 0 "$3"; else
+        _tap_result 1 "$3"; diag "got:  '$1'" "want match: '$2'"; fi
+}
+# diff_ref REF GOT NAME - compare a file with its golden .ref
+diff_ref() {
+    if [ "${SEGTLS_UPDATE_REF:-0}" = 1 ]; then cp "$2" "$1"; fi
+    if diff -u "$1" "$2" >"$T/diff.out" 2>&1; then _tap_result 0 "$3"; else
+        _tap_result 1 "$3"; sed 's/^/# /' "$T/diff.out" >&2; fi
+}
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() {
+    [ -n "$_tap_planned" ] || echo "1..$_tap_n"
+    [ "$_tap_fail" = 0 ]
+}
+# wait_port PORT [TRIES] - wait until 127.0.0.1:PORT accepts
+wait_port() {
+    local i
+    for ((i=0; i<${2:-100}; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# wait_file FILE [TRIES]
+wait_file() {
+    local i
+    for ((i=0; i<${2:-100}; i++)); do [ -e "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+# free_port - an unused loopback TCP port
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+        echo $((20000 + RANDOM % 20000))
+}
