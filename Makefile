@@ -40,7 +40,7 @@ PROGRAMS    :=
 TEST_SCRIPTS :=
 EXTRA_LIBS  :=
 -include $(sort $(wildcard lib/*.mk policyd/*.mk milter/*.mk tools/*.mk \
-         nginx-module/*.mk t/*.mk))
+         nginx-module/*.mk standalone/*.mk t/*.mk))
 
 LIB_SRCS    := $(wildcard lib/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -52,6 +52,7 @@ UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%.t)
 PROG_BINS   := $(PROGRAMS:%=$(BUILD)/bin/%)
 
 .PHONY: all deps test check-asan run install clean bench fuzz
+.SECONDARY:
 all: $(PROG_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c

@@ -108,6 +108,13 @@ gboolean seg_tls_mode_parse(const char *name, gboolean outbound, seg_tls_mode *m
 gboolean seg_cipher_string_check(const char *ciphers, GError **error);
 
 /*
+ * seg_quote_value - a value for a one-line message: double-quoted,
+ * g_strescape()d (a newline shows as \n), cut after 80 bytes with "...".
+ * Newly allocated.
+ */
+char *seg_quote_value(const char *value);
+
+/*
  * Other TLS client services: their versions are 1.1-1.2, plus 1.0 when
  * other_client.tlsv1_0 is on.
  */

@@ -92,4 +92,27 @@ GPtrArray *seg_store_rollback_list(seg_store *st);
 /* seg_store_rollback_restore - saved configuration id becomes pending */
 gboolean seg_store_rollback_restore(seg_store *st, guint id, GError **error);
 
+/*
+ * Helpers shared by store.c, keyfile.c and atomic.c.
+ *
+ * seg_settings_keyfile_fill - add every setting to kf, one group per service
+ * seg_settings_from_keyfile_full - as seg_settings_from_keyfile, but the
+ *      group extra_group (when not NULL) is allowed with any keys and left
+ *      to the caller, who gets the parsed key file in *kf (may be NULL)
+ * seg_fsync_dir - sync a directory after a rename or unlink in it
+ * seg_atomic_cleanup - remove the temporary files a crash left for path
+ * seg_lock_acquire - exclusive flock(2) on path (created 0600): the fd,
+ *      or -1 and SEG_ERROR_LOCKED after 10 seconds of waiting
+ * seg_lock_release - release it (-1 is ignored)
+ */
+void seg_settings_keyfile_fill(GKeyFile *kf, const seg_settings *s);
+seg_settings *seg_settings_from_keyfile_full(const char *data, gsize len,
+                                             const char *filename,
+                                             const char *extra_group,
+                                             GKeyFile **kf, GError **error);
+gboolean seg_fsync_dir(const char *dir, GError **error);
+void seg_atomic_cleanup(const char *path);
+int seg_lock_acquire(const char *path, GError **error);
+void seg_lock_release(int fd);
+
 #endif

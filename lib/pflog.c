@@ -1,0 +1,514 @@
+/*
+ * pflog - Postfix log line parser: line header, times and the tables.
+ *
+ * seg_pflog_line() splits "TIME HOST PROGRAM[PID]: TEXT" with memchr and
+ * fixed offsets (no regex, no allocation), converts the time, and hands
+ * the line to the handler of the daemon named by the last component of
+ * PROGRAM (postfix/smtpd, postfix/submission/smtpd, postfix-in/smtp ...).
+ * The handlers (pflog_smtpd.c, pflog_smtp.c) keep one pf_conn per
+ * process id and one pf_msg per queue id.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "msg.h"
+#include "pflog_int.h"
+
+#define PF_LINE_MAX     65536   /* longer lines are malformed */
+
+static const char months[12][3] = {
+    {'J', 'a', 'n'}, {'F', 'e', 'b'}, {'M', 'a', 'r'}, {'A', 'p', 'r'},
+    {'M', 'a', 'y'}, {'J', 'u', 'n'}, {'J', 'u', 'l'}, {'A', 'u', 'g'},
+    {'S', 'e', 'p'}, {'O', 'c', 't'}, {'N', 'o', 'v'}, {'D', 'e', 'c'},
+};
+
+static const struct {
+    const char *name;
+    size_t      len;
+    gboolean  (*fn)(seg_pflog *, const pf_line *);
+} daemons[] = {
+    {"smtpd", 5, pf_smtpd},
+    {"smtp", 4, pf_smtp},
+    {"qmgr", 4, pf_qmgr},
+    {"pickup", 6, pf_pickup},
+    {"lmtp", 4, pf_smtp},
+    {"discard", 7, pf_local},
+    {"local", 5, pf_local},
+    {"virtual", 7, pf_local},
+    {"pipe", 4, pf_local},
+    {"error", 5, pf_local},
+    {"retry", 5, pf_local},
+};
+
+/* digits - n decimal digits at s, or -1 */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
+static long days_from_civil(long y, int m, int d)
+{
+    long era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned) (y - era * 400);
+    doy = (unsigned) ((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long) doe - 719468;
+}
+
+/* local_time - seconds since the epoch of a local time (cached per hour) */
+static time_t local_time(seg_pflog *p, int year, int mon, int day, int h, int m, int s)
+{
+    if (p->tc_key[0] != year || p->tc_key[1] != mon || p->tc_key[2] != day
+        || p->tc_key[3] != h) {
+        struct tm tm = {.tm_year = year - 1900, .tm_mon = mon, .tm_mday = day,
+                        .tm_hour = h, .tm_isdst = -1};
+
+        p->tc_base = mktime(&tm);
+        p->tc_key[0] = year;
+        p->tc_key[1] = mon;
+        p->tc_key[2] = day;
+        p->tc_key[3] = h;
+    }
+    return p->tc_base + m * 60 + s;
+}
+
+/* parse_3164 - "Nov 27 23:16:05 " */
+static size_t parse_3164(seg_pflog *p, const char *s, size_t n, time_t *when)
+{
+    int mon, day, h, m, sec;
+
+    if (n < 16 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' || s[15] != ' ')
+        return 0;
+    for (mon = 0; mon < 12 && memcmp(s, months[mon], 3) != 0; mon++)
+        ;
+    day = s[4] == ' ' ? digits(s + 5, 1) : digits(s + 4, 2);
+    h = digits(s + 7, 2);
+    m = digits(s + 10, 2);
+    sec = digits(s + 13, 2);
+    if (mon == 12 || day < 1 || day > 31 || h < 0 || h > 23 || m < 0 || m > 59
+        || sec < 0 || sec > 60)
+        return 0;
+    if (mon + 6 < p->last_mon)
+        p->year++;                      /* the log went from December to January */
+    p->last_mon = mon;
+    *when = local_time(p, p->year, mon, day, h, m, sec);
+    return 16;
+}
+
+/* parse_3339 - "2026-11-27T23:16:05.123456+01:00 " */
+static size_t parse_3339(const char *s, size_t n, time_t *when)
+{
+    int y, mo, d, h, m, sec, oh, om;
+    size_t i = 19;
+    long off = 0;
+
+    if (n < 21 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ')
+        || s[13] != ':' || s[16] != ':')
+        return 0;
+    y = digits(s, 4);
+    mo = digits(s + 5, 2);
+    d = digits(s + 8, 2);
+    h = digits(s + 11, 2);
+    m = digits(s + 14, 2);
+    sec = digits(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23
+        || m < 0 || m > 59 || sec < 0 || sec > 60)
+        return 0;
+    if (s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+    if (i < n && s[i] == 'Z') {
+        i++;
+    } else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        oh = digits(s + i + 1, 2);
+        om = digits(s + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return 0;
+        off = (oh * 3600L + om * 60L) * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return 0;
+    }
+    if (i >= n || s[i] != ' ')
+        return 0;
+    *when = (time_t) (days_from_civil(y, mo, d) * 86400L + h * 3600L + m * 60L + sec - off);
+    return i + 1;
+}
+
+/* split - "TIME HOST PROG[PID]: TEXT" into l; FALSE when malformed */
+static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
+{
+    const char *e = s + n, *q, *b, *slash;
+    size_t used;
+    long pid = 0;
+
+    used = (s[0] >= '0' && s[0] <= '9') ? parse_3339(s, n, &l->when)
+        : parse_3164(p, s, n, &l->when);
+    if (used == 0)
+        return FALSE;
+    s += used;
+    if ((q = memchr(s, ' ', e - s)) == NULL || q == s)        /* host */
+        return FALSE;
+    s = q + 1;
+    if ((b = memchr(s, '[', e - s)) == NULL || b == s || memchr(s, ' ', b - s))
+        return FALSE;
+    for (q = b + 1; q < e && *q >= '0' && *q <= '9' && q - b < 12; q++)
+        pid = pid * 10 + (*q - '0');
+    if (q == b + 1 || e - q < 3 || q[0] != ']' || q[1] != ':' || q[2] != ' ' || pid <= 0)
+        return FALSE;
+    l->pid = pid;
+    l->text.p = q + 3;
+    l->text.n = e - (q + 3);
+    slash = memrchr(s, '/', b - s);
+    l->daemon.p = slash ? slash + 1 : s;
+    l->daemon.n = b - l->daemon.p;
+    l->syslog_name.p = s;
+    l->syslog_name.n = slash ? (size_t) (slash - s) : (size_t) (b - s);
+    return TRUE;
+}
+
+/* seg_pflog_line - parse one line (trailing newline allowed); TRUE if used */
+gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
+{
+    pf_line l;
+    gboolean used = FALSE;
+
+    p->st.lines++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    if (len > PF_LINE_MAX || !split(p, line, len, &l)) {
+        p->st.malformed++;
+        p->st.skipped++;
+        return FALSE;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(daemons); i++) {
+        if (l.daemon.n == daemons[i].len && memcmp(l.daemon.p, daemons[i].name, l.daemon.n) == 0) {
+            used = daemons[i].fn(p, &l);
+            break;
+        }
+    }
+    if (used)
+        p->st.used++;
+    else
+        p->st.skipped++;
+    return used;
+}
+
+/* pf_emit - format one record into p->buf and hand it to the callback */
+void pf_emit(seg_pflog *p, time_t when, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(p->buf, sizeof(p->buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    p->st.records++;
+    p->emit(p->ctx, when, SEG_RECORD_INFO, p->buf, MIN((size_t) n, sizeof(p->buf) - 1));
+}
+
+/* pf_new_id - the next ID, 0 (records suppressed) when none can be had */
+guint64 pf_new_id(seg_pflog *p, seg_id_kind kind)
+{
+    g_autoptr(GError) err = NULL;
+    guint64 id = seg_ids_next(p->ids, kind, &err);
+
+    if (id == 0 && !p->id_warned) {
+        msg_warn("no new %s: %s; records of that object are not written",
+                 seg_ids_kind_name(kind), err ? err->message : "unknown error");
+        p->id_warned = TRUE;
+    }
+    return id;
+}
+
+/* pf_find - offset of a literal in s */
+gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at)
+{
+    const char *q = memmem(s.p, s.n, lit, n);
+
+    if (q == NULL)
+        return FALSE;
+    *at = q - s.p;
+    return TRUE;
+}
+
+/* pf_peer - "NAME[ADDR]" or "NAME[ADDR]:PORT"; advances past it */
+gboolean pf_peer(pf_str *s, pf_str *name, pf_str *addr, pf_str *port)
+{
+    const char *b = memchr(s->p, '[', s->n), *e = s->p + s->n, *c, *q;
+
+    if (b == NULL || (c = memchr(b, ']', e - b)) == NULL || c == b + 1
+        || b - s->p >= PF_NAME_MAX || c - b - 1 >= PF_ADDR_MAX || memchr(s->p, ' ', b - s->p))
+        return FALSE;
+    name->p = s->p;
+    name->n = b - s->p;
+    addr->p = b + 1;
+    addr->n = c - b - 1;
+    q = c + 1;
+    port->p = q;
+    port->n = 0;
+    if (q < e && *q == ':') {
+        const char *d = q + 1, *de = d;
+
+        while (de < e && *de >= '0' && *de <= '9' && de - d < 5)
+            de++;
+        if (de > d) {
+            port->p = d;
+            port->n = de - d;
+            q = de;
+        }
+    }
+    s->n -= q - s->p;
+    s->p = q;
+    return TRUE;
+}
+
+/* pf_qid - "QUEUEID: " at the start of s; advances past it */
+gboolean pf_qid(pf_str *s, pf_str *qid)
+{
+    size_t i;
+
+    for (i = 0; i < s->n && i < PF_QID_MAX && g_ascii_isalnum(s->p[i]); i++)
+        ;
+    if (i < 5 || i >= PF_QID_MAX || i + 2 > s->n || s->p[i] != ':' || s->p[i + 1] != ' ')
+        return FALSE;
+    if (i == 7 && memcmp(s->p, "NOQUEUE", 7) == 0)
+        return FALSE;
+    qid->p = s->p;
+    qid->n = i;
+    s->p += i + 2;
+    s->n -= i + 2;
+    return TRUE;
+}
+
+/*
+ * pf_tls_established - "Anonymous TLS connection established DIR
+ * NAME[ADDR]:PORT: PROTO with cipher CIPHER (...)"; DIR is "from" or "to"
+ */
+gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *addr,
+                            pf_str *port, pf_str *proto, pf_str *cipher)
+{
+    static const char *const kinds[] = {"Anonymous ", "Untrusted ", "Trusted ", "Verified "};
+    pf_str name;
+    size_t i, at;
+
+    for (i = 0; i < G_N_ELEMENTS(kinds) && !pf_has(&s, kinds[i], strlen(kinds[i])); i++)
+        ;
+    if (i == G_N_ELEMENTS(kinds) || !PF_HAS(&s, "TLS connection established ")
+        || !pf_has(&s, dir, dirlen) || !PF_HAS(&s, " ") || !pf_peer(&s, &name, addr, port)
+        || !PF_HAS(&s, ": ") || !pf_find(s, " with cipher ", 13, &at) || at == 0)
+        return FALSE;
+    proto->p = s.p;
+    proto->n = at;
+    cipher->p = s.p + at + 13;
+    cipher->n = s.n - at - 13;
+    if (pf_find(*cipher, " ", 1, &at))
+        cipher->n = at;
+    return cipher->n > 0 && !memchr(proto->p, ' ', proto->n);
+}
+
+/* pf_copy - a piece into a fixed buffer (cut to fit) */
+void pf_copy(char *dst, size_t size, pf_str s)
+{
+    size_t n = MIN(s.n, size - 1);
+
+    memcpy(dst, s.p, n);
+    dst[n] = 0;
+}
+
+/* seg_pflog_tls_error - "error:0A000102:...:file:line:" -> code and string */
+gboolean seg_pflog_tls_error(const char *text, size_t len, unsigned long *code,
+                             size_t *str_len)
+{
+    size_t i, colons = 0;
+    unsigned long v = 0;
+
+    if (len < 15 || memcmp(text, "error:", 6) != 0)
+        return FALSE;
+    for (i = 6; i < len && g_ascii_isxdigit(text[i]) && i < 14; i++)
+        v = v * 16 + g_ascii_xdigit_value(text[i]);
+    if (i == 6 || i >= len || text[i] != ':')
+        return FALSE;
+    /* error:CODE:LIB:FUNC:REASON[:FILE:LINE:DATA:] - keep four fields */
+    for (i = 0; i < len; i++)
+        if (text[i] == ':' && ++colons == 5)
+            break;
+    *code = v;
+    *str_len = i;
+    return TRUE;
+}
+
+/* pf_conn_get - the state of a process, created on first use */
+pf_conn *pf_conn_get(seg_pflog *p, GHashTable *t, long pid)
+{
+    pf_conn *c = g_hash_table_lookup(t, GSIZE_TO_POINTER(pid));
+
+    if (c == NULL) {
+        c = g_new0(pf_conn, 1);
+        c->pid = pid;
+        g_hash_table_insert(t, GSIZE_TO_POINTER(pid), c);
+    }
+    return c;
+}
+
+/* conn_free - hash table value destructor */
+static void conn_free(gpointer v)
+{
+    pf_conn *c = v;
+
+    if (c->rids)
+        g_array_unref(c->rids);
+    g_free(c);
+}
+
+/* msg_free - hash table value destructor */
+static void msg_free(gpointer v)
+{
+    pf_msg *m = v;
+
+    g_ptr_array_unref(m->rcpts);
+    g_free(m);
+}
+
+/* pf_msg_get - the message of a queue id, or NULL */
+pf_msg *pf_msg_get(seg_pflog *p, pf_str qid)
+{
+    char key[PF_QID_MAX];
+
+    pf_copy(key, sizeof(key), qid);
+    return g_hash_table_lookup(p->msgs, key);
+}
+
+/* pf_msg_new - a new message (new MID), "Start MID m ICID n" */
+pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid)
+{
+    pf_msg *m = g_new0(pf_msg, 1);
+
+    pf_copy(m->qid, sizeof(m->qid), qid);
+    m->icid = icid;
+    m->mid = pf_new_id(p, SEG_ID_MID);
+    m->rcpts = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_replace(p->msgs, m->qid, m);
+    if (m->mid)
+        pf_emit(p, when, "Start MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT, m->mid, icid);
+    return m;
+}
+
+/* pf_msg_remove - forget a message */
+void pf_msg_remove(seg_pflog *p, pf_msg *m)
+{
+    g_hash_table_remove(p->msgs, m->qid);
+}
+
+/* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
+seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
+{
+    seg_pflog *p = g_new0(seg_pflog, 1);
+    time_t now = time(NULL);
+    struct tm tm;
+
+    p->ids = ids;
+    p->emit = emit;
+    p->ctx = ctx;
+    p->year = localtime_r(&now, &tm) ? tm.tm_year + 1900 : 1970;
+    p->last_mon = -1;
+    p->tc_key[0] = -1;
+    p->local_addr = g_strdup("unknown");
+    p->in = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
+    p->out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
+    p->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msg_free);
+    return p;
+}
+
+/* seg_pflog_set_year - year of RFC 3164 times (default: this year) */
+void seg_pflog_set_year(seg_pflog *p, int year)
+{
+    p->year = year;
+    p->last_mon = -1;
+    p->tc_key[0] = -1;
+}
+
+/* seg_pflog_set_interface - interface name and local address of records */
+void seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr)
+{
+    g_free(p->ifname);
+    g_free(p->local_addr);
+    p->ifname = g_strdup(name);
+    p->local_addr = g_strdup(addr ? addr : "unknown");
+}
+
+/* seg_pflog_expire - end deliveries idle since before now - idle (live mode) */
+void seg_pflog_expire(seg_pflog *p, time_t now, int idle)
+{
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, p->out);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        pf_conn *c = v;
+
+        if (c->id && c->last < now - idle)
+            pf_delivery_end(p, c, c->last);
+    }
+}
+
+/* by_id - order connections by ID so that flush output is stable */
+static gint by_id(gconstpointer a, gconstpointer b)
+{
+    const pf_conn *x = *(pf_conn *const *) a, *y = *(pf_conn *const *) b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* seg_pflog_flush - end of input: finish every pending delivery */
+void seg_pflog_flush(seg_pflog *p)
+{
+    g_autoptr(GPtrArray) open = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, p->out);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        if (((pf_conn *) v)->id)
+            g_ptr_array_add(open, v);
+    g_ptr_array_sort(open, by_id);
+    for (guint i = 0; i < open->len; i++) {
+        pf_conn *c = open->pdata[i];
+
+        pf_delivery_end(p, c, c->last);
+    }
+}
+
+/* seg_pflog_get_stats - counters so far */
+void seg_pflog_get_stats(const seg_pflog *p, seg_pflog_stats *st)
+{
+    *st = p->st;
+}
+
+/* seg_pflog_free - forget everything (no records are written) */
+void seg_pflog_free(seg_pflog *p)
+{
+    if (p == NULL)
+        return;
+    g_hash_table_destroy(p->in);
+    g_hash_table_destroy(p->out);
+    g_hash_table_destroy(p->msgs);
+    g_free(p->ifname);
+    g_free(p->local_addr);
+    g_free(p);
+}

@@ -1,0 +1,292 @@
+/*
+ * pflog_smtp - outbound records from postfix/smtp, qmgr and pickup lines.
+ *
+ * An smtp process delivers one message to one next hop at a time. Its
+ * connection (DCID) starts at the TLS line ("... TLS connection
+ * established to", "SSL_connect error to") or, without TLS, at the first
+ * "QUEUEID: to=<...>, relay=..." line. Recipient lines are collected and
+ * the delivery ends (Delivery start, Message done, DCID close) when the
+ * same process starts something else, when qmgr removes or re-activates
+ * the message, or at seg_pflog_flush()/seg_pflog_expire(). Postfix does
+ * not log outbound disconnects, so this is the closest honest "close".
+ * A handshake failure becomes "TLS deferring" when the status line says
+ * "deferred (Cannot start TLS: handshake failure)", and "TLS failed" when
+ * Postfix goes on without TLS ("QUEUEID: Cannot start TLS: handshake
+ * failure" followed by a plaintext delivery).
+ */
+#include <stdio.h>
+
+#include "pflog_int.h"
+
+#define ID "%" G_GUINT64_FORMAT
+
+/* tls_failed - a pending handshake failure that did not defer the mail */
+static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
+{
+    if (c->tls != PF_TLS_NONE && c->id)
+        pf_emit(p, when, "DCID " ID " TLS failed: (%lu, '%s')", c->id, c->err_code, c->err);
+    c->tls = PF_TLS_NONE;
+}
+
+/* rid_list - "0, 1, 2" of the delivered recipients */
+static void rid_list(const pf_conn *c, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = 0;
+    for (guint i = 0; i < c->rids->len && n + 16 < size; i++)
+        n += snprintf(buf + n, size - n, i ? ", %u" : "%u", g_array_index(c->rids, guint, i));
+}
+
+/* pf_delivery_end - Delivery start / Message done / DCID close */
+void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
+{
+    char rids[1024];
+    pf_msg *m = NULL;
+
+    tls_failed(p, c, when);
+    if (c->qid[0] && (m = g_hash_table_lookup(p->msgs, c->qid)) != NULL && m->dpid == c->pid)
+        m->dpid = 0;
+    if (c->id && m && m->mid && c->rids && c->rids->len) {
+        rid_list(c, rids, sizeof(rids));
+        pf_emit(p, c->start, "Delivery start DCID " ID " MID " ID " to RID [%s]", c->id, m->mid, rids);
+        pf_emit(p, when, "Message done DCID " ID " MID " ID " to RID [%s]", c->id, m->mid, rids);
+    }
+    if (c->id)
+        pf_emit(p, when, "DCID " ID " close", c->id);
+    c->id = 0;
+    c->qid[0] = 0;
+    c->tls_reported = FALSE;
+    if (c->rids)
+        g_array_set_size(c->rids, 0);
+}
+
+/* conn_start - a new delivery connection of process c */
+static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_str port)
+{
+    if (c->id)
+        pf_delivery_end(p, c, c->last);
+    c->id = pf_new_id(p, SEG_ID_DCID);
+    if (c->id)
+        pf_emit(p, when, "New SMTP DCID " ID " interface %s address %.*s port %.*s", c->id,
+                p->local_addr, (int) addr.n, addr.p, port.n ? (int) port.n : 2, port.n ? port.p : "25");
+}
+
+/* on_connect_error - "SSL_connect error to NAME[ADDR]:PORT: REASON" */
+static gboolean on_connect_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port;
+
+    if (!pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
+        return FALSE;
+    conn_start(p, c, l->when, addr, port);
+    c->tls = PF_TLS_ERROR;
+    c->err_code = 0;
+    if (s.n == 2 && memcmp(s.p, "-1", 2) == 0)
+        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
+    else
+        pf_copy(c->err, sizeof(c->err), s);
+    return TRUE;
+}
+
+/* on_library - "warning: TLS library problem: error:..." (kept for the outcome) */
+static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t n;
+
+    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+        return FALSE;
+    s.n = n;
+    pf_copy(c->err, sizeof(c->err), s);
+    c->tls = PF_TLS_TUPLE;
+    return TRUE;
+}
+
+/* rcpt_rid - the RID of a recipient, "MID m ICID n RID r To: <a>" when new */
+static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
+{
+    guint i;
+
+    for (i = 0; i < m->rcpts->len; i++) {
+        const char *r = m->rcpts->pdata[i];
+
+        if (strlen(r) == rcpt.n && memcmp(r, rcpt.p, rcpt.n) == 0)
+            return i;
+    }
+    g_ptr_array_add(m->rcpts, g_strndup(rcpt.p, rcpt.n));
+    if (m->mid)
+        pf_emit(p, when, "MID " ID " ICID " ID " RID %u To: <%.*s>", m->mid, m->icid, i,
+                (int) rcpt.n, rcpt.p);
+    return i;
+}
+
+/* on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, ..., status=S (text)" */
+static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid, pf_str s)
+{
+    pf_str rcpt, rest = s, name, addr, port, status, why;
+    size_t at;
+    pf_msg *m;
+    guint rid;
+
+    if (!pf_find(s, ">, ", 3, &at))
+        return FALSE;
+    rcpt.p = s.p;
+    rcpt.n = at;
+    rest.p += at + 3;
+    rest.n -= at + 3;
+    if (!pf_find(rest, "relay=", 6, &at))
+        return FALSE;
+    rest.p += at + 6;
+    rest.n -= at + 6;
+    if (!pf_find(rest, ", status=", 9, &at))
+        return FALSE;
+    status.p = rest.p + at + 9;
+    status.n = rest.n - at - 9;
+    why = status;
+    if (pf_find(status, " ", 1, &at)) {
+        status.n = at;
+        why.p += at + 1;
+        why.n -= at + 1;
+        if (!PF_HAS(&why, "("))
+            why.n = 0;
+    } else {
+        why.n = 0;
+    }
+    if (!pf_peer(&rest, &name, &addr, &port)) {
+        /* relay=none: no connection was made; nothing to record */
+        return FALSE;
+    }
+    if (c->id && c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0))
+        pf_delivery_end(p, c, c->last);
+    if (c->id == 0)
+        conn_start(p, c, l->when, addr, port);
+    pf_copy(c->qid, sizeof(c->qid), qid);
+    if ((m = pf_msg_get(p, qid)) == NULL)
+        m = pf_msg_new(p, l->when, qid, 0);
+    m->dpid = c->pid;
+    rid = rcpt_rid(p, m, l->when, rcpt);
+    if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
+        if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
+            if (c->id)
+                pf_emit(p, l->when, "DCID " ID " TLS deferring: (%lu, '%s')", c->id, c->err_code, c->err);
+            c->tls = PF_TLS_NONE;
+            c->tls_reported = TRUE;
+        } else if (PF_HAS(&why, "TLS is required, but was not offered by host")) {
+            if (c->id && !c->tls_reported)
+                pf_emit(p, l->when, "DCID " ID " STARTTLS command not supported.", c->id);
+            c->tls_reported = TRUE;
+        }
+    }
+    tls_failed(p, c, l->when);
+    if (status.n == 4 && memcmp(status.p, "sent", 4) == 0) {
+        if (c->rids == NULL)
+            c->rids = g_array_new(FALSE, FALSE, sizeof(guint));
+        if (c->rids->len == 0)
+            c->start = l->when;
+        g_array_append_val(c->rids, rid);
+    }
+    return TRUE;
+}
+
+/* pf_smtp - one postfix/.../smtp line */
+gboolean pf_smtp(seg_pflog *p, const pf_line *l)
+{
+    pf_conn *c = pf_conn_get(p, p->out, l->pid);
+    pf_str s = l->text, qid, proto, cipher, addr, port;
+    gboolean used = FALSE;
+
+    if (PF_HAS(&s, "SSL_connect error to ")) {
+        used = on_connect_error(p, c, l, s);
+    } else if (PF_HAS(&s, "warning: TLS library problem: ")) {
+        used = on_library(p, c, l, s);
+    } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {
+        conn_start(p, c, l->when, addr, port);
+        if (c->id)
+            pf_emit(p, l->when, "DCID " ID " TLS success protocol %.*s cipher %.*s", c->id,
+                    (int) proto.n, proto.p, (int) cipher.n, cipher.p);
+        used = TRUE;
+    } else if (pf_qid(&s, &qid)) {
+        if (PF_HAS(&s, "to=<")) {
+            used = on_status(p, c, l, qid, s);
+        } else if (PF_HAS(&s, "Cannot start TLS: handshake failure") && c->tls != PF_TLS_NONE) {
+            pf_copy(c->qid, sizeof(c->qid), qid);
+            tls_failed(p, c, l->when);  /* delivery goes on without TLS */
+            used = TRUE;
+        }
+    }
+    c->last = l->when;
+    return used;
+}
+
+/* end_delivery_of - end the delivery of message m, if one is in progress */
+static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
+{
+    pf_conn *c;
+
+    if (m->dpid && (c = g_hash_table_lookup(p->out, GSIZE_TO_POINTER(m->dpid))) != NULL
+        && c->id && strcmp(c->qid, m->qid) == 0)
+        pf_delivery_end(p, c, when);
+    m->dpid = 0;
+}
+
+/* pf_qmgr - "QID: from=<a>, size=..." and "QID: removed" */
+gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid, from;
+    size_t at;
+    pf_msg *m;
+
+    if (!pf_qid(&s, &qid))
+        return FALSE;
+    m = pf_msg_get(p, qid);
+    if (PF_HAS(&s, "from=<")) {
+        if (!pf_find(s, ">, ", 3, &at))
+            return FALSE;
+        from.p = s.p;
+        from.n = at;
+        if (m == NULL)
+            m = pf_msg_new(p, l->when, qid, 0);
+        end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
+        if (!m->from_done && m->mid)
+            pf_emit(p, l->when, "MID " ID " ICID " ID " From: <%.*s>", m->mid, m->icid,
+                    (int) from.n, from.p);
+        m->from_done = TRUE;
+        return TRUE;
+    }
+    if (m && s.n == 7 && memcmp(s.p, "removed", 7) == 0) {
+        end_delivery_of(p, m, l->when);
+        if (m->mid)
+            pf_emit(p, l->when, "Message finished MID " ID " done", m->mid);
+        pf_msg_remove(p, m);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* pf_local - "QID: to=<r>, ..." of discard, local, virtual, pipe, error: RIDs only */
+gboolean pf_local(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid, rcpt;
+    size_t at;
+    pf_msg *m;
+
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_find(s, ">, ", 3, &at))
+        return FALSE;
+    rcpt.p = s.p;
+    rcpt.n = at;
+    if ((m = pf_msg_get(p, qid)) == NULL)
+        m = pf_msg_new(p, l->when, qid, 0);
+    rcpt_rid(p, m, l->when, rcpt);
+    return TRUE;
+}
+
+/* pf_pickup - "QID: uid=0 from=<a>": a local submission (ICID 0) */
+gboolean pf_pickup(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid;
+
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "uid="))
+        return FALSE;
+    pf_msg_new(p, l->when, qid, 0);
+    return TRUE;
+}

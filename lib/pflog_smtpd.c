@@ -1,0 +1,184 @@
+/*
+ * pflog_smtpd - inbound records from postfix/smtpd log lines.
+ *
+ * One smtpd process serves one client at a time, so the pid names the
+ * connection from "connect from" to "disconnect from": the ICID is taken
+ * at the connect line and every later line of that pid carries it. A
+ * failed handshake is logged in two lines ("SSL_accept error from ...:
+ * -1", then "warning: TLS library problem: error:...:file:line:"); the
+ * first one is kept until the second (or any other line) arrives.
+ */
+#include <stdio.h>
+
+#include "pflog_int.h"
+
+#define ID "%" G_GUINT64_FORMAT
+
+/* tls_failed - "ICID n TLS failed: (code, 'string')" for a pending failure */
+static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
+{
+    if (c->tls != PF_TLS_NONE && c->id)
+        pf_emit(p, when, "ICID " ID " TLS failed: (%lu, '%s')", c->id, c->err_code, c->err);
+    c->tls = PF_TLS_NONE;
+}
+
+/* close_conn - "ICID n close" */
+static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
+{
+    tls_failed(p, c, when);
+    if (c->id)
+        pf_emit(p, when, "ICID " ID " close", c->id);
+    c->id = 0;
+}
+
+/* on_connect - "connect from NAME[ADDR]:PORT" */
+static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port;
+    char a[PF_ADDR_MAX];
+    const char *host = "unknown", *verified = "no";
+    char namebuf[PF_NAME_MAX];
+
+    if (!pf_peer(&s, &name, &addr, &port))
+        return FALSE;
+    close_conn(p, c, c->last);          /* its disconnect line was lost */
+    pf_copy(a, sizeof(a), addr);
+    if (!(name.n == 7 && memcmp(name.p, "unknown", 7) == 0)) {
+        pf_copy(namebuf, sizeof(namebuf), name);
+        host = namebuf;
+        verified = "yes";
+    } else if (c->ptr_name[0] && strcmp(c->ptr_addr, a) == 0) {
+        host = c->ptr_name;             /* PTR that did not verify */
+    }
+    c->id = pf_new_id(p, SEG_ID_ICID);
+    if (c->id) {
+        if (p->ifname)
+            pf_emit(p, l->when, "New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
+                    c->id, p->ifname, p->local_addr, a, host, verified);
+        else
+            pf_emit(p, l->when, "New SMTP ICID " ID " interface %.*s (%s) address %s reverse dns host %s verified %s",
+                    c->id, (int) l->syslog_name.n, l->syslog_name.p, p->local_addr, a, host, verified);
+    }
+    c->ptr_name[0] = c->ptr_addr[0] = 0;
+    return TRUE;
+}
+
+/* on_disconnect - "disconnect from NAME[ADDR]:PORT ..." */
+static gboolean on_disconnect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    if (c->id == 0)
+        return FALSE;
+    close_conn(p, c, l->when);
+    return TRUE;
+}
+
+/* on_accept_error - "SSL_accept error from NAME[ADDR]:PORT: REASON" */
+static gboolean on_accept_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port;
+
+    if (c->id == 0 || !pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
+        return FALSE;
+    c->tls = PF_TLS_ERROR;
+    c->err_code = 0;
+    if (s.n == 2 && memcmp(s.p, "-1", 2) == 0)
+        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
+    else
+        pf_copy(c->err, sizeof(c->err), s);
+    return TRUE;
+}
+
+/* on_library - "warning: TLS library problem: error:..." */
+static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t n;
+
+    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+        return FALSE;
+    s.n = n;
+    pf_copy(c->err, sizeof(c->err), s);
+    c->tls = PF_TLS_TUPLE;
+    tls_failed(p, c, l->when);
+    return TRUE;
+}
+
+/* on_hostname - "warning: hostname NAME does not resolve to address ADDR..." */
+static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t at, end;
+    pf_str name, addr;
+
+    if (!pf_find(s, " does not resolve to address ", 29, &at))
+        return FALSE;
+    name.p = s.p;
+    name.n = at;
+    addr.p = s.p + at + 29;
+    addr.n = s.n - at - 29;
+    if (pf_find(addr, " ", 1, &end))
+        addr.n = end;
+    if (addr.n > 0 && addr.p[addr.n - 1] == ':')
+        addr.n--;                       /* "ADDR: Name or service not known" */
+    if (name.n == 0 || name.n >= PF_NAME_MAX || addr.n == 0 || addr.n >= PF_ADDR_MAX)
+        return FALSE;
+    pf_copy(c->ptr_name, sizeof(c->ptr_name), name);
+    pf_copy(c->ptr_addr, sizeof(c->ptr_addr), addr);
+    return TRUE;
+}
+
+/* on_reject - "NOQUEUE: reject: ...: 530 5.7.0 Must issue a STARTTLS command first" */
+static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t at;
+
+    if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
+        return FALSE;
+    pf_emit(p, l->when, "ICID " ID " TLS was required but remote host did not initiate it", c->id);
+    return TRUE;
+}
+
+static const struct {
+    const char *prefix;
+    size_t      len;
+    gboolean  (*fn)(seg_pflog *, pf_conn *, const pf_line *, pf_str);
+} handlers[] = {
+#define H(s, f) {s, sizeof(s) - 1, f}
+    H("connect from ", on_connect),
+    H("disconnect from ", on_disconnect),
+    H("SSL_accept error from ", on_accept_error),
+    H("warning: TLS library problem: ", on_library),
+    H("warning: hostname ", on_hostname),
+    H("NOQUEUE: reject: ", on_reject),
+#undef H
+};
+
+/* pf_smtpd - one postfix/.../smtpd line */
+gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
+{
+    pf_conn *c = pf_conn_get(p, p->in, l->pid);
+    pf_str s = l->text, qid, proto, cipher, addr, port;
+    gboolean used = FALSE;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(handlers); i++)
+        if (pf_has(&s, handlers[i].prefix, handlers[i].len))
+            break;
+    /* A failure not followed by its library line is written as it is. */
+    if (c->tls != PF_TLS_NONE && !(i < G_N_ELEMENTS(handlers) && handlers[i].fn == on_library)) {
+        tls_failed(p, c, l->when);
+        used = TRUE;
+    }
+    if (i < G_N_ELEMENTS(handlers)) {
+        used |= handlers[i].fn(p, c, l, s);
+    } else if (pf_tls_established(s, "from", 4, &addr, &port, &proto, &cipher)) {
+        if (c->id) {
+            pf_emit(p, l->when, "ICID " ID " TLS success protocol %.*s cipher %.*s", c->id,
+                    (int) proto.n, proto.p, (int) cipher.n, cipher.p);
+            used = TRUE;
+        }
+    } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
+        pf_msg_new(p, l->when, qid, c->id);
+        used = TRUE;
+    }
+    c->last = l->when;
+    return used;
+}

@@ -1,0 +1,379 @@
+/*
+ * record - write gateway-style records to mail_logs / gui_logs.
+ *
+ * The file is opened O_APPEND and every record is formatted into one
+ * buffer and written with one write(2), so lines of concurrent writers
+ * (milter, nginx workers, logparse) never interleave. The header of a new
+ * file is written under an flock(2), so that two processes opening the
+ * same empty file write it once. Errors never abort: they are returned,
+ * the record is counted as dropped, and one error line is logged when a
+ * burst of failures starts and one when writing works again. The syslog
+ * copy is sent as an RFC 3164 datagram to /dev/log with facility mail and
+ * tag "mail_logs", without touching the program's own openlog().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "msg.h"
+#include "record.h"
+
+#ifndef SEGTLS_VERSION
+#define SEGTLS_VERSION "unknown"
+#endif
+
+struct seg_record {
+    char       *path;
+    int         fd;
+    seg_record_clock_fn clock;
+    void       *clock_ctx;
+    int         syslog_fd;          /* -1: no syslog copy */
+    gboolean    failing;            /* inside a burst of write errors */
+    guint64     dropped;            /* records not written, ever */
+    guint64     burst_dropped;      /* ... in the current burst */
+};
+
+static const struct {
+    const char *name;
+    int         prio;
+} levels[SEG_RECORD_NLEVELS] = {
+    [SEG_RECORD_INFO] = {"Info", LOG_INFO},
+    [SEG_RECORD_WARNING] = {"Warning", LOG_WARNING},
+    [SEG_RECORD_CRITICAL] = {"Critical", LOG_CRIT},
+    [SEG_RECORD_DEBUG] = {"Debug", LOG_DEBUG},
+};
+
+/* seg_record_level_name - "Info", "Warning", ... */
+const char *seg_record_level_name(seg_record_level level)
+{
+    return (unsigned) level < SEG_RECORD_NLEVELS ? levels[level].name : "Info";
+}
+
+/* seg_record_format_time - "Fri Nov 27 23:16:05 2026" (local time); length */
+size_t seg_record_format_time(time_t when, char *buf, size_t size)
+{
+    static _Thread_local time_t cached_when = -1;
+    static _Thread_local char cached[SEG_RECORD_TIME_LEN];
+    static _Thread_local size_t cached_len;
+    struct tm tm;
+
+    if (when != cached_when) {
+        if (localtime_r(&when, &tm) == NULL
+            || (cached_len = strftime(cached, sizeof(cached), "%a %b %e %H:%M:%S %Y", &tm)) == 0)
+            cached_len = g_strlcpy(cached, "Thu Jan  1 00:00:00 1970", sizeof(cached));
+        cached_when = when;
+    }
+    if (size == 0)
+        return 0;
+    if (cached_len >= size) {
+        buf[0] = 0;
+        return 0;
+    }
+    memcpy(buf, cached, cached_len + 1);
+    return cached_len;
+}
+
+/* seg_record_format_line - "<time> <Level>: <text>\n" into buf; length */
+size_t seg_record_format_line(time_t when, seg_record_level level,
+                              const char *text, size_t len, char *buf, size_t size)
+{
+    const char *name = seg_record_level_name(level);
+    size_t n, nl = strlen(name);
+
+    n = seg_record_format_time(when, buf, size);
+    if (n + nl + 5 > size)
+        return 0;
+    buf[n++] = ' ';
+    memcpy(buf + n, name, nl);
+    n += nl;
+    buf[n++] = ':';
+    buf[n++] = ' ';
+    if (len > size - n - 2)
+        len = size - n - 2;             /* cut, keep the newline */
+    memcpy(buf + n, text, len);
+    n += len;
+    buf[n++] = '\n';
+    buf[n] = 0;
+    return n;
+}
+
+/* seg_record_host_id - machine-id (12 hex, upper case) or host name */
+char *seg_record_host_id(void)
+{
+    g_autofree char *id = NULL;
+
+    if (g_file_get_contents("/etc/machine-id", &id, NULL, NULL)
+        && strspn(id, "0123456789abcdefABCDEF") >= 12) {
+        id[12] = 0;
+        return g_ascii_strup(id, -1);
+    }
+    return g_strdup(g_get_host_name());
+}
+
+/* write_line - one write(2); FALSE with errno on failure */
+static gboolean write_line(int fd, const char *buf, size_t len)
+{
+    ssize_t n;
+
+    do
+        n = write(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return FALSE;
+    if ((size_t) n != len) {
+        errno = ENOSPC;                 /* a short write is a full disk */
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* write_header - the three lines that start a new file */
+static gboolean write_header(seg_record *r, GError **error)
+{
+    g_autofree char *host = seg_record_host_id();
+    g_autofree char *text = NULL;
+    time_t now = r->clock(r->clock_ctx);
+    char buf[SEG_RECORD_LINE_MAX + 64];
+    struct tm tm;
+    long offset = 0;
+    const char *lines[3];
+    g_autofree char *version = g_strdup_printf("Version: %s SN: %s", SEGTLS_VERSION, host);
+    g_autofree char *tz = NULL;
+
+    if (localtime_r(&now, &tm))
+        offset = tm.tm_gmtoff;
+    tz = g_strdup_printf("Time offset from UTC: %ld seconds", offset);
+    lines[0] = "Begin Logfile";
+    lines[1] = version;
+    lines[2] = tz;
+    for (int i = 0; i < 3; i++) {
+        size_t n = seg_record_format_line(now, SEG_RECORD_INFO, lines[i], strlen(lines[i]),
+                                          buf, sizeof(buf));
+
+        if (!write_line(r->fd, buf, n)) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s", r->path, g_strerror(errno));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* open_file - open r->path for appending, write the header if it is empty */
+static int open_file(seg_record *r, GError **error)
+{
+    struct stat st;
+    int fd;
+    gboolean ok = TRUE;
+
+    fd = open(r->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "open %s: %s", r->path, g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: not a regular file", r->path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size == 0) {
+        int old = r->fd;
+
+        /* Another writer may be doing the same: look again under the lock. */
+        (void) flock(fd, LOCK_EX);
+        r->fd = fd;
+        if (fstat(fd, &st) == 0 && st.st_size == 0)
+            ok = write_header(r, error);
+        r->fd = old;
+        (void) flock(fd, LOCK_UN);
+    }
+    if (!ok) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* default_clock - time() */
+static time_t default_clock(void *ctx)
+{
+    return time(NULL);
+}
+
+/* seg_record_open_clock - open with a time source (NULL: time()) */
+seg_record *seg_record_open_clock(const char *path, seg_record_clock_fn clock,
+                                  void *ctx, GError **error)
+{
+    g_autoptr(seg_record) r = g_new0(seg_record, 1);
+
+    r->path = g_strdup(path);
+    r->fd = -1;
+    r->syslog_fd = -1;
+    r->clock = clock ? clock : default_clock;
+    r->clock_ctx = ctx;
+    if ((r->fd = open_file(r, error)) < 0)
+        return NULL;
+    return g_steal_pointer(&r);
+}
+
+/* seg_record_open - open (create 0640) for appending; header if empty */
+seg_record *seg_record_open(const char *path, GError **error)
+{
+    return seg_record_open_clock(path, NULL, NULL, error);
+}
+
+/* seg_record_set_clock - time source of seg_record_write (default time()) */
+void seg_record_set_clock(seg_record *r, seg_record_clock_fn clock, void *ctx)
+{
+    r->clock = clock ? clock : default_clock;
+    r->clock_ctx = ctx;
+}
+
+/* seg_record_set_syslog - also send each record to syslog (mail, "mail_logs") */
+void seg_record_set_syslog(seg_record *r, gboolean on)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+    if (r->syslog_fd >= 0)
+        close(r->syslog_fd);
+    r->syslog_fd = -1;
+    if (!on)
+        return;
+    g_strlcpy(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
+    r->syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (r->syslog_fd >= 0 && connect(r->syslog_fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        msg_warn("syslog copy of %s: connect /dev/log: %m", r->path);
+        close(r->syslog_fd);
+        r->syslog_fd = -1;
+    }
+}
+
+/* send_syslog - the syslog copy; losses there are not counted */
+static void send_syslog(seg_record *r, time_t when, seg_record_level level,
+                        const char *text, size_t len)
+{
+    char buf[SEG_RECORD_LINE_MAX + 128], stamp[32];
+    struct tm tm;
+    int n;
+
+    if (localtime_r(&when, &tm) == NULL || strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
+        return;
+    n = snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: %s: %.*s",
+                 LOG_MAIL | levels[level].prio, stamp, SEG_RECORD_SYSLOG_IDENT,
+                 (long) getpid(), levels[level].name, (int) MIN(len, SEG_RECORD_LINE_MAX), text);
+    if (n > 0)
+        (void) send(r->syslog_fd, buf, MIN((size_t) n, sizeof(buf) - 1), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* seg_record_write_text - a preformatted message of len bytes */
+gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level level,
+                               const char *text, size_t len)
+{
+    char buf[SEG_RECORD_LINE_MAX + 64];
+    size_t n;
+
+    if ((unsigned) level >= SEG_RECORD_NLEVELS)
+        level = SEG_RECORD_INFO;
+    n = seg_record_format_line(when, level, text, len, buf, sizeof(buf));
+    if (r->syslog_fd >= 0)
+        send_syslog(r, when, level, text, len);
+    if (r->fd >= 0 && write_line(r->fd, buf, n)) {
+        if (r->failing)
+            msg_info("%s: writing again, %" G_GUINT64_FORMAT " records were dropped",
+                     r->path, r->burst_dropped);
+        r->failing = FALSE;
+        return TRUE;
+    }
+    if (!r->failing) {
+        msg_error("write %s: %s; dropping records until it works again",
+                  r->path, r->fd < 0 ? "file is not open" : g_strerror(errno));
+        r->failing = TRUE;
+        r->burst_dropped = 0;
+    }
+    r->dropped++;
+    r->burst_dropped++;
+    return FALSE;
+}
+
+/* seg_record_vwrite_at - one record stamped with a given time (va_list) */
+gboolean seg_record_vwrite_at(seg_record *r, time_t when, seg_record_level level,
+                              const char *fmt, va_list ap)
+{
+    char text[SEG_RECORD_LINE_MAX];
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+
+    if (n < 0)
+        n = 0;
+    return seg_record_write_text(r, when, level, text, MIN((size_t) n, sizeof(text) - 1));
+}
+
+/* seg_record_write_at - one record stamped with a given time */
+gboolean seg_record_write_at(seg_record *r, time_t when, seg_record_level level,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    gboolean ok;
+
+    va_start(ap, fmt);
+    ok = seg_record_vwrite_at(r, when, level, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+/* seg_record_write - one record stamped with the clock's time */
+gboolean seg_record_write(seg_record *r, seg_record_level level, const char *fmt, ...)
+{
+    va_list ap;
+    gboolean ok;
+
+    va_start(ap, fmt);
+    ok = seg_record_vwrite_at(r, r->clock(r->clock_ctx), level, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+/* seg_record_reopen - reopen by path (after logrotate); header if empty */
+gboolean seg_record_reopen(seg_record *r, GError **error)
+{
+    int fd = open_file(r, error);
+
+    if (fd < 0)
+        return FALSE;                   /* keep writing to the old file */
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = fd;
+    return TRUE;
+}
+
+/* seg_record_dropped - records that could not be written */
+guint64 seg_record_dropped(const seg_record *r)
+{
+    return r->dropped;
+}
+
+/* seg_record_path - the file name */
+const char *seg_record_path(const seg_record *r)
+{
+    return r->path;
+}
+
+/* seg_record_close - close the file (and the syslog socket) */
+void seg_record_close(seg_record *r)
+{
+    if (r == NULL)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->syslog_fd >= 0)
+        close(r->syslog_fd);
+    g_free(r->path);
+    g_free(r);
+}

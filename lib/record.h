@@ -1,0 +1,82 @@
+/*
+ * record - the gateway-style log files (mail_logs, gui_logs).
+ *
+ * Every line is "<time> <Level>: <message>", the time being
+ * strftime("%a %b %e %H:%M:%S %Y") in local time ("Fri Nov 27 23:16:05
+ * 2026"). A file that is new or empty when it is opened starts with
+ *
+ *   Info: Begin Logfile
+ *   Info: Version: <SEGTLS_VERSION> SN: <host id>
+ *   Info: Time offset from UTC: <n> seconds
+ *
+ * The host id is the first 12 hex digits of /etc/machine-id in upper
+ * case, or the host name. Each line is one write(2) on an O_APPEND
+ * descriptor, so concurrent writers never tear lines. Write errors
+ * (ENOSPC, EIO, ...) are returned, never fatal: the record is counted as
+ * dropped and one error is logged per burst of failures.
+ */
+#ifndef SEGTLS_RECORD_H
+#define SEGTLS_RECORD_H
+
+#include <time.h>
+#include <glib.h>
+
+typedef enum {
+    SEG_RECORD_INFO,            /* "Info" */
+    SEG_RECORD_WARNING,         /* "Warning" */
+    SEG_RECORD_CRITICAL,        /* "Critical" */
+    SEG_RECORD_DEBUG,           /* "Debug" */
+    SEG_RECORD_NLEVELS,
+} seg_record_level;
+
+#define SEG_RECORD_MAIL_LOGS    "/var/log/segtls/mail_logs"
+#define SEG_RECORD_GUI_LOGS     "/var/log/segtls/gui_logs"
+#define SEG_RECORD_SYSLOG_IDENT "mail_logs"
+#define SEG_RECORD_TIME_LEN     32      /* room for a formatted time */
+#define SEG_RECORD_LINE_MAX     4096    /* longer messages are cut */
+
+typedef struct seg_record seg_record;
+typedef time_t (*seg_record_clock_fn)(void *ctx);
+
+/* seg_record_open - open (create 0640) for appending; header if empty */
+seg_record *seg_record_open(const char *path, GError **error);
+/* seg_record_open_clock - the same, with a time source (NULL: time()) */
+seg_record *seg_record_open_clock(const char *path, seg_record_clock_fn clock,
+                                  void *ctx, GError **error);
+/* seg_record_set_clock - time source of seg_record_write (default time()) */
+void seg_record_set_clock(seg_record *r, seg_record_clock_fn clock, void *ctx);
+/* seg_record_set_syslog - also send each record to syslog (mail, "mail_logs") */
+void seg_record_set_syslog(seg_record *r, gboolean on);
+
+/* seg_record_write - one record stamped with the clock's time */
+gboolean seg_record_write(seg_record *r, seg_record_level level,
+                          const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* seg_record_write_at - one record stamped with a given time */
+gboolean seg_record_write_at(seg_record *r, time_t when, seg_record_level level,
+                             const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+gboolean seg_record_vwrite_at(seg_record *r, time_t when, seg_record_level level,
+                              const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+/* seg_record_write_text - a preformatted message of len bytes */
+gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level level,
+                               const char *text, size_t len);
+
+/* seg_record_reopen - reopen by path (after logrotate); header if empty */
+gboolean seg_record_reopen(seg_record *r, GError **error);
+/* seg_record_dropped - records that could not be written */
+guint64 seg_record_dropped(const seg_record *r);
+const char *seg_record_path(const seg_record *r);
+void seg_record_close(seg_record *r);
+
+/* seg_record_format_time - "Fri Nov 27 23:16:05 2026" (local time); length */
+size_t seg_record_format_time(time_t when, char *buf, size_t size);
+/* seg_record_format_line - "<time> <Level>: <text>\n" into buf; length */
+size_t seg_record_format_line(time_t when, seg_record_level level,
+                              const char *text, size_t len, char *buf, size_t size);
+/* seg_record_level_name - "Info", "Warning", ... */
+const char *seg_record_level_name(seg_record_level level);
+/* seg_record_host_id - machine-id (12 hex, upper case) or host name */
+char *seg_record_host_id(void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_record, seg_record_close)
+
+#endif

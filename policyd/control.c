@@ -1,0 +1,347 @@
+/*
+ * control - the control socket of segtls-policyd.
+ *
+ * A GSocketService listens on a UNIX stream socket (mode 0660, optional
+ * group). Each connection reads newline-delimited JSON requests with
+ * asynchronous GIO reads into its own buffer, so a slow or silent client
+ * never holds up another one, and so the request size limit holds before
+ * a line is complete. Each request gets exactly one response line; a
+ * request that is too long gets an error response and the connection is
+ * closed. The caller's user comes from SO_PEERCRED.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+
+#include "ctl.h"
+#include "error.h"
+#include "msg.h"
+#include "policyd.h"
+
+#define READ_CHUNK      4096
+
+typedef struct conn {
+    policyd    *pd;
+    GSocketConnection *sc;
+    GInputStream *in;
+    GOutputStream *out;
+    GCancellable *cancel;
+    GByteArray *buf;            /* bytes read, not yet a full request */
+    char       *reply;          /* response being written */
+    char       *user;           /* SO_PEERCRED user name */
+    gboolean    closing;        /* close once the reply is written */
+    guint8      chunk[READ_CHUNK];
+} conn;
+
+static GList *conns;            /* open connections, freed at shutdown */
+
+static void conn_process(conn *c);
+
+/* conn_free - close and forget one connection */
+static void conn_free(conn *c)
+{
+    conns = g_list_remove(conns, c);
+    g_cancellable_cancel(c->cancel);
+    g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
+    g_object_unref(c->cancel);
+    g_object_unref(c->sc);
+    g_byte_array_unref(c->buf);
+    g_free(c->reply);
+    g_free(c->user);
+    g_free(c);
+}
+
+/* peer_user - user name of the peer (SO_PEERCRED), or its uid */
+static char *peer_user(GSocketConnection *sc)
+{
+    g_autoptr(GCredentials) cred = NULL;
+    struct passwd pw, *res = NULL;
+    char    pwbuf[4096];
+    uid_t   uid;
+
+    cred = g_socket_get_credentials(g_socket_connection_get_socket(sc), NULL);
+    if (cred == NULL)
+        return g_strdup("unknown");
+    uid = g_credentials_get_unix_user(cred, NULL);
+    if (uid == (uid_t) -1)
+        return g_strdup("unknown");
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+        return g_strdup(pw.pw_name);
+    return g_strdup_printf("%lu", (unsigned long) uid);
+}
+
+/* on_written - a reply went out: go on, or close */
+static void on_written(GObject *src, GAsyncResult *res, gpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    conn   *c = data;
+
+    if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, &err)) {
+        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            msg_debug("control: write to %s: %s", c->user, err->message);
+        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            conn_free(c);
+        return;
+    }
+    g_clear_pointer(&c->reply, g_free);
+    if (c->closing) {
+        conn_free(c);
+        return;
+    }
+    conn_process(c);
+}
+
+/* conn_reply - send one response object, one line */
+static void conn_reply(conn *c, JsonObject *resp)
+{
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *text = NULL;
+
+    json_node_take_object(node, resp);
+    text = json_to_string(node, FALSE);
+    c->reply = g_strconcat(text, "\n", NULL);
+    g_output_stream_write_all_async(c->out, c->reply, strlen(c->reply),
+                                    G_PRIORITY_DEFAULT, c->cancel,
+                                    on_written, c);
+}
+
+/* handle_line - parse one request line and run it */
+static JsonObject *handle_line(conn *c, const char *line, gsize len)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) err = NULL;
+    JsonNode *root;
+
+    if (memchr(line, 0, len) != NULL)
+        return policyd_error_response("request contains a NUL byte");
+    if (!g_utf8_validate(line, len, NULL))
+        return policyd_error_response("request is not valid UTF-8");
+    if (!json_parser_load_from_data(parser, line, len, &err)) {
+        g_autofree char *msg = g_strdup_printf("malformed JSON request: %s",
+                                               err->message);
+
+        return policyd_error_response(msg);
+    }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+        return policyd_error_response("request is not a JSON object");
+    return policyd_dispatch(c->pd, json_node_get_object(root), c->user);
+}
+
+/* on_read - more bytes arrived, or the peer went away */
+static void on_read(GObject *src, GAsyncResult *res, gpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    conn   *c = data;
+    gssize  n;
+
+    n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
+    if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+    if (n <= 0) {
+        if (n < 0)
+            msg_debug("control: read from %s: %s", c->user, err->message);
+        conn_free(c);
+        return;
+    }
+    g_byte_array_append(c->buf, c->chunk, (guint) n);
+    conn_process(c);
+}
+
+/* conn_process - answer the next buffered request, or read more */
+static void conn_process(conn *c)
+{
+    guint8 *nl = c->buf->len ? memchr(c->buf->data, '\n', c->buf->len) : NULL;
+    gsize   len;
+
+    if (nl == NULL) {
+        if (c->buf->len > SEG_CTL_MAX_REQUEST) {
+            c->closing = TRUE;
+            conn_reply(c, policyd_error_response("request too long"));
+            return;
+        }
+        g_input_stream_read_async(c->in, c->chunk, sizeof(c->chunk),
+                                  G_PRIORITY_DEFAULT, c->cancel, on_read, c);
+        return;
+    }
+    len = (gsize) (nl - c->buf->data);
+    if (len > SEG_CTL_MAX_REQUEST) {
+        c->closing = TRUE;
+        conn_reply(c, policyd_error_response("request too long"));
+        return;
+    }
+    {
+        gsize   used = len;
+        JsonObject *resp;
+
+        if (len > 0 && c->buf->data[len - 1] == '\r')
+            len--;
+        resp = handle_line(c, (const char *) c->buf->data, len);
+        g_byte_array_remove_range(c->buf, 0, (guint) used + 1);
+        conn_reply(c, resp);
+    }
+}
+
+/* on_incoming - a client connected */
+static gboolean on_incoming(GSocketService *service, GSocketConnection *sc,
+                            GObject *source, gpointer data)
+{
+    conn   *c = g_new0(conn, 1);
+
+    c->pd = data;
+    c->sc = g_object_ref(sc);
+    c->in = g_io_stream_get_input_stream(G_IO_STREAM(sc));
+    c->out = g_io_stream_get_output_stream(G_IO_STREAM(sc));
+    c->cancel = g_cancellable_new();
+    c->buf = g_byte_array_new();
+    c->user = peer_user(sc);
+    conns = g_list_prepend(conns, c);
+    msg_debug("control: connection from %s", c->user);
+    conn_process(c);
+    return TRUE;
+}
+
+/* policyd_probe_socket - refuse a live daemon, remove a stale socket */
+gboolean policyd_probe_socket(const char *path, GError **error)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+    int     fd;
+    int     rc;
+
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return TRUE;
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO,
+                    "%s exists and is not a socket; not removing it", path);
+        return FALSE;
+    }
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: socket path too long",
+                    path);
+        return FALSE;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "socket: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    rc = connect(fd, (struct sockaddr *) &sun, sizeof(sun));
+    close(fd);
+    if (rc == 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO,
+                    "another segtls-policyd answers on %s", path);
+        return FALSE;
+    }
+    if (errno != ECONNREFUSED) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    msg_info("removing stale socket %s", path);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "remove %s: %s", path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* lookup_group - gid of a group name or number */
+static gboolean lookup_group(const char *group, gid_t *gid, GError **error)
+{
+    struct group *gr = getgrnam(group);
+    char   *end;
+    unsigned long n;
+
+    if (gr != NULL) {
+        *gid = gr->gr_gid;
+        return TRUE;
+    }
+    n = strtoul(group, &end, 10);
+    if (*group != 0 && *end == 0) {
+        *gid = (gid_t) n;
+        return TRUE;
+    }
+    g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "unknown group \"%s\"",
+                group);
+    return FALSE;
+}
+
+/*
+ * policyd_listen - create the socket (parent dir 0750 when missing, mode
+ * 0660, group and owner when given) and start serving it.
+ */
+gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
+                        GError **error)
+{
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autofree char *dir = g_path_get_dirname(pd->socket_path);
+    gid_t   gid = (gid_t) -1;
+    gboolean made_dir = FALSE;
+
+    if (group != NULL && !lookup_group(group, &gid, error))
+        return FALSE;
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        if (g_mkdir_with_parents(dir, 0750) < 0) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "create %s: %s", dir,
+                        g_strerror(errno));
+            return FALSE;
+        }
+        made_dir = TRUE;
+    }
+    if (made_dir && (gid != (gid_t) -1 || owner != (uid_t) -1)
+        && chown(dir, owner, gid) < 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "chown %s: %s", dir,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    pd->service = g_socket_service_new();
+    addr = g_unix_socket_address_new(pd->socket_path);
+    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(pd->service), addr,
+                                       G_SOCKET_TYPE_STREAM,
+                                       G_SOCKET_PROTOCOL_DEFAULT,
+                                       NULL, NULL, error)) {
+        g_clear_object(&pd->service);
+        return FALSE;
+    }
+    if (chmod(pd->socket_path, 0660) < 0
+        || ((gid != (gid_t) -1 || owner != (uid_t) -1)
+            && chown(pd->socket_path, owner, gid) < 0)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", pd->socket_path,
+                    g_strerror(errno));
+        policyd_unlisten(pd);
+        return FALSE;
+    }
+    g_signal_connect(pd->service, "incoming", G_CALLBACK(on_incoming), pd);
+    return TRUE;
+}
+
+/* policyd_unlisten - stop serving, close connections, remove the socket */
+void policyd_unlisten(policyd *pd)
+{
+    while (conns != NULL)
+        conn_free(conns->data);
+    if (pd->service != NULL) {
+        g_socket_service_stop(pd->service);
+        g_socket_listener_close(G_SOCKET_LISTENER(pd->service));
+        g_clear_object(&pd->service);
+        if (unlink(pd->socket_path) < 0 && errno != ENOENT)
+            msg_warn("remove %s: %s", pd->socket_path, g_strerror(errno));
+    }
+}

@@ -1,0 +1,292 @@
+/*
+ * segtls-policyd - the daemon that holds the segtls settings.
+ *
+ * It owns the store (committed settings, pending changes, rollback
+ * history) and answers the control protocol (lib/ctl.h) on a UNIX socket.
+ * This file is the process: options, the socket's privileges, daemon
+ * mode, pidfile and signals (SIGHUP reloads the committed file, SIGTERM
+ * and SIGINT stop cleanly). --check-config only loads a file and says
+ * what is wrong with it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "ctl.h"
+#include "error.h"
+#include "msg.h"
+#include "policyd.h"
+
+static char *opt_config;
+static char *opt_state_dir;
+static char *opt_socket;
+static char *opt_group;
+static char *opt_pidfile;
+static char *opt_user;
+static gboolean opt_foreground;
+static gboolean opt_check;
+static int opt_verbose;
+
+/* opt_verbose_cb - each -v raises the debug level */
+static gboolean opt_verbose_cb(const char *name, const char *value,
+                               gpointer data, GError **error)
+{
+    opt_verbose++;
+    return TRUE;
+}
+
+static GOptionEntry options[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+     "Committed settings file (default " SEG_DEFAULT_CONFIG ")", "PATH"},
+    {"state-dir", 's', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
+     "Pending changes and rollback history (default " SEG_DEFAULT_STATE_DIR ")",
+     "DIR"},
+    {"socket", 'S', 0, G_OPTION_ARG_FILENAME, &opt_socket,
+     "Control socket (default " SEG_DEFAULT_SOCKET ")", "PATH"},
+    {"group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
+     "Group of the control socket (default: the caller's)", "NAME"},
+    {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
+     "Run as this user once the socket exists", "NAME"},
+    {"pidfile", 'p', 0, G_OPTION_ARG_FILENAME, &opt_pidfile,
+     "Write the process id to this file", "PATH"},
+    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
+     "Stay in the foreground and log to stderr", NULL},
+    {"check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+     "Load the --config file, report what is wrong, exit 0 or 1", NULL},
+    {"verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+     (gpointer) opt_verbose_cb, "More logging (repeatable)", NULL},
+    {NULL}
+};
+
+/* check_config - load one committed file and report */
+static int check_config(const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *data = NULL;
+    gsize   len;
+    seg_settings *s;
+
+    if (!g_file_get_contents(path, &data, &len, &err)) {
+        msg_error("%s", err->message);
+        return 1;
+    }
+    if ((s = seg_settings_from_keyfile(data, len, path, &err)) == NULL) {
+        msg_error("%s", err->message);
+        return 1;
+    }
+    seg_settings_free(s);
+    return 0;
+}
+
+/* absolute - an absolute path, as the daemon changes to / */
+static char *absolute(const char *path)
+{
+    return g_canonicalize_filename(path, NULL);
+}
+
+/* lookup_user - the passwd entry to run as; fatal when unknown */
+static struct passwd *lookup_user(const char *name)
+{
+    struct passwd *pw = getpwnam(name);
+
+    if (pw == NULL)
+        msg_fatal("unknown user \"%s\"", name);
+    return pw;
+}
+
+/* drop_privileges - become the --user for good */
+static void drop_privileges(const struct passwd *pw)
+{
+    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+        return;
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0
+        || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+        msg_fatal("cannot become user %s: %s", pw->pw_name, g_strerror(errno));
+    if (pw->pw_uid != 0 && setuid(0) == 0)
+        msg_fatal("privileges were not dropped");
+}
+
+/* on_hup - re-read the committed file; keep the last good on error */
+static gboolean on_hup(gpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    policyd *pd = data;
+
+    if (seg_store_reload(pd->store, &err))
+        msg_info("reloaded %s", pd->config_path);
+    else
+        msg_error("%s; keeping the last good configuration", err->message);
+    return G_SOURCE_CONTINUE;
+}
+
+/* on_term - stop the main loop */
+static gboolean on_term(gpointer data)
+{
+    policyd *pd = data;
+
+    msg_info("stopping");
+    g_main_loop_quit(pd->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* write_pid - the process id into the already open pidfile */
+static void write_pid(int fd, const char *path)
+{
+    char    buf[32];
+    int     n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+
+    if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t) n) != n)
+        msg_warn("write %s: %s", path, g_strerror(errno));
+    close(fd);
+}
+
+/*
+ * detach - fork into the background before GLib starts any thread. The
+ * parent exits 0 only once the child says it is ready (socket, store and
+ * pidfile done) and 1 when the child dies first; the child keeps stderr
+ * until then so that start-up errors reach the caller. Returns the pipe
+ * end that detach_done() writes.
+ */
+static int detach(void)
+{
+    int     ready[2];
+    char    c;
+    ssize_t n;
+    pid_t   pid;
+
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        msg_fatal("pipe: %s", g_strerror(errno));
+    if ((pid = fork()) < 0)
+        msg_fatal("fork: %s", g_strerror(errno));
+    if (pid > 0) {
+        close(ready[1]);
+        do
+            n = read(ready[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(ready[0]);
+    if (setsid() < 0)
+        msg_fatal("setsid: %s", g_strerror(errno));
+    return ready[1];
+}
+
+/* detach_done - cwd /, stdio to /dev/null, syslog, release the parent */
+static void detach_done(int readyfd)
+{
+    int     null;
+
+    if (chdir("/") < 0)
+        msg_fatal("chdir /: %s", g_strerror(errno));
+    if ((null = open("/dev/null", O_RDWR)) < 0)
+        msg_fatal("open /dev/null: %s", g_strerror(errno));
+    msg_syslog_init(LOG_MAIL);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO)
+        close(null);
+    if (write(readyfd, "", 1) != 1)
+        msg_warn("cannot tell the parent that the daemon is ready");
+    close(readyfd);
+}
+
+/* parse_options - options into the statics; exit 2 on usage errors */
+static void parse_options(int *argc, char ***argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- segtls policy daemon");
+    g_autoptr(GError) err = NULL;
+
+    g_option_context_add_main_entries(ctx, options, NULL);
+    g_option_context_set_description(ctx,
+        "Holds the segtls TLS settings and answers segtls and sslconfig\n"
+        "on the control socket. SIGHUP re-reads the committed file.\n");
+    if (!g_option_context_parse(ctx, argc, argv, &err))
+        msg_fatalx(2, "%s (try --help)", err->message);
+    if (*argc > 1)
+        msg_fatalx(2, "unexpected argument \"%s\" (try --help)", (*argv)[1]);
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    struct passwd *pw = NULL;
+    policyd pd = {0};
+    int     pidfd = -1;
+    int     readyfd = -1;
+
+    msg_init(argv[0]);
+    parse_options(&argc, &argv);
+    msg_set_verbose(opt_verbose);
+    pd.config_path = absolute(opt_config ? opt_config : SEG_DEFAULT_CONFIG);
+    if (opt_check) {
+        int     status = check_config(pd.config_path);
+
+        g_free(pd.config_path);
+        g_free(opt_config);
+        return status;
+    }
+    pd.state_dir = absolute(opt_state_dir ? opt_state_dir : SEG_DEFAULT_STATE_DIR);
+    pd.socket_path = absolute(opt_socket ? opt_socket : SEG_DEFAULT_SOCKET);
+    pd.pidfile = opt_pidfile ? absolute(opt_pidfile) : NULL;
+    if (opt_user != NULL)
+        pw = lookup_user(opt_user);
+
+    if (!policyd_probe_socket(pd.socket_path, &err))
+        msg_fatal("%s", err->message);
+    if (!opt_foreground)
+        readyfd = detach();
+    if (!policyd_listen(&pd, opt_group, pw ? pw->pw_uid : (uid_t) -1, &err))
+        msg_fatal("%s: %s", pd.socket_path, err->message);
+    if (pd.pidfile != NULL
+        && (pidfd = open(pd.pidfile, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        policyd_unlisten(&pd);
+        msg_fatal("open %s: %s", pd.pidfile, g_strerror(errno));
+    }
+    if (pw != NULL)
+        drop_privileges(pw);
+    if ((pd.store = seg_store_open(pd.config_path, pd.state_dir, &err)) == NULL) {
+        policyd_unlisten(&pd);
+        if (pd.pidfile != NULL)
+            unlink(pd.pidfile);
+        msg_fatal("%s", err->message);
+    }
+    if (pidfd >= 0)
+        write_pid(pidfd, pd.pidfile);
+    if (readyfd >= 0)
+        detach_done(readyfd);
+
+    pd.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGHUP, on_hup, &pd);
+    g_unix_signal_add(SIGTERM, on_term, &pd);
+    g_unix_signal_add(SIGINT, on_term, &pd);
+    g_socket_service_start(pd.service);
+    msg_info("listening on %s (config %s, state %s)", pd.socket_path,
+             pd.config_path, pd.state_dir);
+    g_main_loop_run(pd.loop);
+
+    policyd_unlisten(&pd);
+    if (pd.pidfile != NULL && unlink(pd.pidfile) < 0 && errno != ENOENT)
+        msg_warn("remove %s: %s", pd.pidfile, g_strerror(errno));
+    seg_store_free(pd.store);
+    g_main_loop_unref(pd.loop);
+    g_free(pd.config_path);
+    g_free(pd.state_dir);
+    g_free(pd.socket_path);
+    g_free(pd.pidfile);
+    g_free(opt_config);
+    g_free(opt_state_dir);
+    g_free(opt_socket);
+    g_free(opt_group);
+    g_free(opt_pidfile);
+    g_free(opt_user);
+    return 0;
+}

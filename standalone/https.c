@@ -1,0 +1,252 @@
+/*
+ * https - GUI HTTPS of segtls-standalone.
+ *
+ * TLS from the first byte under the gui.* settings, then one HTTP/1.x
+ * request per connection (headers at most SA_REQ_MAX bytes):
+ *
+ *   GET /             a small HTML status page: the settings, what each
+ *                     service can negotiate, the last records
+ *   GET /status.json  the same as JSON
+ *   anything else     404 (405 for methods other than GET and HEAD)
+ *
+ * Records (gui_logs): "GUI HTTPS TLS success protocol P cipher C address
+ * IP port PORT", and "Warning: SSL error with client IP:PORT - (code,
+ * 'string')" for a failed handshake.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <json-glib/json-glib.h>
+
+#include "msg.h"
+#include "standalone.h"
+#include "tlsver.h"
+#include "usable.h"
+
+#define SA_REQ_MAX      (16 * 1024)
+#define SA_HTTP_TIMEOUT 30
+
+typedef struct request {
+    sa_conn    *c;
+    gboolean    head;
+} request;
+
+/* usable_of - what a service can negotiate with the running certificate */
+static unsigned
+usable_of(seg_service svc)
+{
+    static const seg_settings *cached_for;
+    static unsigned cached[SEG_SVC_COUNT];
+
+    if (cached_for != sa.settings) {
+        g_autoptr(seg_settings) s = seg_settings_copy(sa.settings);
+
+        for (int i = 0; i < SEG_SVC_COUNT; i++)
+            if (sa.opt.cert && i != SEG_SVC_OUTBOUND) {
+                g_free(s->svc[i].certificate);
+                s->svc[i].certificate = g_strdup(sa.opt.cert);
+            }
+        for (int i = 0; i < SEG_SVC_COUNT; i++)
+            cached[i] = seg_service_usable(s, (seg_service) i);
+        cached_for = sa.settings;
+    }
+    return cached[svc];
+}
+
+/* status_json - the status document */
+static char *
+status_json(void)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    GPtrArray *recent = sa_log_recent();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "version");
+    json_builder_add_string_value(b, SEGTLS_VERSION);
+    json_builder_set_member_name(b, "settings");
+    json_builder_begin_object(b);
+    for (const char *const *k = seg_settings_keys(); *k; k++) {
+        g_autofree char *v = seg_settings_get(sa.settings, *k);
+
+        json_builder_set_member_name(b, *k);
+        json_builder_add_string_value(b, v);
+    }
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "services");
+    json_builder_begin_object(b);
+    for (int i = 0; i < SEG_SVC_COUNT; i++) {
+        unsigned usable = usable_of((seg_service) i);
+        g_autofree char *en = seg_methods_value(sa.settings->svc[i].methods);
+        g_autofree char *us = usable ? seg_methods_value(usable) : g_strdup("");
+
+        json_builder_set_member_name(b, seg_service_key((seg_service) i));
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "title");
+        json_builder_add_string_value(b, seg_service_title((seg_service) i));
+        json_builder_set_member_name(b, "methods");
+        json_builder_add_string_value(b, en);
+        json_builder_set_member_name(b, "usable");
+        json_builder_add_string_value(b, us);
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "queue");
+    json_builder_add_int_value(b, sa_spool_count());
+    json_builder_set_member_name(b, "records");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < recent->len; i++)
+        json_builder_add_string_value(b, recent->pdata[i]);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, TRUE);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* html_row - one escaped table row */
+static void
+html_row(GString *out, const char *key, const char *value)
+{
+    g_autofree char *k = g_markup_escape_text(key, -1);
+    g_autofree char *v = g_markup_escape_text(value, -1);
+
+    g_string_append_printf(out, "<tr><th>%s</th><td>%s</td></tr>\n", k, v);
+}
+
+/* status_html - the status page */
+static char *
+status_html(void)
+{
+    GString *out = g_string_new(NULL);
+    GPtrArray *recent = sa_log_recent();
+
+    g_string_append(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                    "<title>segtls standalone</title></head><body>\n"
+                    "<h1>segtls standalone " SEGTLS_VERSION "</h1>\n"
+                    "<h2>Settings</h2>\n<table>\n");
+    for (const char *const *k = seg_settings_keys(); *k; k++) {
+        g_autofree char *v = seg_settings_get(sa.settings, *k);
+
+        html_row(out, *k, v);
+    }
+    g_string_append(out, "</table>\n<h2>Usable versions</h2>\n<table>\n");
+    for (int i = 0; i < SEG_SVC_COUNT; i++) {
+        unsigned usable = usable_of((seg_service) i);
+        g_autofree char *h = usable ? seg_methods_human(usable) : g_strdup("none");
+
+        html_row(out, seg_service_title((seg_service) i), h);
+    }
+    g_string_append_printf(out, "</table>\n<p>Messages in the queue: %u</p>\n"
+                           "<h2>Last records</h2>\n<pre>\n", sa_spool_count());
+    for (guint i = 0; i < recent->len; i++) {
+        g_autofree char *l = g_markup_escape_text(recent->pdata[i], -1);
+
+        g_string_append_printf(out, "%s\n", l);
+    }
+    g_string_append(out, "</pre>\n</body></html>\n");
+    return g_string_free(out, FALSE);
+}
+
+/* respond - status line, headers, body; then close */
+static void
+respond(request *r, int code, const char *reason, const char *type, const char *body)
+{
+    gsize   len = strlen(body);
+
+    sa_conn_printf(r->c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                   "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                   "Connection: close\r\n\r\n", code, reason, type, len);
+    if (!r->head)
+        sa_conn_write(r->c, body, len);
+    sa_conn_close(r->c, TRUE);
+}
+
+/* on_input - wait for the whole header, then answer */
+static void
+on_input(sa_conn *c)
+{
+    request *r = c->ctx;
+    g_autofree char *req = NULL;
+    g_autofree char *head = NULL;
+    g_auto(GStrv) f = NULL;
+    g_autofree char *body = NULL;
+    const char *path;
+
+    if (g_strstr_len((char *) c->in->data, c->in->len, "\r\n\r\n") == NULL
+        && g_strstr_len((char *) c->in->data, c->in->len, "\n\n") == NULL) {
+        if (c->in->len >= SA_REQ_MAX)
+            respond(r, 431, "Request Header Fields Too Large", "text/plain",
+                    "request too large\n");
+        return;
+    }
+    req = g_strndup((char *) c->in->data, c->in->len);
+    head = g_strndup(req, strcspn(req, "\r\n"));
+    g_byte_array_set_size(c->in, 0);
+    f = g_strsplit(head, " ", 4);
+    if (g_strv_length(f) != 3 || !g_str_has_prefix(f[2], "HTTP/1.")) {
+        respond(r, 400, "Bad Request", "text/plain", "bad request\n");
+        return;
+    }
+    r->head = strcmp(f[0], "HEAD") == 0;
+    if (strcmp(f[0], "GET") != 0 && !r->head) {
+        respond(r, 405, "Method Not Allowed", "text/plain", "method not allowed\n");
+        return;
+    }
+    path = f[1];
+    if (strcmp(path, "/") == 0) {
+        body = status_html();
+        respond(r, 200, "OK", "text/html; charset=utf-8", body);
+    } else if (strcmp(path, "/status.json") == 0) {
+        body = status_json();
+        respond(r, 200, "OK", "application/json", body);
+    } else {
+        respond(r, 404, "Not Found", "text/plain", "not found\n");
+    }
+}
+
+/* on_tls_done - the gui_logs records */
+static void
+on_tls_done(sa_conn *c, const char *fail)
+{
+    if (fail) {
+        sa_gui_record(TRUE, "SSL error with client %s:%u - %s", c->peer_ip,
+                      c->peer_port, fail);
+        return;
+    }
+    sa_gui_record(FALSE, "GUI HTTPS TLS success protocol %s cipher %s address %s port %u",
+                  SSL_get_version(c->ssl),
+                  SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+                  c->peer_ip, c->peer_port);
+}
+
+/* on_closed - free the request */
+static void
+on_closed(sa_conn *c)
+{
+    g_free(c->ctx);
+}
+
+static const sa_conn_ops https_ops = {
+    .input = on_input,
+    .tls_done = on_tls_done,
+    .closed = on_closed,
+};
+
+/* sa_https_accept - a new GUI connection: TLS at once */
+void
+sa_https_accept(int fd)
+{
+    request *r;
+
+    if (sa.gui_ctx == NULL || sa_conn_count() >= (guint) sa.opt.max_conns * 2) {
+        close(fd);
+        return;
+    }
+    r = g_new0(request, 1);
+    r->c = sa_conn_new(fd, &https_ops, r);
+    sa_conn_starttls(r->c, sa.gui_ctx, TRUE);
+    sa_conn_timeout(r->c, MIN(sa.opt.timeout, SA_HTTP_TIMEOUT));
+    sa_conn_pump(r->c);
+}

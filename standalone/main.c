@@ -1,0 +1,289 @@
+/*
+ * segtls-standalone - Inbound SMTP, Outbound SMTP and GUI HTTPS with the
+ * segtls policy and records, in one event-driven process.
+ *
+ * main.c parses the options, loads the settings (a segtls key file with
+ * --config, or the committed settings of segtls-policyd with --socket),
+ * builds the three TLS contexts, opens the listeners and runs the GLib
+ * main loop. SIGHUP reloads the settings (the old ones stay when the new
+ * ones are broken) and reopens the logs; SIGTERM and SIGINT stop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib-unix.h>
+
+#include "ctl.h"
+#include "error.h"
+#include "msg.h"
+#include "standalone.h"
+#include "store.h"
+#include "tlsctx.h"
+
+sa_state sa;
+
+/* load_settings - from --config, --socket, or the default file */
+static seg_settings *
+load_settings(GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize   len;
+    const char *path = sa.opt.config;
+
+    if (sa.opt.socket) {
+        g_autoptr(JsonObject) req = seg_ctl_request("show");
+        g_autoptr(JsonObject) resp = seg_ctl_call(sa.opt.socket, req, error);
+        JsonNode *node;
+
+        if (resp == NULL || !seg_ctl_check(resp, error))
+            return NULL;
+        node = json_object_get_member(resp, "committed");
+        if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                        "segtls-policyd sent no committed settings");
+            return NULL;
+        }
+        return seg_settings_from_json(json_node_get_object(node), error);
+    }
+    if (path == NULL) {
+        if (!g_file_test(SEG_DEFAULT_CONFIG, G_FILE_TEST_EXISTS))
+            return seg_settings_new_default();
+        path = SEG_DEFAULT_CONFIG;
+    }
+    if (!g_file_get_contents(path, &data, &len, error))
+        return NULL;
+    return seg_settings_from_keyfile(data, len, path, error);
+}
+
+/* build_contexts - the three SSL_CTXs for some settings */
+static gboolean
+build_contexts(const seg_settings *s, SSL_CTX **in, SSL_CTX **gui,
+               SSL_CTX **out, GError **error)
+{
+    const seg_service_settings *ob = &s->svc[SEG_SVC_OUTBOUND];
+    gboolean verify = ob->tls == SEG_TLSMODE_PREFERRED_VERIFY
+        || ob->tls == SEG_TLSMODE_REQUIRED_VERIFY;
+    g_autoptr(GError) err = NULL;
+
+    *in = *gui = *out = NULL;
+    if (sa.opt.smtp_listen && s->svc[SEG_SVC_INBOUND].tls != SEG_TLSMODE_NO
+        && (*in = seg_tlsctx_server(&s->svc[SEG_SVC_INBOUND], sa.opt.cert,
+                                    0, &err)) == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_TLS, "Inbound SMTP: %s", err->message);
+        return FALSE;
+    }
+    if (sa.opt.https_listen
+        && (*gui = seg_tlsctx_server(&s->svc[SEG_SVC_GUI], sa.opt.cert,
+                                     SEG_SECLEVEL_AUTO, &err)) == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_TLS, "GUI HTTPS: %s", err->message);
+        goto fail;
+    }
+    /* Postfix's smtp runs at security level 0, and 1 for verify/secure. */
+    if ((*out = seg_tlsctx_client(ob->methods, ob->ciphers, verify ? 1 : 0,
+                                  verify ? s->outbound_ca_file : NULL,
+                                  s->peer_cert_x509, &err)) == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_TLS, "Outbound SMTP: %s", err->message);
+        goto fail;
+    }
+    return TRUE;
+fail:
+    g_clear_pointer(in, SSL_CTX_free);
+    g_clear_pointer(gui, SSL_CTX_free);
+    return FALSE;
+}
+
+/* sa_settings_load - (re)load settings; keep the old ones on error */
+gboolean
+sa_settings_load(GError **error)
+{
+    g_autoptr(seg_settings) s = load_settings(error);
+    SSL_CTX *in, *gui, *out;
+
+    if (s == NULL || !build_contexts(s, &in, &gui, &out, error))
+        return FALSE;
+    if (sa.inbound_ctx)
+        SSL_CTX_free(sa.inbound_ctx);
+    if (sa.gui_ctx)
+        SSL_CTX_free(sa.gui_ctx);
+    if (sa.outbound_ctx)
+        SSL_CTX_free(sa.outbound_ctx);
+    sa.inbound_ctx = in;
+    sa.gui_ctx = gui;
+    sa.outbound_ctx = out;
+    if (sa.settings)
+        seg_settings_free(sa.settings);
+    sa.settings = g_steal_pointer(&s);
+    return TRUE;
+}
+
+/* on_hup - reload settings, reopen logs */
+static gboolean
+on_hup(gpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    sa_log_reopen();
+    if (!sa_settings_load(&err))
+        msg_warn("reload: %s; the previous settings stay in force", err->message);
+    else
+        msg_info("settings reloaded");
+    return G_SOURCE_CONTINUE;
+}
+
+/* on_term - stop */
+static gboolean
+on_term(gpointer data)
+{
+    g_main_loop_quit(sa.loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* on_tick - deadlines and retries */
+static gboolean
+on_tick(gpointer data)
+{
+    sa_conn_tick();
+    sa_client_tick();
+    return G_SOURCE_CONTINUE;
+}
+
+/* check_int - a positive option */
+static void
+check_int(const char *name, int value, int min)
+{
+    if (value < min)
+        msg_fatalx(2, "--%s: must be at least %d", name, min);
+}
+
+int
+main(int argc, char **argv)
+{
+    sa_options *o = &sa.opt;
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config,
+         "Settings key file (default " SEG_DEFAULT_CONFIG ")", "FILE"},
+        {"socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket,
+         "Take the committed settings from segtls-policyd", "PATH"},
+        {"cert", 0, 0, G_OPTION_ARG_FILENAME, &o->cert,
+         "PEM file: private key, then certificate chain", "PEM"},
+        {"smtp-listen", 0, 0, G_OPTION_ARG_STRING, &o->smtp_listen,
+         "Inbound SMTP address", "IP:PORT"},
+        {"https-listen", 0, 0, G_OPTION_ARG_STRING, &o->https_listen,
+         "GUI HTTPS address", "IP:PORT"},
+        {"relay", 0, 0, G_OPTION_ARG_STRING, &o->relay,
+         "Deliver spooled mail to this next hop", "HOST:PORT"},
+        {"spool", 0, 0, G_OPTION_ARG_FILENAME, &o->spool,
+         "Spool directory (default ./spool)", "DIR"},
+        {"mail-log", 0, 0, G_OPTION_ARG_FILENAME, &o->mail_log,
+         "mail_logs file", "PATH"},
+        {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &o->gui_log,
+         "gui_logs file", "PATH"},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
+         "Directory of the persistent ICID/DCID/MID counters", "DIR"},
+        {"hostname", 0, 0, G_OPTION_ARG_STRING, &o->hostname,
+         "Name in the banner and EHLO", "NAME"},
+        {"timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout,
+         "Seconds to wait for a command or a reply (300)", "S"},
+        {"max-size", 0, 0, G_OPTION_ARG_INT, &o->max_size,
+         "Message size limit in bytes (10485760)", "N"},
+        {"max-rcpt", 0, 0, G_OPTION_ARG_INT, &o->max_rcpt,
+         "Recipients per message (100)", "N"},
+        {"max-conns", 0, 0, G_OPTION_ARG_INT, &o->max_conns,
+         "Concurrent inbound SMTP connections (100)", "N"},
+        {"retry-min", 0, 0, G_OPTION_ARG_INT, &o->retry_min,
+         "First retry of a deferred message after S seconds (300)", "S"},
+        {"retry-max", 0, 0, G_OPTION_ARG_INT, &o->retry_max,
+         "Longest retry interval (4000)", "S"},
+        {NULL}
+    };
+    g_autoptr(GOptionContext) oc = g_option_context_new("- segtls Inbound/Outbound SMTP and GUI HTTPS");
+    g_autoptr(GError) err = NULL;
+
+    msg_init("segtls-standalone");
+    o->timeout = 300;
+    o->max_size = 10 * 1024 * 1024;
+    o->max_rcpt = 100;
+    o->max_conns = 100;
+    o->retry_min = 300;
+    o->retry_max = 4000;
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_option_context_set_description(oc,
+        "Settings come from --config FILE or --socket PATH (segtls-policyd);\n"
+        "SIGHUP reloads them and reopens the logs. See segtls-standalone(8).");
+    if (!g_option_context_parse(oc, &argc, &argv, &err))
+        msg_fatalx(2, "%s (try --help)", err->message);
+    if (argc > 1)
+        msg_fatalx(2, "unexpected argument \"%s\" (try --help)", argv[1]);
+    if (o->config && o->socket)
+        msg_fatalx(2, "--config and --socket exclude each other");
+    if (!o->smtp_listen && !o->https_listen && !o->relay)
+        msg_fatalx(2, "nothing to do: give --smtp-listen, --https-listen or --relay");
+    check_int("timeout", o->timeout, 1);
+    check_int("max-size", o->max_size, 1);
+    check_int("max-rcpt", o->max_rcpt, 1);
+    check_int("max-conns", o->max_conns, 1);
+    check_int("retry-min", o->retry_min, 1);
+    check_int("retry-max", o->retry_max, o->retry_min);
+    if (o->socket) {
+        char   *given = o->socket;
+
+        o->socket = g_strdup(seg_ctl_socket_path(given));
+        g_free(given);
+    }
+    if (!o->spool)
+        o->spool = g_strdup("spool");
+    if (!o->mail_log)
+        o->mail_log = g_strdup("mail_logs");
+    if (!o->gui_log)
+        o->gui_log = g_strdup("gui_logs");
+    if (!o->hostname)
+        o->hostname = g_strdup(g_get_host_name());
+
+    if (o->state_dir && g_mkdir_with_parents(o->state_dir, 0750) < 0)
+        msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));
+    if (!o->state_dir)
+        msg_warn("no --state-dir: IDs start at 1 and are not kept across restarts");
+    signal(SIGPIPE, SIG_IGN);
+    if (!sa_settings_load(&err))
+        msg_fatal("%s", err->message);
+    if (!sa_log_open(&err) || !sa_spool_init(o->spool, &err))
+        msg_fatal("%s", err->message);
+    if (o->relay && !sa_client_init(o->relay, &err))
+        msg_fatalx(2, "--relay: %s", err->message);
+    if (o->smtp_listen && !sa_listen(o->smtp_listen, sa_smtp_accept, &err))
+        msg_fatal("--smtp-listen: %s", err->message);
+    if (o->https_listen && !sa_listen(o->https_listen, sa_https_accept, &err))
+        msg_fatal("--https-listen: %s", err->message);
+
+    sa.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGHUP, on_hup, NULL);
+    g_unix_signal_add(SIGTERM, on_term, NULL);
+    g_unix_signal_add(SIGINT, on_term, NULL);
+    g_timeout_add(200, on_tick, NULL);
+    msg_info("ready: smtp %s https %s relay %s", o->smtp_listen ? o->smtp_listen : "-",
+             o->https_listen ? o->https_listen : "-", o->relay ? o->relay : "-");
+    sa_client_kick();
+    g_main_loop_run(sa.loop);
+
+    sa_client_shutdown();
+    sa_conn_shutdown_all();
+    sa_log_close();
+    g_main_loop_unref(sa.loop);
+    g_clear_pointer(&sa.inbound_ctx, SSL_CTX_free);
+    g_clear_pointer(&sa.gui_ctx, SSL_CTX_free);
+    g_clear_pointer(&sa.outbound_ctx, SSL_CTX_free);
+    g_clear_pointer(&sa.settings, seg_settings_free);
+    g_free(o->config);
+    g_free(o->socket);
+    g_free(o->cert);
+    g_free(o->smtp_listen);
+    g_free(o->https_listen);
+    g_free(o->relay);
+    g_free(o->spool);
+    g_free(o->mail_log);
+    g_free(o->gui_log);
+    g_free(o->state_dir);
+    g_free(o->hostname);
+    return 0;
+}

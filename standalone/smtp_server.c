@@ -1,0 +1,584 @@
+/*
+ * smtp_server - Inbound SMTP of segtls-standalone.
+ *
+ * One session per accepted connection, driven by conn.c: ESMTP with
+ * PIPELINING, SIZE and STARTTLS (RFC 3207) under the inbound.* settings.
+ * Command lines are at most SA_LINE_MAX octets with CRLF; a longer line
+ * is discarded up to its end and answered with 500, and the session
+ * goes on. After STARTTLS whatever the client pipelined behind it is
+ * thrown away before the handshake, and after the handshake the session
+ * starts over (no HELO, no transaction). A message reaches the spool
+ * completely (fsync, rename, fsync dir) before 250 is sent.
+ *
+ * Records (mail_logs): New SMTP ICID, ICID TLS success/failed, ICID TLS
+ * was required but remote host did not initiate it, Start MID, From,
+ * RID To, Message finished MID done/aborted, ICID close.
+ */
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "standalone.h"
+
+#define SA_LINE_MAX     1000            /* command line with CRLF, RFC 5321 */
+#define SA_ADDR_MAX     256             /* mailbox length */
+#define SA_DATA_CHUNK   8192            /* flush a long text line in pieces */
+#define SA_ERROR_LIMIT  20              /* like smtpd_hard_error_limit */
+
+typedef struct session {
+    sa_conn    *c;
+    guint64     icid;
+    char       *helo;                   /* NULL before HELO/EHLO */
+    gboolean    tls;                    /* TLS is active */
+    gboolean    skipping;               /* discarding an overlong line */
+    guint       errors;
+    /* transaction */
+    guint64     mid;                    /* 0: no transaction */
+    char       *sender;
+    GPtrArray  *rcpts;
+    /* DATA */
+    gboolean    in_data;
+    gboolean    line_start;
+    gboolean    oversize;
+    gsize       size;
+    sa_spool_file *spool;
+} session;
+
+static guint nsessions;
+
+/* reply - queue one reply line */
+static void
+reply(session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void
+reply(session *s, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *text = NULL;
+
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    sa_conn_printf(s->c, "%s\r\n", text);
+}
+
+/* error_reply - a 4xx/5xx answer to a bad command, counted */
+static void
+error_reply(session *s, const char *text)
+{
+    reply(s, "%s", text);
+    if (++s->errors >= SA_ERROR_LIMIT) {
+        reply(s, "421 4.7.0 %s Error: too many errors", sa.opt.hostname);
+        sa_conn_close(s->c, TRUE);
+    }
+}
+
+/* txn_reset - forget the transaction; log an unfinished one as aborted */
+static void
+txn_reset(session *s)
+{
+    if (s->spool) {
+        sa_spool_abort(s->spool);
+        s->spool = NULL;
+    }
+    if (s->mid)
+        sa_mail_info("Message finished MID %" G_GUINT64_FORMAT " aborted", s->mid);
+    s->mid = 0;
+    g_clear_pointer(&s->sender, g_free);
+    g_ptr_array_set_size(s->rcpts, 0);
+    s->in_data = FALSE;
+    s->oversize = FALSE;
+    s->size = 0;
+}
+
+/* ifname_of - the interface holding a local address ("lo") */
+static char *
+ifname_of(const char *ip)
+{
+    struct ifaddrs *ifa, *p;
+    char    host[64];
+    char   *name = NULL;
+
+    if (getifaddrs(&ifa) < 0)
+        return g_strdup("unknown");
+    for (p = ifa; p && !name; p = p->ifa_next) {
+        socklen_t len;
+
+        if (p->ifa_addr == NULL)
+            continue;
+        if (p->ifa_addr->sa_family == AF_INET)
+            len = sizeof(struct sockaddr_in);
+        else if (p->ifa_addr->sa_family == AF_INET6)
+            len = sizeof(struct sockaddr_in6);
+        else
+            continue;
+        if (getnameinfo(p->ifa_addr, len, host, sizeof(host), NULL, 0,
+                        NI_NUMERICHOST) == 0 && strcmp(host, ip) == 0)
+            name = g_strdup(p->ifa_name);
+    }
+    freeifaddrs(ifa);
+    return name ? name : g_strdup("unknown");
+}
+
+/* parse_path - "<addr>" plus optional parameters; addr checked */
+static gboolean
+parse_path(const char *arg, const char *prefix, char **addr, char **params)
+{
+    const char *p, *end;
+
+    if (g_ascii_strncasecmp(arg, prefix, strlen(prefix)) != 0)
+        return FALSE;
+    p = arg + strlen(prefix);
+    while (*p == ' ')
+        p++;
+    if (*p != '<' || (end = strchr(p, '>')) == NULL)
+        return FALSE;
+    if ((gsize) (end - p - 1) > SA_ADDR_MAX)
+        return FALSE;
+    for (const char *q = p + 1; q < end; q++)
+        if ((unsigned char) *q <= ' ' || *q == 0x7f || *q == '<')
+            return FALSE;
+    *addr = g_strndup(p + 1, (gsize) (end - p - 1));
+    for (p = end + 1; *p == ' '; p++)
+        ;
+    *params = g_strdup(p);
+    return TRUE;
+}
+
+/* cmd_helo - HELO and EHLO */
+static void
+cmd_helo(session *s, const char *verb, const char *arg)
+{
+    gboolean ehlo = g_ascii_strcasecmp(verb, "EHLO") == 0;
+
+    if (*arg == 0 || strlen(arg) > 255) {
+        error_reply(s, ehlo ? "501 5.5.4 Syntax: EHLO hostname"
+                    : "501 5.5.4 Syntax: HELO hostname");
+        return;
+    }
+    txn_reset(s);
+    g_free(s->helo);
+    s->helo = g_strdup(arg);
+    if (!ehlo) {
+        reply(s, "250 %s", sa.opt.hostname);
+        return;
+    }
+    reply(s, "250-%s", sa.opt.hostname);
+    reply(s, "250-PIPELINING");
+    reply(s, "250-SIZE %d", sa.opt.max_size);
+    if (!s->tls && sa.inbound_ctx
+        && sa.settings->svc[SEG_SVC_INBOUND].tls != SEG_TLSMODE_NO)
+        reply(s, "250-STARTTLS");
+    reply(s, "250-ENHANCEDSTATUSCODES");
+    reply(s, "250 8BITMIME");
+}
+
+/* cmd_starttls - RFC 3207 */
+static void
+cmd_starttls(session *s, const char *verb, const char *arg)
+{
+    if (*arg) {
+        error_reply(s, "501 5.5.4 Syntax: STARTTLS");
+    } else if (s->tls) {
+        error_reply(s, "554 5.5.1 Error: TLS already active");
+    } else if (sa.inbound_ctx == NULL
+               || sa.settings->svc[SEG_SVC_INBOUND].tls == SEG_TLSMODE_NO) {
+        error_reply(s, "502 5.5.1 Error: command not implemented");
+    } else {
+        reply(s, "220 2.0.0 Ready to start TLS");
+        /* Plaintext pipelined behind STARTTLS never reaches the TLS session. */
+        g_byte_array_set_size(s->c->in, 0);
+        txn_reset(s);
+        sa_conn_starttls(s->c, sa.inbound_ctx, TRUE);
+    }
+}
+
+/* tls_required - inbound.tls = required and no TLS yet */
+static gboolean
+tls_required(session *s)
+{
+    if (s->tls || sa.settings->svc[SEG_SVC_INBOUND].tls != SEG_TLSMODE_REQUIRED)
+        return FALSE;
+    sa_mail_info("ICID %" G_GUINT64_FORMAT
+                 " TLS was required but remote host did not initiate it", s->icid);
+    error_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+    return TRUE;
+}
+
+/* mail_params - the MAIL parameters we know */
+static gboolean
+mail_params(session *s, const char *params)
+{
+    g_auto(GStrv) v = g_strsplit(params, " ", -1);
+
+    for (char **p = v; *p; p++) {
+        if (**p == 0)
+            continue;
+        if (g_ascii_strncasecmp(*p, "SIZE=", 5) == 0) {
+            char   *end;
+            guint64 n = g_ascii_strtoull(*p + 5, &end, 10);
+
+            if (*end || end == *p + 5) {
+                error_reply(s, "501 5.5.4 Bad message size syntax");
+                return FALSE;
+            }
+            if (n > (guint64) sa.opt.max_size) {
+                error_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+                return FALSE;
+            }
+        } else if (g_ascii_strcasecmp(*p, "BODY=8BITMIME") != 0
+                   && g_ascii_strcasecmp(*p, "BODY=7BIT") != 0) {
+            g_autofree char *t = g_strdup_printf("555 5.5.4 Unsupported option: %.64s", *p);
+
+            error_reply(s, t);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* cmd_mail - MAIL FROM */
+static void
+cmd_mail(session *s, const char *verb, const char *arg)
+{
+    g_autofree char *addr = NULL;
+    g_autofree char *params = NULL;
+
+    if (s->helo == NULL) {
+        error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+    } else if (tls_required(s)) {
+        return;
+    } else if (s->mid) {
+        error_reply(s, "503 5.5.1 Error: nested MAIL command");
+    } else if (!parse_path(arg, "FROM:", &addr, &params)) {
+        error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+    } else if (mail_params(s, params)) {
+        s->mid = sa_id_next(SA_ID_MID);
+        s->sender = g_steal_pointer(&addr);
+        sa_mail_info("Start MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT,
+                     s->mid, s->icid);
+        sa_mail_info("MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT
+                     " From: <%s>", s->mid, s->icid, s->sender);
+        reply(s, "250 2.1.0 Ok");
+    }
+}
+
+/* cmd_rcpt - RCPT TO */
+static void
+cmd_rcpt(session *s, const char *verb, const char *arg)
+{
+    g_autofree char *addr = NULL;
+    g_autofree char *params = NULL;
+
+    if (tls_required(s)) {
+        return;
+    } else if (s->mid == 0) {
+        error_reply(s, "503 5.5.1 Error: need MAIL command");
+    } else if (!parse_path(arg, "TO:", &addr, &params) || *addr == 0) {
+        error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+    } else if (*params) {
+        error_reply(s, "555 5.5.4 Unsupported option");
+    } else if (s->rcpts->len >= (guint) sa.opt.max_rcpt) {
+        reply(s, "452 4.5.3 Error: too many recipients");
+    } else {
+        sa_mail_info("MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT
+                     " RID %u To: <%s>", s->mid, s->icid, s->rcpts->len, addr);
+        g_ptr_array_add(s->rcpts, g_steal_pointer(&addr));
+        reply(s, "250 2.1.5 Ok");
+    }
+}
+
+/* cmd_data - DATA */
+static void
+cmd_data(session *s, const char *verb, const char *arg)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (tls_required(s))
+        return;
+    if (*arg) {
+        error_reply(s, "501 5.5.4 Syntax: DATA");
+    } else if (s->mid == 0) {
+        error_reply(s, "503 5.5.1 Error: need MAIL command");
+    } else if (s->rcpts->len == 0) {
+        error_reply(s, "554 5.5.1 Error: no valid recipients");
+    } else if ((s->spool = sa_spool_begin(s->mid, s->icid, s->sender, s->rcpts,
+                                          &err)) == NULL) {
+        msg_warn("%s", err->message);
+        reply(s, "451 4.3.0 Error: queue file write error");
+    } else {
+        s->in_data = TRUE;
+        s->line_start = TRUE;
+        s->size = 0;
+        reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    }
+}
+
+/* cmd_rset - RSET */
+static void
+cmd_rset(session *s, const char *verb, const char *arg)
+{
+    txn_reset(s);
+    reply(s, "250 2.0.0 Ok");
+}
+
+/* cmd_noop - NOOP */
+static void
+cmd_noop(session *s, const char *verb, const char *arg)
+{
+    reply(s, "250 2.0.0 Ok");
+}
+
+/* cmd_vrfy - VRFY: never confirm addresses */
+static void
+cmd_vrfy(session *s, const char *verb, const char *arg)
+{
+    reply(s, "252 2.0.0 Send some mail, I'll try my best");
+}
+
+/* cmd_quit - QUIT */
+static void
+cmd_quit(session *s, const char *verb, const char *arg)
+{
+    reply(s, "221 2.0.0 Bye");
+    sa_conn_close(s->c, TRUE);
+}
+
+static const struct {
+    const char *verb;
+    void      (*fn)(session *s, const char *verb, const char *arg);
+} commands[] = {
+    {"EHLO", cmd_helo},
+    {"HELO", cmd_helo},
+    {"STARTTLS", cmd_starttls},
+    {"MAIL", cmd_mail},
+    {"RCPT", cmd_rcpt},
+    {"DATA", cmd_data},
+    {"RSET", cmd_rset},
+    {"NOOP", cmd_noop},
+    {"VRFY", cmd_vrfy},
+    {"QUIT", cmd_quit},
+};
+
+/* command - one command line (CRLF stripped) */
+static void
+command(session *s, char *line)
+{
+    char   *arg = line + strcspn(line, " ");
+
+    if (*arg)
+        *arg++ = 0;
+    while (*arg == ' ')
+        arg++;
+    g_strchomp(arg);
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (g_ascii_strcasecmp(line, commands[i].verb) == 0) {
+            commands[i].fn(s, line, arg);
+            return;
+        }
+    error_reply(s, "502 5.5.2 Error: command not recognized");
+}
+
+/* data_end - the final dot: spool and answer */
+static void
+data_end(session *s)
+{
+    g_autoptr(GError) err = NULL;
+    sa_spool_file *f = g_steal_pointer(&s->spool);
+
+    s->in_data = FALSE;
+    if (s->oversize) {
+        sa_spool_abort(f);
+        reply(s, "552 5.3.4 Message size exceeds fixed limit");
+    } else if (!sa_spool_commit(f, &err)) {
+        msg_warn("%s", err->message);
+        reply(s, "451 4.3.0 Error: queue file write error");
+    } else {
+        sa_mail_info("Message finished MID %" G_GUINT64_FORMAT " done", s->mid);
+        reply(s, "250 2.0.0 Ok: queued as %" G_GUINT64_FORMAT, s->mid);
+        s->mid = 0;                     /* done, not aborted */
+        sa_client_kick();
+    }
+    txn_reset(s);
+}
+
+/* data_write - message text into the spool, within the size limit */
+static void
+data_write(session *s, const void *buf, gsize len)
+{
+    g_autoptr(GError) err = NULL;
+
+    s->size += len;
+    if (s->oversize || s->size > (gsize) sa.opt.max_size) {
+        s->oversize = TRUE;
+        return;
+    }
+    if (!sa_spool_append(s->spool, buf, len, &err)) {
+        msg_warn("%s", err->message);
+        s->oversize = TRUE;             /* answered 552; keep it simple */
+    }
+}
+
+/* data_input - message text until the final dot; FALSE to wait */
+static gboolean
+data_input(session *s)
+{
+    GByteArray *in = s->c->in;
+    guint8 *lf = memchr(in->data, '\n', in->len);
+
+    if (lf) {
+        gsize   len = (gsize) (lf - in->data) + 1;
+        gsize   text = len - 1 - (len >= 2 && lf[-1] == '\r');
+
+        if (s->line_start && text == 1 && in->data[0] == '.') {
+            sa_conn_consume(s->c, len);
+            data_end(s);
+            return TRUE;
+        }
+        data_write(s, in->data, text);
+        data_write(s, "\r\n", 2);
+        s->line_start = TRUE;
+        sa_conn_consume(s->c, len);
+        return TRUE;
+    }
+    if (in->len >= SA_DATA_CHUNK) {
+        gsize   len = in->len - (in->data[in->len - 1] == '\r');
+
+        data_write(s, in->data, len);
+        s->line_start = FALSE;
+        sa_conn_consume(s->c, len);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* command_input - one command line; FALSE to wait */
+static gboolean
+command_input(session *s)
+{
+    GByteArray *in = s->c->in;
+    guint8 *lf = memchr(in->data, '\n', in->len);
+    g_autofree char *line = NULL;
+    gsize   len;
+
+    if (lf == NULL) {
+        if (in->len >= SA_LINE_MAX) {
+            s->skipping = TRUE;         /* discard until the end of line */
+            g_byte_array_set_size(in, 0);
+        }
+        return FALSE;
+    }
+    len = (gsize) (lf - in->data) + 1;
+    if (s->skipping || len > SA_LINE_MAX) {
+        s->skipping = FALSE;
+        sa_conn_consume(s->c, len);
+        error_reply(s, "500 5.5.0 Error: line too long");
+        return TRUE;
+    }
+    line = g_strndup((char *) in->data, len - 1);
+    sa_conn_consume(s->c, len);
+    if (strlen(line) != len - 1) {
+        error_reply(s, "500 5.5.2 Error: bad syntax");
+        return TRUE;
+    }
+    g_strchomp(line);                   /* CR and trailing blanks */
+    command(s, line);
+    return TRUE;
+}
+
+/* on_input - process what was read */
+static void
+on_input(sa_conn *c)
+{
+    session *s = c->ctx;
+
+    while (c->in->len > 0 && !c->closing && !c->dead && !c->tls_pending) {
+        if (!(s->in_data ? data_input(s) : command_input(s)))
+            break;
+        sa_conn_timeout(c, sa.opt.timeout);
+    }
+}
+
+/* on_tls_done - handshake result */
+static void
+on_tls_done(sa_conn *c, const char *fail)
+{
+    session *s = c->ctx;
+
+    if (fail) {
+        sa_mail_info("ICID %" G_GUINT64_FORMAT " TLS failed: %s", s->icid, fail);
+        return;
+    }
+    s->tls = TRUE;
+    g_clear_pointer(&s->helo, g_free);  /* RFC 3207: forget EHLO */
+    txn_reset(s);
+    sa_mail_info("ICID %" G_GUINT64_FORMAT " TLS success protocol %s cipher %s",
+                 s->icid, SSL_get_version(c->ssl),
+                 SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
+    sa_conn_timeout(c, sa.opt.timeout);
+}
+
+/* on_timeout - no command within the timeout */
+static void
+on_timeout(sa_conn *c)
+{
+    session *s = c->ctx;
+
+    if (c->handshaking || c->tls_pending) {
+        sa_conn_close(c, FALSE);
+        return;
+    }
+    reply(s, "421 4.4.2 %s Error: timeout exceeded", sa.opt.hostname);
+    sa_conn_close(c, TRUE);
+    sa_conn_timeout(c, 10);             /* the reply gets 10 s to drain */
+    s->errors = SA_ERROR_LIMIT;
+}
+
+/* on_closed - end of session */
+static void
+on_closed(sa_conn *c)
+{
+    session *s = c->ctx;
+
+    txn_reset(s);
+    sa_mail_info("ICID %" G_GUINT64_FORMAT " close", s->icid);
+    g_free(s->helo);
+    g_ptr_array_unref(s->rcpts);
+    g_free(s);
+    nsessions--;
+}
+
+static const sa_conn_ops server_ops = {
+    .input = on_input,
+    .tls_done = on_tls_done,
+    .timeout = on_timeout,
+    .closed = on_closed,
+};
+
+/* sa_smtp_accept - a new inbound connection */
+void
+sa_smtp_accept(int fd)
+{
+    static const char busy[] = "421 4.3.2 Service not available, too many connections\r\n";
+    session *s;
+    g_autofree char *ifname = NULL;
+
+    if (nsessions >= (guint) sa.opt.max_conns) {
+        (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+        return;
+    }
+    nsessions++;
+    s = g_new0(session, 1);
+    s->rcpts = g_ptr_array_new_with_free_func(g_free);
+    s->c = sa_conn_new(fd, &server_ops, s);
+    s->icid = sa_id_next(SA_ID_ICID);
+    ifname = ifname_of(s->c->local_ip);
+    sa_mail_info("New SMTP ICID %" G_GUINT64_FORMAT " interface %s (%s) address %s"
+                 " reverse dns host unknown verified no", s->icid, ifname,
+                 s->c->local_ip, s->c->peer_ip);
+    reply(s, "220 %s ESMTP segtls", sa.opt.hostname);
+    sa_conn_timeout(s->c, sa.opt.timeout);
+    sa_conn_pump(s->c);
+}

@@ -1,0 +1,167 @@
+/*
+ * standalone.h - internal interfaces of segtls-standalone.
+ *
+ * One process, one GLib main loop. Every socket is non-blocking and is
+ * wrapped in an sa_conn (conn.c): bounded input and output buffers,
+ * plaintext or non-blocking OpenSSL I/O, STARTTLS, a deadline. The
+ * protocol modules (smtp_server.c, smtp_client.c, https.c) are state
+ * machines driven by the sa_conn callbacks; they never block on a peer.
+ */
+#ifndef SEGTLS_STANDALONE_H
+#define SEGTLS_STANDALONE_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#include "settings.h"
+
+/* Options (main.c). */
+typedef struct sa_options {
+    char       *config;             /* --config FILE */
+    char       *socket;             /* --socket PATH (policyd) */
+    char       *cert;               /* --cert PEM key+chain */
+    char       *spool;              /* --spool DIR */
+    char       *mail_log;           /* --mail-log PATH */
+    char       *gui_log;            /* --gui-log PATH */
+    char       *state_dir;          /* --state-dir DIR (IDs) */
+    char       *smtp_listen;        /* 127.0.0.1:25 */
+    char       *https_listen;
+    char       *relay;              /* HOST:PORT */
+    char       *hostname;           /* banner and EHLO name */
+    int         timeout;            /* seconds per command */
+    int         max_size;           /* message size limit, bytes */
+    int         max_rcpt;           /* recipients per message */
+    int         max_conns;          /* concurrent inbound connections */
+    int         retry_min;          /* first retry after, seconds */
+    int         retry_max;          /* longest backoff, seconds */
+} sa_options;
+
+/* Process state (main.c). */
+typedef struct sa_state {
+    sa_options  opt;
+    seg_settings *settings;
+    SSL_CTX    *inbound_ctx;        /* NULL when inbound.tls = no */
+    SSL_CTX    *gui_ctx;
+    SSL_CTX    *outbound_ctx;
+    GMainLoop  *loop;
+} sa_state;
+
+extern sa_state sa;
+
+/* A non-blocking connection (conn.c). */
+typedef struct sa_conn sa_conn;
+
+typedef struct sa_conn_ops {
+    void      (*input)(sa_conn *c);     /* data in c->in, or c->eof */
+    void      (*drain)(sa_conn *c);     /* output buffer empty (optional) */
+    void      (*tls_done)(sa_conn *c, const char *fail);   /* fail: tuple or NULL */
+    void      (*connected)(sa_conn *c, int err);  /* outbound connect result */
+    void      (*timeout)(sa_conn *c);
+    void      (*closed)(sa_conn *c);    /* last call; free c->ctx */
+} sa_conn_ops;
+
+#define SA_IN_MAX       (64 * 1024)     /* input buffer bound */
+#define SA_OUT_MAX      (64 * 1024)     /* stop reading while more is queued */
+
+struct sa_conn {
+    int         fd;
+    SSL        *ssl;
+    GByteArray *in;
+    GByteArray *out;
+    const sa_conn_ops *ops;
+    void       *ctx;
+    gint64      deadline;               /* monotonic usec, 0 = none */
+    char        local_ip[64];
+    char        peer_ip[64];
+    guint       local_port;
+    guint       peer_port;
+    unsigned    eof:1;                  /* peer closed (or read error) */
+    unsigned    closing:1;              /* close once output is flushed */
+    unsigned    dead:1;                 /* close now */
+    unsigned    handshaking:1;
+    unsigned    tls_pending:1;          /* start TLS once output is flushed */
+    unsigned    tls_server:1;
+    unsigned    connecting:1;
+    unsigned    in_pump:1;
+    unsigned    want_write:1;           /* SSL read wants write */
+    unsigned    want_read:1;            /* SSL write wants read */
+    unsigned    hs_want_write:1;
+    unsigned    paused:1;               /* protocol does not want input */
+    GSource    *src;
+    gpointer    tag;
+    SSL_CTX    *tls_ctx;
+};
+
+sa_conn *sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx);
+sa_conn *sa_conn_connect(const struct sockaddr *addr, socklen_t len,
+                         const sa_conn_ops *ops, void *ctx, GError **error);
+void    sa_conn_write(sa_conn *c, const void *buf, gsize len);
+void    sa_conn_printf(sa_conn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void    sa_conn_consume(sa_conn *c, gsize len);
+void    sa_conn_starttls(sa_conn *c, SSL_CTX *ctx, gboolean server);
+void    sa_conn_close(sa_conn *c, gboolean flush);
+void    sa_conn_timeout(sa_conn *c, int seconds);
+void    sa_conn_pump(sa_conn *c);
+void    sa_conn_tick(void);             /* deadlines, once a second */
+guint   sa_conn_count(void);
+void    sa_conn_shutdown_all(void);
+char   *sa_conn_peer_tuple(sa_conn *c); /* last error as "(code, 'text')" */
+
+/* Listening sockets (conn.c). */
+typedef void (*sa_accept_fn)(int fd);
+gboolean sa_listen(const char *addr, sa_accept_fn fn, GError **error);
+gboolean sa_parse_hostport(const char *text, char **host, guint *port,
+                           GError **error);
+
+/* Records (log.c): mail_logs, gui_logs, IDs, the last 20 for the GUI. */
+typedef enum { SA_ID_ICID, SA_ID_DCID, SA_ID_MID } sa_id_kind;
+gboolean sa_log_open(GError **error);
+void    sa_log_reopen(void);
+void    sa_log_close(void);
+guint64 sa_id_next(sa_id_kind kind);
+void    sa_mail_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void    sa_gui_record(gboolean warning, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
+
+/* Inbound SMTP (smtp_server.c). */
+void    sa_smtp_accept(int fd);
+
+/* Spool (spool.c). */
+typedef struct sa_spool_msg {
+    char       *path;                   /* queue file */
+    guint64     mid;
+    guint64     icid;
+    char       *sender;
+    GPtrArray  *rcpts;                  /* char * */
+    goffset     body_offset;
+} sa_spool_msg;
+
+typedef struct sa_spool_file sa_spool_file;
+gboolean sa_spool_init(const char *dir, GError **error);
+sa_spool_file *sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
+                              GPtrArray *rcpts, GError **error);
+gboolean sa_spool_append(sa_spool_file *f, const void *buf, gsize len,
+                         GError **error);
+gboolean sa_spool_commit(sa_spool_file *f, GError **error);
+void    sa_spool_abort(sa_spool_file *f);
+GPtrArray *sa_spool_list(void);         /* queue file paths, oldest MID first */
+sa_spool_msg *sa_spool_read(const char *path, GError **error);
+void    sa_spool_msg_free(sa_spool_msg *m);
+gboolean sa_spool_remove(const char *path, GError **error);
+guint   sa_spool_count(void);
+
+/* Outbound SMTP (smtp_client.c). */
+gboolean sa_client_init(const char *relay, GError **error);
+void    sa_client_kick(void);           /* look at the queue now */
+void    sa_client_tick(void);           /* once a second */
+void    sa_client_shutdown(void);
+
+/* GUI HTTPS (https.c). */
+void    sa_https_accept(int fd);
+
+/* Settings (main.c). */
+gboolean sa_settings_load(GError **error);
+
+#endif

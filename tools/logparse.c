@@ -1,0 +1,202 @@
+/*
+ * segtls-logparse - turn Postfix logs into gateway records, offline.
+ *
+ * Reads Postfix log files (plain or gzip; RFC 3164, RFC 3339 or
+ * maillog_file lines) or stdin and writes the SPEC §6 records, stamped
+ * with the time of the log line that caused them, to stdout or (with -o)
+ * through the record writer, which starts a new file with its header.
+ * IDs start at 1 in memory unless --state-dir asks for the persistent
+ * counters the milter uses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "ids.h"
+#include "msg.h"
+#include "pflog.h"
+#include "record.h"
+
+#define READ_SIZE       (1024 * 1024)
+
+typedef struct out_ctx {
+    seg_record *rec;            /* -o FILE, or NULL: stdout */
+    gboolean    failed;         /* a write to stdout failed */
+} out_ctx;
+
+/* emit_record - the parser's callback */
+static void emit_record(void *ctx, time_t when, seg_record_level level,
+                        const char *text, size_t len)
+{
+    out_ctx *o = ctx;
+    char line[SEG_RECORD_LINE_MAX + 64];
+    size_t n;
+
+    if (o->rec) {
+        seg_record_write_text(o->rec, when, level, text, len);
+        return;
+    }
+    n = seg_record_format_line(when, level, text, len, line, sizeof(line));
+    if (fwrite(line, 1, n, stdout) != n)
+        o->failed = TRUE;
+}
+
+/* parse_stream - feed every line of one (maybe gzip) file to the parser */
+static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
+{
+    gzFile gz = gzdopen(fd, "rb");
+    g_autofree char *buf = g_malloc(READ_SIZE);
+    size_t have = 0;
+    gboolean skipping = FALSE, ok = TRUE;
+    int n, errnum;
+
+    if (gz == NULL) {
+        msg_error("%s: %s", name, g_strerror(errno ? errno : ENOMEM));
+        close(fd);
+        return FALSE;
+    }
+    gzbuffer(gz, 256 * 1024);
+    while ((n = gzread(gz, buf + have, READ_SIZE - have)) > 0) {
+        char *s = buf, *e = buf + have + n, *nl;
+
+        while ((nl = memchr(s, '\n', e - s)) != NULL) {
+            if (!skipping)
+                seg_pflog_line(p, s, nl - s);
+            skipping = FALSE;
+            s = nl + 1;
+        }
+        have = e - s;
+        if (have == READ_SIZE) {        /* a line longer than the buffer */
+            if (!skipping)
+                seg_pflog_line(p, buf, have);
+            skipping = TRUE;
+            have = 0;
+        } else if (have > 0 && s != buf) {
+            memmove(buf, s, have);
+        }
+    }
+    if (n < 0) {
+        const char *why = gzerror(gz, &errnum);
+
+        msg_error("%s: %s", name, errnum == Z_ERRNO ? g_strerror(errno) : why);
+        ok = FALSE;
+    }
+    if (have > 0 && !skipping)
+        seg_pflog_line(p, buf, have);   /* last line without a newline */
+    gzclose(gz);
+    return ok;
+}
+
+/* word_ok - an option value that goes into records: one short word */
+static gboolean word_ok(const char *opt, const char *v)
+{
+    if (v == NULL)
+        return TRUE;
+    for (const char *c = v; *c; c++) {
+        if (!g_ascii_isgraph(*c) || *c == '(' || *c == ')') {
+            fprintf(stderr, "segtls-logparse: %s \"%s\": no spaces, control characters or ()\n", opt, v);
+            return FALSE;
+        }
+    }
+    if (*v == 0 || strlen(v) > 64) {
+        fprintf(stderr, "segtls-logparse: %s: must be 1-64 characters\n", opt);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree char *output = NULL, *state_dir = NULL, *state_dir2 = NULL;
+    g_autofree char *ifname = NULL, *local_addr = NULL;
+    gboolean stats = FALSE;
+    gint year = 0;
+    g_auto(GStrv) files = NULL;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+         "Append records to FILE (header when new) instead of stdout", "FILE"},
+        {"stats", 0, 0, G_OPTION_ARG_NONE, &stats,
+         "Print lines read, records written and lines skipped to stderr", NULL},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+         "Take IDs from the persistent counters in DIR (default: in memory from 1)", "DIR"},
+        {"ids-from-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &state_dir2,
+         "Same as --state-dir", "DIR"},
+        {"year", 0, 0, G_OPTION_ARG_INT, &year,
+         "Year of RFC 3164 times, which have none (default: this year)", "YEAR"},
+        {"interface", 0, 0, G_OPTION_ARG_STRING, &ifname,
+         "Interface name in New SMTP ICID records (default: syslog name)", "NAME"},
+        {"local-address", 0, 0, G_OPTION_ARG_STRING, &local_addr,
+         "Local address in New SMTP ICID/DCID records (default: unknown)", "ADDR"},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE...]"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) oc = g_option_context_new("- turn Postfix logs into gateway records");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(seg_ids) ids = NULL;
+    g_autoptr(seg_pflog) p = NULL;
+    out_ctx out = {0};
+    seg_pflog_stats st;
+    gboolean ok = TRUE;
+    static char obuf[1 << 16];
+
+    msg_init(argv[0]);
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_option_context_set_description(oc,
+        "FILE may be plain or gzip-compressed; without FILE (or with -) stdin is read.\n"
+        "Records carry the time of the log line. See segtls-logparse(1).");
+    if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+        fprintf(stderr, "segtls-logparse: %s\nTry --help.\n", err->message);
+        return 2;
+    }
+    if (year != 0 && (year < 1970 || year > 9999)) {
+        fprintf(stderr, "segtls-logparse: --year %d: must be 1970..9999\n", year);
+        return 2;
+    }
+    if (state_dir == NULL)
+        state_dir = g_steal_pointer(&state_dir2);
+    if (!word_ok("--interface", ifname) || !word_ok("--local-address", local_addr))
+        return 2;
+    if ((ids = seg_ids_open(state_dir, &err)) == NULL)
+        msg_fatal("%s", err->message);
+    if (output && (out.rec = seg_record_open(output, &err)) == NULL)
+        msg_fatal("%s", err->message);
+    setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    p = seg_pflog_new(ids, emit_record, &out);
+    if (year)
+        seg_pflog_set_year(p, year);
+    if (ifname || local_addr)
+        seg_pflog_set_interface(p, ifname, local_addr);
+
+    if (files == NULL || files[0] == NULL) {
+        ok = parse_stream(p, "stdin", dup(0));
+    } else {
+        for (char **f = files; *f; f++) {
+            int fd = strcmp(*f, "-") == 0 ? dup(0) : open(*f, O_RDONLY | O_CLOEXEC);
+
+            if (fd < 0) {
+                msg_error("open %s: %s", *f, g_strerror(errno));
+                ok = FALSE;
+                continue;
+            }
+            ok &= parse_stream(p, *f, fd);
+        }
+    }
+    seg_pflog_flush(p);
+    seg_pflog_get_stats(p, &st);
+    if (fflush(stdout) != 0 || out.failed) {
+        msg_error("write stdout: %s", g_strerror(errno));
+        ok = FALSE;
+    }
+    if (out.rec && seg_record_dropped(out.rec) > 0)
+        ok = FALSE;
+    if (stats)
+        fprintf(stderr, "lines read: %" G_GUINT64_FORMAT "\nrecords written: %" G_GUINT64_FORMAT
+                "\nlines skipped: %" G_GUINT64_FORMAT "\n", st.lines,
+                st.records - (out.rec ? seg_record_dropped(out.rec) : 0), st.skipped);
+    seg_record_close(out.rec);
+    return ok ? 0 : 1;
+}

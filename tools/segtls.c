@@ -1,0 +1,508 @@
+/*
+ * segtls - command line client of segtls-policyd.
+ *
+ * Non-interactive counterpart of the sslconfig dialog: show, set,
+ * commit, clear, rollbackconfig and status, each a row in one table with
+ * its own options and --help. Every subcommand is one or two control
+ * requests (lib/ctl.h). Errors are one line on stderr starting with
+ * "segtls: "; exit 0 ok, 1 error, 2 usage.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+
+#include "ctl.h"
+#include "msg.h"
+
+static char *opt_socket;
+
+typedef int (*cmd_fn) (int argc, char **argv);
+
+/* fail - one line on stderr, then exit with status */
+G_GNUC_PRINTF(2, 3) G_NORETURN
+static void fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("segtls: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+/* call - send a request (taken), return the ok response or exit 1 */
+static JsonObject *call(JsonObject *req)
+{
+    g_autoptr(GError) err = NULL;
+    JsonObject *resp;
+
+    resp = seg_ctl_call(seg_ctl_socket_path(opt_socket), req, &err);
+    json_object_unref(req);
+    if (resp == NULL)
+        fail(1, "%s", err->message);
+    if (!seg_ctl_check(resp, &err)) {
+        json_object_unref(resp);
+        fail(1, "%s", err->message);
+    }
+    return resp;
+}
+
+/* print_lines - each string of an array member, one per line */
+static void print_lines(JsonObject *resp, const char *member)
+{
+    JsonArray *arr;
+    guint   i;
+
+    if (!json_object_has_member(resp, member)
+        || !JSON_NODE_HOLDS_ARRAY(json_object_get_member(resp, member)))
+        return;
+    arr = json_object_get_array_member(resp, member);
+    for (i = 0; i < json_array_get_length(arr); i++)
+        printf("%s\n", json_array_get_string_element(arr, i));
+}
+
+/* ask - print a prompt, read one answer line; NULL at EOF */
+static char *ask(const char *prompt)
+{
+    char   *line = NULL;
+    size_t  size = 0;
+    ssize_t n;
+
+    fputs(prompt, stdout);
+    fflush(stdout);
+    n = getline(&line, &size, stdin);
+    if (!isatty(STDIN_FILENO))
+        putchar('\n');
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    {
+        char   *copy = g_strdup(g_strstrip(line));
+
+        free(line);
+        return copy;
+    }
+}
+
+/* ask_yes_no - [Y]/[N] question; -1 at EOF */
+static int ask_yes_no(const char *prompt, gboolean dflt)
+{
+    for (;;) {
+        g_autofree char *a = ask(prompt);
+
+        if (a == NULL)
+            return -1;
+        if (*a == 0)
+            return dflt;
+        if (g_ascii_strcasecmp(a, "y") == 0 || g_ascii_strcasecmp(a, "yes") == 0)
+            return 1;
+        if (g_ascii_strcasecmp(a, "n") == 0 || g_ascii_strcasecmp(a, "no") == 0)
+            return 0;
+        printf("Please answer Y or N.\n");
+    }
+}
+
+/* parse_sub - a subcommand's options; exit 2 on usage errors, or N args wrong */
+static void parse_sub(const char *name, const char *params, const char *summary,
+                      GOptionEntry *entries, int *argc, char ***argv,
+                      int min_args, int max_args)
+{
+    g_autoptr(GOptionContext) ctx = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *p = g_strdup_printf("%s%s%s", name, *params ? " " : "", params);
+
+    ctx = g_option_context_new(p);
+    g_option_context_set_summary(ctx, summary);
+    g_option_context_set_strict_posix(ctx, TRUE);
+    if (entries != NULL)
+        g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, argc, argv, &err))
+        fail(2, "%s: %s (try segtls %s --help)", name, err->message, name);
+    if (*argc - 1 < min_args || (max_args >= 0 && *argc - 1 > max_args))
+        fail(2, "%s: wrong number of arguments (try segtls %s --help)", name, name);
+}
+
+/* show_text - committed values, pending differences, warnings */
+static void show_text(JsonObject *resp)
+{
+    JsonObject *committed = json_object_get_object_member(resp, "committed");
+    JsonNode *pnode = json_object_get_member(resp, "pending");
+    JsonObject *pending = NULL;
+    const char *const *key;
+    gboolean any = FALSE;
+
+    for (key = seg_settings_keys(); *key != NULL; key++)
+        printf("%s = %s\n", *key,
+               json_object_get_string_member_with_default(committed, *key, ""));
+    if (pnode != NULL && JSON_NODE_HOLDS_OBJECT(pnode))
+        pending = json_node_get_object(pnode);
+    for (key = seg_settings_keys(); pending != NULL && *key != NULL; key++) {
+        const char *c = json_object_get_string_member_with_default(committed, *key, "");
+        const char *v = json_object_get_string_member_with_default(pending, *key, "");
+
+        if (strcmp(c, v) == 0)
+            continue;
+        if (!any)
+            printf("\nPending changes:\n");
+        any = TRUE;
+        printf("  %s = %s\n", *key, v);
+    }
+    if (!any)
+        printf("\nNo pending changes.\n");
+    if (json_array_get_length(json_object_get_array_member(resp, "warnings")) > 0)
+        putchar('\n');
+    print_lines(resp, "warnings");
+}
+
+/* cmd_show - segtls show [--json] */
+static int cmd_show(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "The server's answer as JSON", NULL},
+        {NULL}
+    };
+    JsonObject *resp;
+
+    parse_sub("show", "", "Show the committed settings, pending changes and warnings.",
+              entries, &argc, &argv, 0, 0);
+    resp = call(seg_ctl_request("show"));
+    if (json) {
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+        g_autofree char *text = NULL;
+
+        json_node_set_object(node, resp);
+        json_generator_set_root(gen, node);
+        json_generator_set_pretty(gen, TRUE);
+        json_generator_set_indent(gen, 2);
+        text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+    } else {
+        show_text(resp);
+    }
+    json_object_unref(resp);
+    return 0;
+}
+
+/* cmd_set - segtls set KEY VALUE [KEY VALUE...] */
+static int cmd_set(int argc, char **argv)
+{
+    JsonObject *req = seg_ctl_request("set");
+    JsonObject *settings = json_object_new();
+    JsonObject *resp;
+    int     i;
+
+    parse_sub("set", "KEY VALUE [KEY VALUE...]",
+              "Change settings in the pending configuration (all or nothing).",
+              NULL, &argc, &argv, 2, -1);
+    if ((argc - 1) % 2 != 0)
+        fail(2, "set: KEY without VALUE (try segtls set --help)");
+    for (i = 1; i + 1 < argc; i += 2)
+        json_object_set_string_member(settings, argv[i], argv[i + 1]);
+    json_object_set_object_member(req, "settings", settings);
+    resp = call(req);
+    print_lines(resp, "warnings");
+    json_object_unref(resp);
+    return 0;
+}
+
+/* has_pending - ask the daemon whether anything is pending */
+static gboolean has_pending(void)
+{
+    JsonObject *resp = call(seg_ctl_request("status"));
+    gboolean pending = json_object_get_boolean_member_with_default(resp, "pending",
+                                                                   FALSE);
+
+    json_object_unref(resp);
+    return pending;
+}
+
+/* cmd_commit - segtls commit [-m COMMENT] [--no-rollback] */
+static int cmd_commit(int argc, char **argv)
+{
+    g_autofree char *comment = NULL;
+    g_autoptr(GDateTime) now = NULL;
+    g_autofree char *when = NULL;
+    gboolean no_rollback = FALSE;
+    gboolean keep = TRUE;
+    GOptionEntry entries[] = {
+        {"message", 'm', 0, G_OPTION_ARG_STRING, &comment,
+         "Comment describing the changes (no questions asked)", "COMMENT"},
+        {"no-rollback", 0, 0, G_OPTION_ARG_NONE, &no_rollback,
+         "Do not save the current configuration for rollback", NULL},
+        {NULL}
+    };
+    JsonObject *req;
+    JsonObject *resp;
+
+    parse_sub("commit", "", "Commit the pending changes.", entries,
+              &argc, &argv, 0, 0);
+    if (!has_pending()) {
+        printf("There is no data to commit.\n");
+        return 0;
+    }
+    if (comment == NULL) {
+        comment = ask("Please enter some comments describing your changes:\n[]> ");
+        if (comment == NULL)
+            fail(1, "commit abandoned, nothing committed");
+        if (!no_rollback) {
+            int     yes = ask_yes_no("Do you want to save the current "
+                                     "configuration for rollback? [Y]> ", TRUE);
+
+            if (yes < 0)
+                fail(1, "commit abandoned, nothing committed");
+            keep = yes;
+        }
+    }
+    if (no_rollback)
+        keep = FALSE;
+    req = seg_ctl_request("commit");
+    json_object_set_string_member(req, "comment", comment);
+    json_object_set_boolean_member(req, "keep_rollback", keep);
+    resp = call(req);
+    if (json_object_get_boolean_member_with_default(resp, "nothing", FALSE)) {
+        printf("There is no data to commit.\n");
+    } else {
+        now = g_date_time_new_now_local();
+        when = g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
+        printf("Changes committed: %s\n", when);
+        print_lines(resp, "warnings");
+        print_lines(resp, "notices");
+    }
+    json_object_unref(resp);
+    return 0;
+}
+
+/* cmd_clear - segtls clear [-y] */
+static int cmd_clear(int argc, char **argv)
+{
+    gboolean yes = FALSE;
+    GOptionEntry entries[] = {
+        {"yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL},
+        {NULL}
+    };
+    JsonObject *resp;
+
+    parse_sub("clear", "", "Drop all changes since the last commit.", entries,
+              &argc, &argv, 0, 0);
+    if (!has_pending()) {
+        printf("There are no changes to clear.\n");
+        return 0;
+    }
+    if (!yes) {
+        int     answer = ask_yes_no("Are you sure you want to clear all changes "
+                                    "since the last commit? [Y]> ", TRUE);
+
+        if (answer < 0)
+            fail(1, "clear abandoned, nothing cleared");
+        if (answer == 0)
+            return 0;
+    }
+    resp = call(seg_ctl_request("clear"));
+    if (json_object_get_boolean_member_with_default(resp, "nothing", FALSE))
+        printf("There are no changes to clear.\n");
+    else
+        printf("Changes cleared.\n");
+    json_object_unref(resp);
+    return 0;
+}
+
+/* rollback_print - the saved configurations; their number */
+static guint rollback_print(void)
+{
+    JsonObject *resp = call(seg_ctl_request("rollback_list"));
+    JsonArray *arr = json_object_get_array_member(resp, "rollbacks");
+    guint   n = arr ? json_array_get_length(arr) : 0;
+    guint   i;
+
+    if (n == 0)
+        printf("There are no saved configurations to roll back to.\n");
+    for (i = 0; i < n; i++) {
+        JsonObject *e = json_array_get_object_element(arr, i);
+        const char *comment = json_object_get_string_member_with_default(e, "comment", "");
+
+        printf("%" G_GINT64_FORMAT ". %s %s%s%s\n",
+               json_object_get_int_member_with_default(e, "id", 0),
+               json_object_get_string_member_with_default(e, "time", ""),
+               json_object_get_string_member_with_default(e, "user", ""),
+               *comment ? ": " : "", comment);
+    }
+    json_object_unref(resp);
+    return n;
+}
+
+/* parse_id - a positive configuration number, 0 when not one */
+static guint parse_id(const char *text)
+{
+    guint64 id;
+
+    if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXUINT, &id, NULL))
+        return 0;
+    return (guint) id;
+}
+
+/* rollback_restore - make saved configuration id pending */
+static int rollback_restore(guint id)
+{
+    JsonObject *req = seg_ctl_request("rollback_restore");
+
+    json_object_set_int_member(req, "id", id);
+    json_object_unref(call(req));
+    printf("Configuration %u restored as pending changes. "
+           "Use commit to apply it.\n", id);
+    return 0;
+}
+
+/* cmd_rollbackconfig - segtls rollbackconfig [list | restore N] */
+static int cmd_rollbackconfig(int argc, char **argv)
+{
+    guint   n;
+    guint   id;
+
+    parse_sub("rollbackconfig", "[list | restore N]",
+              "List the saved configurations and restore one as pending changes.",
+              NULL, &argc, &argv, 0, 2);
+    if (argc == 2 && strcmp(argv[1], "list") == 0) {
+        rollback_print();
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "restore") == 0) {
+        if ((id = parse_id(argv[2])) == 0)
+            fail(2, "rollbackconfig: \"%s\" is not a configuration number", argv[2]);
+        return rollback_restore(id);
+    }
+    if (argc != 1)
+        fail(2, "rollbackconfig: expected list or restore N (try segtls rollbackconfig --help)");
+    if ((n = rollback_print()) == 0)
+        return 0;
+    for (;;) {
+        g_autofree char *a = ask("Enter the number of the configuration to restore.\n[]> ");
+
+        if (a == NULL || *a == 0)
+            return 0;
+        if ((id = parse_id(a)) >= 1 && id <= n)
+            return rollback_restore(id);
+        printf("Please enter a number from 1 to %u.\n", n);
+    }
+}
+
+/* cmd_status - segtls status */
+static int cmd_status(int argc, char **argv)
+{
+    JsonObject *resp;
+
+    parse_sub("status", "", "Show whether segtls-policyd runs, and where.",
+              NULL, &argc, &argv, 0, 0);
+    resp = call(seg_ctl_request("status"));
+    printf("segtls-policyd is running (pid %" G_GINT64_FORMAT ").\n"
+           "Socket: %s\nCommitted settings: %s\nState directory: %s\n"
+           "Pending changes: %s\nConnected as: %s\n",
+           json_object_get_int_member_with_default(resp, "pid", 0),
+           seg_ctl_socket_path(opt_socket),
+           json_object_get_string_member_with_default(resp, "config", ""),
+           json_object_get_string_member_with_default(resp, "state_dir", ""),
+           json_object_get_boolean_member_with_default(resp, "pending", FALSE)
+           ? "yes" : "no",
+           json_object_get_string_member_with_default(resp, "user", ""));
+    json_object_unref(resp);
+    return 0;
+}
+
+/* cmd_raw - hidden test helper: send TEXT as one line, print the answer */
+static int cmd_raw(int argc, char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *reply = NULL;
+    int     stall = 0;
+    GOptionEntry entries[] = {
+        {"stall", 0, 0, G_OPTION_ARG_INT, &stall,
+         "Send TEXT without newline and hold the connection SECONDS", "SECONDS"},
+        {NULL}
+    };
+
+    parse_sub("raw", "TEXT", "Send one raw request line (for tests).",
+              entries, &argc, &argv, 1, 1);
+    if (stall > 0) {
+        g_autoptr(GSocketClient) client = g_socket_client_new();
+        g_autoptr(GSocketAddress) addr =
+            g_unix_socket_address_new(seg_ctl_socket_path(opt_socket));
+        g_autoptr(GSocketConnection) conn =
+            g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &err);
+
+        if (conn == NULL)
+            fail(1, "%s", err->message);
+        if (!g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+                                       argv[1], strlen(argv[1]), NULL, NULL, &err))
+            fail(1, "%s", err->message);
+        sleep((unsigned) stall);
+        return 0;
+    }
+    if ((reply = seg_ctl_call_line(seg_ctl_socket_path(opt_socket), argv[1], &err)) == NULL)
+        fail(1, "%s", err->message);
+    printf("%s\n", reply);
+    return 0;
+}
+
+static const struct command {
+    const char *name;
+    cmd_fn      fn;
+    const char *summary;        /* NULL: hidden */
+} commands[] = {
+    {"show", cmd_show, "show [--json]                 settings, pending changes, warnings"},
+    {"set", cmd_set, "set KEY VALUE [KEY VALUE...]  change pending settings"},
+    {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]  commit pending changes"},
+    {"clear", cmd_clear, "clear [-y]                    drop pending changes"},
+    {"rollbackconfig", cmd_rollbackconfig,
+     "rollbackconfig [list | restore N]  restore a saved configuration"},
+    {"status", cmd_status, "status                        is segtls-policyd running"},
+    {"raw", cmd_raw, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS...]");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GString) desc = g_string_new("Commands:\n");
+    GOptionEntry entries[] = {
+        {"socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_socket,
+         "Control socket (default $SEGTLS_SOCKET, else " SEG_DEFAULT_SOCKET ")", "PATH"},
+        {NULL}
+    };
+    gsize   i;
+    int     status;
+
+    msg_init("segtls");
+    g_set_prgname("segtls");
+    for (i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (commands[i].summary != NULL)
+            g_string_append_printf(desc, "  %s\n", commands[i].summary);
+    g_string_append(desc, "\nEach command has --help.\n");
+    g_option_context_set_summary(ctx, "Show and change the segtls TLS settings "
+                                 "held by segtls-policyd.");
+    g_option_context_set_description(ctx, desc->str);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_strict_posix(ctx, TRUE);
+    if (!g_option_context_parse(ctx, &argc, &argv, &err))
+        fail(2, "%s (try segtls --help)", err->message);
+    if (argc < 2)
+        fail(2, "no command given (try segtls --help)");
+    for (i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (strcmp(commands[i].name, argv[1]) == 0) {
+            status = commands[i].fn(argc - 1, argv + 1);
+            g_free(opt_socket);
+            return status;
+        }
+    }
+    fail(2, "unknown command \"%s\" (try segtls --help)", argv[1]);
+}

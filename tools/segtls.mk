@@ -1,0 +1,3 @@
+# tools/segtls.mk - the segtls command line client.
+PROGRAMS += segtls
+segtls_SRCS = tools/segtls.c

@@ -1,0 +1,414 @@
+/*
+ * sslconfig - the gateway's interactive SSL configuration dialog.
+ *
+ * A client of segtls-policyd (SPEC section 4): it lists the settings
+ * (pending ones when there are any, else the committed ones), offers the
+ * operations of the gateway's sslconfig and turns each finished edit into
+ * one "set" request, all or nothing, into the pending configuration. It
+ * never commits. End of input inside an operation abandons that
+ * operation without sending anything and exits 1; at the operation
+ * prompt it leaves like an empty answer.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "dialog.h"
+#include "error.h"
+#include "msg.h"
+#include "settings.h"
+#include "tlsver.h"
+#include "usable.h"
+
+typedef struct sslconfig {
+    const char *socket;
+    seg_settings *shown;                /* pending if any, else committed */
+    int         status;                 /* exit status so far */
+} sslconfig;
+
+typedef enum { OP_DONE, OP_EOF } op_status;
+
+typedef op_status (*op_handler) (sslconfig *, const void *);
+
+/* One service edit: GUI, INBOUND, OUTBOUND. */
+typedef struct service_edit {
+    seg_service svc;
+    const char *word;                   /* "inbound SMTP" as in the prompts */
+    gboolean    renegotiation;          /* ask about renegotiation */
+} service_edit;
+
+static const service_edit edit_gui = {SEG_SVC_GUI, "GUI HTTPS", TRUE};
+static const service_edit edit_inbound = {SEG_SVC_INBOUND, "inbound SMTP", TRUE};
+static const service_edit edit_outbound = {SEG_SVC_OUTBOUND, "outbound SMTP", FALSE};
+
+/* One on/off switch: OTHER_CLIENT_TLSV10, PEER_CERT_FQDN, PEER_CERT_X509. */
+typedef struct toggle {
+    const char *key;                    /* settings key */
+    size_t      offset;                 /* its gboolean in seg_settings */
+    const char *label;                  /* "Peer Certificate FQDN Validation" */
+} toggle;
+
+static const toggle toggle_tlsv10 = {
+    "other_client.tlsv1_0", offsetof(seg_settings, other_client_tlsv1_0),
+    "TLS v1.0 for other client services",
+};
+static const toggle toggle_fqdn = {
+    "peer_cert.fqdn", offsetof(seg_settings, peer_cert_fqdn),
+    "Peer Certificate FQDN Validation",
+};
+static const toggle toggle_x509 = {
+    "peer_cert.x509", offsetof(seg_settings, peer_cert_x509),
+    "Peer Certificate X509 Validation",
+};
+
+static op_status edit_service(sslconfig *, const void *);
+static op_status verify_ciphers(sslconfig *, const void *);
+static op_status edit_toggle(sslconfig *, const void *);
+
+/* The operations of the main menu, in the gateway's order. */
+static const struct operation {
+    dialog_choice choice;
+    op_handler  handler;
+    const void *arg;
+} operations[] = {
+    {{"GUI", "Edit GUI HTTPS ssl settings."}, edit_service, &edit_gui},
+    {{"INBOUND", "Edit Inbound SMTP ssl settings."}, edit_service, &edit_inbound},
+    {{"OUTBOUND", "Edit Outbound SMTP ssl settings."}, edit_service, &edit_outbound},
+    {{"VERIFY", "Verify and show ssl cipher list."}, verify_ciphers, NULL},
+    {{"OTHER_CLIENT_TLSV10", "Edit TLS v1.0 for other client services."},
+     edit_toggle, &toggle_tlsv10},
+    {{"PEER_CERT_FQDN", "Validate peer certificate FQDN compliance for Alert "
+      "Over TLS, Outbound SMTP, updater and LDAP."}, edit_toggle, &toggle_fqdn},
+    {{"PEER_CERT_X509", "Validate peer certificate X509 compliance for Alert "
+      "Over TLS, Outbound SMTP, updater and LDAP."}, edit_toggle, &toggle_x509},
+};
+
+/* fetch - ask policyd for the settings to show */
+static gboolean fetch(sslconfig *sc, GError **error)
+{
+    g_autoptr(JsonObject) request = seg_ctl_request("show");
+    g_autoptr(JsonObject) response = NULL;
+    JsonNode *node;
+    seg_settings *s;
+
+    if ((response = seg_ctl_call(sc->socket, request, error)) == NULL
+        || !seg_ctl_check(response, error))
+        return FALSE;
+    node = json_object_get_member(response, "pending");
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+        node = json_object_get_member(response, "committed");
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "segtls-policyd sent no settings");
+        return FALSE;
+    }
+    if ((s = seg_settings_from_json(json_node_get_object(node), error)) == NULL)
+        return FALSE;
+    if (sc->shown)
+        seg_settings_free(sc->shown);
+    sc->shown = s;
+    return TRUE;
+}
+
+/* print_ciphers - one cipher-string element per line */
+static void print_ciphers(const char *title, const char *ciphers)
+{
+    g_auto(GStrv) parts = g_strsplit(ciphers, ":", -1);
+    char  **p;
+
+    dialog_printf("  %s ciphers:\n", title);
+    for (p = parts; *p; p++)
+        dialog_printf("    %s\n", *p);
+}
+
+/* print_listing - the "sslconfig settings:" block */
+static void print_listing(const seg_settings *s)
+{
+    g_autofree char *other = seg_methods_token(seg_settings_other_client_methods(s));
+    int     svc;
+
+    dialog_printf("sslconfig settings:\n");
+    for (svc = 0; svc < SEG_SVC_COUNT; svc++) {
+        const seg_service_settings *ss = &s->svc[svc];
+        const char *title = seg_service_title((seg_service) svc);
+        g_autofree char *token = seg_methods_token(ss->methods);
+
+        dialog_printf("  %s method:  %s\n", title, token);
+        print_ciphers(title, ss->ciphers);
+        if (svc != SEG_SVC_OUTBOUND)
+            dialog_printf("  %s TLS renegotiation: %s\n", title,
+                          ss->renegotiation ? "Enabled" : "Disabled");
+    }
+    dialog_printf("  Other TLS client services method: %s\n", other);
+    dialog_printf("  Peer Certificate FQDN Validation: %s\n",
+                  s->peer_cert_fqdn ? "Enabled" : "Disabled");
+    dialog_printf("  Peer Certificate X509 Validation: %s\n",
+                  s->peer_cert_x509 ? "Enabled" : "Disabled");
+    dialog_printf("\n");
+}
+
+/*
+ * send_set - one all-or-nothing set request of these keys of s; print
+ * the warnings policyd returns about the edited service (none for
+ * svc < 0: the switches change no service's warnings)
+ */
+static void send_set(sslconfig *sc, const seg_settings *s, const char *const *keys,
+                     int svc)
+{
+    g_autofree char *prefix = NULL;
+    gboolean blank = FALSE;
+    g_autoptr(JsonObject) request = seg_ctl_request("set");
+    g_autoptr(JsonObject) response = NULL;
+    g_autoptr(GError) error = NULL;
+    JsonObject *settings = json_object_new();
+    JsonArray *warnings;
+    JsonNode *node;
+    guint   i;
+
+    for (; *keys; keys++) {
+        g_autofree char *value = seg_settings_get(s, *keys);
+
+        json_object_set_string_member(settings, *keys, value);
+    }
+    json_object_set_object_member(request, "settings", settings);
+    if ((response = seg_ctl_call(sc->socket, request, &error)) == NULL
+        || !seg_ctl_check(response, &error)) {
+        fflush(stdout);
+        msg_info("%s", error->message);
+        sc->status = 1;
+        return;
+    }
+    node = json_object_get_member(response, "warnings");
+    if (svc < 0 || node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+        return;
+    warnings = json_node_get_array(node);
+    prefix = g_strdup_printf("Warning: %s: ", seg_service_title((seg_service) svc));
+    for (i = 0; i < json_array_get_length(warnings); i++) {
+        JsonNode *elem = json_array_get_element(warnings, i);
+        const char *w;
+
+        if (!JSON_NODE_HOLDS_VALUE(elem)
+            || json_node_get_value_type(elem) != G_TYPE_STRING)
+            continue;
+        w = json_node_get_string(elem);
+        if (!g_str_has_prefix(w, prefix))
+            continue;
+        if (!blank)
+            dialog_printf("\n");
+        blank = TRUE;
+        dialog_printf("%s\n", w);
+    }
+}
+
+/* ask_methods - the method menu; FALSE at end of input */
+static gboolean ask_methods(const service_edit *ed, unsigned *methods)
+{
+    g_autofree char *dflt = seg_methods_menu_default(*methods);
+    int     menu;
+
+    dialog_printf("\nEnter the %s ssl method you want to use.\n", ed->word);
+    for (menu = 1; menu <= SEG_TLS_NVERS; menu++)
+        dialog_printf("%d. %s\n", menu, seg_tlsver_by_menu(menu)->human);
+    for (;;) {
+        g_autofree char *answer = dialog_ask(dflt);
+        g_autoptr(GError) error = NULL;
+        unsigned mask;
+
+        if (answer == NULL)
+            return FALSE;
+        if (*answer == 0)
+            return TRUE;
+        if (seg_methods_parse_menu(answer, &mask, &error)) {
+            *methods = mask;
+            return TRUE;
+        }
+        dialog_printf("\n%s\n", error->message);
+    }
+}
+
+/* ask_ciphers - the cipher string; FALSE at end of input */
+static gboolean ask_ciphers(const service_edit *ed, char **ciphers)
+{
+    dialog_printf("\nEnter the %s ssl cipher you want to use.\n", ed->word);
+    for (;;) {
+        g_autofree char *answer = dialog_ask(*ciphers);
+        g_autoptr(GError) error = NULL;
+
+        if (answer == NULL)
+            return FALSE;
+        if (*answer == 0)
+            return TRUE;
+        if (seg_cipher_string_check(answer, &error)) {
+            g_free(*ciphers);
+            *ciphers = g_steal_pointer(&answer);
+            return TRUE;
+        }
+        dialog_printf("\n%s\n", error->message);
+    }
+}
+
+/* edit_service - GUI, INBOUND, OUTBOUND: ask everything, then one set */
+static op_status edit_service(sslconfig *sc, const void *arg)
+{
+    const service_edit *ed = arg;
+    const char *svc = seg_service_key(ed->svc);
+    g_autoptr(seg_settings) edited = seg_settings_copy(sc->shown);
+    seg_service_settings *ss = &edited->svc[ed->svc];
+    g_autofree char *k_methods = g_strdup_printf("%s.methods", svc);
+    g_autofree char *k_ciphers = g_strdup_printf("%s.ciphers", svc);
+    g_autofree char *k_reneg = g_strdup_printf("%s.renegotiation", svc);
+    g_autofree char *question = NULL;
+    const char *keys[4] = {k_methods, k_ciphers, NULL, NULL};
+    int     yes;
+
+    if (!ask_methods(ed, &ss->methods) || !ask_ciphers(ed, &ss->ciphers))
+        return OP_EOF;
+    if (ed->renegotiation) {
+        question = g_strdup_printf("Do you want to enable TLS Renegotiation "
+                                   "for %s?", ed->word);
+        dialog_printf("\n");
+        if ((yes = dialog_yes_no(question, ss->renegotiation)) < 0)
+            return OP_EOF;
+        ss->renegotiation = yes;
+        keys[2] = k_reneg;
+    }
+    send_set(sc, edited, keys, (int) ed->svc);
+    return OP_DONE;
+}
+
+/* verify_ciphers - VERIFY: show what a cipher string selects */
+static op_status verify_ciphers(sslconfig *sc, const void *arg)
+{
+    g_autofree char *answer = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    dialog_printf("\nEnter the ssl cipher you want to verify.\n");
+    if ((answer = dialog_ask(NULL)) == NULL)
+        return OP_EOF;
+    if (*answer == 0)
+        return OP_DONE;
+    if (!seg_cipher_string_check(answer, &error)
+        || !seg_cipher_describe(answer, out, &error)) {
+        dialog_printf("\n%s\n", error->message);
+        return OP_DONE;
+    }
+    if (out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c(out, '\n');
+    dialog_printf("\n%s", out->str);
+    return OP_DONE;
+}
+
+/* toggle_field - the switch of a toggle in some settings */
+static gboolean *toggle_field(seg_settings *s, const toggle *tg)
+{
+    return (gboolean *) ((char *) s + tg->offset);
+}
+
+/* edit_toggle - ENABLE or DISABLE one switch */
+static op_status edit_toggle(sslconfig *sc, const void *arg)
+{
+    const toggle *tg = arg;
+    gboolean on = *toggle_field(sc->shown, tg);
+    g_autofree char *description = g_strdup_printf("%s %s.",
+                                                   on ? "Disable" : "Enable", tg->label);
+    const dialog_choice choice = {on ? "DISABLE" : "ENABLE", description};
+    const char *keys[2] = {tg->key, NULL};
+    g_autoptr(seg_settings) edited = NULL;
+
+    dialog_printf("\n%s is currently %s.\n", tg->label, on ? "enabled" : "disabled");
+    switch (dialog_choose(&choice, 1)) {
+    case DIALOG_CHOICE_EOF:
+        return OP_EOF;
+    case DIALOG_CHOICE_NONE:
+        return OP_DONE;
+    }
+    edited = seg_settings_copy(sc->shown);
+    *toggle_field(edited, tg) = !on;
+    send_set(sc, edited, keys, -1);
+    return OP_DONE;
+}
+
+/* run - the listing and the operation prompt, until the user leaves */
+static void run(sslconfig *sc)
+{
+    dialog_choice choices[G_N_ELEMENTS(operations)];
+    gboolean first = TRUE;
+    gsize   i;
+    int     n;
+
+    for (i = 0; i < G_N_ELEMENTS(operations); i++)
+        choices[i] = operations[i].choice;
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+
+        if (!fetch(sc, &error)) {
+            fflush(stdout);
+            msg_info("%s", error->message);
+            sc->status = 1;
+            return;
+        }
+        if (!first)
+            dialog_printf("\n");
+        first = FALSE;
+        print_listing(sc->shown);
+        n = dialog_choose(choices, G_N_ELEMENTS(choices));
+        if (n == DIALOG_CHOICE_NONE)
+            return;
+        if (n == DIALOG_CHOICE_EOF) {
+            dialog_printf("\n");
+            return;
+        }
+        if (operations[n].handler(sc, operations[n].arg) == OP_EOF) {
+            dialog_printf("\n");
+            fflush(stdout);
+            msg_info("end of input, %s abandoned",
+                     operations[n].handler == verify_ciphers ? "verify" : "edit");
+            sc->status = 1;
+            return;
+        }
+    }
+}
+
+/* main - options, then the dialog */
+int     main(int argc, char **argv)
+{
+    g_autofree char *opt_socket = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GOptionContext) ctx = NULL;
+    sslconfig sc = {0};
+    const GOptionEntry entries[] = {
+        {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
+         "control socket of segtls-policyd (default $SEGTLS_SOCKET, else "
+         SEG_DEFAULT_SOCKET ")", "PATH"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+
+    msg_init(argv[0]);
+    ctx = g_option_context_new("- edit the SSL configuration like the gateway's "
+                               "sslconfig");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Answers are read from standard input, one per line; an empty answer\n"
+        "keeps the value in brackets. Edits go to the pending configuration of\n"
+        "segtls-policyd; use \"segtls commit\" to apply them. See sslconfig(1).\n");
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        msg_info("%s", error->message);
+        return 2;
+    }
+    if (argc > 1) {
+        msg_info("unexpected argument \"%s\" (try --help)", argv[1]);
+        return 2;
+    }
+    sc.socket = seg_ctl_socket_path(opt_socket);
+    run(&sc);
+    if (sc.shown)
+        seg_settings_free(sc.shown);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        msg_info("cannot write the dialog: standard output failed");
+        return 1;
+    }
+    return sc.status;
+}

@@ -1,0 +1,3 @@
+# tools/tlsverify.mk - segtls-tlsverify, the per-version TLS probe (SPEC section 8).
+PROGRAMS += segtls-tlsverify
+segtls-tlsverify_SRCS = tools/tlsverify.c
