@@ -39,6 +39,7 @@ LDLIBS      += $(PKG_LIBS)
 PROGRAMS    :=
 TEST_SCRIPTS :=
 EXTRA_LIBS  :=
+EXTRA_TARGETS :=
 -include $(sort $(wildcard lib/*.mk policyd/*.mk milter/*.mk tools/*.mk \
          nginx-module/*.mk standalone/*.mk t/*.mk))
 
@@ -53,7 +54,7 @@ PROG_BINS   := $(PROGRAMS:%=$(BUILD)/bin/%)
 
 .PHONY: all deps test check-asan run install clean bench fuzz
 .SECONDARY:
-all: $(PROG_BINS) $(UNIT_BINS)
+all: $(PROG_BINS) $(UNIT_BINS) $(EXTRA_TARGETS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -82,7 +83,7 @@ $(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIB)
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libssl-dev openssl libmilter-dev perl postfix nginx nginx-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
-            libclang-rt-14-dev ca-certificates miltertest
+            libclang-rt-14-dev ca-certificates miltertest zlib1g-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

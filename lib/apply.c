@@ -49,6 +49,7 @@ typedef struct apply_ctx {
     apply_file  files[MAX_FILES];
     guint       nfiles;
     gboolean    written;
+    pid_t       master;         /* Postfix master, found before writing */
 } apply_ctx;
 
 /* seg_apply_report_new - an empty report */
@@ -459,8 +460,7 @@ static pid_t postfix_master_pid(apply_ctx *c)
 static gboolean postfix_reload(apply_ctx *c, GError **error)
 {
     const char *argv[] = {"postfix", "-c", c->pf_dir, "reload", NULL};
-    pid_t   master = postfix_master_pid(c);
-    g_autoptr(GArray) kids = master ? children(master) : g_array_new(FALSE, FALSE, sizeof(pid_t));
+    g_autoptr(GArray) kids = children(c->master);
     gint64  deadline;
 
     if (!seg_apply_run_ok(argv, c->timeout, TRUE, NULL, error))
@@ -569,7 +569,8 @@ static gboolean run(apply_ctx *c, GError **error)
 
     if (c->o->dry_run)
         return dry_run(c, error);
-    if (!c->o->no_postfix && postfix_master_pid(c) == 0) {
+    /* asked before writing: postconf waits while main.cf is brand new */
+    if (!c->o->no_postfix && (c->master = postfix_master_pid(c)) == 0) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
                     "Postfix (%s) is not running; nothing was changed",
                     c->pf_dir);

@@ -68,11 +68,12 @@ static void G_GNUC_PRINTF(3, 4) fail(probe *p, seg_probe_status st, const char *
     va_end(ap);
 }
 
-/* take_ssl_error - the first queued OpenSSL error into the result */
+/* take_ssl_error - the first queued OpenSSL error (or the cause) into the result */
 static void take_ssl_error(probe *p, int ret, const char *step)
 {
-    unsigned long e = ERR_peek_error();
     int saved = errno;
+    int se = p->ssl ? SSL_get_error(p->ssl, ret) : SSL_ERROR_SSL;
+    unsigned long e = ERR_peek_error();
     char buf[256];
 
     if (e) {
@@ -81,9 +82,12 @@ static void take_ssl_error(probe *p, int ret, const char *step)
         g_free(p->r->ssl_error_text);
         p->r->ssl_error_text = g_strdup(buf);
         fail(p, SEG_PROBE_REFUSED, "%s: %s", step, buf);
-    } else if (SSL_get_error(p->ssl, ret) == SSL_ERROR_SYSCALL && ret < 0 && saved) {
-        fail(p, SEG_PROBE_REFUSED, "%s: %s", step,
-             saved == EAGAIN || saved == EWOULDBLOCK ? "timed out" : g_strerror(saved));
+    } else if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE
+               || (se == SSL_ERROR_SYSCALL && (saved == EAGAIN || saved == EWOULDBLOCK))) {
+        /* SO_RCVTIMEO / SO_SNDTIMEO expired */
+        fail(p, SEG_PROBE_REFUSED, "%s: timed out", step);
+    } else if (se == SSL_ERROR_SYSCALL && saved) {
+        fail(p, SEG_PROBE_REFUSED, "%s: %s", step, g_strerror(saved));
     } else {
         fail(p, SEG_PROBE_REFUSED, "%s: connection closed by the server", step);
     }
@@ -94,26 +98,23 @@ static void take_ssl_error(probe *p, int ret, const char *step)
 static gboolean smtp_step(probe *p, const char *cmd, int want, GPtrArray *lines)
 {
     g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) own = g_ptr_array_new_with_free_func(g_free);
+    const char *what = cmd ? cmd : "banner";
     int code = 0;
 
-    if (cmd && !seg_smtpio_command(p->io, cmd, &err))
-        goto fail;
-    if (!seg_smtpio_reply(p->io, &code, lines, &err))
-        goto fail;
+    if (!lines)
+        lines = own;
+    if ((cmd && !seg_smtpio_command(p->io, cmd, &err))
+        || !seg_smtpio_reply(p->io, &code, lines, &err)) {
+        fail(p, SEG_PROBE_SMTP_FAILED, "%s: %s", what, err->message);
+        return FALSE;
+    }
     if (code != want) {
-        g_autoptr(GPtrArray) text = g_ptr_array_new_with_free_func(g_free);
-
-        if (!lines)
-            lines = text;
-        fail(p, SEG_PROBE_SMTP_FAILED, "%s: server said %d %s", cmd ? cmd : "banner",
-             code, lines->len ? (char *) lines->pdata[lines->len - 1] : "");
+        fail(p, SEG_PROBE_SMTP_FAILED, "%s: server said %d %s", what, code,
+             lines->len ? (char *) lines->pdata[lines->len - 1] : "");
         return FALSE;
     }
     return TRUE;
-
-fail:
-    fail(p, SEG_PROBE_SMTP_FAILED, "%s: %s", cmd ? cmd : "banner", err->message);
-    return FALSE;
 }
 
 /* offers_starttls - is STARTTLS one of the EHLO keywords? */

@@ -1,7 +1,8 @@
 /*
  * record - write gateway-style records to mail_logs / gui_logs.
  *
- * The file is opened O_APPEND and every record is formatted into one
+ * Lines and the header are formatted by recfmt.c (shared with the nginx
+ * module). The file is opened O_APPEND and every record is formatted into one
  * buffer and written with one write(2), so lines of concurrent writers
  * (milter, nginx workers, logparse) never interleave. The header of a new
  * file is written under an flock(2), so that two processes opening the
@@ -25,6 +26,7 @@
 
 #include "error.h"
 #include "msg.h"
+#include "recfmt.h"
 #include "record.h"
 
 #ifndef SEGTLS_VERSION
@@ -61,62 +63,14 @@ const char *seg_record_level_name(seg_record_level level)
 /* seg_record_format_time - "Fri Nov 27 23:16:05 2026" (local time); length */
 size_t seg_record_format_time(time_t when, char *buf, size_t size)
 {
-    static _Thread_local time_t cached_when = -1;
-    static _Thread_local char cached[SEG_RECORD_TIME_LEN];
-    static _Thread_local size_t cached_len;
-    struct tm tm;
-
-    if (when != cached_when) {
-        if (localtime_r(&when, &tm) == NULL
-            || (cached_len = strftime(cached, sizeof(cached), "%a %b %e %H:%M:%S %Y", &tm)) == 0)
-            cached_len = g_strlcpy(cached, "Thu Jan  1 00:00:00 1970", sizeof(cached));
-        cached_when = when;
-    }
-    if (size == 0)
-        return 0;
-    if (cached_len >= size) {
-        buf[0] = 0;
-        return 0;
-    }
-    memcpy(buf, cached, cached_len + 1);
-    return cached_len;
+    return seg_recfmt_time(when, buf, size);
 }
 
 /* seg_record_format_line - "<time> <Level>: <text>\n" into buf; length */
 size_t seg_record_format_line(time_t when, seg_record_level level,
                               const char *text, size_t len, char *buf, size_t size)
 {
-    const char *name = seg_record_level_name(level);
-    size_t n, nl = strlen(name);
-
-    n = seg_record_format_time(when, buf, size);
-    if (n + nl + 5 > size)
-        return 0;
-    buf[n++] = ' ';
-    memcpy(buf + n, name, nl);
-    n += nl;
-    buf[n++] = ':';
-    buf[n++] = ' ';
-    if (len > size - n - 2)
-        len = size - n - 2;             /* cut, keep the newline */
-    memcpy(buf + n, text, len);
-    n += len;
-    buf[n++] = '\n';
-    buf[n] = 0;
-    return n;
-}
-
-/* seg_record_host_id - machine-id (12 hex, upper case) or host name */
-char *seg_record_host_id(void)
-{
-    g_autofree char *id = NULL;
-
-    if (g_file_get_contents("/etc/machine-id", &id, NULL, NULL)
-        && strspn(id, "0123456789abcdefABCDEF") >= 12) {
-        id[12] = 0;
-        return g_ascii_strup(id, -1);
-    }
-    return g_strdup(g_get_host_name());
+    return seg_recfmt_line(when, seg_record_level_name(level), text, len, buf, size);
 }
 
 /* write_line - one write(2); FALSE with errno on failure */
@@ -136,33 +90,19 @@ static gboolean write_line(int fd, const char *buf, size_t len)
     return TRUE;
 }
 
-/* write_header - the three lines that start a new file */
-static gboolean write_header(seg_record *r, GError **error)
+/* write_header - the three lines that start a new file, in one write */
+static gboolean write_header(seg_record *r, int fd, GError **error)
 {
-    g_autofree char *host = seg_record_host_id();
-    g_autofree char *text = NULL;
-    time_t now = r->clock(r->clock_ctx);
-    char buf[SEG_RECORD_LINE_MAX + 64];
-    struct tm tm;
-    long offset = 0;
-    const char *lines[3];
-    g_autofree char *version = g_strdup_printf("Version: %s SN: %s", SEGTLS_VERSION, host);
-    g_autofree char *tz = NULL;
+    char host[SEG_RECFMT_HOST_LEN], buf[SEG_RECFMT_HEADER_MAX];
+    size_t n;
 
-    if (localtime_r(&now, &tm))
-        offset = tm.tm_gmtoff;
-    tz = g_strdup_printf("Time offset from UTC: %ld seconds", offset);
-    lines[0] = "Begin Logfile";
-    lines[1] = version;
-    lines[2] = tz;
-    for (int i = 0; i < 3; i++) {
-        size_t n = seg_record_format_line(now, SEG_RECORD_INFO, lines[i], strlen(lines[i]),
-                                          buf, sizeof(buf));
-
-        if (!write_line(r->fd, buf, n)) {
-            g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s", r->path, g_strerror(errno));
-            return FALSE;
-        }
+    if (seg_recfmt_host_id(host, sizeof(host)) == 0)
+        g_strlcpy(host, "unknown", sizeof(host));
+    n = seg_recfmt_header(r->clock(r->clock_ctx), SEGTLS_VERSION, host, buf, sizeof(buf));
+    if (n == 0 || !write_line(fd, buf, n)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s", r->path,
+                    n ? g_strerror(errno) : "header too long");
+        return FALSE;
     }
     return TRUE;
 }
@@ -185,14 +125,10 @@ static int open_file(seg_record *r, GError **error)
         return -1;
     }
     if (st.st_size == 0) {
-        int old = r->fd;
-
         /* Another writer may be doing the same: look again under the lock. */
         (void) flock(fd, LOCK_EX);
-        r->fd = fd;
         if (fstat(fd, &st) == 0 && st.st_size == 0)
-            ok = write_header(r, error);
-        r->fd = old;
+            ok = write_header(r, fd, error);
         (void) flock(fd, LOCK_UN);
     }
     if (!ok) {
@@ -282,7 +218,7 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
 
     if ((unsigned) level >= SEG_RECORD_NLEVELS)
         level = SEG_RECORD_INFO;
-    n = seg_record_format_line(when, level, text, len, buf, sizeof(buf));
+    n = seg_recfmt_line(when, levels[level].name, text, len, buf, sizeof(buf));
     if (r->syslog_fd >= 0)
         send_syslog(r, when, level, text, len);
     if (r->fd >= 0 && write_line(r->fd, buf, n)) {

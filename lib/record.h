@@ -13,13 +13,16 @@
  * case, or the host name. Each line is one write(2) on an O_APPEND
  * descriptor, so concurrent writers never tear lines. Write errors
  * (ENOSPC, EIO, ...) are returned, never fatal: the record is counted as
- * dropped and one error is logged per burst of failures.
+ * dropped and one error is logged per burst of failures. Lines and the
+ * header are formatted by recfmt.h, which the nginx module shares.
  */
 #ifndef SEGTLS_RECORD_H
 #define SEGTLS_RECORD_H
 
 #include <time.h>
 #include <glib.h>
+
+#include "recfmt.h"
 
 typedef enum {
     SEG_RECORD_INFO,            /* "Info" */
@@ -32,8 +35,8 @@ typedef enum {
 #define SEG_RECORD_MAIL_LOGS    "/var/log/segtls/mail_logs"
 #define SEG_RECORD_GUI_LOGS     "/var/log/segtls/gui_logs"
 #define SEG_RECORD_SYSLOG_IDENT "mail_logs"
-#define SEG_RECORD_TIME_LEN     32      /* room for a formatted time */
-#define SEG_RECORD_LINE_MAX     4096    /* longer messages are cut */
+#define SEG_RECORD_TIME_LEN     SEG_RECFMT_TIME_LEN /* room for a formatted time */
+#define SEG_RECORD_LINE_MAX     SEG_RECFMT_LINE_MAX /* longer messages are cut */
 
 typedef struct seg_record seg_record;
 typedef time_t (*seg_record_clock_fn)(void *ctx);
@@ -74,8 +77,6 @@ size_t seg_record_format_line(time_t when, seg_record_level level,
                               const char *text, size_t len, char *buf, size_t size);
 /* seg_record_level_name - "Info", "Warning", ... */
 const char *seg_record_level_name(seg_record_level level);
-/* seg_record_host_id - machine-id (12 hex, upper case) or host name */
-char *seg_record_host_id(void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_record, seg_record_close)
 

@@ -106,8 +106,11 @@ int seg_tcp_connect(const char *host, int port, double timeout, GError **error)
             err = errno;
     freeaddrinfo(res);
     if (fd < 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "connect to %s:%d: %s",
-                    host, port, err == ETIMEDOUT ? "timed out" : g_strerror(err));
+        gboolean v6 = strchr(host, ':') != NULL;
+
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "connect to %s%s%s:%d: %s",
+                    v6 ? "[" : "", host, v6 ? "]" : "", port,
+                    err == ETIMEDOUT ? "timed out" : g_strerror(err));
         return -1;
     }
     set_io_timeouts(fd, timeout);

@@ -215,6 +215,7 @@ static void parse_options(int *argc, char ***argv)
         msg_fatalx(2, "unexpected argument \"%s\" (try --help)", (*argv)[1]);
 }
 
+/* main - parse options, listen, load the store, serve until SIGTERM */
 int main(int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;

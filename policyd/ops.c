@@ -7,6 +7,7 @@
  * place. Handlers validate every member they read: wrong types are
  * refused, never guessed.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"

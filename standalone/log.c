@@ -11,6 +11,7 @@
 
 #include "ids.h"
 #include "msg.h"
+#include "recfmt.h"
 #include "record.h"
 #include "standalone.h"
 
@@ -79,9 +80,9 @@ sa_id_next(sa_id_kind kind)
 static void
 remember(time_t when, seg_record_level level, const char *text)
 {
-    char    buf[SEG_RECORD_LINE_MAX + 64];
-    size_t  n = seg_record_format_line(when, level, text, strlen(text),
-                                       buf, sizeof(buf));
+    char    buf[SEG_RECFMT_LINE_MAX + 64];
+    size_t  n = seg_recfmt_line(when, seg_record_level_name(level), text,
+                                strlen(text), buf, sizeof(buf));
 
     while (n > 0 && buf[n - 1] == '\n')
         n--;

@@ -242,6 +242,12 @@ main(int argc, char **argv)
 
     if (o->state_dir && g_mkdir_with_parents(o->state_dir, 0750) < 0)
         msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));
+    for (char **f = (char *[]) {o->mail_log, o->gui_log, NULL}; *f; f++) {
+        g_autofree char *dir = g_path_get_dirname(*f);
+
+        if (g_mkdir_with_parents(dir, 0750) < 0)
+            msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
+    }
     if (!o->state_dir)
         msg_warn("no --state-dir: IDs start at 1 and are not kept across restarts");
     signal(SIGPIPE, SIG_IGN);

@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "msg.h"
 #include "pflog.h"
+#include "recfmt.h"
 #include "record.h"
 
 #define READ_SIZE       (1024 * 1024)
@@ -40,7 +41,7 @@ static void emit_record(void *ctx, time_t when, seg_record_level level,
         seg_record_write_text(o->rec, when, level, text, len);
         return;
     }
-    n = seg_record_format_line(when, level, text, len, line, sizeof(line));
+    n = seg_recfmt_line(when, seg_record_level_name(level), text, len, line, sizeof(line));
     if (fwrite(line, 1, n, stdout) != n)
         o->failed = TRUE;
 }

@@ -457,18 +457,20 @@ static int cmd_raw(int argc, char **argv)
 static const struct command {
     const char *name;
     cmd_fn      fn;
-    const char *summary;        /* NULL: hidden */
+    const char *usage;          /* NULL: hidden */
+    const char *summary;
 } commands[] = {
-    {"show", cmd_show, "show [--json]                 settings, pending changes, warnings"},
-    {"set", cmd_set, "set KEY VALUE [KEY VALUE...]  change pending settings"},
-    {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]  commit pending changes"},
-    {"clear", cmd_clear, "clear [-y]                    drop pending changes"},
-    {"rollbackconfig", cmd_rollbackconfig,
-     "rollbackconfig [list | restore N]  restore a saved configuration"},
-    {"status", cmd_status, "status                        is segtls-policyd running"},
-    {"raw", cmd_raw, NULL},
+    {"show", cmd_show, "show [--json]", "settings, pending changes, warnings"},
+    {"set", cmd_set, "set KEY VALUE [KEY VALUE...]", "change pending settings"},
+    {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]", "commit pending changes"},
+    {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
+    {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore N]",
+     "restore a saved configuration"},
+    {"status", cmd_status, "status", "is segtls-policyd running"},
+    {"raw", cmd_raw, NULL, NULL},
 };
 
+/* main - global options, then the subcommand from the table */
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS...]");
@@ -485,8 +487,9 @@ int main(int argc, char **argv)
     msg_init("segtls");
     g_set_prgname("segtls");
     for (i = 0; i < G_N_ELEMENTS(commands); i++)
-        if (commands[i].summary != NULL)
-            g_string_append_printf(desc, "  %s\n", commands[i].summary);
+        if (commands[i].usage != NULL)
+            g_string_append_printf(desc, "  %-37s %s\n", commands[i].usage,
+                                   commands[i].summary);
     g_string_append(desc, "\nEach command has --help.\n");
     g_option_context_set_summary(ctx, "Show and change the segtls TLS settings "
                                  "held by segtls-policyd.");

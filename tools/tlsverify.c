@@ -580,7 +580,8 @@ int main(int argc, char **argv)
         print_text(&vd, o.verify_name);
     fflush(stdout);
     if (vd.status == EXIT_UNREACHABLE)
-        msg_error("cannot reach %s:%d: %s", host, port, vd.res[0]->failure);
+        msg_error("cannot reach %s%s%s:%d: %s", strchr(host, ':') ? "[" : "", host,
+                  strchr(host, ':') ? "]" : "", port, vd.res[0]->failure);
 
     rc = vd.status;
     for (int i = 0; i < SEG_TLS_NVERS; i++)

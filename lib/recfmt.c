@@ -1,0 +1,125 @@
+/*
+ * recfmt - format gateway-style record lines and file headers.
+ *
+ * Pure C and POSIX (no GLib, no allocation), so that the nginx module
+ * compiles the very same file as the GLib record writer and both write
+ * byte-identical lines. See recfmt.h for the format.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                     /* tm_gmtoff */
+#endif
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "recfmt.h"
+
+#define EPOCH_TEXT "Thu Jan  1 00:00:00 1970"
+
+/* seg_recfmt_time - "Fri Nov 27 23:16:05 2026" (local time); length */
+size_t seg_recfmt_time(time_t when, char *buf, size_t size)
+{
+    struct tm tm;
+    size_t n = 0;
+
+    if (size == 0)
+        return 0;
+    if (localtime_r(&when, &tm) != NULL)
+        n = strftime(buf, size, "%a %b %e %H:%M:%S %Y", &tm);
+    if (n == 0) {
+        if (size <= sizeof(EPOCH_TEXT) - 1) {
+            buf[0] = 0;
+            return 0;
+        }
+        memcpy(buf, EPOCH_TEXT, sizeof(EPOCH_TEXT));
+        n = sizeof(EPOCH_TEXT) - 1;
+    }
+    return n;
+}
+
+/* seg_recfmt_line - "<time> <level>: <text>\n"; a long text is cut; length */
+size_t seg_recfmt_line(time_t when, const char *level, const char *text,
+                       size_t len, char *buf, size_t size)
+{
+    size_t n, nl = strlen(level);
+
+    n = seg_recfmt_time(when, buf, size);
+    if (n == 0 || n + nl + 5 > size)
+        return 0;
+    buf[n++] = ' ';
+    memcpy(buf + n, level, nl);
+    n += nl;
+    buf[n++] = ':';
+    buf[n++] = ' ';
+    if (len > size - n - 2)
+        len = size - n - 2;             /* cut, keep the newline */
+    memcpy(buf + n, text, len);
+    n += len;
+    buf[n++] = '\n';
+    buf[n] = 0;
+    return n;
+}
+
+/* seg_recfmt_utc_offset - local time offset from UTC in seconds at when */
+long seg_recfmt_utc_offset(time_t when)
+{
+    struct tm tm;
+
+    return localtime_r(&when, &tm) ? (long) tm.tm_gmtoff : 0;
+}
+
+/* seg_recfmt_host_id - /etc/machine-id (12 hex, upper case) or host name */
+size_t seg_recfmt_host_id(char *buf, size_t size)
+{
+    char id[64];
+    ssize_t got = -1;
+    size_t i;
+    int fd;
+
+    if (size < 13)
+        return 0;
+    if ((fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC)) >= 0) {
+        got = read(fd, id, sizeof(id) - 1);
+        close(fd);
+    }
+    if (got >= 0)
+        id[got] = 0;
+    if (got >= 12 && strspn(id, "0123456789abcdefABCDEF") >= 12) {
+        for (i = 0; i < 12; i++)
+            buf[i] = (char) (id[i] >= 'a' && id[i] <= 'f' ? id[i] - 'a' + 'A' : id[i]);
+        buf[12] = 0;
+        return 12;
+    }
+    if (gethostname(buf, size) < 0 || memchr(buf, 0, size) == NULL) {
+        buf[0] = 0;
+        return 0;
+    }
+    return strlen(buf);
+}
+
+/* seg_recfmt_header - the three header lines of a new file; length */
+size_t seg_recfmt_header(time_t when, const char *version, const char *host,
+                         char *buf, size_t size)
+{
+    char text[SEG_RECFMT_HOST_LEN + 128];
+    size_t n, total;
+    int len;
+
+    total = seg_recfmt_line(when, "Info", "Begin Logfile", 13, buf, size);
+    if (total == 0)
+        return 0;
+    len = snprintf(text, sizeof(text), "Version: %s SN: %s", version, host);
+    if (len < 0 || (size_t) len >= sizeof(text))
+        return 0;
+    if ((n = seg_recfmt_line(when, "Info", text, (size_t) len, buf + total, size - total)) == 0)
+        return 0;
+    total += n;
+    len = snprintf(text, sizeof(text), "Time offset from UTC: %ld seconds",
+                   seg_recfmt_utc_offset(when));
+    if (len < 0 || (size_t) len >= sizeof(text))
+        return 0;
+    if ((n = seg_recfmt_line(when, "Info", text, (size_t) len, buf + total, size - total)) == 0)
+        return 0;
+    return total + n;
+}

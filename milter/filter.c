@@ -1,0 +1,338 @@
+/*
+ * filter - the libmilter callbacks: inbound records as they happen.
+ *
+ * One smtpd connection is one libmilter context with a private conn:
+ *
+ *   connect   New SMTP ICID n interface IF (ADDR) address A reverse dns
+ *             host PTR verified yes|no; remembers smtpd pid and client
+ *             address:port for the log follower (correlate.c)
+ *   helo      ICID n TLS success protocol P cipher C  (the HELO after
+ *             STARTTLS carries {tls_version} {cipher}; also looked for at
+ *             MAIL, for clients that skip the second EHLO)
+ *   envfrom   Start MID m ICID n, MID m ICID n From: <a>
+ *   envrcpt   MID m ICID n RID r To: <a>; the queue id (macro i) binds
+ *             the MID for the follower's delivery records
+ *   eom       Message finished MID m done
+ *   close     ICID n close
+ *
+ * Every callback accepts: trouble here (no ID, a record not written,
+ * odd macros) never rejects or delays mail. Macro values are untrusted:
+ * control characters and blanks become '?', long values are cut.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "error.h"
+#include "msg.h"
+#include "milter.h"
+
+#define ID "%" G_GUINT64_FORMAT
+#define VAL_MAX         256     /* a macro value in a record */
+#define ADDR_MAX        512     /* an envelope address in a record */
+
+typedef struct conn {
+    guint64     icid;           /* 0: no ICID, no records */
+    gboolean    tls_done;
+    guint64     mid;            /* message in progress, 0: none */
+    char       *qid;            /* its queue id once known */
+    GPtrArray  *rcpts;          /* its recipients (no <>) */
+} conn;
+
+/* macros each stage asks Postfix for (milter_*_macros in main.cf too) */
+static const struct {
+    int         stage;
+    const char *list;
+} symlists[] = {
+    {SMFIM_CONNECT, "j _ v {daemon_name} {daemon_addr} {if_name} {if_addr} {client_addr} "
+     "{client_port} {client_name} {client_ptr} {client_resolve}"},
+    {SMFIM_HELO, "{tls_version} {cipher} {cipher_bits}"},
+    {SMFIM_ENVFROM, "i {tls_version} {cipher}"},
+    {SMFIM_ENVRCPT, "i"},
+    {SMFIM_EOM, "i"},
+};
+
+/* clean - a macro value fit for a record ("unknown" when missing/empty) */
+static const char *clean(const char *v, char *buf, size_t size, gboolean spaces)
+{
+    size_t n = 0;
+
+    if (v == NULL || *v == 0)
+        return "unknown";
+    for (; *v && n + 1 < size; v++)
+        buf[n++] = ((unsigned char) *v > 0x20 && (unsigned char) *v < 0x7f)
+            || (spaces && *v == ' ') ? *v : '?';
+    buf[n] = 0;
+    return buf;
+}
+
+/* macro - a macro value, NULL when missing or empty */
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+    const char *v = smfi_getsymval(ctx, (char *) name);
+
+    return v && *v ? v : NULL;
+}
+
+/* smtpd_pid - the pid from macro v ("Postfix 3.7.11 smtpd-pid=1234"), 0 */
+static long smtpd_pid(SMFICTX *ctx)
+{
+    const char *v = macro(ctx, "v"), *p;
+    char *end;
+    long pid;
+
+    if (v == NULL || (p = strstr(v, "smtpd-pid=")) == NULL)
+        return 0;
+    pid = strtol(p + 10, &end, 10);
+    return end > p + 10 && (*end == 0 || *end == ' ') && pid > 0 && pid < (1L << 22) ? pid : 0;
+}
+
+/* peer_of - address and port of the client as text */
+static void peer_of(SMFICTX *ctx, const struct sockaddr *sa, char *addr, size_t asize,
+                    char *port, size_t psize)
+{
+    char buf[VAL_MAX];
+
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, addr, asize);
+        snprintf(port, psize, "%u", ntohs(in->sin_port));
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, asize);
+        snprintf(port, psize, "%u", ntohs(in6->sin6_port));
+    } else {
+        g_strlcpy(addr, clean(macro(ctx, "{client_addr}"), buf, sizeof(buf), FALSE), asize);
+        g_strlcpy(port, clean(macro(ctx, "{client_port}"), buf, sizeof(buf), FALSE), psize);
+    }
+}
+
+/* msg_reset - forget the message in progress */
+static void msg_reset(conn *c)
+{
+    c->mid = 0;
+    g_clear_pointer(&c->qid, g_free);
+    g_ptr_array_set_size(c->rcpts, 0);
+}
+
+/* bind_qid - tell the follower which MID the queue id has */
+static void bind_qid(SMFICTX *ctx, conn *c)
+{
+    const char *qid = macro(ctx, "i");
+    size_t n;
+
+    if (c->mid == 0 || qid == NULL)
+        return;
+    for (n = 0; g_ascii_isalnum(qid[n]) && n < 32; n++)
+        ;
+    if (qid[n] != 0 || n < 5)
+        return;                         /* not a queue id */
+    g_free(c->qid);
+    c->qid = g_strdup(qid);
+    mt_msg_bind(c->qid, c->mid, c->icid, c->rcpts);
+}
+
+/* tls_check - "ICID n TLS success ..." once per connection */
+static void tls_check(SMFICTX *ctx, conn *c)
+{
+    const char *v = macro(ctx, "{tls_version}");
+    char b1[VAL_MAX], b2[VAL_MAX];
+
+    if (v == NULL || c->tls_done || c->icid == 0)
+        return;
+    c->tls_done = TRUE;
+    mt_record("ICID " ID " TLS success protocol %s cipher %s", c->icid,
+              clean(v, b1, sizeof(b1), FALSE), clean(macro(ctx, "{cipher}"), b2, sizeof(b2), FALSE));
+}
+
+/* envelope - "<a>" or "a" as the address without brackets, cleaned */
+static char *envelope(const char *arg)
+{
+    char buf[ADDR_MAX];
+    size_t n;
+
+    if (arg == NULL)
+        arg = "";
+    n = strlen(arg);
+    if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
+        g_autofree char *in = g_strndup(arg + 1, n - 2);
+
+        return g_strdup(*in ? clean(in, buf, sizeof(buf), TRUE) : "");
+    }
+    return g_strdup(*arg ? clean(arg, buf, sizeof(buf), TRUE) : "");
+}
+
+/* on_negotiate - ask only for what makes records; no actions */
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                             unsigned long f2, unsigned long f3, unsigned long *pf0,
+                             unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    *pf0 = 0;
+    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    *pf2 = *pf3 = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(symlists); i++)
+        smfi_setsymlist(ctx, symlists[i].stage, (char *) symlists[i].list);
+    return SMFIS_CONTINUE;
+}
+
+/* on_connect - New SMTP ICID */
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    conn *c = smfi_getpriv(ctx);
+    char addr[INET6_ADDRSTRLEN + 8], port[16], b1[VAL_MAX], b2[VAL_MAX], b3[VAL_MAX];
+    const char *ifname, *ifaddr, *ptr, *res, *name;
+    gboolean verified;
+
+    if (c == NULL) {
+        c = g_new0(conn, 1);
+        c->rcpts = g_ptr_array_new_with_free_func(g_free);
+        smfi_setpriv(ctx, c);
+    }
+    if (c->icid)                        /* a second connect: close the first */
+        mt_conn_close(c->icid);
+    msg_reset(c);
+    c->tls_done = FALSE;
+    if ((c->icid = mt_new_id(SEG_ID_ICID)) == 0)
+        return SMFIS_CONTINUE;
+    peer_of(ctx, (const struct sockaddr *) sa, addr, sizeof(addr), port, sizeof(port));
+    if ((ifname = macro(ctx, "{if_name}")) == NULL)
+        ifname = macro(ctx, "{daemon_name}");
+    if ((ifaddr = macro(ctx, "{if_addr}")) == NULL)
+        ifaddr = macro(ctx, "{daemon_addr}");
+    name = macro(ctx, "{client_name}");
+    if ((ptr = macro(ctx, "{client_ptr}")) == NULL && hostname && hostname[0] != '[')
+        ptr = hostname;
+    if (name && strcmp(name, "unknown") == 0)
+        name = NULL;
+    if ((res = macro(ctx, "{client_resolve}")) != NULL)
+        verified = strcmp(res, "OK") == 0;
+    else
+        verified = name != NULL;
+    if (ptr == NULL && verified)
+        ptr = name;
+    mt_record("New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
+              c->icid, clean(ifname, b1, sizeof(b1), FALSE), clean(ifaddr, b2, sizeof(b2), FALSE),
+              addr, clean(ptr, b3, sizeof(b3), FALSE), verified ? "yes" : "no");
+    mt_conn_open(c->icid, smtpd_pid(ctx), addr, port);
+    return SMFIS_CONTINUE;
+}
+
+/* on_helo - TLS success after STARTTLS */
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c)
+        tls_check(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+/* on_envfrom - Start MID, From */
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+    conn *c = smfi_getpriv(ctx);
+    g_autofree char *from = NULL;
+
+    if (c == NULL || c->icid == 0)
+        return SMFIS_CONTINUE;
+    tls_check(ctx, c);
+    msg_reset(c);
+    if ((c->mid = mt_new_id(SEG_ID_MID)) == 0)
+        return SMFIS_CONTINUE;
+    from = envelope(argv ? argv[0] : NULL);
+    mt_record("Start MID " ID " ICID " ID, c->mid, c->icid);
+    mt_record("MID " ID " ICID " ID " From: <%s>", c->mid, c->icid, from);
+    bind_qid(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+/* on_envrcpt - To */
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    conn *c = smfi_getpriv(ctx);
+    char *to;
+
+    if (c == NULL || c->mid == 0)
+        return SMFIS_CONTINUE;
+    to = envelope(argv ? argv[0] : NULL);
+    mt_record("MID " ID " ICID " ID " RID %u To: <%s>", c->mid, c->icid, c->rcpts->len, to);
+    g_ptr_array_add(c->rcpts, to);
+    bind_qid(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+/* on_eom - Message finished */
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL || c->mid == 0)
+        return SMFIS_ACCEPT;
+    bind_qid(ctx, c);
+    mt_record("Message finished MID " ID " done", c->mid);
+    msg_reset(c);
+    return SMFIS_ACCEPT;
+}
+
+/* on_abort - the message is gone (RSET, STARTTLS, lost connection) */
+static sfsistat on_abort(SMFICTX *ctx)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c)
+        msg_reset(c);
+    return SMFIS_CONTINUE;
+}
+
+/* on_close - ICID n close */
+static sfsistat on_close(SMFICTX *ctx)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    if (c->icid) {
+        mt_record("ICID " ID " close", c->icid);
+        mt_conn_close(c->icid);
+    }
+    msg_reset(c);
+    g_ptr_array_unref(c->rcpts);
+    g_free(c);
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+    .xxfi_name = "segtls-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0,
+    .xxfi_connect = on_connect,
+    .xxfi_helo = on_helo,
+    .xxfi_envfrom = on_envfrom,
+    .xxfi_envrcpt = on_envrcpt,
+    .xxfi_eom = on_eom,
+    .xxfi_abort = on_abort,
+    .xxfi_close = on_close,
+    .xxfi_negotiate = on_negotiate,
+};
+
+/* mt_filter_register - register the callbacks and open the socket */
+gboolean mt_filter_register(const char *sockspec, GError **error)
+{
+    if (smfi_register(desc) == MI_FAILURE) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "smfi_register failed");
+        return FALSE;
+    }
+    if (smfi_setconn((char *) sockspec) == MI_FAILURE || smfi_opensocket(true) == MI_FAILURE) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot listen on milter socket %s", sockspec);
+        return FALSE;
+    }
+    return TRUE;
+}

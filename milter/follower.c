@@ -1,0 +1,244 @@
+/*
+ * follower - tail the Postfix log and feed it to the record relabeler.
+ *
+ * One thread reads the log (maillog_file or a syslog file) from where it
+ * stopped: the inode and the offset after the last complete line are
+ * kept in STATE_DIR/follower ("inode N\noffset N\n", written atomically
+ * about once a second and at exit). A restart with the same inode goes on
+ * at that offset; a new inode (rotated while stopped) is read from its
+ * start; without a state file the follower starts at the end of the log.
+ * Rotation while running: by rename (the path names another inode: the
+ * old file is read to its end first) and by copytruncate (the file got
+ * shorter than the offset: read again from 0). The log is polled every
+ * 100 ms; lines longer than 64 KiB are skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "msg.h"
+#include "milter.h"
+
+#define POLL_US         100000  /* 100 ms between looks at the log */
+#define LINE_MAX_LEN    65536
+#define STATE_FILE      "follower"
+
+struct mt_follower {
+    char       *path;
+    char       *state_path;     /* NULL: no state dir */
+    GThread    *thread;
+    GMutex      lock;
+    GCond       cond;
+    gboolean    stop;
+    int         fd;
+    ino_t       ino;
+    off_t       offset;         /* after the last complete line */
+    off_t       saved_offset;
+    ino_t       saved_ino;
+    GString    *buf;            /* read but not yet a complete line */
+    gboolean    skipping;       /* inside an over-long line */
+    mt_relabel *relabel;
+};
+
+/* state_load - saved inode and offset; FALSE when there is none */
+static gboolean state_load(mt_follower *f, ino_t *ino, off_t *off)
+{
+    g_autofree char *data = NULL;
+    unsigned long long i, o;
+
+    if (f->state_path == NULL || !g_file_get_contents(f->state_path, &data, NULL, NULL))
+        return FALSE;
+    if (sscanf(data, "inode %llu offset %llu", &i, &o) != 2) {
+        msg_warn("%s: malformed; starting at the end of the log", f->state_path);
+        return FALSE;
+    }
+    *ino = (ino_t) i;
+    *off = (off_t) o;
+    return TRUE;
+}
+
+/* state_save - write inode and offset atomically (when they changed) */
+static void state_save(mt_follower *f)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+
+    if (f->state_path == NULL || (f->offset == f->saved_offset && f->ino == f->saved_ino))
+        return;
+    text = g_strdup_printf("inode %llu offset %llu\n", (unsigned long long) f->ino,
+                           (unsigned long long) f->offset);
+    if (!g_file_set_contents(f->state_path, text, -1, &err)) {
+        msg_warn("save follower state: %s", err->message);
+        return;
+    }
+    f->saved_offset = f->offset;
+    f->saved_ino = f->ino;
+}
+
+/* log_open - open the log; FALSE (quietly) while it does not exist */
+static gboolean log_open(mt_follower *f, gboolean resume)
+{
+    struct stat st;
+    ino_t ino;
+    off_t off;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return FALSE;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return FALSE;
+    }
+    f->fd = fd;
+    f->ino = st.st_ino;
+    f->offset = 0;
+    if (resume) {
+        if (!state_load(f, &ino, &off))
+            f->offset = st.st_size;     /* first start: only what comes now */
+        else if (ino == st.st_ino && off <= st.st_size)
+            f->offset = off;
+    }
+    g_string_truncate(f->buf, 0);
+    f->skipping = FALSE;
+    return TRUE;
+}
+
+/* feed - hand the complete lines in buf to the relabeler */
+static void feed(mt_follower *f)
+{
+    char *s = f->buf->str, *e = s + f->buf->len, *nl;
+
+    while ((nl = memchr(s, '\n', e - s)) != NULL) {
+        if (!f->skipping)
+            mt_relabel_line(f->relabel, s, nl - s);
+        f->skipping = FALSE;
+        f->offset += nl + 1 - s;
+        s = nl + 1;
+    }
+    g_string_erase(f->buf, 0, s - f->buf->str);
+    if (f->buf->len > LINE_MAX_LEN) {  /* drop it, skip to its newline */
+        f->offset += f->buf->len;
+        g_string_truncate(f->buf, 0);
+        f->skipping = TRUE;
+    }
+}
+
+/* drain - read to the end of the open file */
+static void drain(mt_follower *f)
+{
+    char chunk[65536];
+    ssize_t n;
+
+    for (;;) {
+        n = pread(f->fd, chunk, sizeof(chunk), f->offset + (off_t) f->buf->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        g_string_append_len(f->buf, chunk, n);
+        feed(f);
+    }
+}
+
+/* check_rotation - follow rename and copytruncate */
+static void check_rotation(mt_follower *f)
+{
+    struct stat st, cur;
+
+    if (f->fd >= 0 && fstat(f->fd, &cur) == 0 && cur.st_size < f->offset + (off_t) f->buf->len) {
+        msg_info("%s was truncated; reading it from the start", f->path);
+        f->offset = 0;
+        g_string_truncate(f->buf, 0);
+        f->skipping = FALSE;
+        return;
+    }
+    if (stat(f->path, &st) < 0 || (f->fd >= 0 && st.st_ino == f->ino))
+        return;
+    if (f->fd >= 0) {
+        drain(f);                       /* the rest of the renamed file */
+        close(f->fd);
+        f->fd = -1;
+        msg_info("%s was replaced; following the new file", f->path);
+    }
+    log_open(f, FALSE);
+}
+
+/* run - the follower thread */
+static gpointer run(gpointer data)
+{
+    mt_follower *f = data;
+    gint64 last_tick = 0, now;
+
+    g_mutex_lock(&f->lock);
+    while (!f->stop) {
+        g_mutex_unlock(&f->lock);
+        if (f->fd >= 0)
+            drain(f);
+        check_rotation(f);
+        now = g_get_monotonic_time();
+        if (now - last_tick >= G_USEC_PER_SEC) {
+            mt_relabel_tick(f->relabel, time(NULL));
+            state_save(f);
+            last_tick = now;
+        }
+        g_mutex_lock(&f->lock);
+        if (!f->stop)
+            g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + POLL_US);
+    }
+    g_mutex_unlock(&f->lock);
+    if (f->fd >= 0)
+        drain(f);
+    state_save(f);
+    return NULL;
+}
+
+/* mt_follower_start - start following the log in a thread */
+mt_follower *mt_follower_start(const char *maillog, const char *state_dir, GError **error)
+{
+    mt_follower *f = g_new0(mt_follower, 1);
+
+    f->path = g_strdup(maillog);
+    f->state_path = state_dir ? g_build_filename(state_dir, STATE_FILE, NULL) : NULL;
+    f->fd = -1;
+    f->saved_offset = -1;
+    f->buf = g_string_new(NULL);
+    f->relabel = mt_relabel_new();
+    g_mutex_init(&f->lock);
+    g_cond_init(&f->cond);
+    if (!log_open(f, TRUE))
+        msg_warn("%s: %s; waiting for it", maillog, g_strerror(errno));
+    f->thread = g_thread_try_new("follower", run, f, error);
+    if (f->thread == NULL) {
+        mt_follower_stop(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* mt_follower_stop - read what is there, save the offset, stop */
+void mt_follower_stop(mt_follower *f)
+{
+    if (f == NULL)
+        return;
+    if (f->thread) {
+        g_mutex_lock(&f->lock);
+        f->stop = TRUE;
+        g_cond_signal(&f->cond);
+        g_mutex_unlock(&f->lock);
+        g_thread_join(f->thread);
+    }
+    if (f->fd >= 0)
+        close(f->fd);
+    mt_relabel_free(f->relabel);
+    g_string_free(f->buf, TRUE);
+    g_mutex_clear(&f->lock);
+    g_cond_clear(&f->cond);
+    g_free(f->path);
+    g_free(f->state_path);
+    g_free(f);
+}

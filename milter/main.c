@@ -1,0 +1,209 @@
+/*
+ * segtls-milter - inbound records from a libmilter filter, outbound ones
+ * from the Postfix log, in one process (SPEC §6).
+ *
+ * This file is the process: options, the socket and its permissions,
+ * privileges, daemon mode, the log follower thread and signals. SIGTERM
+ * and SIGINT stop cleanly (libmilter's signal thread stops smfi_main,
+ * then the follower saves its offset); SIGHUP reopens the record file.
+ *
+ * libmilter's signal thread treats SIGHUP like SIGTERM. To reopen
+ * instead, this program defines sigwait(3), which libmilter calls: the
+ * wrapper consumes SIGHUP itself (reopen) and returns every other signal.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "error.h"
+#include "msg.h"
+#include "milter.h"
+
+#define DEFAULT_SOCKET      "unix:/run/segtls/milter.sock"
+#define DEFAULT_MAILLOG     "/var/log/mail.log"
+#define DEFAULT_STATE_DIR   "/var/lib/segtls"
+#define DEFAULT_SOCK_GROUP  "postfix"
+
+static char *opt_socket;
+static char *opt_maillog;
+static char *opt_mail_log;
+static char *opt_state_dir;
+static char *opt_user;
+static char *opt_group;
+static gboolean opt_foreground;
+static gboolean opt_no_follow;
+
+static GOptionEntry options[] = {
+    {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
+     "Milter socket: unix:PATH or inet:PORT@ADDR (default " DEFAULT_SOCKET ")", "SPEC"},
+    {"maillog", 'l', 0, G_OPTION_ARG_FILENAME, &opt_maillog,
+     "Postfix log to follow (default " DEFAULT_MAILLOG ")", "PATH"},
+    {"no-follow", 0, 0, G_OPTION_ARG_NONE, &opt_no_follow,
+     "Do not follow the Postfix log (milter records only)", NULL},
+    {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
+     "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
+    {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
+     "IDs and the follower's offset (default " DEFAULT_STATE_DIR ")", "DIR"},
+    {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
+     "Run as this user once the socket and files are open", "NAME"},
+    {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
+     "Group allowed to use a unix socket (default " DEFAULT_SOCK_GROUP ")", "NAME"},
+    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
+     "Stay in the foreground and log to stderr", NULL},
+    {NULL}
+};
+
+/* sigwait - libmilter's signal wait; SIGHUP reopens instead of stopping */
+int sigwait(const sigset_t *restrict set, int *restrict sig)
+{
+    int s;
+
+    for (;;) {
+        if ((s = sigwaitinfo(set, NULL)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (s != SIGHUP) {
+            *sig = s;
+            return 0;
+        }
+        if (mt_reopen())
+            msg_info("reopened the record file");
+    }
+}
+
+/* unix_path - the file of a unix:/local: socket spec, or NULL */
+static const char *unix_path(const char *spec)
+{
+    if (g_str_has_prefix(spec, "unix:"))
+        return spec + 5;
+    if (g_str_has_prefix(spec, "local:"))
+        return spec + 6;
+    return NULL;
+}
+
+/* check_spec - a socket spec libmilter understands */
+static gboolean check_spec(const char *spec)
+{
+    const char *p = unix_path(spec);
+
+    if (p)
+        return *p == '/' && strlen(p) < 100;
+    return (g_str_has_prefix(spec, "inet:") || g_str_has_prefix(spec, "inet6:"))
+        && strchr(spec, ' ') == NULL && strlen(spec) < 200;
+}
+
+/* socket_perms - owner and mode of a unix socket (smtpd must connect) */
+static void socket_perms(const char *spec, const struct passwd *pw)
+{
+    const char *path = unix_path(spec);
+    const char *gname = opt_group ? opt_group : DEFAULT_SOCK_GROUP;
+    struct group *gr = getgrnam(gname);
+
+    if (path == NULL)
+        return;
+    if (gr == NULL && opt_group)
+        msg_fatal("unknown group \"%s\"", gname);
+    if (chown(path, pw ? pw->pw_uid : (uid_t) -1, gr ? gr->gr_gid : (gid_t) -1) < 0
+        || chmod(path, gr ? 0660 : 0666) < 0)
+        msg_fatal("%s: %s", path, g_strerror(errno));
+}
+
+/* give_to - make the state dir and record file the user's */
+static void give_to(const struct passwd *pw, const char *state_dir, const char *records)
+{
+    g_autoptr(GDir) dir = g_dir_open(state_dir, 0, NULL);
+    const char *name;
+
+    if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0 || chown(records, pw->pw_uid, pw->pw_gid) < 0)
+        msg_fatal("cannot give %s and %s to %s: %s", state_dir, records, pw->pw_name,
+                  g_strerror(errno));
+    while (dir && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *p = g_build_filename(state_dir, name, NULL);
+
+        if (lchown(p, pw->pw_uid, pw->pw_gid) < 0)
+            msg_warn("chown %s: %s", p, g_strerror(errno));
+    }
+}
+
+/* drop_privileges - become the --user for good */
+static void drop_privileges(const struct passwd *pw)
+{
+    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+        return;
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0
+        || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+        msg_fatal("cannot become user %s: %s", pw->pw_name, g_strerror(errno));
+    if (pw->pw_uid != 0 && setuid(0) == 0)
+        msg_fatal("privileges were not dropped");
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) oc = g_option_context_new("- Postfix milter writing segtls records");
+    g_autoptr(GError) err = NULL;
+    const char *sock, *records, *state_dir;
+    struct passwd *pw = NULL;
+    mt_follower *fol = NULL;
+    int rc;
+
+    msg_init(argv[0]);
+    g_option_context_add_main_entries(oc, options, NULL);
+    g_option_context_set_description(oc, "See segtls-milter(8) for the Postfix settings it needs.");
+    if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+        msg_error("%s", err->message);
+        return 2;
+    }
+    if (argc > 1) {
+        msg_error("unexpected argument \"%s\"", argv[1]);
+        return 2;
+    }
+    sock = opt_socket ? opt_socket : DEFAULT_SOCKET;
+    records = opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS;
+    state_dir = opt_state_dir ? opt_state_dir : DEFAULT_STATE_DIR;
+    if (!check_spec(sock)) {
+        msg_error("bad --socket \"%s\": want unix:/PATH or inet:PORT@ADDR", sock);
+        return 2;
+    }
+    if (opt_user && (pw = getpwnam(opt_user)) == NULL) {
+        msg_error("unknown user \"%s\"", opt_user);
+        return 2;
+    }
+    if (g_mkdir_with_parents(state_dir, 0750) < 0)
+        msg_fatal("%s: %s", state_dir, g_strerror(errno));
+    if (!mt_init(state_dir, records, &err))
+        msg_fatal("%s", err->message);
+    if (!mt_filter_register(sock, &err))
+        msg_fatal("%s", err->message);
+    socket_perms(sock, pw);
+    if (pw) {
+        give_to(pw, state_dir, records);
+        drop_privileges(pw);
+    }
+    if (!opt_foreground) {
+        if (daemon(0, 0) < 0)
+            msg_fatal("daemon: %s", g_strerror(errno));
+        msg_syslog_init(LOG_MAIL);
+    }
+    if (!opt_no_follow
+        && (fol = mt_follower_start(opt_maillog ? opt_maillog : DEFAULT_MAILLOG, state_dir, &err)) == NULL)
+        msg_fatal("log follower: %s", err->message);
+    msg_info("listening on %s, records to %s", sock, records);
+    rc = smfi_main();
+    mt_follower_stop(fol);
+    if (mt_dropped())
+        msg_warn("%" G_GUINT64_FORMAT " records could not be written", mt_dropped());
+    mt_shutdown();
+    msg_info("stopped");
+    return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+/*
+ * milter - internals shared by the files of segtls-milter.
+ *
+ * correlate.c  the state shared by the milter threads and the log
+ *              follower: IDs, the record file, and the tables that map
+ *              an smtpd connection (pid, client address:port) to the
+ *              ICID and a queue id to the MID the milter assigned
+ * filter.c     the libmilter callbacks (inbound records)
+ * follower.c   tails the Postfix log and feeds the pflog parser
+ * relabel.c    turns the parser's records into live ones (milter IDs)
+ */
+#ifndef SEGTLS_MILTER_H
+#define SEGTLS_MILTER_H
+
+#include <time.h>
+#include <glib.h>
+
+#include "ids.h"
+#include "record.h"
+
+/* correlate.c */
+gboolean mt_init(const char *state_dir, const char *record_path, GError **error);
+void    mt_shutdown(void);
+gboolean mt_reopen(void);
+guint64 mt_new_id(seg_id_kind kind);
+void    mt_record(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void    mt_record_text(time_t when, const char *text, size_t len);
+guint64 mt_dropped(void);
+void    mt_conn_open(guint64 icid, long pid, const char *addr, const char *port);
+void    mt_conn_close(guint64 icid);
+guint64 mt_conn_icid(long pid, const char *addr, const char *port);
+void    mt_msg_bind(const char *qid, guint64 mid, guint64 icid, GPtrArray *rcpts);
+gboolean mt_msg_lookup(const char *qid, guint64 *mid, guint64 *icid);
+int     mt_msg_rid(const char *qid, const char *rcpt);
+void    mt_msg_forget(const char *qid);
+void    mt_expire(time_t now);
+
+/* filter.c */
+gboolean mt_filter_register(const char *sockspec, GError **error);
+
+/* follower.c */
+typedef struct mt_follower mt_follower;
+mt_follower *mt_follower_start(const char *maillog, const char *state_dir, GError **error);
+void    mt_follower_stop(mt_follower *f);
+
+/* relabel.c */
+typedef struct mt_relabel mt_relabel;
+mt_relabel *mt_relabel_new(void);
+void    mt_relabel_line(mt_relabel *r, const char *line, size_t len);
+void    mt_relabel_tick(mt_relabel *r, time_t now);
+void    mt_relabel_free(mt_relabel *r);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * record - unit tests of the gateway record writer.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "record.h"
+
+#define T0 ((time_t) 1694174400)        /* Fri Sep  8 12:00:00 2023 UTC */
+
+/* fixed_clock - the injected clock: *ctx */
+static time_t fixed_clock(void *ctx)
+{
+    return *(time_t *) ctx;
+}
+
+/* set_tz - switch the local time zone */
+static void set_tz(const char *tz)
+{
+    g_setenv("TZ", tz, TRUE);
+    tzset();
+}
+
+/* slurp - a file's lines */
+static char **slurp(const char *path)
+{
+    g_autofree char *data = NULL;
+
+    g_assert_true(g_file_get_contents(path, &data, NULL, NULL));
+    return g_strsplit(data, "\n", -1);
+}
+
+/* test_format_time - strftime("%a %b %e %H:%M:%S %Y"), day space-padded */
+static void test_format_time(void)
+{
+    char buf[SEG_RECFMT_TIME_LEN], line[128];
+
+    set_tz("UTC");
+    g_assert_cmpuint(seg_recfmt_time(T0, buf, sizeof(buf)), ==, 24);
+    g_assert_cmpstr(buf, ==, "Fri Sep  8 12:00:00 2023");
+    g_assert_cmpuint(seg_recfmt_time(T0 + 86400 * 20, buf, sizeof(buf)), ==, 24);
+    g_assert_cmpstr(buf, ==, "Thu Sep 28 12:00:00 2023");
+    set_tz("XXX-2");
+    seg_recfmt_time(T0, buf, sizeof(buf));
+    g_assert_cmpstr(buf, ==, "Fri Sep  8 14:00:00 2023");
+    set_tz("UTC");
+    seg_recfmt_line(T0, "Warning", "x y", 3, line, sizeof(line));
+    g_assert_cmpstr(line, ==, "Fri Sep  8 12:00:00 2023 Warning: x y\n");
+    /* too small: nothing, never an overflow */
+    g_assert_cmpuint(seg_recfmt_time(T0, buf, 10), ==, 0);
+    g_assert_cmpuint(seg_recfmt_line(T0, "Info", "x", 1, line, 20), ==, 0);
+}
+
+/* test_header - a new file starts with the three header lines */
+static void test_header(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    char host[SEG_RECFMT_HOST_LEN];
+    g_autofree char *version = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GError) err = NULL;
+    time_t now = T0;
+    seg_record *r;
+
+    seg_recfmt_host_id(host, sizeof(host));
+    set_tz("XXX-2");
+    r = seg_record_open_clock(path, fixed_clock, &now, &err);
+    g_assert_no_error(err);
+    now += 5;
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "ICID %d TLS success protocol %s cipher %s",
+                                   1020089, "TLSv1.3", "TLS_AES_256_GCM_SHA384"));
+    g_assert_true(seg_record_write_at(r, T0 + 3600, SEG_RECORD_WARNING, "SSL error with client %s:%d - (%lu, '%s')",
+                                      "127.0.0.1", 4431, 167772418ul, "error:0A000102:SSL routines::unsupported protocol"));
+    seg_record_close(r);
+    lines = slurp(path);
+    version = g_strdup_printf("Fri Sep  8 14:00:00 2023 Info: Version: %s SN: %s", SEGTLS_VERSION, host);
+    g_assert_cmpuint(g_strv_length(lines), ==, 6);
+    g_assert_cmpstr(lines[0], ==, "Fri Sep  8 14:00:00 2023 Info: Begin Logfile");
+    g_assert_cmpstr(lines[1], ==, version);
+    g_assert_cmpstr(lines[2], ==, "Fri Sep  8 14:00:00 2023 Info: Time offset from UTC: 7200 seconds");
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 14:00:05 2023 Info: ICID 1020089 TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384");
+    g_assert_cmpstr(lines[4], ==, "Fri Sep  8 15:00:00 2023 Warning: SSL error with client 127.0.0.1:4431 - (167772418, 'error:0A000102:SSL routines::unsupported protocol')");
+    g_assert_cmpstr(lines[5], ==, "");
+
+    /* an existing file gets no second header */
+    r = seg_record_open_clock(path, fixed_clock, &now, &err);
+    g_assert_no_error(err);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "again"));
+    seg_record_close(r);
+    g_strfreev(lines);
+    lines = slurp(path);
+    g_assert_cmpuint(g_strv_length(lines), ==, 7);
+    g_assert_cmpstr(lines[5], ==, "Fri Sep  8 14:00:05 2023 Info: again");
+    set_tz("UTC");
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/* test_host_id - machine-id (12 hex, upper case) or the host name */
+static void test_host_id(void)
+{
+    char id[SEG_RECFMT_HOST_LEN];
+    g_autofree char *mid = NULL;
+
+    g_assert_cmpuint(seg_recfmt_host_id(id, sizeof(id)), >, 0);
+
+    if (g_file_get_contents("/etc/machine-id", &mid, NULL, NULL)) {
+        g_autofree char *want = g_ascii_strup(mid, 12);
+
+        g_assert_cmpstr(id, ==, want);
+        g_assert_cmpuint(strlen(id), ==, 12);
+    } else {
+        g_assert_cmpstr(id, ==, g_get_host_name());
+    }
+}
+
+/* test_reopen - after logrotate's rename the new file gets its header */
+static void test_reopen(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_autofree char *old = g_build_filename(dir, "mail_logs.1", NULL);
+    g_auto(GStrv) a = NULL, b = NULL;
+    g_autoptr(GError) err = NULL;
+    time_t now = T0;
+    seg_record *r = seg_record_open_clock(path, fixed_clock, &now, &err);
+
+    g_assert_no_error(err);
+    seg_record_write(r, SEG_RECORD_INFO, "one");
+    g_assert_cmpint(g_rename(path, old), ==, 0);
+    seg_record_write(r, SEG_RECORD_INFO, "two");     /* still the old file */
+    now += 60;
+    g_assert_true(seg_record_reopen(r, &err));
+    g_assert_no_error(err);
+    seg_record_write(r, SEG_RECORD_INFO, "three");
+    seg_record_close(r);
+    a = slurp(old);
+    b = slurp(path);
+    g_assert_cmpuint(g_strv_length(a), ==, 6);
+    g_assert_cmpstr(a[3], ==, "Fri Sep  8 12:00:00 2023 Info: one");
+    g_assert_cmpstr(a[4], ==, "Fri Sep  8 12:00:00 2023 Info: two");
+    g_assert_cmpuint(g_strv_length(b), ==, 5);
+    g_assert_cmpstr(b[0], ==, "Fri Sep  8 12:01:00 2023 Info: Begin Logfile");
+    g_assert_cmpstr(b[3], ==, "Fri Sep  8 12:01:00 2023 Info: three");
+    g_unlink(path);
+    g_unlink(old);
+    g_rmdir(dir);
+}
+
+/* test_errors - a failing write is counted and returned, never fatal */
+static void test_errors(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_autofree char *bad = g_build_filename(dir, "no/such/dir", NULL);
+    g_autoptr(GError) err = NULL;
+    struct rlimit old, lim;
+    seg_record *r;
+    struct stat st;
+
+    g_assert_null(seg_record_open(bad, &err));
+    g_assert_error(err, g_quark_from_static_string("segtls-error-quark"), 2);
+    g_assert_nonnull(strstr(err->message, "No such file or directory"));
+    g_clear_error(&err);
+    g_assert_null(seg_record_open(dir, &err));          /* a directory */
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+
+    r = seg_record_open(path, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    /* a file size limit makes write(2) fail with EFBIG, like a full disk */
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = st.st_size;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+    for (int i = 0; i < 5; i++)
+        g_assert_false(seg_record_write(r, SEG_RECORD_INFO, "lost %d", i));
+    g_assert_cmpuint(seg_record_dropped(r), ==, 5);
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "back"));
+    g_assert_cmpuint(seg_record_dropped(r), ==, 5);
+    seg_record_close(r);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/* test_concurrent - lines of several writing processes never tear */
+static void test_concurrent(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_auto(GStrv) lines = NULL;
+    const int procs = 4, each = 500;
+    int counts[4] = {0};
+    char pad[900];
+
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = 0;
+    for (int p = 0; p < procs; p++) {
+        pid_t pid = fork();
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+            seg_record *r = seg_record_open(path, NULL);
+
+            for (int i = 0; r && i < each; i++)
+                seg_record_write(r, SEG_RECORD_INFO, "writer %d line %d %s", p, i, pad);
+            seg_record_close(r);
+            _exit(r ? 0 : 1);
+        }
+    }
+    for (int p = 0; p < procs; p++) {
+        int status;
+
+        g_assert_cmpint(wait(&status), >, 0);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    lines = slurp(path);
+    g_assert_cmpuint(g_strv_length(lines), ==, 3 + procs * each + 1);
+    g_assert_nonnull(strstr(lines[0], " Info: Begin Logfile"));
+    for (int i = 3; i < 3 + procs * each; i++) {
+        int p, n;
+        char tail[1000];
+
+        g_assert_cmpint(sscanf(lines[i] + 25, "Info: writer %d line %d %999s", &p, &n, tail), ==, 3);
+        g_assert_cmpstr(tail, ==, pad);
+        g_assert_true(p >= 0 && p < procs);
+        g_assert_cmpint(n, ==, counts[p]);  /* each writer's lines in order */
+        counts[p]++;
+    }
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/record/format_time", test_format_time);
+    g_test_add_func("/record/header", test_header);
+    g_test_add_func("/record/host_id", test_host_id);
+    g_test_add_func("/record/reopen", test_reopen);
+    g_test_add_func("/record/errors", test_errors);
+    g_test_add_func("/record/concurrent", test_concurrent);
+    return g_test_run();
+}
