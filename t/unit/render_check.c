@@ -1,5 +1,5 @@
 /*
- * render - unit tests of the renderers' own checks.
+ * render_check - unit tests of the renderers' own checks.
  *
  * Hostile values are written straight into the settings struct, past
  * seg_settings_set(), and every renderer must refuse them with an error
