@@ -7,6 +7,7 @@
  * requests (lib/ctl.h). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +455,33 @@ static int cmd_raw(int argc, char **argv)
     return 0;
 }
 
+/* helper_path - a sibling program next to this one, else by name in PATH */
+static char *helper_path(const char *name)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+    char   *path = dir ? g_build_filename(dir, name, NULL) : NULL;
+
+    if (path != NULL && g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+        return path;
+    g_free(path);
+    return g_strdup(name);
+}
+
+/* cmd_tlsverify - run segtls-tlsverify with the same arguments (no shell) */
+static int cmd_tlsverify(int argc, char **argv)
+{
+    g_autofree char *path = helper_path("segtls-tlsverify");
+    char  **args = g_new0(char *, argc + 1);
+    int     i;
+
+    args[0] = path;
+    for (i = 1; i < argc; i++)
+        args[i] = argv[i];
+    execvp(path, args);
+    fail(1, "cannot run %s: %s", path, g_strerror(errno));
+}
+
 static const struct command {
     const char *name;
     cmd_fn      fn;
@@ -467,6 +495,8 @@ static const struct command {
     {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore N]",
      "restore a saved configuration"},
     {"status", cmd_status, "status", "is segtls-policyd running"},
+    {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] [OPTIONS]",
+     "probe each TLS version of a server (segtls-tlsverify)"},
     {"raw", cmd_raw, NULL, NULL},
 };
 
