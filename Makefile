@@ -40,6 +40,7 @@ PROGRAMS    :=
 TEST_SCRIPTS :=
 EXTRA_LIBS  :=
 EXTRA_TARGETS :=
+.DEFAULT_GOAL := all
 -include $(sort $(wildcard lib/*.mk policyd/*.mk milter/*.mk tools/*.mk \
          nginx-module/*.mk standalone/*.mk t/*.mk))
 

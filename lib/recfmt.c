@@ -77,7 +77,7 @@ size_t seg_recfmt_host_id(char *buf, size_t size)
     size_t i;
     int fd;
 
-    if (size < 13)
+    if (buf == NULL || size < 13)
         return 0;
     if ((fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC)) >= 0) {
         got = read(fd, id, sizeof(id) - 1);

@@ -10,7 +10,6 @@
 #     (the segtls_gui_log directive, for the http or server block).
 
 # Rules below must not become the default goal of the top Makefile.
-.DEFAULT_GOAL := all
 
 NGX_KIT        := /usr/share/nginx/src
 NGX_MODDIR     ?= /usr/lib/nginx/modules

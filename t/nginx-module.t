@@ -224,58 +224,67 @@ like "$(head -1 "$GUI")" "^$TS Info: Begin Logfile\$" "the new file starts with 
 ngx_stop g
 
 # --- valgrind -------------------------------------------------------------------
-# nginx itself leaks a few blocks at exit (ngx_set_environment, the
-# connection array once it was used): the same amount after 4 connections
-# and after 300 means nothing leaks per connection.
+# nginx itself does not free at exit what ngx_set_environment and the event
+# module's init_process (the connection array) allocate: those two are
+# suppressed; anything else definitely lost fails.
 VG_PORT=$(free_port)
 VURL=https://127.0.0.1:$VG_PORT/
+cat >"$T/nginx.supp" <<'SUPP'
+{
+   nginx-exit-environment
+   Memcheck:Leak
+   match-leak-kinds: definite
+   fun:malloc
+   fun:ngx_alloc
+   fun:ngx_set_environment
+   fun:ngx_single_process_cycle
+}
+{
+   nginx-exit-event-process-init
+   Memcheck:Leak
+   match-leak-kinds: definite
+   fun:malloc
+   fun:ngx_alloc
+   obj:/usr/sbin/nginx
+   fun:ngx_single_process_cycle
+}
+SUPP
 # vg_start LOG - the instance "vg" in the foreground of valgrind
 vg_start() {
-    valgrind --leak-check=full --errors-for-leak-kinds=none --error-exitcode=99 \
-        --log-file="$1" nginx -p "$T/vg" -c conf/nginx.conf &
+    valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+        --suppressions="$T/nginx.supp" --log-file="$1" nginx -p "$T/vg" -c conf/nginx.conf &
     VG_PID=$!
     at_exit "kill -KILL $VG_PID"
-    wait_port "$VG_PORT" 300
+    wait_port "$VG_PORT" 300 && wait_file "$T/vg/logs/gui_logs" 50 ||
+        { diag "nginx under valgrind did not start:"; sed 's/^/# /' "$1" "$T/vg/logs/error.log" >&2; }
 }
 # vg_stop - graceful stop; the exit status of valgrind
 vg_stop() { kill -QUIT "$VG_PID"; wait "$VG_PID"; }
-# vg_lost LOG - "definitely/indirectly lost" of the leak summary
-vg_lost() { sed -n 's/.*\(definitely\|indirectly\) lost: \([0-9,]*\) bytes.*/\1 \2/p' "$1" | tr '\n' ' '; }
 # urls N URL - a curl config for N transfers of URL
 urls() { local i; for ((i = 0; i < $1; i++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$2"; done; }
 
 if ! command -v valgrind >/dev/null; then
-    for i in 1 2 3 4; do ok 0 "# SKIP valgrind is not installed"; done
+    for i in 1 2 3; do ok 0 "# SKIP valgrind is not installed"; done
 else
     ngx_make vg "$VG_PORT"
     with_module vg "    segtls_gui_log logs/gui_logs;"
     sed -i '1i master_process off;\ndaemon off;' "$T/vg/conf/nginx.conf"
-    # vg_load K - new connections: K x (6 at 1.2, 6 at 1.3, 2 refused
-    # versions, 1 plain HTTP)
-    vg_load() {
-        urls $((6 * $1)) "$VURL" | curl -sk -H 'Connection: close' --tlsv1.2 --tls-max 1.2 -K - >/dev/null
-        urls $((6 * $1)) "$VURL" | curl -sk -H 'Connection: close' -K - >/dev/null
-        urls $((2 * $1)) "$VURL" | curl -sk --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0' -K - >/dev/null 2>&1
-        urls "$1" "http://127.0.0.1:$VG_PORT/" | curl -s -K - >/dev/null 2>&1
-        sleep 0.5
-    }
-    vg_start "$T/vg0.log"
-    vg_load 1
-    vg_stop; rc0=$?
-    : >"$T/vg/logs/gui_logs"
-    vg_start "$T/vg.log"
     start=$SECONDS
-    vg_load 20
+    vg_start "$T/vg.log"
+    # New connections: successes at 1.2 and 1.3, a refused version, plain HTTP.
+    urls 120 "$VURL" | curl -sk -H 'Connection: close' --tlsv1.2 --tls-max 1.2 -K - >/dev/null
+    urls 120 "$VURL" | curl -sk -H 'Connection: close' -K - >/dev/null
+    urls 40 "$VURL" | curl -sk --tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0' -K - >/dev/null 2>&1
+    urls 20 "http://127.0.0.1:$VG_PORT/" | curl -s -K - >/dev/null 2>&1
+    sleep 0.5
     n=$(tail -n +4 "$T/vg/logs/gui_logs" | wc -l)
-    diag "valgrind: $n connections in $((SECONDS - start)) s"
     is "$n" 300 "under valgrind: 300 connections, one record each"
     vg_stop; rc=$?
-    is "$rc0 $rc" "0 0" "valgrind: no memory errors"
-    [ "$rc" = 0 ] || grep -v 'lost in loss record' "$T/vg.log" | sed 's/^/# /' | head -40 >&2
-    is "$(vg_lost "$T/vg.log")" "$(vg_lost "$T/vg0.log")" \
-        "valgrind: 300 connections lose no more than 15 ($(vg_lost "$T/vg0.log"))"
-    grep -q 'ngx_http_segtls\|recfmt' "$T/vg.log"
-    is "$?" 1 "valgrind: no report mentions the module"
+    diag "valgrind: 300 connections, $((SECONDS - start)) s in all"
+    is "$rc" 0 "valgrind: no memory error, nothing definitely lost"
+    [ "$rc" = 0 ] && grep -q 'definitely lost: 0 bytes' "$T/vg.log"
+    ok $? "valgrind: leak summary says definitely lost: 0 bytes"
+    [ "$rc" = 0 ] || sed 's/^/# /' "$T/vg.log" | head -60 >&2
 fi
 
 done_testing
