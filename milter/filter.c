@@ -8,7 +8,8 @@
  *             address:port for the log follower (correlate.c)
  *   helo      ICID n TLS success protocol P cipher C  (the HELO after
  *             STARTTLS carries {tls_version} {cipher}; also looked for at
- *             MAIL, for clients that skip the second EHLO)
+ *             MAIL; a client that sends neither after STARTTLS gets the
+ *             record from the log follower: whoever is first writes it)
  *   envfrom   Start MID m ICID n, MID m ICID n From: <a>
  *   envrcpt   MID m ICID n RID r To: <a>; the queue id (macro i) binds
  *             the MID for the follower's delivery records
@@ -148,6 +149,8 @@ static void tls_check(SMFICTX *ctx, conn *c)
     if (v == NULL || c->tls_done || c->icid == 0)
         return;
     c->tls_done = TRUE;
+    if (!mt_conn_claim_tls(c->icid))
+        return;                         /* the log follower was first */
     mt_record("ICID " ID " TLS success protocol %s cipher %s", c->icid,
               clean(v, b1, sizeof(b1), FALSE), clean(macro(ctx, "{cipher}"), b2, sizeof(b2), FALSE));
 }

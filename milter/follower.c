@@ -42,6 +42,7 @@ struct mt_follower {
     ino_t       saved_ino;
     GString    *buf;            /* read but not yet a complete line */
     gboolean    skipping;       /* inside an over-long line */
+    int         open_errno;     /* last open error reported */
     mt_relabel *relabel;
 };
 
@@ -68,7 +69,8 @@ static void state_save(mt_follower *f)
     g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
 
-    if (f->state_path == NULL || (f->offset == f->saved_offset && f->ino == f->saved_ino))
+    if (f->state_path == NULL || f->ino == 0
+        || (f->offset == f->saved_offset && f->ino == f->saved_ino))
         return;
     text = g_strdup_printf("inode %llu offset %llu\n", (unsigned long long) f->ino,
                            (unsigned long long) f->offset);
@@ -88,8 +90,13 @@ static gboolean log_open(mt_follower *f, gboolean resume)
     off_t off;
     int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno != ENOENT && errno != f->open_errno)
+            msg_warn("open %s: %s", f->path, g_strerror(errno));
+        f->open_errno = errno;
         return FALSE;
+    }
+    f->open_errno = 0;
     if (fstat(fd, &st) < 0) {
         close(fd);
         return FALSE;
@@ -184,6 +191,7 @@ static gpointer run(gpointer data)
         if (now - last_tick >= G_USEC_PER_SEC) {
             mt_relabel_tick(f->relabel, time(NULL));
             state_save(f);
+            mt_save();
             last_tick = now;
         }
         g_mutex_lock(&f->lock);
@@ -210,8 +218,8 @@ mt_follower *mt_follower_start(const char *maillog, const char *state_dir, GErro
     f->relabel = mt_relabel_new();
     g_mutex_init(&f->lock);
     g_cond_init(&f->cond);
-    if (!log_open(f, TRUE))
-        msg_warn("%s: %s; waiting for it", maillog, g_strerror(errno));
+    if (!log_open(f, TRUE) && errno == ENOENT)
+        msg_warn("%s does not exist yet; waiting for it", maillog);
     f->thread = g_thread_try_new("follower", run, f, error);
     if (f->thread == NULL) {
         mt_follower_stop(f);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include "msg.h"
 #include "milter.h"
 
-#define DEFAULT_SOCKET      "unix:/run/segtls/milter.sock"
+#define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
 #define DEFAULT_MAILLOG     "/var/log/mail.log"
 #define DEFAULT_STATE_DIR   "/var/lib/segtls"
 #define DEFAULT_SOCK_GROUP  "postfix"
@@ -59,7 +60,7 @@ static GOptionEntry options[] = {
      "Group allowed to use a unix socket (default " DEFAULT_SOCK_GROUP ")", "NAME"},
     {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
      "Stay in the foreground and log to stderr", NULL},
-    {NULL}
+    G_OPTION_ENTRY_NULL
 };
 
 /* sigwait - libmilter's signal wait; SIGHUP reopens instead of stopping */
@@ -148,11 +149,32 @@ static void drop_privileges(const struct passwd *pw)
         msg_fatal("privileges were not dropped");
 }
 
+/* block_signals - only libmilter's signal thread takes HUP, TERM, INT */
+static void block_signals(void)
+{
+    sigset_t set;
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* absolute - a path made absolute against the working directory */
+static char *absolute(const char *path)
+{
+    return g_canonicalize_filename(path, NULL);
+}
+
+/* main - options, socket, files, privileges, then milter and follower */
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) oc = g_option_context_new("- Postfix milter writing segtls records");
     g_autoptr(GError) err = NULL;
-    const char *sock, *records, *state_dir;
+    const char *sock;
+    g_autofree char *records = NULL, *state_dir = NULL, *maillog = NULL;
     struct passwd *pw = NULL;
     mt_follower *fol = NULL;
     int rc;
@@ -169,8 +191,10 @@ int main(int argc, char **argv)
         return 2;
     }
     sock = opt_socket ? opt_socket : DEFAULT_SOCKET;
-    records = opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS;
-    state_dir = opt_state_dir ? opt_state_dir : DEFAULT_STATE_DIR;
+    /* absolute: a daemon works in / */
+    records = absolute(opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS);
+    state_dir = absolute(opt_state_dir ? opt_state_dir : DEFAULT_STATE_DIR);
+    maillog = absolute(opt_maillog ? opt_maillog : DEFAULT_MAILLOG);
     if (!check_spec(sock)) {
         msg_error("bad --socket \"%s\": want unix:/PATH or inet:PORT@ADDR", sock);
         return 2;
@@ -195,8 +219,9 @@ int main(int argc, char **argv)
             msg_fatal("daemon: %s", g_strerror(errno));
         msg_syslog_init(LOG_MAIL);
     }
+    block_signals();
     if (!opt_no_follow
-        && (fol = mt_follower_start(opt_maillog ? opt_maillog : DEFAULT_MAILLOG, state_dir, &err)) == NULL)
+        && (fol = mt_follower_start(maillog, state_dir, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
     msg_info("listening on %s, records to %s", sock, records);
     rc = smfi_main();

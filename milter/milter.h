@@ -29,11 +29,13 @@ guint64 mt_dropped(void);
 void    mt_conn_open(guint64 icid, long pid, const char *addr, const char *port);
 void    mt_conn_close(guint64 icid);
 guint64 mt_conn_icid(long pid, const char *addr, const char *port);
+gboolean mt_conn_claim_tls(guint64 icid);
 void    mt_msg_bind(const char *qid, guint64 mid, guint64 icid, GPtrArray *rcpts);
 gboolean mt_msg_lookup(const char *qid, guint64 *mid, guint64 *icid);
 int     mt_msg_rid(const char *qid, const char *rcpt);
 void    mt_msg_forget(const char *qid);
 void    mt_expire(time_t now);
+void    mt_save(void);
 
 /* filter.c */
 gboolean mt_filter_register(const char *sockspec, GError **error);

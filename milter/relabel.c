@@ -5,9 +5,11 @@
  * numbers connections and messages on its own (in-memory IDs). Its
  * records pass through here, with the log line that caused them:
  *
- *   inbound records the milter writes itself (New SMTP ICID, TLS
- *   success, close, Start MID / From / To / Message finished of
- *   messages that came through the milter) are dropped;
+ *   inbound records the milter writes itself (New SMTP ICID, close,
+ *   Start MID / From / To / Message finished of messages that came
+ *   through the milter) are dropped; "ICID n TLS success" is written by
+ *   whichever of milter and follower sees it first (a client may never
+ *   send the HELO after STARTTLS that carries the milter its macros);
  *   "ICID n TLS failed" and "TLS was required ..." get the milter's
  *   ICID of that smtpd pid and client address:port;
  *   outbound records get new persistent DCIDs, and the MID (and RIDs)
@@ -191,8 +193,14 @@ static void on_icid(mt_relabel *r, time_t when, const char *s, size_t n)
         g_hash_table_remove(r->icids, &x);
         return;
     }
+    if (e - s > 12 && memcmp(s, " TLS success", 12) == 0) {
+        /* usually the milter's (HELO after STARTTLS); ours if it had none */
+        if ((icid = real_icid(r, x)) != 0 && mt_conn_claim_tls(icid))
+            emit(when, "ICID " ID "%.*s", icid, (int) (e - s), s);
+        return;
+    }
     if (!(e - s > 11 && (memcmp(s, " TLS failed", 11) == 0 || memcmp(s, " TLS was re", 11) == 0)))
-        return;                         /* TLS success: the milter saw it */
+        return;
     if ((icid = real_icid(r, x)) == 0) {
         msg_info("no milter connection for a TLS record of smtpd[%ld]; not written", r->pid);
         return;
@@ -246,8 +254,10 @@ static void on_mid(mt_relabel *r, time_t when, const char *s, size_t n)
             m->rids->pdata[rid] = g_strndup(s, e - s - 1);
         }
     }
-    if (m->milter || mid_real(r, m, when) == 0 || m->milter)
-        return;
+    if (m->milter)
+        return;                         /* the milter wrote it */
+    if (mid_real(r, m, when) == 0 || m->milter)
+        return;                         /* resolving found the milter's MID */
     emit(when, "MID " ID " ICID " ID "%.*s", m->real, m->icid, (int) (e - rest), rest);
 }
 

@@ -1,0 +1,255 @@
+#!/bin/bash
+# milter.t - segtls-milter against a live private Postfix (SPEC §6).
+#
+# Inbound records come from the milter (real STARTTLS clients: openssl
+# s_client per TLS version, swaks), "TLS failed" and all outbound records
+# from its log follower, with the ICIDs/MIDs the milter assigned. Also:
+# miltertest scripts with odd macros, the milter stopped while Postfix
+# runs, SIGHUP, log rotation, and 500 concurrent connections through Postfix.
+source "$(dirname "$0")/lib/tap.sh"
+source "$(dirname "$0")/lib/postfix.sh"
+
+for p in swaks openssl miltertest smtp-source postfix; do
+    command -v "$p" >/dev/null || skip_all "$p not installed"
+done
+[ "$(id -u)" = 0 ] || skip_all "needs root (private Postfix)"
+[ -x "$(bin segtls-milter)" ] || skip_all "segtls-milter not built"
+
+REF=$SEGTLS_TOP/t/data/milter
+REC=$T/log/mail_logs                    # its directory is the milter user's
+STATE=$T/state
+P_MTA=$(free_port); P_PEER=$(free_port); P_V10=$(free_port); P_PLAIN=$(free_port)
+P_MILTER=$(free_port); P_MT=$(free_port)
+MPID=
+
+# rec_mark / rec_since MARK - the records written after MARK
+rec_mark() { stat -c %s "$REC" 2>/dev/null || echo 0; }
+rec_since() { tail -c "+$(($1 + 1))" "$REC"; }
+# wait_rec MARK REGEX [TRIES] - wait (0.1 s steps) for a record after MARK
+wait_rec() {
+    local i
+    for ((i=0; i<${3:-100}; i++)); do
+        rec_since "$1" | grep -Eq -- "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# norm - records without times; IDs renumbered per kind in order of appearance
+norm() {
+    sed -E 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4} //' |
+        sed -e "s/port $P_PEER\$/port PEER/; s/port $P_V10\$/port V10/; s/port $P_PLAIN\$/port PLAIN/" |
+        awk '{ for (i = 1; i < NF; i++) if ($i ~ /^(ICID|DCID|MID)$/ && $(i+1) ~ /^[0-9]+$/) {
+                   k = $i SUBSEP $(i+1); if (!(k in id)) id[k] = ++n[$i]; $(i+1) = "#" id[k] }
+               print }'
+}
+# milter_start ARGS - start the milter in the foreground, wait for its port
+milter_start() {
+    "$(bin segtls-milter)" -f -s "inet:$P_MILTER@127.0.0.1" -l "$T/mta/maillog" \
+        -o "$REC" -d "$STATE" "$@" 2>>"$T/milter.err" &
+    MPID=$!
+    at_exit "kill $MPID"
+    wait_port "$P_MILTER" 50
+}
+# s_client VERSION-OPTION... - STARTTLS, then EHLO and QUIT over TLS
+s_client() {
+    printf 'EHLO client.test\nQUIT\n' |
+        timeout 10 openssl s_client -quiet -crlf -starttls smtp -connect "127.0.0.1:$P_MTA" "$@" >/dev/null 2>&1
+}
+# icid_of TEXT - the ICID of the (only) New SMTP ICID record in TEXT
+icid_of() { sed -nE 's/.* New SMTP ICID ([0-9]+) .*/\1/p' <<<"$1" | tail -1; }
+dcid_of() { sed -nE 's/.* New SMTP DCID ([0-9]+) .*/\1/p' <<<"$1" | head -1; }
+
+# --- usage ------------------------------------------------------------
+"$(bin segtls-milter)" --help >"$T/help.out" 2>&1
+is "$? $(grep -c -- '--maillog' "$T/help.out")" "0 1" "--help: exit 0, lists the options"
+"$(bin segtls-milter)" --bogus >/dev/null 2>&1
+is "$?" 2 "unknown option: exit 2"
+"$(bin segtls-milter)" -f --socket "tcp:25" -o "$T/x" -d "$T/x.state" 2>"$T/usage.err"
+is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: bad --socket \"tcp:25\": want unix:/PATH or inet:PORT@ADDR" \
+    "bad --socket: exit 2 with a one-line error"
+
+# --- Postfix: a peer with three listeners, the MTA with the milter -------
+pf_make peer "$P_PEER" || exit 1
+cat >>"$T/peer/etc/master.cf" <<CF
+127.0.0.1:$P_V10 inet n - n - - smtpd -o syslog_name=peer-v10 -o { smtpd_tls_protocols = >=TLSv1 <=TLSv1 }
+127.0.0.1:$P_PLAIN inet n - n - - smtpd -o syslog_name=peer-plain -o smtpd_tls_security_level=none
+CF
+pf_start peer || exit 1
+pf_make mta "$P_MTA" "$P_PEER" || exit 1
+pf_postconf mta -e \
+    "transport_maps = inline:{ v13.test=smtp:[127.0.0.1]:$P_PEER, v10.test=smtp:[127.0.0.1]:$P_V10, plain.test=smtp:[127.0.0.1]:$P_PLAIN }" \
+    "smtp_tls_policy_maps = inline:{ [127.0.0.1]:$P_PLAIN=encrypt }" \
+    "smtpd_tls_protocols = >=TLSv1.2" \
+    "smtp_tls_protocols = >=TLSv1.2" "smtp_tls_mandatory_protocols = >=TLSv1.2" \
+    "smtpd_milters = inet:127.0.0.1:$P_MILTER" \
+    "milter_default_action = accept" \
+    'milter_macro_v = $mail_name $mail_version smtpd-pid=$process_id' \
+    'milter_connect_macros = j {daemon_name} {daemon_addr} v _ {client_addr} {client_port} {client_name} {client_ptr} {client_resolve}' \
+    'milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer} {tls_version} {cipher}' \
+    "smtpd_delay_open_until_valid_rcpt = no" || exit 1
+sed -i "s/^\(127.0.0.1:$P_MTA inet  *n  *-  *n  *-  *\)-/\1${LOAD_SESSIONS:-500}/" "$T/mta/etc/master.cf"
+
+NOBODY_UID=$(id -u nobody)
+mkdir -p "$T/log" && chown nobody "$T/log"
+milter_start --user nobody
+ok $? "milter listens"
+is "$(awk '/^Uid:/ {print $2}' "/proc/$MPID/status")" "$NOBODY_UID" "milter runs as nobody (--user)"
+pf_start mta || exit 1
+wait_rec 0 "ICID [0-9]+ close"          # pf_start's probe connection
+is "$(head -3 "$REC" | norm | cut -d: -f1 | tr '\n' ' ')" "Info Info Info " "record file starts with its header"
+
+# --- inbound: one exact TLS success line per enabled version ------------
+for v in "tls1_2 TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384" "tls1_3 TLSv1.3 TLS_AES_256_GCM_SHA384"; do
+    set -- $v
+    m=$(rec_mark)
+    s_client "-$1"
+    wait_rec "$m" "ICID [0-9]+ close"
+    got=$(rec_since "$m")
+    n=$(icid_of "$got")
+    like "$got" "New SMTP ICID $n interface mta.test.local \(127.0.0.1\) address 127.0.0.1 reverse dns host localhost verified yes" "$2: New SMTP ICID"
+    sleep 0.3                           # the follower has read the log too
+    got=$(rec_since "$m")
+    is "$(grep -c "Info: ICID $n TLS success protocol $2 cipher $3\$" <<<"$got")" 1 "$2: ICID $n TLS success protocol $2 cipher $3 (once)"
+done
+
+# --- inbound: STARTTLS, then QUIT without EHLO (the milter sees no TLS) ---
+m=$(rec_mark)
+printf 'QUIT\n' | timeout 10 openssl s_client -quiet -crlf -starttls smtp -connect "127.0.0.1:$P_MTA" -tls1_3 >/dev/null 2>&1
+wait_rec "$m" "ICID [0-9]+ close"
+wait_rec "$m" "TLS success" 30
+got=$(rec_since "$m")
+n=$(icid_of "$got")
+is "$(grep -c "Info: ICID $n TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384\$" <<<"$got")" 1 \
+    "no EHLO after STARTTLS: TLS success once, from the log"
+
+# --- inbound: a client offering only a disabled version -----------------
+m=$(rec_mark)
+s_client -tls1_1 -cipher DEFAULT@SECLEVEL=0
+wait_rec "$m" "TLS failed" 50
+got=$(rec_since "$m")
+n=$(icid_of "$got")
+is "$(grep -c "Info: ICID $n TLS failed: (167772418, 'error:0A000102:SSL routines::unsupported protocol')\$" <<<"$got")" 1 \
+    "TLSv1.1 only: TLS failed with the connection's ICID ($n)"
+is "$(grep -c "ICID $n close" <<<"$got") $(grep -c 'TLS success' <<<"$got")" "1 0" "TLSv1.1 only: close, no success"
+
+# --- a message over TLS to a TLSv1.3 peer: the whole record flow --------
+m=$(rec_mark)
+swaks --server "127.0.0.1:$P_MTA" --tls -f a@example.org -t "b@v13.test,c@v13.test" >/dev/null 2>&1
+ok $? "swaks --tls: message accepted"
+wait_rec "$m" "DCID [0-9]+ close" 100
+rec_since "$m" | norm | sort >"$T/flow.out"
+diff_ref "$REF/flow.ref" "$T/flow.out" "inbound + outbound records of one message (IDs normalised)"
+
+# --- outbound: a peer that only speaks TLSv1 ----------------------------
+m=$(rec_mark)
+swaks --server "127.0.0.1:$P_MTA" -f a@example.org -t x@v10.test >/dev/null 2>&1
+wait_rec "$m" "TLS deferring" 100
+got=$(rec_since "$m")
+d=$(dcid_of "$got")
+like "$got" "New SMTP DCID $d interface unknown address 127.0.0.1 port $P_V10" "TLSv1 peer: New SMTP DCID"
+is "$(grep -c "Info: DCID $d TLS deferring: (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')\$" <<<"$got")" 1 \
+    "TLSv1 peer: DCID $d TLS deferring"
+
+# --- outbound: a peer without STARTTLS (policy encrypt) ------------------
+m=$(rec_mark)
+swaks --server "127.0.0.1:$P_MTA" -f a@example.org -t y@plain.test >/dev/null 2>&1
+wait_rec "$m" "STARTTLS command not supported" 100
+got=$(rec_since "$m")
+d=$(dcid_of "$got")
+is "$(grep -c "Info: DCID $d STARTTLS command not supported.\$" <<<"$got")" 1 "no STARTTLS: DCID $d STARTTLS command not supported."
+like "$got" "New SMTP DCID $d interface unknown address 127.0.0.1 port $P_PLAIN" "no STARTTLS: New SMTP DCID"
+
+# --- the milter stopped while Postfix runs ------------------------------
+max_icid=$(sed -nE 's/.*ICID ([0-9]+).*/\1/p' "$REC" | sort -n | tail -1)
+max_mid=$(sed -nE 's/.*MID ([0-9]+).*/\1/p' "$REC" | sort -n | tail -1)
+kill -TERM "$MPID"
+wait "$MPID"
+is "$?" 0 "SIGTERM: clean exit"
+ok "$(test -s "$STATE/follower"; echo $?)" "follower offset saved"
+lm=$(pf_log_mark mta)
+swaks --server "127.0.0.1:$P_MTA" -f a@example.org -t z@v13.test >/dev/null 2>&1
+ok $? "milter down: message accepted (milter_default_action = accept)"
+pf_wait_log mta "$lm" "to=<z@v13.test>.*status=sent" 100
+ok $? "milter down: message delivered"
+m=$(rec_mark)
+milter_start --user nobody
+ok $? "milter restarted"
+wait_rec "$m" "Message done" 100
+got=$(rec_since "$m")
+mid=$(sed -nE 's/.* MID ([0-9]+) ICID 0 RID 0 To: <z@v13.test>$/\1/p' <<<"$got")
+ok "$( [ -n "$mid" ] && [ "$mid" -gt "$max_mid" ]; echo $?)" "restart: the follower went on at its offset; new MID $mid > $max_mid"
+like "$got" "Delivery start DCID [0-9]+ MID $mid to RID \[0\]" "restart: delivery of the mail sent while down carries MID $mid"
+m=$(rec_mark)
+s_client -tls1_3
+wait_rec "$m" "ICID [0-9]+ close"
+n=$(icid_of "$(rec_since "$m")")
+ok "$( [ -n "$n" ] && [ "$n" -gt "$max_icid" ]; echo $?)" "restart: ICIDs not reused ($n > $max_icid)"
+
+# --- SIGHUP reopens the record file ------------------------------------
+mv "$REC" "$REC.1"
+kill -HUP "$MPID"
+wait_file "$REC" 50
+ok $? "SIGHUP: new record file"
+kill -0 "$MPID" 2>/dev/null
+ok $? "SIGHUP: milter still runs"
+m=$(rec_mark)
+s_client -tls1_3
+wait_rec "$m" "ICID [0-9]+ close"
+ok $? "SIGHUP: records go to the new file"
+
+# --- miltertest: missing, empty, huge and malformed macros ---------------
+mkdir "$T/mt"
+"$(bin segtls-milter)" -f --no-follow -s "inet:$P_MT@127.0.0.1" -o "$T/mt/mail_logs" -d "$T/mt/state" 2>"$T/mt/err" &
+mtpid=$!
+at_exit "kill $mtpid"
+wait_port "$P_MT" 50
+for s in "$SEGTLS_TOP"/t/miltertest/*.lua; do
+    MILTER="inet:$P_MT@127.0.0.1" timeout 30 miltertest -s "$s" >"$T/mt/out" 2>&1
+    ok $? "miltertest $(basename "$s")" || sed 's/^/# /' "$T/mt/out" >&2
+done
+kill -0 "$mtpid" 2>/dev/null
+ok $? "miltertest: milter still runs"
+tail -n +4 "$T/mt/mail_logs" | norm >"$T/macros.out"
+diff_ref "$REF/macros.ref" "$T/macros.out" "miltertest: records of odd macros"
+
+# --- follower: rotation by rename (postfix logrotate) and copytruncate ----
+m=$(rec_mark)
+pf_cmd mta logrotate >/dev/null 2>&1
+ok $? "postfix logrotate"
+# postlogd creates the new file 0600 root; the milter runs as nobody here
+wait_file "$T/mta/maillog" 50 && chmod 644 "$T/mta/maillog"
+swaks --server "127.0.0.1:$P_MTA" -f a@example.org -t r1@v13.test >/dev/null 2>&1
+wait_rec "$m" "Message done" 100
+ok $? "after rotation by rename: delivery records"
+cp "$T/mta/maillog" "$T/maillog.copy" && : >"$T/mta/maillog"
+sleep 0.3
+m=$(rec_mark)
+swaks --server "127.0.0.1:$P_MTA" -f a@example.org -t r2@v13.test >/dev/null 2>&1
+wait_rec "$m" "Message done" 100
+ok $? "after copytruncate: delivery records"
+got=$(rec_since "$m")
+is "$(grep -c 'Start MID' <<<"$got") $(grep -c 'Delivery start' <<<"$got")" "1 1" "after copytruncate: nothing read twice"
+
+# --- 500 concurrent connections through Postfix and the milter ----------
+m=$(rec_mark)
+lm=$(pf_log_mark mta)
+timeout 120 smtp-source -s "${LOAD_SESSIONS:-500}" -m 500 -f load@example.org -t load@v13.test "127.0.0.1:$P_MTA"
+ok $? "smtp-source: 500 messages sent"
+for ((i=0; i<300; i++)); do
+    [ "$(rec_since "$m" | grep -c ' close$')" -ge 1000 ] && break   # 500 ICID + 500 DCID
+    sleep 0.2
+done
+got=$(rec_since "$m")
+is "$(grep -c 'New SMTP ICID' <<<"$got")" 500 "load: 500 New SMTP ICID"
+is "$(grep -cE 'Info: ICID [0-9]+ close$' <<<"$got")" 500 "load: 500 ICID close"
+is "$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' <<<"$got" | sort -u | wc -l)" 500 "load: 500 distinct ICIDs"
+is "$(sed -nE 's/.*Start MID ([0-9]+) .*/\1/p' <<<"$got" | sort -u | wc -l)" 500 "load: 500 distinct MIDs"
+is "$(sed -nE 's/.*Start MID ([0-9]+) .*/\1/p' <<<"$got" | sort -n | md5sum)" \
+   "$(sed -nE 's/.*Message done DCID [0-9]+ MID ([0-9]+) .*/\1/p' <<<"$got" | sort -n | md5sum)" \
+   "load: every delivery carries the MID the milter assigned"
+is "$(grep -c 'status=sent' <(pf_log_since mta "$lm"))" 500 "load: 500 messages delivered"
+
+kill -TERM "$MPID"; wait "$MPID"
+is "$?" 0 "milter stops cleanly"
+is "$(grep -c 'could not be written' "$T/milter.err")" 0 "no record was dropped"
+done_testing
