@@ -130,4 +130,4 @@ install: all
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-asan-fuzz

@@ -40,6 +40,7 @@ void msg_set_verbose(int level)
 }
 
 /* msg_vprint - emit one message at one level */
+G_GNUC_PRINTF(3, 0)
 static void msg_vprint(int prio, const char *level, const char *fmt, va_list ap)
 {
     if (msg_use_syslog) {

@@ -176,9 +176,11 @@ static void on_new_icid(mt_relabel *r, time_t when, const char *s, size_t n)
     ie->seen = when;
     memcpy(ie->addr, b + 1, c - b - 1);
     if (c + 1 < te && c[1] == ':') {
-        size_t pn = strspn(c + 2, "0123456789");
+        size_t pn = 0;
 
-        memcpy(ie->port, c + 2, MIN(MIN(pn, (size_t) (te - c - 2)), sizeof(ie->port) - 1));
+        while (c + 2 + pn < te && g_ascii_isdigit(c[2 + pn]))  /* te: no NUL */
+            pn++;
+        memcpy(ie->port, c + 2, MIN(pn, sizeof(ie->port) - 1));
     }
     g_hash_table_replace(r->icids, g_memdup2(&x, sizeof(x)), ie);
 }
