@@ -1,13 +1,10 @@
 /*
  * apply - render, validate, keep, write, reload, probe, restore.
  *
- * The sequence is described in apply.h. This file holds the sequence and
- * the managed files: main.cf and master.cf (changed only through
- * postconf), the Postfix tls_config_file, the nginx include and the
- * client configuration (written whole and atomically). Their previous
- * contents are kept in memory and under STATE_DIR/apply/ until the
- * probes agree; any failure after the first write puts them back and
- * reloads again.
+ * The sequence is described in apply.h. This file holds the sequence,
+ * the target, the OpenSSL checks and the reloads; apply_files.c the
+ * managed files, apply_probe.c the probes. Any failure after the first
+ * write puts the kept files back and reloads again.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,42 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
-
-#include "apply.h"
+#include "apply_int.h"
 #include "error.h"
 #include "store.h"
 #include "usable.h"
 
 #define RELOAD_WAIT_US  (5 * G_USEC_PER_SEC)   /* old Postfix children exit */
-#define MAX_FILES       5
-
-typedef struct apply_file {
-    const char *label;          /* name of the kept copy */
-    char       *path;
-    const char *text;           /* new contents; NULL: edited by postconf */
-    gboolean    existed;
-    char       *old;
-    gsize       old_len;
-    int         mode;
-} apply_file;
-
-typedef struct apply_ctx {
-    const seg_settings *s;
-    const seg_apply_opts *o;
-    seg_apply_report *rep;
-    seg_render_target *t;
-    seg_render *r;
-    char       *pf_dir;
-    double      timeout;
-    apply_file  files[MAX_FILES];
-    guint       nfiles;
-    gboolean    written;
-    pid_t       master;         /* Postfix master, found before writing */
-} apply_ctx;
 
 /* seg_apply_report_new - an empty report */
 seg_apply_report *seg_apply_report_new(void)
@@ -75,9 +44,9 @@ void seg_apply_report_free(seg_apply_report *rep)
     g_free(rep);
 }
 
-/* say - one line of what was done */
+/* apply_say - one line of what was done */
 G_GNUC_PRINTF(2, 3)
-static void say(apply_ctx *c, const char *fmt, ...)
+void apply_say(apply_ctx *c, const char *fmt, ...)
 {
     va_list ap;
 
@@ -120,7 +89,7 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
     seg_render_target *t = g_new0(seg_render_target, 1);
     g_autofree char *dir = postfix_dir(o);
     double  timeout = o->timeout > 0 ? o->timeout : SEG_APPLY_DEFAULT_TIMEOUT;
-    GPtrArray *smtp = g_ptr_array_new();
+    GPtrArray *smtp = g_ptr_array_new_with_free_func(g_free);
 
     t->smtpd_services = (const char *const *)
         g_strdupv((char **) (o->smtpd_services ? o->smtpd_services : smtpd_default));
@@ -178,30 +147,6 @@ void seg_apply_target_free(seg_render_target *t)
     g_free(t);
 }
 
-/* add_file - a managed file; its current contents are read now */
-static gboolean add_file(apply_ctx *c, const char *label, char *path,
-                         const char *text, GError **error)
-{
-    apply_file *f = &c->files[c->nfiles++];
-    g_autoptr(GError) err = NULL;
-    GStatBuf st;
-
-    f->label = label;
-    f->path = path;
-    f->text = text;
-    f->mode = 0644;
-    if (g_file_get_contents(path, &f->old, &f->old_len, &err)) {
-        f->existed = TRUE;
-        if (g_stat(path, &st) == 0)
-            f->mode = st.st_mode & 07777;
-        return TRUE;
-    }
-    if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) && text != NULL)
-        return TRUE;
-    g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s", err->message);
-    return FALSE;
-}
-
 /* check_openssl - every value OpenSSL is going to see */
 static gboolean check_openssl(apply_ctx *c, GError **error)
 {
@@ -232,159 +177,6 @@ static gboolean check_openssl(apply_ctx *c, GError **error)
         && !seg_apply_check_ca_file("outbound.ca_file", s->outbound_ca_file,
                                     error))
         return FALSE;
-    return TRUE;
-}
-
-/* postconf_argv - postconf -c DIR FLAG ARGS... */
-static const char **postconf_argv(const char *dir, const char *flag,
-                                  GPtrArray *args)
-{
-    const char **argv = g_new0(const char *, args->len + 5);
-    guint   n = 0;
-
-    argv[n++] = "postconf";
-    argv[n++] = "-c";
-    argv[n++] = dir;
-    argv[n++] = flag;
-    for (guint i = 0; i < args->len; i++)
-        argv[n++] = g_ptr_array_index(args, i);
-    return argv;
-}
-
-/* postconf_edit - postconf -e and -P into the instance at dir */
-static gboolean postconf_edit(apply_ctx *c, const char *dir, GError **error)
-{
-    g_autofree const char **e = postconf_argv(dir, "-e", c->r->main_cf);
-    g_autofree const char **p = postconf_argv(dir, "-P", c->r->master_cf);
-
-    return seg_apply_run_ok(e, c->timeout, FALSE, NULL, error)
-        && seg_apply_run_ok(p, c->timeout, FALSE, NULL, error);
-}
-
-/* write_text - a whole file, atomically, creating its directory */
-static gboolean write_text(const char *path, const char *text, int mode,
-                           GError **error)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-
-    if (g_mkdir_with_parents(dir, 0755) != 0) {
-        int saved = errno;
-
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create %s: %s",
-                    dir, g_strerror(saved));
-        return FALSE;
-    }
-    return seg_atomic_write(path, text, strlen(text), mode, error);
-}
-
-/* diff_file - append `diff -u old new` to out */
-static gboolean diff_file(apply_ctx *c, const char *label, const char *old,
-                          const char *new_path, GString *out, GError **error)
-{
-    g_autofree char *new_label = g_strdup_printf("%s (segtls-apply)", label);
-    const char *argv[] = {"diff", "-u", "--label", label, "--label", new_label,
-                          old, new_path, NULL};
-    g_autofree char *text = NULL;
-    int     status;
-
-    if (!seg_apply_run(argv, c->timeout, FALSE, &text, &status, error))
-        return FALSE;
-    if (status > 1) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "diff failed: %s", text);
-        return FALSE;
-    }
-    if (*text)
-        g_string_append_printf(out, "%s\n", text);
-    return TRUE;
-}
-
-/* dry_run - diff of every file, computed on copies in a temp directory */
-static gboolean dry_run(apply_ctx *c, GError **error)
-{
-    g_autoptr(GError) err = NULL;
-    g_autofree char *tmp = g_dir_make_tmp("segtls-apply-XXXXXX", &err);
-    g_autoptr(GString) out = g_string_new(NULL);
-    GPtrArray *made = g_ptr_array_new_with_free_func(g_free);
-    gboolean ok = FALSE;
-
-    if (tmp == NULL) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s", err->message);
-        g_ptr_array_unref(made);
-        return FALSE;
-    }
-    for (guint i = 0; i < c->nfiles; i++) {
-        apply_file *f = &c->files[i];
-        char   *copy = g_build_filename(tmp, f->label, NULL);
-
-        g_ptr_array_add(made, copy);
-        if (!write_text(copy, f->text ? f->text : f->old, 0600, error))
-            goto out;
-    }
-    if (!c->o->no_postfix && !postconf_edit(c, tmp, error))
-        goto out;
-    for (guint i = 0; i < c->nfiles; i++) {
-        apply_file *f = &c->files[i];
-
-        if (!diff_file(c, f->path, f->existed ? f->path : "/dev/null",
-                       g_ptr_array_index(made, i), out, error))
-            goto out;
-    }
-    c->rep->diff = g_strdup(out->str);
-    ok = TRUE;
-out:
-    for (guint i = 0; i < made->len; i++)
-        g_unlink(g_ptr_array_index(made, i));
-    g_rmdir(tmp);
-    g_ptr_array_unref(made);
-    return ok;
-}
-
-/* keep - copies of the current files under STATE_DIR/apply/ */
-static gboolean keep(apply_ctx *c, GError **error)
-{
-    g_autofree char *dir = g_build_filename(c->o->state_dir ? c->o->state_dir
-                                            : SEG_DEFAULT_STATE_DIR, "apply",
-                                            NULL);
-    g_autoptr(GString) manifest = g_string_new("# path existed\n");
-
-    if (g_mkdir_with_parents(dir, 0700) != 0) {
-        int saved = errno;
-
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create %s: %s",
-                    dir, g_strerror(saved));
-        return FALSE;
-    }
-    for (guint i = 0; i < c->nfiles; i++) {
-        apply_file *f = &c->files[i];
-        g_autofree char *copy = g_build_filename(dir, f->label, NULL);
-
-        g_string_append_printf(manifest, "%s %s\n", f->path,
-                               f->existed ? "yes" : "no");
-        if (f->existed) {
-            if (!seg_atomic_write(copy, f->old, f->old_len, 0600, error))
-                return FALSE;
-        } else {
-            g_unlink(copy);
-        }
-    }
-    g_autofree char *mpath = g_build_filename(dir, "manifest", NULL);
-
-    return seg_atomic_write(mpath, manifest->str, manifest->len, 0600, error);
-}
-
-/* write_all - postconf for Postfix, whole files for the rest, nginx -t */
-static gboolean write_all(apply_ctx *c, GError **error)
-{
-    c->written = TRUE;
-    if (!c->o->no_postfix && !postconf_edit(c, c->pf_dir, error))
-        return FALSE;
-    for (guint i = 0; i < c->nfiles; i++) {
-        apply_file *f = &c->files[i];
-
-        if (f->text && !write_text(f->path, f->text, 0644, error))
-            return FALSE;
-    }
-    say(c, "wrote %u files", c->nfiles);
     return TRUE;
 }
 
@@ -470,7 +262,7 @@ static gboolean postfix_reload(apply_ctx *c, GError **error)
         while (kill(g_array_index(kids, pid_t, i), 0) == 0
                && g_get_monotonic_time() < deadline)
             g_usleep(20 * 1000);
-    say(c, "reloaded Postfix (%s)", c->pf_dir);
+    apply_say(c, "reloaded Postfix (%s)", c->pf_dir);
     return TRUE;
 }
 
@@ -484,7 +276,7 @@ static gboolean reload_all(apply_ctx *c, GError **error)
     if (!c->o->no_nginx) {
         nginx_run(c, "-s", "reload", &ok, error);
         if (ok)
-            say(c, "reloaded nginx");
+            apply_say(c, "reloaded nginx");
     }
     return ok;
 }
@@ -494,18 +286,8 @@ static void restore(apply_ctx *c, GString *msg)
 {
     g_autoptr(GError) err = NULL;
 
-    for (guint i = 0; i < c->nfiles; i++) {
-        apply_file *f = &c->files[i];
-        g_autoptr(GError) ferr = NULL;
-
-        if (f->existed
-            ? !seg_atomic_write(f->path, f->old, f->old_len, f->mode, &ferr)
-            : (g_unlink(f->path) != 0 && errno != ENOENT)) {
-            g_string_append_printf(msg, "; cannot restore %s: %s", f->path,
-                                   ferr ? ferr->message : g_strerror(errno));
-            return;
-        }
-    }
+    if (!apply_restore_files(c, msg))
+        return;
     if (!reload_all(c, &err)) {
         g_string_append_printf(msg, "; the previous files were restored, but "
                                "the reload failed: %s", err->message);
@@ -526,49 +308,73 @@ static gboolean fail(apply_ctx *c, GError *cause, GError **error)
     return FALSE;
 }
 
+/* managed - is a "Warning: Title: ..." line about a server being applied? */
+static gboolean managed(apply_ctx *c, const char *line)
+{
+    const char *colon = strchr(line, ':');
+    const char *title = colon ? colon + 2 : line;
+
+    if (c->o->no_nginx && g_str_has_prefix(title, seg_service_title(SEG_SVC_GUI)))
+        return FALSE;
+    if (c->o->no_postfix
+        && (g_str_has_prefix(title, seg_service_title(SEG_SVC_INBOUND))
+            || g_str_has_prefix(title, seg_service_title(SEG_SVC_OUTBOUND))))
+        return FALSE;
+    return TRUE;
+}
+
+/* copy_managed - the lines of from that concern a managed server */
+static void copy_managed(apply_ctx *c, GPtrArray *from, GPtrArray *to)
+{
+    for (guint i = 0; i < from->len; i++)
+        if (managed(c, g_ptr_array_index(from, i)))
+            g_ptr_array_add(to, g_strdup(g_ptr_array_index(from, i)));
+}
+
 /* prepare - target, rendering, checks, managed files */
 static gboolean prepare(apply_ctx *c, GError **error)
 {
     g_autoptr(GPtrArray) warnings = seg_settings_warnings(c->s);
     const seg_apply_opts *o = c->o;
 
-    for (guint i = 0; i < warnings->len; i++)
-        g_ptr_array_add(c->rep->warnings, g_strdup(g_ptr_array_index(warnings, i)));
+    copy_managed(c, warnings, c->rep->warnings);
     if ((c->t = seg_apply_target(o, error)) == NULL
         || (c->r = seg_render_new(c->s, c->t, error)) == NULL)
         return FALSE;
-    for (guint i = 0; i < c->r->notices->len; i++)
-        g_ptr_array_add(c->rep->notices, g_strdup(g_ptr_array_index(c->r->notices, i)));
+    copy_managed(c, c->r->notices, c->rep->notices);
     if (!check_openssl(c, error))
         return FALSE;
     if (!o->no_postfix
-        && (!add_file(c, "main.cf", g_build_filename(c->pf_dir, "main.cf", NULL),
+        && (!apply_add_file(c, "main.cf", g_build_filename(c->pf_dir, "main.cf", NULL),
                       NULL, error)
-            || !add_file(c, "master.cf", g_build_filename(c->pf_dir, "master.cf", NULL),
+            || !apply_add_file(c, "master.cf", g_build_filename(c->pf_dir, "master.cf", NULL),
                          NULL, error)
-            || !add_file(c, "postfix-tls.cnf", g_strdup(c->t->tls_config_file),
+            || !apply_add_file(c, "postfix-tls.cnf", g_strdup(c->t->tls_config_file),
                          c->r->postfix_tls, error)))
         return FALSE;
     if (!o->no_nginx
-        && !add_file(c, "nginx-gui.conf",
+        && !apply_add_file(c, "nginx-gui.conf",
                      g_strdup(o->nginx_include ? o->nginx_include
                               : SEG_APPLY_DEFAULT_NGINX_INCLUDE),
                      c->r->nginx, error))
         return FALSE;
-    return add_file(c, "openssl-client.cnf",
+    return apply_add_file(c, "openssl-client.cnf",
                     g_strdup(o->client_conf ? o->client_conf
                              : SEG_APPLY_DEFAULT_CLIENT_CONF),
                     c->r->client, error);
 }
 
-/* run - the sequence after prepare() */
+/* run - the sequence after prepare(), under STATE_DIR/apply/lock */
 static gboolean run(apply_ctx *c, GError **error)
 {
+    g_autofree char *dir = NULL;
+    g_autofree char *lock_path = NULL;
     GError *err = NULL;
     gboolean ok = TRUE;
+    int     lock;
 
     if (c->o->dry_run)
-        return dry_run(c, error);
+        return apply_dry_run(c, error);
     /* asked before writing: postconf waits while main.cf is brand new */
     if (!c->o->no_postfix && (c->master = postfix_master_pid(c)) == 0) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
@@ -576,19 +382,22 @@ static gboolean run(apply_ctx *c, GError **error)
                     c->pf_dir);
         return FALSE;
     }
-    if (!keep(c, error))
+    if ((dir = apply_state_dir(c, error)) == NULL)
         return FALSE;
-    if (!write_all(c, &err))
-        return fail(c, err, error);
-    if (!c->o->no_nginx) {
-        nginx_run(c, "-t", NULL, &ok, &err);
-        if (!ok)
-            return fail(c, err, error);
-    }
-    if (!reload_all(c, &err)
-        || !seg_apply_probe(c->s, c->o, c->t, c->rep->lines, &err))
-        return fail(c, err, error);
-    return TRUE;
+    lock_path = g_build_filename(dir, "lock", NULL);
+    if ((lock = seg_lock_acquire(lock_path, error)) < 0)
+        return FALSE;
+    if (!apply_keep(c, dir, error))
+        ok = FALSE;
+    else if (!apply_write_all(c, &err))
+        ok = fail(c, err, error);
+    else if (!c->o->no_nginx && (nginx_run(c, "-t", NULL, &ok, &err), !ok))
+        ok = fail(c, err, error);
+    else if (!reload_all(c, &err)
+             || !seg_apply_probe(c->s, c->o, c->t, c->rep->lines, &err))
+        ok = fail(c, err, error);
+    seg_lock_release(lock);
+    return ok;
 }
 
 /* seg_apply - render, check, keep, write, reload, probe, restore */

@@ -56,7 +56,8 @@ typedef struct seg_apply_opts {
 } seg_apply_opts;
 
 typedef struct seg_apply_report {
-    GPtrArray  *warnings;       /* "Warning: Inbound SMTP: ..." (usable.h) */
+    GPtrArray  *warnings;       /* "Warning: Inbound SMTP: ..." (usable.h), of
+                                   the servers being applied */
     GPtrArray  *notices;        /* "notice: ..." (render.h) */
     GPtrArray  *lines;          /* what was done and what the probes saw */
     char       *diff;           /* dry run: unified diff ("" = no change) */

@@ -76,13 +76,26 @@ static gboolean read_until(int fd, GString *out, gint64 deadline)
     }
 }
 
+/* command_text - the command for messages: at most its first four words */
+static char *command_text(const char *const *argv)
+{
+    guint   n = g_strv_length((char **) argv);
+    g_autofree char **head = g_new0(char *, 5);
+
+    for (guint i = 0; i < MIN(n, 4); i++)
+        head[i] = (char *) argv[i];
+    g_autofree char *joined = g_strjoinv(" ", head);
+
+    return n > 4 ? g_strconcat(joined, " ...", NULL) : g_steal_pointer(&joined);
+}
+
 /* seg_apply_run - run argv with a timeout; output is stdout+stderr */
 gboolean seg_apply_run(const char *const *argv, double timeout, gboolean tty,
                        char **output, int *status, GError **error)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
-    g_autofree char *cmd = g_strjoinv(" ", (char **) argv);
+    g_autofree char *cmd = command_text(argv);
     gint64  deadline = g_get_monotonic_time() + (gint64) (timeout * G_USEC_PER_SEC);
     int     rd = -1, wr = -1, pfd[2];
     GPid    pid;
@@ -146,15 +159,12 @@ gboolean seg_apply_run_ok(const char *const *argv, double timeout, gboolean tty,
     if (!seg_apply_run(argv, timeout, tty, &out, &status, error))
         return FALSE;
     if (status != 0) {
-        g_autofree char *cmd = g_strjoinv(" ", (char **) argv);
-        g_autofree char *line = g_strdup(out);
-        char   *nl;
-
+        g_autofree char *cmd = command_text(argv);
         /* the last line says most: "postfix: fatal: ..." */
-        g_strdelimit(line, "\n", '\n');
-        nl = strrchr(line, '\n');
+        const char *nl = strrchr(out, '\n');
+
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "%s failed (exit %d)%s%s",
-                    cmd, status, *line ? ": " : "", nl ? nl + 1 : line);
+                    cmd, status, *out ? ": " : "", nl ? nl + 1 : out);
         return FALSE;
     }
     if (output)

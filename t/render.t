@@ -9,6 +9,10 @@ source "$(dirname "$0")/lib/tap.sh"
 
 D=$SEGTLS_TOP/t/data/render
 A=$(bin segtls-apply)
+# fixed paths, so that the output does not depend on SYSCONFDIR
+PATHS=(--tls-config-file /etc/segtls/postfix-tls.cnf
+       --nginx-include /etc/nginx/snippets/segtls-gui.conf
+       --client-conf /etc/segtls/openssl-client.cnf)
 
 # name and extra options of each case
 cases=(
@@ -27,7 +31,7 @@ plan $(( ${#cases[@]} * 2 + 6 ))
 for c in "${cases[@]}"; do
     name=${c%%|*}
     read -r -a extra <<<"${c#*|}"
-    "$A" --render --config "$D/$name.conf" "${extra[@]}" >"$T/$name.out" 2>"$T/$name.err"
+    "$A" --render --config "$D/$name.conf" "${PATHS[@]}" "${extra[@]}" >"$T/$name.out" 2>"$T/$name.err"
     is "$?" 0 "$name: exit 0"
     diff_ref "$D/$name.ref" "$T/$name.out" "$name: output matches $name.ref"
 done
