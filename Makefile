@@ -84,7 +84,8 @@ $(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIB)
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libssl-dev openssl libmilter-dev perl postfix nginx nginx-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
-            libclang-rt-14-dev ca-certificates miltertest zlib1g-dev
+            libclang-rt-14-dev ca-certificates miltertest \
+            libnet-ssleay-perl python3 zlib1g-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

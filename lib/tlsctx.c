@@ -154,10 +154,8 @@ seg_tls_error_tuple(unsigned long code)
 char *
 seg_tls_failure(SSL *ssl, int ret, int saved_errno)
 {
-    unsigned long code = ERR_get_error();
-    int     err = ssl ? SSL_get_error(ssl, ret) : SSL_ERROR_SSL;
+    unsigned long code = ERR_get_error();      /* the first, as Postfix logs */
 
-    (void) err;
     if (code != 0) {
         ERR_clear_error();
         return seg_tls_error_tuple(code);

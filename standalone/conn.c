@@ -30,6 +30,8 @@
 #include "standalone.h"
 #include "tlsctx.h"
 
+#define SA_PUMP_ROUNDS  32              /* then let other connections run */
+
 static GList *conns;                    /* every live sa_conn */
 
 /* set_nonblock - O_NONBLOCK and FD_CLOEXEC */
@@ -228,6 +230,8 @@ static void
 conn_free(sa_conn *c)
 {
     conns = g_list_remove(conns, c);
+    if (c->idle)
+        g_source_remove(c->idle);
     if (c->ops->closed)
         c->ops->closed(c);
     if (c->ssl) {
@@ -416,6 +420,17 @@ update_events(sa_conn *c)
     g_source_modify_unix_fd(c->src, c->tag, ev);
 }
 
+/* on_idle - resume a pump that stopped with work left */
+static gboolean
+on_idle(gpointer data)
+{
+    sa_conn *c = data;
+
+    c->idle = 0;
+    sa_conn_pump(c);
+    return G_SOURCE_REMOVE;
+}
+
 /* sa_conn_pump - do all I/O possible now, then let the protocol run */
 void
 sa_conn_pump(sa_conn *c)
@@ -461,13 +476,20 @@ sa_conn_pump(sa_conn *c)
                 progress |= do_write(c);
             }
         }
-    } while (progress && ++rounds < 1000);
+    } while (progress && ++rounds < SA_PUMP_ROUNDS);
     c->in_pump = 0;
     if (c->dead) {
         conn_free(c);
         return;
     }
     update_events(c);
+    /* Fairness cut, or plaintext waiting inside OpenSSL: no poll event
+     * will come for it, so come back from the main loop. */
+    if (c->idle == 0 && !c->dead
+        && ((progress && rounds >= SA_PUMP_ROUNDS)
+            || (c->ssl && !c->handshaking && SSL_pending(c->ssl) > 0
+                && c->in->len < SA_IN_MAX && c->out->len < SA_OUT_MAX)))
+        c->idle = g_idle_add(on_idle, c);
 }
 
 /* sa_conn_tick - enforce deadlines */
@@ -515,88 +537,4 @@ sa_conn_shutdown_all(void)
         c->dead = 1;
         conn_free(c);
     }
-}
-
-/* sa_parse_hostport - "HOST:PORT" or "[V6]:PORT" */
-gboolean
-sa_parse_hostport(const char *text, char **host, guint *port, GError **error)
-{
-    const char *colon = strrchr(text, ':');
-    guint64 p;
-    char   *end;
-
-    if (colon == NULL || colon == text || colon[1] == 0)
-        goto bad;
-    p = g_ascii_strtoull(colon + 1, &end, 10);
-    if (*end != 0 || p == 0 || p > 65535)
-        goto bad;
-    if (text[0] == '[' && colon[-1] == ']')
-        *host = g_strndup(text + 1, (gsize) (colon - text - 2));
-    else
-        *host = g_strndup(text, (gsize) (colon - text));
-    *port = (guint) p;
-    return TRUE;
-bad:
-    g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                "\"%s\": expected HOST:PORT", text);
-    return FALSE;
-}
-
-/* on_listen - accept every pending connection */
-static gboolean
-on_listen(gint fd, GIOCondition cond, gpointer data)
-{
-    sa_accept_fn fn = (sa_accept_fn) data;
-
-    for (;;) {
-        int     cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-        if (cfd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-                && errno != ECONNABORTED)
-                msg_warn("accept: %s", g_strerror(errno));
-            break;
-        }
-        fn(cfd);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-/* sa_listen - listen on a numeric HOST:PORT */
-gboolean
-sa_listen(const char *text, sa_accept_fn fn, GError **error)
-{
-    g_autofree char *host = NULL;
-    g_autofree char *port_s = NULL;
-    struct addrinfo hints = {0}, *res = NULL;
-    guint   port;
-    int     fd, on = 1, rc;
-
-    if (!sa_parse_hostport(text, &host, &port, error))
-        return FALSE;
-    port_s = g_strdup_printf("%u", port);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    if ((rc = getaddrinfo(host, port_s, &hints, &res)) != 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                    "\"%s\": %s (a numeric address is required)", text,
-                    gai_strerror(rc));
-        return FALSE;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0
-        || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0
-        || bind(fd, res->ai_addr, res->ai_addrlen) < 0
-        || listen(fd, 128) < 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "listen on %s: %s", text,
-                    g_strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return FALSE;
-    }
-    freeaddrinfo(res);
-    g_unix_fd_add(fd, G_IO_IN, on_listen, (gpointer) fn);
-    return TRUE;
 }

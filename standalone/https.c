@@ -5,7 +5,8 @@
  * request per connection (headers at most SA_REQ_MAX bytes):
  *
  *   GET /             a small HTML status page: the settings, what each
- *                     service can negotiate, the last records
+ *                     service can negotiate (computed in a worker thread
+ *                     after each settings load), the last records
  *   GET /status.json  the same as JSON
  *   anything else     404 (405 for methods other than GET and HEAD)
  *
@@ -15,6 +16,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 #include "msg.h"
@@ -30,26 +32,78 @@ typedef struct request {
     gboolean    head;
 } request;
 
-/* usable_of - what a service can negotiate with the running certificate */
-static unsigned
-usable_of(seg_service svc)
+/*
+ * What each service can negotiate is found by in-memory handshakes
+ * (usable.c), which take a noticeable time: they run in a worker thread
+ * after every settings load, one computation at a time, and the page
+ * shows "unknown" until the answer is there.
+ */
+static unsigned usable[SEG_SVC_COUNT];
+static gboolean usable_known;
+static gboolean usable_running;
+static gboolean usable_again;
+
+/* usable_thread - the handshakes, off the main loop */
+static void
+usable_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
 {
-    static const seg_settings *cached_for;
-    static unsigned cached[SEG_SVC_COUNT];
+    seg_settings *s = data;
+    unsigned *out = g_new0(unsigned, SEG_SVC_COUNT);
 
-    if (cached_for != sa.settings) {
-        g_autoptr(seg_settings) s = seg_settings_copy(sa.settings);
+    for (int i = 0; i < SEG_SVC_COUNT; i++)
+        out[i] = seg_service_usable(s, (seg_service) i);
+    g_task_return_pointer(task, out, g_free);
+}
 
-        for (int i = 0; i < SEG_SVC_COUNT; i++)
-            if (sa.opt.cert && i != SEG_SVC_OUTBOUND) {
-                g_free(s->svc[i].certificate);
-                s->svc[i].certificate = g_strdup(sa.opt.cert);
-            }
-        for (int i = 0; i < SEG_SVC_COUNT; i++)
-            cached[i] = seg_service_usable(s, (seg_service) i);
-        cached_for = sa.settings;
+/* usable_done - back in the main loop */
+static void
+usable_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+    g_autofree unsigned *out = g_task_propagate_pointer(G_TASK(res), NULL);
+
+    usable_running = FALSE;
+    if (usable_again) {
+        sa_https_settings_changed();
+        return;
     }
-    return cached[svc];
+    memcpy(usable, out, sizeof(usable));
+    usable_known = TRUE;
+}
+
+/* sa_https_settings_changed - recompute the usable versions */
+void
+sa_https_settings_changed(void)
+{
+    g_autoptr(GTask) task = NULL;
+    seg_settings *s;
+
+    usable_known = FALSE;
+    if (usable_running) {
+        usable_again = TRUE;
+        return;
+    }
+    usable_again = FALSE;
+    usable_running = TRUE;
+    s = seg_settings_copy(sa.settings);
+    for (int i = 0; i < SEG_SVC_COUNT; i++)
+        if (sa.opt.cert && i != SEG_SVC_OUTBOUND) {
+            g_free(s->svc[i].certificate);
+            s->svc[i].certificate = g_strdup(sa.opt.cert);
+        }
+    task = g_task_new(NULL, NULL, usable_done, NULL);
+    g_task_set_task_data(task, s, (GDestroyNotify) seg_settings_free);
+    g_task_run_in_thread(task, usable_thread);
+}
+
+/* usable_text - "1.2-1.3", "" (none) or "unknown" (not computed yet) */
+static char *
+usable_text(seg_service svc, gboolean human)
+{
+    if (!usable_known)
+        return g_strdup("unknown");
+    if (usable[svc] == 0)
+        return g_strdup(human ? "none" : "");
+    return human ? seg_methods_human(usable[svc]) : seg_methods_value(usable[svc]);
 }
 
 /* status_json - the status document */
@@ -76,9 +130,8 @@ status_json(void)
     json_builder_set_member_name(b, "services");
     json_builder_begin_object(b);
     for (int i = 0; i < SEG_SVC_COUNT; i++) {
-        unsigned usable = usable_of((seg_service) i);
         g_autofree char *en = seg_methods_value(sa.settings->svc[i].methods);
-        g_autofree char *us = usable ? seg_methods_value(usable) : g_strdup("");
+        g_autofree char *us = usable_text((seg_service) i, FALSE);
 
         json_builder_set_member_name(b, seg_service_key((seg_service) i));
         json_builder_begin_object(b);
@@ -133,8 +186,7 @@ status_html(void)
     }
     g_string_append(out, "</table>\n<h2>Usable versions</h2>\n<table>\n");
     for (int i = 0; i < SEG_SVC_COUNT; i++) {
-        unsigned usable = usable_of((seg_service) i);
-        g_autofree char *h = usable ? seg_methods_human(usable) : g_strdup("none");
+        g_autofree char *h = usable_text((seg_service) i, TRUE);
 
         html_row(out, seg_service_title((seg_service) i), h);
     }

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib-unix.h>
 
 #include "ctl.h"
@@ -114,6 +115,8 @@ sa_settings_load(GError **error)
     if (sa.settings)
         seg_settings_free(sa.settings);
     sa.settings = g_steal_pointer(&s);
+    if (sa.opt.https_listen)
+        sa_https_settings_changed();
     return TRUE;
 }
 
@@ -195,7 +198,7 @@ main(int argc, char **argv)
          "First retry of a deferred message after S seconds (300)", "S"},
         {"retry-max", 0, 0, G_OPTION_ARG_INT, &o->retry_max,
          "Longest retry interval (4000)", "S"},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("- segtls Inbound/Outbound SMTP and GUI HTTPS");
     g_autoptr(GError) err = NULL;
@@ -239,6 +242,10 @@ main(int argc, char **argv)
         o->gui_log = g_strdup("gui_logs");
     if (!o->hostname)
         o->hostname = g_strdup(g_get_host_name());
+    if (*o->hostname == 0 || strlen(o->hostname) > 255
+        || strspn(o->hostname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                  "0123456789.-") != strlen(o->hostname))
+        msg_fatalx(2, "--hostname: \"%s\" is not a host name", o->hostname);
 
     if (o->state_dir && g_mkdir_with_parents(o->state_dir, 0750) < 0)
         msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));

@@ -2,7 +2,7 @@
  * smtp_client - Outbound SMTP of segtls-standalone.
  *
  * Delivers spooled messages to the --relay next hop, one connection per
- * message, at most SA_CLIENT_MAX at a time, with STARTTLS under the
+ * message, with STARTTLS under the
  * outbound.* settings. What happens at each outbound.tls mode:
  *
  *   no                never STARTTLS
@@ -20,8 +20,7 @@
  * with peer_cert.x509 = on) and, with peer_cert.fqdn = on, the relay's
  * host name against the certificate.
  *
- * A deferred message is retried after --retry-min seconds, then twice
- * as long each time up to --retry-max. 5xx answers remove the recipients
+ * When to try which message is schedule.c's business. 5xx answers remove the recipients
  * (or the message) with a "Bounced:" record; no bounce mail is sent.
  */
 #include <errno.h>
@@ -34,17 +33,7 @@
 #include "standalone.h"
 #include "tlsctx.h"
 
-#define SA_CLIENT_MAX   4               /* concurrent deliveries */
 #define SA_REPLY_MAX    (64 * 1024)     /* a multi-line reply, at most */
-#define SA_RESCAN_US    (5 * G_USEC_PER_SEC)
-
-typedef struct qent {
-    char       *path;
-    gint64      next_try;               /* monotonic usec */
-    int         backoff;                /* seconds before the next retry */
-    char       *tls_failed;             /* tuple: next attempt without TLS */
-    gboolean    busy;
-} qent;
 
 typedef enum {
     D_GREETING, D_EHLO, D_HELO, D_STARTTLS, D_EHLO_TLS, D_MAIL, D_RCPT,
@@ -55,7 +44,7 @@ typedef enum { O_NONE, O_DONE, O_DEFER, O_BOUNCE } outcome;
 
 typedef struct delivery {
     sa_conn    *c;
-    qent       *q;
+    sa_qent    *q;
     sa_spool_msg *m;
     guint64     dcid;
     dstate      st;
@@ -68,24 +57,9 @@ typedef struct delivery {
     outcome     result;
 } delivery;
 
-static GHashTable *queue;               /* path -> qent */
 static struct sockaddr_storage relay_addr;
 static socklen_t relay_len;
 static char *relay_host;
-static guint active;
-static gint64 last_scan;
-
-/* qent_free - forget a message */
-static void
-qent_free(gpointer p)
-{
-    qent   *q = p;
-
-    g_free(q->path);
-    g_free(q->tls_failed);
-    g_free(q);
-}
-
 /* sa_client_init - resolve the next hop once */
 gboolean
 sa_client_init(const char *relay, GError **error)
@@ -108,7 +82,7 @@ sa_client_init(const char *relay, GError **error)
     memcpy(&relay_addr, res->ai_addr, res->ai_addrlen);
     relay_len = res->ai_addrlen;
     freeaddrinfo(res);
-    queue = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, qent_free);
+    sa_schedule_init();
     return TRUE;
 }
 
@@ -527,27 +501,16 @@ static void
 on_closed(sa_conn *c)
 {
     delivery *d = c->ctx;
-    qent   *q = d->q;
-    g_autoptr(GError) err = NULL;
 
     if (d->dcid)
         sa_mail_info("DCID %" G_GUINT64_FORMAT " close", d->dcid);
     if (d->body)
         fclose(d->body);
-    q->busy = FALSE;
-    if (d->result == O_DONE || d->result == O_BOUNCE) {
-        if (!sa_spool_remove(q->path, &err))
-            msg_warn("%s", err->message);
-        g_hash_table_remove(queue, q->path);
-    } else {
-        q->next_try = g_get_monotonic_time() + (gint64) q->backoff * G_USEC_PER_SEC;
-        q->backoff = MIN(q->backoff * 2, sa.opt.retry_max);
-    }
+    sa_schedule_done(d->q, d->result == O_DONE || d->result == O_BOUNCE);
     sa_spool_msg_free(d->m);
     g_array_unref(d->ok_rids);
     g_string_free(d->reply, TRUE);
     g_free(d);
-    active--;
 }
 
 static const sa_conn_ops client_ops = {
@@ -559,9 +522,9 @@ static const sa_conn_ops client_ops = {
     .closed = on_closed,
 };
 
-/* deliver - one attempt for one message */
-static void
-deliver(qent *q)
+/* sa_deliver - one attempt for one message; FALSE when it cannot start */
+gboolean
+sa_deliver(sa_qent *q)
 {
     g_autoptr(GError) err = NULL;
     sa_spool_msg *m = sa_spool_read(q->path, &err);
@@ -569,108 +532,24 @@ deliver(qent *q)
 
     if (m == NULL) {
         msg_warn("%s", err->message);
-        q->next_try = g_get_monotonic_time() + (gint64) sa.opt.retry_max * G_USEC_PER_SEC;
-        return;
+        return FALSE;
     }
     d = g_new0(delivery, 1);
     d->q = q;
     d->m = m;
     d->ok_rids = g_array_new(FALSE, FALSE, sizeof(guint));
     d->reply = g_string_new(NULL);
-    q->busy = TRUE;
-    active++;
     if ((d->c = sa_conn_connect((struct sockaddr *) &relay_addr, relay_len,
                                 &client_ops, d, &err)) == NULL) {
         msg_warn("%s: %s", sa.opt.relay, err->message);
-        q->busy = FALSE;
-        q->next_try = g_get_monotonic_time() + (gint64) q->backoff * G_USEC_PER_SEC;
-        q->backoff = MIN(q->backoff * 2, sa.opt.retry_max);
         sa_spool_msg_free(m);
         g_array_unref(d->ok_rids);
         g_string_free(d->reply, TRUE);
         g_free(d);
-        active--;
-        return;
+        return FALSE;
     }
     sa_conn_timeout(d->c, sa.opt.timeout);
-}
-
-/* scan - pick up new queue files, forget vanished ones */
-static void
-scan(void)
-{
-    g_autoptr(GPtrArray) files = sa_spool_list();
-    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-    GHashTableIter it;
-    gpointer key, val;
-
-    last_scan = g_get_monotonic_time();
-    for (guint i = 0; i < files->len; i++) {
-        char   *p = files->pdata[i];
-
-        g_hash_table_add(seen, p);
-        if (!g_hash_table_contains(queue, p)) {
-            qent   *q = g_new0(qent, 1);
-
-            q->path = g_strdup(p);
-            q->next_try = 0;
-            q->backoff = sa.opt.retry_min;
-            g_hash_table_insert(queue, q->path, q);
-        }
-    }
-    g_hash_table_iter_init(&it, queue);
-    while (g_hash_table_iter_next(&it, &key, &val))
-        if (!((qent *) val)->busy && !g_hash_table_contains(seen, key))
-            g_hash_table_iter_remove(&it);
-}
-
-/* run_due - start deliveries that are due, oldest MID first */
-static void
-run_due(void)
-{
-    g_autoptr(GPtrArray) files = NULL;
-    gint64  now = g_get_monotonic_time();
-
-    if (active >= SA_CLIENT_MAX)
-        return;
-    files = sa_spool_list();
-    for (guint i = 0; i < files->len && active < SA_CLIENT_MAX; i++) {
-        qent   *q = g_hash_table_lookup(queue, files->pdata[i]);
-
-        if (q && !q->busy && q->next_try <= now)
-            deliver(q);
-    }
-}
-
-/* sa_client_kick - new mail: look at the queue now */
-void
-sa_client_kick(void)
-{
-    if (queue == NULL)
-        return;
-    scan();
-    run_due();
-}
-
-/* sa_client_tick - retries */
-void
-sa_client_tick(void)
-{
-    GHashTableIter it;
-    gpointer val;
-    gint64  now = g_get_monotonic_time();
-    gboolean due = FALSE;
-
-    if (queue == NULL)
-        return;
-    if (now - last_scan > SA_RESCAN_US)
-        scan();
-    g_hash_table_iter_init(&it, queue);
-    while (g_hash_table_iter_next(&it, NULL, &val))
-        if (!((qent *) val)->busy && ((qent *) val)->next_try <= now)
-            due = TRUE;
-    if (due)
-        run_due();
+    return TRUE;
 }
 
 /* sa_client_shutdown - at exit */
@@ -678,6 +557,6 @@ void
 sa_client_shutdown(void)
 {
     sa_conn_shutdown_all();
-    g_clear_pointer(&queue, g_hash_table_unref);
+    sa_schedule_shutdown();
     g_clear_pointer(&relay_host, g_free);
 }

@@ -525,14 +525,14 @@ on_timeout(sa_conn *c)
 {
     session *s = c->ctx;
 
-    if (c->handshaking || c->tls_pending) {
+    /* Mid-handshake, or a peer that does not even read our goodbye. */
+    if (c->handshaking || c->tls_pending || c->closing) {
         sa_conn_close(c, FALSE);
         return;
     }
     reply(s, "421 4.4.2 %s Error: timeout exceeded", sa.opt.hostname);
     sa_conn_close(c, TRUE);
     sa_conn_timeout(c, 10);             /* the reply gets 10 s to drain */
-    s->errors = SA_ERROR_LIMIT;
 }
 
 /* on_closed - end of session */

@@ -29,10 +29,13 @@
 
 #define SPOOL_MAGIC "segtls-spool 1"
 
+#define SPOOL_BUF   (64 * 1024)         /* write(2) in blocks this big */
+
 struct sa_spool_file {
     int         fd;
     char       *tmp_path;
     char       *queue_path;
+    GByteArray *buf;                    /* not yet written */
 };
 
 static char *spool_tmp;
@@ -100,6 +103,7 @@ sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
     sa_spool_file *f = g_new0(sa_spool_file, 1);
     g_autoptr(GString) env = g_string_new(SPOOL_MAGIC "\n");
 
+    f->buf = g_byte_array_sized_new(SPOOL_BUF);
     f->tmp_path = g_strdup_printf("%s/%" G_GUINT64_FORMAT, spool_tmp, mid);
     f->queue_path = g_strdup_printf("%s/%" G_GUINT64_FORMAT, spool_queue, mid);
     f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -121,16 +125,25 @@ sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
     return f;
 }
 
-/* sa_spool_append - more message text */
-gboolean
-sa_spool_append(sa_spool_file *f, const void *buf, gsize len, GError **error)
+/* flush - write the buffered text */
+static gboolean
+flush(sa_spool_file *f, GError **error)
 {
-    if (!write_all(f->fd, buf, len)) {
+    if (f->buf->len > 0 && !write_all(f->fd, f->buf->data, f->buf->len)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s",
                     f->tmp_path, g_strerror(errno));
         return FALSE;
     }
+    g_byte_array_set_size(f->buf, 0);
     return TRUE;
+}
+
+/* sa_spool_append - more message text */
+gboolean
+sa_spool_append(sa_spool_file *f, const void *buf, gsize len, GError **error)
+{
+    g_byte_array_append(f->buf, buf, (guint) len);
+    return f->buf->len < SPOOL_BUF || flush(f, error);
 }
 
 /* fsync_dir - make a rename durable */
@@ -153,7 +166,10 @@ sa_spool_commit(sa_spool_file *f, GError **error)
 {
     gboolean ok = FALSE;
 
-    if (fsync(f->fd) < 0 || close(f->fd) < 0) {
+    if (!flush(f, error)) {
+        close(f->fd);
+        f->fd = -1;
+    } else if (fsync(f->fd) < 0 || close(f->fd) < 0) {
         f->fd = -1;
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "fsync %s: %s",
                     f->tmp_path, g_strerror(errno));
@@ -170,6 +186,7 @@ sa_spool_commit(sa_spool_file *f, GError **error)
     }
     if (!ok)
         (void) unlink(f->tmp_path);
+    g_byte_array_unref(f->buf);
     g_free(f->tmp_path);
     g_free(f->queue_path);
     g_free(f);
@@ -185,6 +202,7 @@ sa_spool_abort(sa_spool_file *f)
     if (f->fd >= 0)
         close(f->fd);
     (void) unlink(f->tmp_path);
+    g_byte_array_unref(f->buf);
     g_free(f->tmp_path);
     g_free(f->queue_path);
     g_free(f);

@@ -91,6 +91,7 @@ struct sa_conn {
     unsigned    paused:1;               /* protocol does not want input */
     GSource    *src;
     gpointer    tag;
+    guint       idle;                   /* pending on_idle source */
     SSL_CTX    *tls_ctx;
 };
 
@@ -107,9 +108,8 @@ void    sa_conn_pump(sa_conn *c);
 void    sa_conn_tick(void);             /* deadlines, once a second */
 guint   sa_conn_count(void);
 void    sa_conn_shutdown_all(void);
-char   *sa_conn_peer_tuple(sa_conn *c); /* last error as "(code, 'text')" */
 
-/* Listening sockets (conn.c). */
+/* Listening sockets (listen.c). */
 typedef void (*sa_accept_fn)(int fd);
 gboolean sa_listen(const char *addr, sa_accept_fn fn, GError **error);
 gboolean sa_parse_hostport(const char *text, char **host, guint *port,
@@ -152,14 +152,29 @@ void    sa_spool_msg_free(sa_spool_msg *m);
 gboolean sa_spool_remove(const char *path, GError **error);
 guint   sa_spool_count(void);
 
-/* Outbound SMTP (smtp_client.c). */
+/* Outbound SMTP (smtp_client.c): one delivery attempt per connection. */
+typedef struct sa_qent {
+    char       *path;                   /* queue file */
+    gint64      next_try;               /* monotonic usec */
+    int         backoff;                /* seconds before the next retry */
+    char       *tls_failed;             /* tuple: next attempt without TLS */
+    gboolean    busy;                   /* a delivery is running */
+} sa_qent;
+
 gboolean sa_client_init(const char *relay, GError **error);
-void    sa_client_kick(void);           /* look at the queue now */
-void    sa_client_tick(void);           /* once a second */
+gboolean sa_deliver(sa_qent *q);
 void    sa_client_shutdown(void);
+
+/* Delivery schedule (schedule.c). */
+void    sa_schedule_init(void);
+void    sa_schedule_done(sa_qent *q, gboolean finished);
+void    sa_schedule_shutdown(void);
+void    sa_client_kick(void);           /* look at the queue now */
+void    sa_client_tick(void);           /* several times a second */
 
 /* GUI HTTPS (https.c). */
 void    sa_https_accept(int fd);
+void    sa_https_settings_changed(void);    /* recompute usable versions */
 
 /* Settings (main.c). */
 gboolean sa_settings_load(GError **error);

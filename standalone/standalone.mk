@@ -1,6 +1,6 @@
 # standalone/standalone.mk - segtls-standalone: Inbound SMTP, Outbound SMTP
 # and GUI HTTPS with the segtls policy and records, in one process.
 PROGRAMS += segtls-standalone
-segtls-standalone_SRCS = standalone/main.c standalone/conn.c standalone/log.c \
-    standalone/spool.c standalone/smtp_server.c standalone/smtp_client.c \
-    standalone/https.c
+segtls-standalone_SRCS = standalone/main.c standalone/conn.c standalone/listen.c \
+    standalone/log.c standalone/spool.c standalone/smtp_server.c \
+    standalone/smtp_client.c standalone/schedule.c standalone/https.c
