@@ -1,0 +1,110 @@
+#!/bin/bash
+# memory.sh - resident memory of segtls-standalone and segtls-milter with
+# BENCH_MEM_CONNS (default 1000) concurrent connections.
+#
+# segtls-tlsload --hold opens the connections, completes a TLS 1.3
+# handshake on each and keeps them all open; VmRSS is read while they are
+# held. Standalone: its Inbound SMTP listener directly. Milter: through a
+# private Postfix (smtpd process limit raised above the connection count),
+# so the milter holds one libmilter session per connection. The baseline
+# is the same process idle before the first round; each of BENCH_RUNS
+# rounds reuses the process (growth between rounds would show there).
+# Goal (issue 7): <= 20 MB each.
+source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/../lib/postfix.sh"
+source "$(dirname "$0")/lib.sh"
+
+LOAD=$(bench_tool segtls-tlsload)
+SA=$(bin segtls-standalone)
+M=$(bin segtls-milter)
+CONNS=${BENCH_MEM_CONNS:-1000}
+need memory "$LOAD" || exit 0
+certs_make "$T/certs" || { echo "SKIP memory: cannot create certificates"; exit 0; }
+ulimit -n $((CONNS * 2 + 1024)) 2>/dev/null || ulimit -n 4096
+
+# held_rss NAME PORT PID - one round: hold CONNS connections, print the RSS in kB
+held_rss() {
+    local out=$T/hold.$1 i rss thr fds
+    "$LOAD" --connect "127.0.0.1:$2" -c 100 -n "$CONNS" --tls 1.3 --hold 3 --timeout 60 >"$out" 2>&1 &
+    local lp=$!
+    for ((i = 0; i < 1200; i++)); do grep -q '^held' "$out" 2>/dev/null && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+    # the server side must hold them too (one descriptor each)
+    for ((i = 0; i < 30; i++)); do
+        fds=$(ls "/proc/$3/fd" 2>/dev/null | wc -l)
+        [ "$fds" -ge "$CONNS" ] && break
+        sleep 0.1
+    done
+    rss=$(rss_kb "$3")
+    thr=$(awk '/^Threads:/ { print $2 }' "/proc/$3/status")
+    wait $lp
+    note "  $1: $(head -1 "$out"), $(tail -1 "$out"), VmRSS ${rss} kB, $thr threads, $fds fds"
+    if [ "$(sed -n 's/^held //p' "$out")" != "$CONNS" ]; then echo nan
+    elif [ "$fds" -lt "$CONNS" ]; then note "  $1 holds only $fds descriptors: not counted"; echo skip
+    else echo "$rss"; fi
+}
+# measure NAME PORT PID - BENCH_RUNS rounds, then the figure
+measure() {
+    local idle f=$T/rss.$1
+    idle=$(rss_kb "$3")
+    : >"$f"
+    for ((r = 0; r < BENCH_RUNS; r++)); do
+        held_rss "$1" "$2" "$3" >>"$f"
+        sleep 0.5
+    done
+    note "$1: idle ${idle} kB, after the rounds $(rss_kb "$3") kB"
+    grep -v skip "$f" >"$f.ok"
+    figure "${1}_rss_${CONNS}_conns" "$(median <"$f.ok" | awk '{ print $1 / 1024 }')" MB \
+        "$(awk -v k="$idle" 'BEGIN { print k / 1024 }')" MB value '<=' 20
+}
+
+# --- segtls-standalone --------------------------------------------------
+if [ -x "$SA" ]; then
+    SPORT=$(free_port)
+    printf '[inbound]\nmethods=1.2-1.3\nciphers=HIGH:!aNULL\ntls=preferred\n' >"$T/sa.conf"
+    mkdir -p "$T/sa"
+    "$SA" --config "$T/sa.conf" --cert "$CERTS/rsa.pem" --smtp-listen "127.0.0.1:$SPORT" \
+        --spool "$T/sa/spool" --state-dir "$T/sa/state" --mail-log "$T/sa/mail_logs" \
+        --max-conns $((CONNS + 100)) >"$T/sa/stderr" 2>&1 &
+    SAPID=$!
+    at_exit "kill $SAPID"
+    if wait_port "$SPORT" 100; then
+        sleep 0.2
+        measure standalone "$SPORT" "$SAPID"
+    else
+        echo "SKIP standalone_rss: segtls-standalone did not start: $(tail -1 "$T/sa/stderr")"
+    fi
+else
+    echo "SKIP standalone_rss: segtls-standalone not built ($SA)"
+fi
+
+# --- segtls-milter behind Postfix ---------------------------------------
+if [ ! -x "$M" ]; then
+    echo "SKIP milter_rss: segtls-milter not built ($M)"
+elif ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
+    echo "SKIP milter_rss: needs root and postfix"
+else
+    PORT=$(free_port); MP=$(free_port)
+    while [ "$MP" = "$PORT" ]; do MP=$(free_port); done
+    pf_make mta "$PORT" >&2 || { echo "SKIP milter_rss: cannot create Postfix"; exit 0; }
+    pf_postconf mta -e "smtpd_tls_protocols = >=TLSv1.2" \
+        "smtpd_client_connection_count_limit = 0" "smtpd_client_connection_rate_limit = 0" \
+        "default_process_limit = $((CONNS + 100))" "smtpd_milters = inet:127.0.0.1:$MP" \
+        "milter_default_action = accept" \
+        'milter_macro_v = $mail_name $mail_version smtpd-pid=$process_id' \
+        'milter_connect_macros = j {daemon_name} {daemon_addr} v _ {client_addr} {client_port} {client_name} {client_ptr} {client_resolve}' \
+        "smtpd_delay_open_until_valid_rcpt = no" || exit 1
+    sed -i "s/^\(127.0.0.1:$PORT inet  *n  *-  *n  *-  *\)-/\1$((CONNS + 100))/" "$T/mta/etc/master.cf"
+    mkdir -p "$T/log" && chown nobody "$T/log"
+    "$M" -f -s "inet:$MP@127.0.0.1" -l "$(pf_log mta)" -o "$T/log/mail_logs" -d "$T/state" \
+        --user nobody 2>>"$T/milter.err" &
+    MPID=$!
+    at_exit "kill $MPID"
+    if ! wait_port "$MP" 50; then
+        echo "SKIP milter_rss: segtls-milter did not start: $(tail -1 "$T/milter.err")"
+    elif ! pf_start mta >&2; then
+        echo "SKIP milter_rss: Postfix does not start"
+    else
+        sleep 0.5
+        measure milter "$PORT" "$MPID"
+    fi
+fi
