@@ -8,7 +8,6 @@
  * The handlers (pflog_smtpd.c, pflog_smtp.c) keep one pf_conn per
  * process id and one pf_msg per queue id.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,10 +16,12 @@
 
 #define PF_LINE_MAX     65536   /* longer lines are malformed */
 
-static const char months[12][3] = {
-    {'J', 'a', 'n'}, {'F', 'e', 'b'}, {'M', 'a', 'r'}, {'A', 'p', 'r'},
-    {'M', 'a', 'y'}, {'J', 'u', 'n'}, {'J', 'u', 'l'}, {'A', 'u', 'g'},
-    {'S', 'e', 'p'}, {'O', 'c', 't'}, {'N', 'o', 'v'}, {'D', 'e', 'c'},
+/* month names as three bytes in an integer (see MON) */
+#define MON(a, b, c)    ((guint32) (guchar) (a) << 16 | (guint32) (guchar) (b) << 8 | (guchar) (c))
+static const guint32 months[12] = {
+    MON('J', 'a', 'n'), MON('F', 'e', 'b'), MON('M', 'a', 'r'), MON('A', 'p', 'r'),
+    MON('M', 'a', 'y'), MON('J', 'u', 'n'), MON('J', 'u', 'l'), MON('A', 'u', 'g'),
+    MON('S', 'e', 'p'), MON('O', 'c', 't'), MON('N', 'o', 'v'), MON('D', 'e', 'c'),
 };
 
 static const struct {
@@ -89,10 +90,20 @@ static time_t local_time(seg_pflog *p, int year, int mon, int day, int h, int m,
 static size_t parse_3164(seg_pflog *p, const char *s, size_t n, time_t *when)
 {
     int mon, day, h, m, sec;
+    guint32 name;
+    guint64 ts[2];
 
+    if (n >= 16) {                      /* the same field as the last line? */
+        memcpy(ts, s, 16);
+        if (p->ts_when && ts[0] == p->ts_last[0] && ts[1] == p->ts_last[1]) {
+            *when = p->ts_when;
+            return 16;
+        }
+    }
     if (n < 16 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' || s[15] != ' ')
         return 0;
-    for (mon = 0; mon < 12 && memcmp(s, months[mon], 3) != 0; mon++)
+    name = MON(s[0], s[1], s[2]);
+    for (mon = 0; mon < 12 && months[mon] != name; mon++)
         ;
     day = s[4] == ' ' ? digits(s + 5, 1) : digits(s + 4, 2);
     h = digits(s + 7, 2);
@@ -105,6 +116,8 @@ static size_t parse_3164(seg_pflog *p, const char *s, size_t n, time_t *when)
         p->year++;                      /* the log went from December to January */
     p->last_mon = mon;
     *when = local_time(p, p->year, mon, day, h, m, sec);
+    memcpy(p->ts_last, ts, 16);
+    p->ts_when = *when;                 /* a time of 0 is just not cached */
     return 16;
 }
 
@@ -151,7 +164,7 @@ static size_t parse_3339(const char *s, size_t n, time_t *when)
 /* split - "TIME HOST PROG[PID]: TEXT" into l; FALSE when malformed */
 static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
 {
-    const char *e = s + n, *q, *b, *slash;
+    const char *e = s + n, *q, *b, *slash = NULL;
     size_t used;
     long pid = 0;
 
@@ -160,10 +173,18 @@ static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
     if (used == 0)
         return FALSE;
     s += used;
-    if ((q = memchr(s, ' ', e - s)) == NULL || q == s)        /* host */
+    for (q = s; q < e && *q != ' '; q++)                      /* host */
+        ;
+    if (q == e || q == s)
         return FALSE;
     s = q + 1;
-    if ((b = memchr(s, '[', e - s)) == NULL || b == s || memchr(s, ' ', b - s))
+    for (b = s; b < e && *b != '['; b++) {                  /* program */
+        if (*b == ' ')
+            return FALSE;
+        if (*b == '/')
+            slash = b;
+    }
+    if (b == e || b == s)
         return FALSE;
     for (q = b + 1; q < e && *q >= '0' && *q <= '9' && q - b < 12; q++)
         pid = pid * 10 + (*q - '0');
@@ -172,7 +193,6 @@ static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
     l->pid = pid;
     l->text.p = q + 3;
     l->text.n = e - (q + 3);
-    slash = memrchr(s, '/', b - s);
     l->daemon.p = slash ? slash + 1 : s;
     l->daemon.n = b - l->daemon.p;
     l->syslog_name.p = s;
@@ -189,13 +209,15 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
     p->st.lines++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
+    p->line_nul = memchr(line, 0, len) != NULL;
     if (len > PF_LINE_MAX || !split(p, line, len, &l)) {
         p->st.malformed++;
         p->st.skipped++;
         return FALSE;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(daemons); i++) {
-        if (l.daemon.n == daemons[i].len && memcmp(l.daemon.p, daemons[i].name, l.daemon.n) == 0) {
+        if (l.daemon.n == daemons[i].len && l.daemon.p[0] == daemons[i].name[0]
+            && memcmp(l.daemon.p, daemons[i].name, l.daemon.n) == 0) {
             used = daemons[i].fn(p, &l);
             break;
         }
@@ -207,19 +229,80 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
     return used;
 }
 
-/* pf_emit - format one record into p->buf and hand it to the callback */
-void pf_emit(seg_pflog *p, time_t when, const char *fmt, ...)
+/* pf_put_str - a piece of the current line, up to a NUL */
+void pf_put_str(seg_pflog *p, pf_str s)
 {
-    va_list ap;
-    int n;
+    const char *z = p->line_nul ? memchr(s.p, 0, s.n) : NULL;
 
-    va_start(ap, fmt);
-    n = vsnprintf(p->buf, sizeof(p->buf), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
+    pf_put_short(p, s.p, z ? (size_t) (z - s.p) : s.n);
+}
+
+/* pf_put_cstr - a C string */
+void pf_put_cstr(seg_pflog *p, const char *s)
+{
+    pf_put_short(p, s, strlen(s));
+}
+
+/* pf_put_u64 - a number in decimal */
+void pf_put_u64(seg_pflog *p, guint64 v)
+{
+    static const char pairs[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char d[24], *e = d + sizeof(d), *s = e;
+
+    while (v >= 100) {
+        s -= 2;
+        memcpy(s, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        s -= 2;
+        memcpy(s, pairs + 2 * v, 2);
+    } else {
+        *--s = (char) ('0' + v);
+    }
+    pf_put(p, s, e - s);
+}
+
+/* pf_rec - hand the record built in p->buf to the callback */
+void pf_rec(seg_pflog *p, time_t when)
+{
+    size_t n = p->len;
+
+    p->len = 0;
     p->st.records++;
-    p->emit(p->ctx, when, SEG_RECORD_INFO, p->buf, MIN((size_t) n, sizeof(p->buf) - 1));
+    p->emit(p->ctx, when, SEG_RECORD_INFO, p->buf, n);
+}
+
+/* pf_rec_tls_error - "KIND n TLS WHAT: (code, 'err')" */
+void pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, guint64 id,
+                      const char *what, unsigned long code, const char *err)
+{
+    pf_put_cstr(p, kind);
+    pf_put_u64(p, id);
+    PF_PUT(p, " TLS ");
+    pf_put_cstr(p, what);
+    PF_PUT(p, ": (");
+    pf_put_u64(p, code);
+    PF_PUT(p, ", '");
+    pf_put_cstr(p, err);
+    PF_PUT(p, "')");
+    pf_rec(p, when);
+}
+
+/* pf_rec_tls_success - "KIND n TLS success protocol P cipher C" */
+void pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, guint64 id,
+                        pf_str proto, pf_str cipher)
+{
+    pf_put_cstr(p, kind);
+    pf_put_u64(p, id);
+    PF_PUT(p, " TLS success protocol ");
+    pf_put_str(p, proto);
+    PF_PUT(p, " cipher ");
+    pf_put_str(p, cipher);
+    pf_rec(p, when);
 }
 
 /* pf_new_id - the next ID, 0 (records suppressed) when none can be had */
@@ -236,24 +319,43 @@ guint64 pf_new_id(seg_pflog *p, seg_id_kind kind)
     return id;
 }
 
-/* pf_find - offset of a literal in s */
+/* pf_find - offset of a literal in s (short literals: memchr + memcmp) */
 gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at)
 {
-    const char *q = memmem(s.p, s.n, lit, n);
+    const char *q = s.p, *last;
 
-    if (q == NULL)
-        return FALSE;
-    *at = q - s.p;
-    return TRUE;
+    if (n == 0 || n > s.n) {
+        *at = 0;
+        return n == 0;
+    }
+    last = s.p + s.n - n;
+    while (q <= last && (q = memchr(q, lit[0], last - q + 1)) != NULL) {
+        size_t i;
+
+        for (i = 1; i < n && q[i] == lit[i]; i++)
+            ;
+        if (i == n) {
+            *at = q - s.p;
+            return TRUE;
+        }
+        q++;
+    }
+    return FALSE;
 }
 
 /* pf_peer - "NAME[ADDR]" or "NAME[ADDR]:PORT"; advances past it */
 gboolean pf_peer(pf_str *s, pf_str *name, pf_str *addr, pf_str *port)
 {
-    const char *b = memchr(s->p, '[', s->n), *e = s->p + s->n, *c, *q;
+    const char *b, *e = s->p + s->n, *c, *q;
 
-    if (b == NULL || (c = memchr(b, ']', e - b)) == NULL || c == b + 1
-        || b - s->p >= PF_NAME_MAX || c - b - 1 >= PF_ADDR_MAX || memchr(s->p, ' ', b - s->p))
+    for (b = s->p; b < e && *b != '['; b++)         /* a name without spaces */
+        if (*b == ' ')
+            return FALSE;
+    if (b == e || b - s->p >= PF_NAME_MAX)
+        return FALSE;
+    for (c = b + 1; c < e && *c != ']'; c++)
+        ;
+    if (c == e || c == b + 1 || c - b - 1 >= PF_ADDR_MAX)
         return FALSE;
     name->p = s->p;
     name->n = b - s->p;
@@ -303,11 +405,16 @@ gboolean pf_qid(pf_str *s, pf_str *qid)
 gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *addr,
                             pf_str *port, pf_str *proto, pf_str *cipher)
 {
-    static const char *const kinds[] = {"Anonymous ", "Untrusted ", "Trusted ", "Verified "};
+    static const struct {
+        const char *name;
+        size_t      len;
+    } kinds[] = {
+        {"Anonymous ", 10}, {"Untrusted ", 10}, {"Trusted ", 8}, {"Verified ", 9},
+    };
     pf_str name;
     size_t i, at;
 
-    for (i = 0; i < G_N_ELEMENTS(kinds) && !pf_has(&s, kinds[i], strlen(kinds[i])); i++)
+    for (i = 0; i < G_N_ELEMENTS(kinds) && !pf_has(&s, kinds[i].name, kinds[i].len); i++)
         ;
     if (i == G_N_ELEMENTS(kinds) || !PF_HAS(&s, "TLS connection established ")
         || !pf_has(&s, dir, dirlen) || !PF_HAS(&s, " ") || !pf_peer(&s, &name, addr, port)
@@ -353,10 +460,23 @@ gboolean seg_pflog_tls_error(const char *text, size_t len, unsigned long *code,
     return TRUE;
 }
 
+/* pf_conn_find - the state of a process, or NULL (cached: conns are never freed) */
+pf_conn *pf_conn_find(seg_pflog *p, GHashTable *t, long pid)
+{
+    pf_conn **slot = (t == p->in ? p->in_cache : p->out_cache) + (gulong) pid % PF_CONN_CACHE;
+    pf_conn *c = *slot;
+
+    if (c && c->pid == pid)
+        return c;
+    if ((c = g_hash_table_lookup(t, GSIZE_TO_POINTER(pid))) != NULL)
+        *slot = c;
+    return c;
+}
+
 /* pf_conn_get - the state of a process, created on first use */
 pf_conn *pf_conn_get(seg_pflog *p, GHashTable *t, long pid)
 {
-    pf_conn *c = g_hash_table_lookup(t, GSIZE_TO_POINTER(pid));
+    pf_conn *c = pf_conn_find(p, t, pid);
 
     if (c == NULL) {
         c = g_new0(pf_conn, 1);
@@ -381,17 +501,72 @@ static void msg_free(gpointer v)
 {
     pf_msg *m = v;
 
-    g_ptr_array_unref(m->rcpts);
+    g_free(m->rcpt);
     g_free(m);
+}
+
+/* qid_hash - hash of a pf_str key: its first and last 8 bytes, mixed */
+static guint qid_hash(gconstpointer k)
+{
+    const pf_str *s = k;
+    guint64 a = 0, b = 0;
+
+    if (s->n >= 8) {
+        memcpy(&a, s->p, 8);
+        memcpy(&b, s->p + s->n - 8, 8);
+    } else {
+        for (size_t i = 0; i < s->n; i++)
+            a = a << 8 | (guchar) s->p[i];
+    }
+    a = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ s->n) * 0xBF58476D1CE4E5B9ULL;
+    return (guint) (a >> 32);
+}
+
+/* qid_equal - equality of pf_str keys */
+static gboolean qid_equal(gconstpointer a, gconstpointer b)
+{
+    const pf_str *x = a, *y = b;
+
+    return x->n == y->n && memcmp(x->p, y->p, x->n) == 0;
 }
 
 /* pf_msg_get - the message of a queue id, or NULL */
 pf_msg *pf_msg_get(seg_pflog *p, pf_str qid)
 {
-    char key[PF_QID_MAX];
+    /* as a NUL-terminated copy of the id would be */
+    const char *z = p->line_nul ? memchr(qid.p, 0, MIN(qid.n, PF_QID_MAX - 1)) : NULL;
 
-    pf_copy(key, sizeof(key), qid);
-    return g_hash_table_lookup(p->msgs, key);
+    qid.n = z ? (size_t) (z - qid.p) : MIN(qid.n, PF_QID_MAX - 1);
+    return g_hash_table_lookup(p->msgs, &qid);
+}
+
+/* pf_msg_rcpt - the RID of a recipient address, added when new */
+guint pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added)
+{
+    const char *z = memchr(rcpt.p, 0, rcpt.n);
+    size_t off = 0, keep = z ? (size_t) (z - rcpt.p) : rcpt.n;
+    guint32 n;
+    guint i;
+
+    /* an address with a NUL is kept up to it and never matches again */
+    for (i = 0; i < m->nrcpt; i++) {
+        memcpy(&n, m->rcpt + off, sizeof(n));
+        if (n == rcpt.n && memcmp(m->rcpt + off + sizeof(n), rcpt.p, n) == 0) {
+            *added = FALSE;
+            return i;
+        }
+        off += sizeof(n) + n;
+    }
+    if (m->rcpt_len + sizeof(n) + keep > m->rcpt_size) {
+        m->rcpt_size = MAX(m->rcpt_size * 2, m->rcpt_len + sizeof(n) + keep + 64);
+        m->rcpt = g_realloc(m->rcpt, m->rcpt_size);
+    }
+    n = (guint32) keep;
+    memcpy(m->rcpt + m->rcpt_len, &n, sizeof(n));
+    memcpy(m->rcpt + m->rcpt_len + sizeof(n), rcpt.p, keep);
+    m->rcpt_len += sizeof(n) + keep;
+    *added = TRUE;
+    return m->nrcpt++;
 }
 
 /* pf_msg_new - a new message (new MID), "Start MID m ICID n" */
@@ -400,19 +575,25 @@ pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid)
     pf_msg *m = g_new0(pf_msg, 1);
 
     pf_copy(m->qid, sizeof(m->qid), qid);
+    m->key.p = m->qid;
+    m->key.n = strlen(m->qid);
     m->icid = icid;
     m->mid = pf_new_id(p, SEG_ID_MID);
-    m->rcpts = g_ptr_array_new_with_free_func(g_free);
-    g_hash_table_replace(p->msgs, m->qid, m);
-    if (m->mid)
-        pf_emit(p, when, "Start MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT, m->mid, icid);
+    g_hash_table_replace(p->msgs, &m->key, m);
+    if (m->mid) {
+        PF_PUT(p, "Start MID ");
+        pf_put_u64(p, m->mid);
+        PF_PUT(p, " ICID ");
+        pf_put_u64(p, icid);
+        pf_rec(p, when);
+    }
     return m;
 }
 
 /* pf_msg_remove - forget a message */
 void pf_msg_remove(seg_pflog *p, pf_msg *m)
 {
-    g_hash_table_remove(p->msgs, m->qid);
+    g_hash_table_remove(p->msgs, &m->key);
 }
 
 /* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
@@ -431,7 +612,7 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->local_addr = g_strdup("unknown");
     p->in = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
     p->out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
-    p->msgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msg_free);
+    p->msgs = g_hash_table_new_full(qid_hash, qid_equal, NULL, msg_free);
     return p;
 }
 
@@ -441,6 +622,7 @@ void seg_pflog_set_year(seg_pflog *p, int year)
     p->year = year;
     p->last_mon = -1;
     p->tc_key[0] = -1;
+    p->ts_when = 0;
 }
 
 /* seg_pflog_set_interface - interface name and local address of records */

@@ -48,12 +48,18 @@ typedef struct pf_conn {
 
 typedef struct pf_msg {
     char        qid[PF_QID_MAX];
+    pf_str      key;            /* qid, the key in seg_pflog.msgs */
     guint64     mid;
     guint64     icid;           /* 0: local submission or unknown */
     gboolean    from_done;
     long        dpid;           /* smtp pid delivering it, 0: none */
-    GPtrArray  *rcpts;          /* RID -> "<addr>" */
+    guint       nrcpt;          /* RIDs given: 0 .. nrcpt - 1 */
+    size_t      rcpt_len;       /* bytes used in rcpt */
+    size_t      rcpt_size;
+    char       *rcpt;           /* by RID: a guint32 length, then the address */
 } pf_msg;
+
+#define PF_CONN_CACHE   256     /* direct-mapped pid -> pf_conn cache slots */
 
 struct seg_pflog {
     seg_ids    *ids;
@@ -65,18 +71,24 @@ struct seg_pflog {
     int         last_mon;       /* for the December -> January step */
     GHashTable *in;             /* smtpd pid -> pf_conn */
     GHashTable *out;            /* smtp pid -> pf_conn */
-    GHashTable *msgs;           /* queue id -> pf_msg */
+    GHashTable *msgs;           /* queue id (pf_str *) -> pf_msg */
+    pf_conn    *in_cache[PF_CONN_CACHE];    /* in and out by pid % PF_CONN_CACHE */
+    pf_conn    *out_cache[PF_CONN_CACHE];
     seg_pflog_stats st;
     gboolean    id_warned;
     int         tc_key[4];      /* year, mon, day, hour of tc_base */
     time_t      tc_base;
+    guint64     ts_last[2];     /* the last RFC 3164 time field ... */
+    time_t      ts_when;        /* ... and its time; ts_when 0: none */
+    gboolean    line_nul;       /* the current line has a NUL byte */
+    size_t      len;            /* bytes of the record being built */
     char        buf[SEG_RECORD_LINE_MAX];
 };
 
 /* pf_has - does s start with the literal? (advances past it when it does) */
 static inline gboolean pf_has(pf_str *s, const char *lit, size_t n)
 {
-    if (s->n < n || memcmp(s->p, lit, n) != 0)
+    if (s->n < n || (n > 0 && s->p[0] != lit[0]) || memcmp(s->p, lit, n) != 0)
         return FALSE;
     s->p += n;
     s->n -= n;
@@ -84,7 +96,56 @@ static inline gboolean pf_has(pf_str *s, const char *lit, size_t n)
 }
 #define PF_HAS(s, lit) pf_has((s), (lit), sizeof(lit) - 1)
 
-void    pf_emit(seg_pflog *p, time_t when, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/*
+ * Records are built piece by piece in p->buf (no printf: this is the hot
+ * path of segtls-logparse) and handed to the callback by pf_rec(). Pieces
+ * are cut at the end of the buffer, and a pf_str piece stops at a NUL,
+ * as "%.*s" did.
+ */
+static inline void pf_put(seg_pflog *p, const char *s, size_t n)
+{
+    size_t room = sizeof(p->buf) - 1 - p->len;
+
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+}
+
+/* pf_put_short - pf_put for short pieces of unknown length: no call */
+static inline void pf_put_short(seg_pflog *p, const char *s, size_t n)
+{
+    char *d = p->buf + p->len;
+
+    if (n > 32 || n > sizeof(p->buf) - 1 - p->len) {
+        pf_put(p, s, n);
+        return;
+    }
+    p->len += n;
+    for (; n >= 8; n -= 8, s += 8, d += 8)
+        memcpy(d, s, 8);
+    if (n & 4) {
+        memcpy(d, s, 4);
+        s += 4;
+        d += 4;
+    }
+    if (n & 2) {
+        memcpy(d, s, 2);
+        s += 2;
+        d += 2;
+    }
+    if (n & 1)
+        *d = *s;
+}
+#define PF_PUT(p, lit) pf_put((p), (lit), sizeof(lit) - 1)
+void    pf_put_str(seg_pflog *p, pf_str s);
+void    pf_put_cstr(seg_pflog *p, const char *s);
+void    pf_put_u64(seg_pflog *p, guint64 v);
+void    pf_rec(seg_pflog *p, time_t when);
+void    pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, guint64 id,
+                         const char *what, unsigned long code, const char *err);
+void    pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, guint64 id,
+                           pf_str proto, pf_str cipher);
 guint64 pf_new_id(seg_pflog *p, seg_id_kind kind);
 gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at);
 gboolean pf_peer(pf_str *s, pf_str *name, pf_str *addr, pf_str *port);
@@ -93,7 +154,9 @@ gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *ad
                             pf_str *port, pf_str *proto, pf_str *cipher);
 void    pf_copy(char *dst, size_t size, pf_str s);
 pf_conn *pf_conn_get(seg_pflog *p, GHashTable *t, long pid);
+pf_conn *pf_conn_find(seg_pflog *p, GHashTable *t, long pid);
 pf_msg *pf_msg_get(seg_pflog *p, pf_str qid);
+guint   pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added);
 pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid);
 void    pf_msg_remove(seg_pflog *p, pf_msg *m);
 

@@ -14,28 +14,51 @@
  * Postfix goes on without TLS ("QUEUEID: Cannot start TLS: handshake
  * failure" followed by a plaintext delivery).
  */
-#include <stdio.h>
-
 #include "pflog_int.h"
-
-#define ID "%" G_GUINT64_FORMAT
 
 /* tls_failed - a pending handshake failure that did not defer the mail */
 static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
 {
     if (c->tls != PF_TLS_NONE && c->id)
-        pf_emit(p, when, "DCID " ID " TLS failed: (%lu, '%s')", c->id, c->err_code, c->err);
+        pf_rec_tls_error(p, when, "DCID ", c->id, "failed", c->err_code, c->err);
     c->tls = PF_TLS_NONE;
 }
 
-/* rid_list - "0, 1, 2" of the delivered recipients */
-static void rid_list(const pf_conn *c, char *buf, size_t size)
+/* rid_list - "0, 1, 2" of the delivered recipients (at most ~1000 bytes) */
+static size_t rid_list(const pf_conn *c, char *buf, size_t size)
 {
     size_t n = 0;
 
-    buf[0] = 0;
-    for (guint i = 0; i < c->rids->len && n + 16 < size; i++)
-        n += snprintf(buf + n, size - n, i ? ", %u" : "%u", g_array_index(c->rids, guint, i));
+    for (guint i = 0; i < c->rids->len && n + 16 < size; i++) {
+        char d[16], *e = d + sizeof(d), *s = e;
+        guint v = g_array_index(c->rids, guint, i);
+
+        do
+            *--s = (char) ('0' + v % 10);
+        while ((v /= 10) != 0);
+        if (i) {
+            buf[n++] = ',';
+            buf[n++] = ' ';
+        }
+        memcpy(buf + n, s, e - s);
+        n += e - s;
+    }
+    return n;
+}
+
+/* delivery_rec - "WHAT DCID n MID m to RID [rids]" */
+static void delivery_rec(seg_pflog *p, time_t when, const char *what, guint64 dcid,
+                         guint64 mid, const char *rids, size_t n)
+{
+    pf_put_cstr(p, what);
+    PF_PUT(p, " DCID ");
+    pf_put_u64(p, dcid);
+    PF_PUT(p, " MID ");
+    pf_put_u64(p, mid);
+    PF_PUT(p, " to RID [");
+    pf_put(p, rids, n);
+    PF_PUT(p, "]");
+    pf_rec(p, when);
 }
 
 /* pf_delivery_end - Delivery start / Message done / DCID close */
@@ -45,15 +68,21 @@ void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
     pf_msg *m = NULL;
 
     tls_failed(p, c, when);
-    if (c->qid[0] && (m = g_hash_table_lookup(p->msgs, c->qid)) != NULL && m->dpid == c->pid)
+    if (c->qid[0] && (m = pf_msg_get(p, (pf_str) {c->qid, strlen(c->qid)})) != NULL
+        && m->dpid == c->pid)
         m->dpid = 0;
     if (c->id && m && m->mid && c->rids && c->rids->len) {
-        rid_list(c, rids, sizeof(rids));
-        pf_emit(p, c->start, "Delivery start DCID " ID " MID " ID " to RID [%s]", c->id, m->mid, rids);
-        pf_emit(p, when, "Message done DCID " ID " MID " ID " to RID [%s]", c->id, m->mid, rids);
+        size_t n = rid_list(c, rids, sizeof(rids));
+
+        delivery_rec(p, c->start, "Delivery start", c->id, m->mid, rids, n);
+        delivery_rec(p, when, "Message done", c->id, m->mid, rids, n);
     }
-    if (c->id)
-        pf_emit(p, when, "DCID " ID " close", c->id);
+    if (c->id) {
+        PF_PUT(p, "DCID ");
+        pf_put_u64(p, c->id);
+        PF_PUT(p, " close");
+        pf_rec(p, when);
+    }
     c->id = 0;
     c->qid[0] = 0;
     c->tls_reported = FALSE;
@@ -67,9 +96,20 @@ static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_st
     if (c->id)
         pf_delivery_end(p, c, c->last);
     c->id = pf_new_id(p, SEG_ID_DCID);
-    if (c->id)
-        pf_emit(p, when, "New SMTP DCID " ID " interface %s address %.*s port %.*s", c->id,
-                p->local_addr, (int) addr.n, addr.p, port.n ? (int) port.n : 2, port.n ? port.p : "25");
+    if (c->id) {
+        PF_PUT(p, "New SMTP DCID ");
+        pf_put_u64(p, c->id);
+        PF_PUT(p, " interface ");
+        pf_put_cstr(p, p->local_addr);
+        PF_PUT(p, " address ");
+        pf_put_str(p, addr);
+        PF_PUT(p, " port ");
+        if (port.n)
+            pf_put_str(p, port);
+        else
+            PF_PUT(p, "25");
+        pf_rec(p, when);
+    }
 }
 
 /* on_connect_error - "SSL_connect error to NAME[ADDR]:PORT: REASON" */
@@ -105,18 +145,21 @@ static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 /* rcpt_rid - the RID of a recipient, "MID m ICID n RID r To: <a>" when new */
 static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
 {
-    guint i;
+    gboolean added;
+    guint i = pf_msg_rcpt(m, rcpt, &added);
 
-    for (i = 0; i < m->rcpts->len; i++) {
-        const char *r = m->rcpts->pdata[i];
-
-        if (strlen(r) == rcpt.n && memcmp(r, rcpt.p, rcpt.n) == 0)
-            return i;
+    if (added && m->mid) {
+        PF_PUT(p, "MID ");
+        pf_put_u64(p, m->mid);
+        PF_PUT(p, " ICID ");
+        pf_put_u64(p, m->icid);
+        PF_PUT(p, " RID ");
+        pf_put_u64(p, i);
+        PF_PUT(p, " To: <");
+        pf_put_str(p, rcpt);
+        PF_PUT(p, ">");
+        pf_rec(p, when);
     }
-    g_ptr_array_add(m->rcpts, g_strndup(rcpt.p, rcpt.n));
-    if (m->mid)
-        pf_emit(p, when, "MID " ID " ICID " ID " RID %u To: <%.*s>", m->mid, m->icid, i,
-                (int) rcpt.n, rcpt.p);
     return i;
 }
 
@@ -168,12 +211,16 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
     if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
         if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
             if (c->id)
-                pf_emit(p, l->when, "DCID " ID " TLS deferring: (%lu, '%s')", c->id, c->err_code, c->err);
+                pf_rec_tls_error(p, l->when, "DCID ", c->id, "deferring", c->err_code, c->err);
             c->tls = PF_TLS_NONE;
             c->tls_reported = TRUE;
         } else if (PF_HAS(&why, "TLS is required, but was not offered by host")) {
-            if (c->id && !c->tls_reported)
-                pf_emit(p, l->when, "DCID " ID " STARTTLS command not supported.", c->id);
+            if (c->id && !c->tls_reported) {
+                PF_PUT(p, "DCID ");
+                pf_put_u64(p, c->id);
+                PF_PUT(p, " STARTTLS command not supported.");
+                pf_rec(p, l->when);
+            }
             c->tls_reported = TRUE;
         }
     }
@@ -202,8 +249,7 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
     } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {
         conn_start(p, c, l->when, addr, port);
         if (c->id)
-            pf_emit(p, l->when, "DCID " ID " TLS success protocol %.*s cipher %.*s", c->id,
-                    (int) proto.n, proto.p, (int) cipher.n, cipher.p);
+            pf_rec_tls_success(p, l->when, "DCID ", c->id, proto, cipher);
         used = TRUE;
     } else if (pf_qid(&s, &qid)) {
         if (PF_HAS(&s, "to=<")) {
@@ -223,7 +269,7 @@ static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
 {
     pf_conn *c;
 
-    if (m->dpid && (c = g_hash_table_lookup(p->out, GSIZE_TO_POINTER(m->dpid))) != NULL
+    if (m->dpid && (c = pf_conn_find(p, p->out, m->dpid)) != NULL
         && c->id && strcmp(c->qid, m->qid) == 0)
         pf_delivery_end(p, c, when);
     m->dpid = 0;
@@ -247,16 +293,27 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
         if (m == NULL)
             m = pf_msg_new(p, l->when, qid, 0);
         end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
-        if (!m->from_done && m->mid)
-            pf_emit(p, l->when, "MID " ID " ICID " ID " From: <%.*s>", m->mid, m->icid,
-                    (int) from.n, from.p);
+        if (!m->from_done && m->mid) {
+            PF_PUT(p, "MID ");
+            pf_put_u64(p, m->mid);
+            PF_PUT(p, " ICID ");
+            pf_put_u64(p, m->icid);
+            PF_PUT(p, " From: <");
+            pf_put_str(p, from);
+            PF_PUT(p, ">");
+            pf_rec(p, l->when);
+        }
         m->from_done = TRUE;
         return TRUE;
     }
     if (m && s.n == 7 && memcmp(s.p, "removed", 7) == 0) {
         end_delivery_of(p, m, l->when);
-        if (m->mid)
-            pf_emit(p, l->when, "Message finished MID " ID " done", m->mid);
+        if (m->mid) {
+            PF_PUT(p, "Message finished MID ");
+            pf_put_u64(p, m->mid);
+            PF_PUT(p, " done");
+            pf_rec(p, l->when);
+        }
         pf_msg_remove(p, m);
         return TRUE;
     }

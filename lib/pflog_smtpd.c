@@ -8,17 +8,13 @@
  * -1", then "warning: TLS library problem: error:...:file:line:"); the
  * first one is kept until the second (or any other line) arrives.
  */
-#include <stdio.h>
-
 #include "pflog_int.h"
-
-#define ID "%" G_GUINT64_FORMAT
 
 /* tls_failed - "ICID n TLS failed: (code, 'string')" for a pending failure */
 static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
 {
     if (c->tls != PF_TLS_NONE && c->id)
-        pf_emit(p, when, "ICID " ID " TLS failed: (%lu, '%s')", c->id, c->err_code, c->err);
+        pf_rec_tls_error(p, when, "ICID ", c->id, "failed", c->err_code, c->err);
     c->tls = PF_TLS_NONE;
 }
 
@@ -26,8 +22,12 @@ static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
 static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
 {
     tls_failed(p, c, when);
-    if (c->id)
-        pf_emit(p, when, "ICID " ID " close", c->id);
+    if (c->id) {
+        PF_PUT(p, "ICID ");
+        pf_put_u64(p, c->id);
+        PF_PUT(p, " close");
+        pf_rec(p, when);
+    }
     c->id = 0;
 }
 
@@ -52,12 +52,22 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
     }
     c->id = pf_new_id(p, SEG_ID_ICID);
     if (c->id) {
+        PF_PUT(p, "New SMTP ICID ");
+        pf_put_u64(p, c->id);
+        PF_PUT(p, " interface ");
         if (p->ifname)
-            pf_emit(p, l->when, "New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
-                    c->id, p->ifname, p->local_addr, a, host, verified);
+            pf_put_cstr(p, p->ifname);
         else
-            pf_emit(p, l->when, "New SMTP ICID " ID " interface %.*s (%s) address %s reverse dns host %s verified %s",
-                    c->id, (int) l->syslog_name.n, l->syslog_name.p, p->local_addr, a, host, verified);
+            pf_put_str(p, l->syslog_name);
+        PF_PUT(p, " (");
+        pf_put_cstr(p, p->local_addr);
+        PF_PUT(p, ") address ");
+        pf_put_cstr(p, a);
+        PF_PUT(p, " reverse dns host ");
+        pf_put_cstr(p, host);
+        PF_PUT(p, " verified ");
+        pf_put_cstr(p, verified);
+        pf_rec(p, l->when);
     }
     c->ptr_name[0] = c->ptr_addr[0] = 0;
     return TRUE;
@@ -132,7 +142,10 @@ static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 
     if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
         return FALSE;
-    pf_emit(p, l->when, "ICID " ID " TLS was required but remote host did not initiate it", c->id);
+    PF_PUT(p, "ICID ");
+    pf_put_u64(p, c->id);
+    PF_PUT(p, " TLS was required but remote host did not initiate it");
+    pf_rec(p, l->when);
     return TRUE;
 }
 
@@ -171,8 +184,7 @@ gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
         used |= handlers[i].fn(p, c, l, s);
     } else if (pf_tls_established(s, "from", 4, &addr, &port, &proto, &cipher)) {
         if (c->id) {
-            pf_emit(p, l->when, "ICID " ID " TLS success protocol %.*s cipher %.*s", c->id,
-                    (int) proto.n, proto.p, (int) cipher.n, cipher.p);
+            pf_rec_tls_success(p, l->when, "ICID ", c->id, proto, cipher);
             used = TRUE;
         }
     } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {

@@ -16,17 +16,36 @@
 #include "recfmt.h"
 
 #define EPOCH_TEXT "Thu Jan  1 00:00:00 1970"
+#define TIME_FORMAT "%a %b %e %H:%M:%S %Y"
 
-/* seg_recfmt_time - "Fri Nov 27 23:16:05 2026" (local time); length */
-size_t seg_recfmt_time(time_t when, char *buf, size_t size)
+/*
+ * The last local minute formatted, per thread: a time in the same minute
+ * only gets its seconds written. The minute is the window of time_t
+ * values [start, start + 60); it is cached only when its first and last
+ * second have the same UTC offset as the time formatted, so a zone
+ * change (DST, new rules) always starts a new window. A tzset() to
+ * another TZ changes tzname/timezone/daylight, which are part of the key.
+ */
+typedef struct time_cache {
+    time_t      start;              /* first second of the minute */
+    const char *tzname0, *tzname1;  /* the zone it was formatted in */
+    long        tzoff;
+    int         tzdst;
+    size_t      len;                /* 0: nothing cached */
+    size_t      sec_at;             /* offset of the two seconds digits */
+    char        text[SEG_RECFMT_TIME_LEN];
+} time_cache;
+
+static _Thread_local time_cache tcache;
+
+/* slow_time - localtime_r + strftime, the epoch when that fails; length */
+static size_t slow_time(time_t when, char *buf, size_t size)
 {
     struct tm tm;
     size_t n = 0;
 
-    if (size == 0)
-        return 0;
     if (localtime_r(&when, &tm) != NULL)
-        n = strftime(buf, size, "%a %b %e %H:%M:%S %Y", &tm);
+        n = strftime(buf, size, TIME_FORMAT, &tm);
     if (n == 0) {
         if (size <= sizeof(EPOCH_TEXT) - 1) {
             buf[0] = 0;
@@ -36,6 +55,71 @@ size_t seg_recfmt_time(time_t when, char *buf, size_t size)
         n = sizeof(EPOCH_TEXT) - 1;
     }
     return n;
+}
+
+/* same_zone - is the zone of the cache the current one? */
+static int same_zone(const time_cache *c)
+{
+    return c->tzname0 == tzname[0] && c->tzname1 == tzname[1] && c->tzoff == timezone
+        && c->tzdst == daylight;
+}
+
+/* same_minute - is when second sec of the minute of tm, with its offset? */
+static int same_minute(time_t when, const struct tm *tm, int sec)
+{
+    struct tm t;
+
+    return localtime_r(&when, &t) != NULL && t.tm_sec == sec && t.tm_min == tm->tm_min
+        && t.tm_hour == tm->tm_hour && t.tm_mday == tm->tm_mday
+        && t.tm_gmtoff == tm->tm_gmtoff;
+}
+
+/* cache_fill - format the minute of when into the cache; 0 if not cacheable */
+static int cache_fill(time_cache *c, time_t when)
+{
+    char head[SEG_RECFMT_TIME_LEN];
+    struct tm tm;
+    size_t n, at;
+
+    c->len = 0;
+    if (localtime_r(&when, &tm) == NULL || tm.tm_sec < 0 || tm.tm_sec > 59)
+        return 0;
+    n = strftime(c->text, sizeof(c->text), TIME_FORMAT, &tm);
+    at = strftime(head, sizeof(head), "%a %b %e %H:%M:", &tm);
+    if (n == 0 || at == 0 || at + 2 > n || c->text[at] != '0' + tm.tm_sec / 10
+        || c->text[at + 1] != '0' + tm.tm_sec % 10 || memcmp(c->text, head, at) != 0)
+        return 0;
+    c->start = when - tm.tm_sec;
+    if (!same_minute(c->start, &tm, 0) || !same_minute(c->start + 59, &tm, 59))
+        return 0;                       /* a zone change inside the minute */
+    c->tzname0 = tzname[0];
+    c->tzname1 = tzname[1];
+    c->tzoff = timezone;
+    c->tzdst = daylight;
+    c->sec_at = at;
+    c->len = n;
+    return 1;
+}
+
+/* seg_recfmt_time - "Fri Nov 27 23:16:05 2026" (local time); length */
+size_t seg_recfmt_time(time_t when, char *buf, size_t size)
+{
+    time_cache *c = &tcache;
+    time_t sec;
+
+    if (size == 0)
+        return 0;
+    if (c->len == 0 || when < c->start || when - c->start >= 60 || !same_zone(c)) {
+        if (!cache_fill(c, when))
+            return slow_time(when, buf, size);
+    }
+    if (size <= c->len)
+        return slow_time(when, buf, size);
+    sec = when - c->start;
+    memcpy(buf, c->text, c->len + 1);
+    buf[c->sec_at] = (char) ('0' + sec / 10);
+    buf[c->sec_at + 1] = (char) ('0' + sec % 10);
+    return c->len;
 }
 
 /* seg_recfmt_line - "<time> <level>: <text>\n"; a long text is cut; length */

@@ -23,45 +23,127 @@
 #include "record.h"
 
 #define READ_SIZE       (1024 * 1024)
+#define READ_CHUNK      (128 * 1024)    /* plain files: parsed while in cache */
+#define OUT_SIZE        (256 * 1024)
+#define OUT_LINE        (SEG_RECORD_LINE_MAX + 64)      /* room for one line */
 
 typedef struct out_ctx {
     seg_record *rec;            /* -o FILE, or NULL: stdout */
-    gboolean    failed;         /* a write to stdout failed */
+    int         errnum;         /* a write to stdout failed (errno) */
+    size_t      used;           /* bytes in buf */
+    char       *buf;            /* OUT_SIZE bytes of lines for stdout */
+    /* "<time> <Level>: " of the last record, by time and level */
+    time_t      pre_when;
+    int         pre_level;      /* -1: none */
+    size_t      pre_len;
+    char        pre[SEG_RECFMT_TIME_LEN + 32];
 } out_ctx;
 
-/* emit_record - the parser's callback */
+/* out_flush - write the buffered lines to stdout */
+static void out_flush(out_ctx *o)
+{
+    size_t done = 0;
+    ssize_t n;
+
+    while (done < o->used) {
+        if ((n = write(1, o->buf + done, o->used - done)) < 0) {
+            if (errno == EINTR)
+                continue;
+            o->errnum = errno;
+            break;
+        }
+        done += n;
+    }
+    o->used = 0;
+}
+
+/* set_prefix - "<time> <Level>: " of a time and level, as recfmt writes it */
+static gboolean set_prefix(out_ctx *o, time_t when, seg_record_level level)
+{
+    const char *name = seg_record_level_name(level);
+    size_t n = seg_recfmt_time(when, o->pre, SEG_RECFMT_TIME_LEN), nl = strlen(name);
+
+    o->pre_level = -1;
+    if (n == 0 || n + nl + 3 > sizeof(o->pre))
+        return FALSE;
+    o->pre[n++] = ' ';
+    memcpy(o->pre + n, name, nl);
+    n += nl;
+    o->pre[n++] = ':';
+    o->pre[n++] = ' ';
+    o->pre_len = n;
+    o->pre_when = when;
+    o->pre_level = (int) level;
+    return TRUE;
+}
+
+/* emit_record - the parser's callback: a line into the stdout buffer */
 static void emit_record(void *ctx, time_t when, seg_record_level level,
                         const char *text, size_t len)
 {
     out_ctx *o = ctx;
-    char line[SEG_RECORD_LINE_MAX + 64];
-    size_t n;
+    char *d;
 
     if (o->rec) {
         seg_record_write_text(o->rec, when, level, text, len);
         return;
     }
-    n = seg_recfmt_line(when, seg_record_level_name(level), text, len, line, sizeof(line));
-    if (fwrite(line, 1, n, stdout) != n)
-        o->failed = TRUE;
+    if (OUT_SIZE - o->used < OUT_LINE)
+        out_flush(o);
+    if ((o->pre_when != when || o->pre_level != (int) level) && !set_prefix(o, when, level)) {
+        o->used += seg_recfmt_line(when, seg_record_level_name(level), text, len,
+                                   o->buf + o->used, OUT_LINE);
+        return;
+    }
+    /* the same line as seg_recfmt_line(..., OUT_LINE) would write */
+    if (len > OUT_LINE - o->pre_len - 2)
+        len = OUT_LINE - o->pre_len - 2;
+    d = o->buf + o->used;
+    memcpy(d, o->pre, o->pre_len);
+    memcpy(d + o->pre_len, text, len);
+    d[o->pre_len + len] = '\n';
+    o->used += o->pre_len + len + 1;
+}
+
+/* is_plain - a seekable file that does not start with the gzip magic */
+static gboolean is_plain(int fd)
+{
+    unsigned char magic[2];
+    off_t at = lseek(fd, 0, SEEK_CUR);
+
+    return at >= 0 && pread(fd, magic, 2, at) >= 0 && !(magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
+/* read_plain - read(2) without zlib; -1 on error */
+static int read_plain(int fd, char *buf, size_t size)
+{
+    ssize_t n;
+
+    do
+        n = read(fd, buf, MIN(size, READ_CHUNK));
+    while (n < 0 && errno == EINTR);
+    return (int) n;
 }
 
 /* parse_stream - feed every line of one (maybe gzip) file to the parser */
 static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
 {
-    gzFile gz = gzdopen(fd, "rb");
+    gboolean plain = is_plain(fd);
+    gzFile gz = plain ? NULL : gzdopen(fd, "rb");
     g_autofree char *buf = g_malloc(READ_SIZE);
     size_t have = 0;
     gboolean skipping = FALSE, ok = TRUE;
     int n, errnum;
 
-    if (gz == NULL) {
+    if (gz == NULL && !plain) {
         msg_error("%s: %s", name, g_strerror(errno ? errno : ENOMEM));
         close(fd);
         return FALSE;
     }
-    gzbuffer(gz, 256 * 1024);
-    while ((n = gzread(gz, buf + have, READ_SIZE - have)) > 0) {
+    if (gz)
+        gzbuffer(gz, 256 * 1024);
+    while ((n = plain ? read_plain(fd, buf + have, READ_SIZE - have)
+            : gzread(gz, buf + have, READ_SIZE - have)) > 0) {
         char *s = buf, *e = buf + have + n, *nl;
 
         while ((nl = memchr(s, '\n', e - s)) != NULL) {
@@ -80,7 +162,10 @@ static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
             memmove(buf, s, have);
         }
     }
-    if (n < 0) {
+    if (n < 0 && plain) {
+        msg_error("%s: %s", name, g_strerror(errno));
+        ok = FALSE;
+    } else if (n < 0) {
         const char *why = gzerror(gz, &errnum);
 
         msg_error("%s: %s", name, errnum == Z_ERRNO ? g_strerror(errno) : why);
@@ -88,7 +173,10 @@ static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
     }
     if (have > 0 && !skipping)
         seg_pflog_line(p, buf, have);   /* last line without a newline */
-    gzclose(gz);
+    if (gz)
+        gzclose(gz);
+    else
+        close(fd);
     return ok;
 }
 
@@ -139,10 +227,9 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(seg_ids) ids = NULL;
     g_autoptr(seg_pflog) p = NULL;
-    out_ctx out = {0};
+    out_ctx out = {.pre_level = -1};
     seg_pflog_stats st;
     gboolean ok = TRUE;
-    static char obuf[1 << 16];
 
     msg_init(argv[0]);
     g_option_context_add_main_entries(oc, entries, NULL);
@@ -165,7 +252,8 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (output && (out.rec = seg_record_open(output, &err)) == NULL)
         msg_fatal("%s", err->message);
-    setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    if (output == NULL)
+        out.buf = g_malloc(OUT_SIZE);
     p = seg_pflog_new(ids, emit_record, &out);
     if (year)
         seg_pflog_set_year(p, year);
@@ -188,8 +276,10 @@ int main(int argc, char **argv)
     }
     seg_pflog_flush(p);
     seg_pflog_get_stats(p, &st);
-    if (fflush(stdout) != 0 || out.failed) {
-        msg_error("write stdout: %s", g_strerror(errno));
+    if (out.buf)
+        out_flush(&out);
+    if (out.errnum) {
+        msg_error("write stdout: %s", g_strerror(out.errnum));
         ok = FALSE;
     }
     if (out.rec && seg_record_dropped(out.rec) > 0)
@@ -199,5 +289,6 @@ int main(int argc, char **argv)
                 "\nlines skipped: %" G_GUINT64_FORMAT "\n", st.lines,
                 st.records - (out.rec ? seg_record_dropped(out.rec) : 0), st.skipped);
     seg_record_close(out.rec);
+    g_free(out.buf);
     return ok ? 0 : 1;
 }
