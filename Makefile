@@ -125,6 +125,7 @@ install: all
 	  install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$$d/$$p; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf ] || \
 	  install -m 0644 conf/segtls.conf $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/segtls/apply.conf ] || install -m 0644 conf/apply.conf $(DESTDIR)$(SYSCONFDIR)/segtls/apply.conf
 	for f in conf/*.service; do [ -e "$$f" ] && \
 	  sed 's,@SBINDIR@,$(SBINDIR),g; s,@BINDIR@,$(BINDIR),g' $$f > $(DESTDIR)$(UNITDIR)/$${f##*/}; done; true
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true

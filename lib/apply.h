@@ -46,6 +46,8 @@ typedef struct seg_apply_opts {
     const char *nginx_conf;             /* nginx -c; NULL = nginx's own */
     const char *nginx_include;          /* NULL = default */
     const char *client_conf;            /* NULL = default */
+    const char *gui_log;                /* segtls_gui_log in the nginx
+                                           include; NULL = none */
     const char *probe_smtp;             /* HOST:PORT; NULL = from the service */
     const char *probe_https;            /* HOST:PORT; NULL = default */
     const char *state_dir;              /* NULL = SEG_DEFAULT_STATE_DIR */

@@ -16,12 +16,24 @@
  *        {"ok":true,"warnings":[...]}
  *  {"op":"commit","comment":"...","keep_rollback":true}
  *     -> {"ok":true,"nothing":false,"warnings":[...],"notices":[...]}
- *        "nothing":true when there were no pending changes
+ *        "nothing":true when there were no pending changes; when the
+ *        daemon applies commits the answer comes once segtls-apply is
+ *        done, adds "lines" (its output), and a failure is
+ *        {"ok":false,"error":"apply failed: ..."} with nothing committed.
+ *        While an apply runs, set/clear/rollback_restore/commit get
+ *        {"ok":false,"error":"an apply is in progress"}.
  *  {"op":"clear"}            -> {"ok":true,"nothing":false}
  *  {"op":"rollback_list"}    -> {"ok":true,"rollbacks":[{"id":1,"time":..,"user":..,"comment":..}]}
  *  {"op":"rollback_restore","id":N} -> {"ok":true}
  *  {"op":"status"}           -> {"ok":true,"pid":N,"config":PATH,"state_dir":DIR,
- *                                "pending":BOOL,"user":CALLER}
+ *                                "pending":BOOL,"user":CALLER,
+ *                                "services":[{"service":"gui","title":..,
+ *                                  "configured":"1.1-1.2","usable":"1.2",
+ *                                  "tls":..(inbound, outbound)}...],
+ *                                "apply_config":PATH,"apply":BOOL,
+ *                                "apply_file":BOOL,"applying":BOOL,
+ *                                "probe_smtp":"H:P","probe_https":"H:P"}
+ *                                (the probe targets only with an apply file)
  *  any failure               -> {"ok":false,"error":"one line"}
  */
 #ifndef SEGTLS_CTL_H

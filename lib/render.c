@@ -179,6 +179,9 @@ gboolean seg_render_target_check(const seg_render_target *t, GError **error)
         for (const char *const *sv = lists[i]; sv && *sv; sv++)
             if (!seg_render_check_service(*sv, error))
                 return FALSE;
+    if (t->gui_log != NULL && *t->gui_log != 0
+        && !seg_render_check_path("gui_log", t->gui_log, error))
+        return FALSE;
     return seg_render_check_path("tls_config_file", t->tls_config_file, error);
 }
 
@@ -212,6 +215,7 @@ seg_render *seg_render_new(const seg_settings *s, const seg_render_target *t,
     r->notices = g_ptr_array_new_with_free_func(g_free);
     if (!seg_render_postfix(s, t, r, error)
         || (r->nginx = seg_render_nginx(s, r->notices, error)) == NULL
+        || !seg_render_nginx_target(t, &r->nginx, error)
         || (r->client = seg_render_client(s, r->notices, error)) == NULL
         || !check_lines("main.cf", r->main_cf, error)
         || !check_lines("master.cf", r->master_cf, error))

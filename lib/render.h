@@ -38,6 +38,9 @@ typedef struct seg_render_target {
     const char *const *smtpd_services;  /* master.cf "name/type", NULL ends */
     const char *const *smtp_services;   /* "smtp/unix", "relay/unix", ... */
     const char *tls_config_file;        /* absolute path */
+    const char *gui_log;                /* nginx "segtls_gui_log PATH;" (needs
+                                           ngx_http_segtls_module); NULL or
+                                           "" = none */
 } seg_render_target;
 
 typedef struct seg_render {
@@ -65,7 +68,7 @@ char *seg_render_format(const seg_render *r, const seg_render_target *t,
 /* seg_render_settings_check - every settings value, checked again */
 gboolean seg_render_settings_check(const seg_settings *s, GError **error);
 
-/* seg_render_target_check - service names and the tls_config_file path */
+/* seg_render_target_check - service names, tls_config_file and gui_log paths */
 gboolean seg_render_target_check(const seg_render_target *t, GError **error);
 
 /*
@@ -89,6 +92,9 @@ gboolean seg_render_postfix(const seg_settings *s, const seg_render_target *t,
                             seg_render *r, GError **error);
 char *seg_render_nginx(const seg_settings *s, GPtrArray *notices,
                        GError **error);
+/* seg_render_nginx_target - add the target's lines (gui_log) to *nginx */
+gboolean seg_render_nginx_target(const seg_render_target *t, char **nginx,
+                                 GError **error);
 char *seg_render_client(const seg_settings *s, GPtrArray *notices,
                         GError **error);
 

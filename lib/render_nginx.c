@@ -8,6 +8,8 @@
  * so ssl_certificate and ssl_certificate_key name the same file (nginx
  * reads the first certificate and the first key of a PEM file). nginx
  * never allows client-initiated renegotiation, which a notice says.
+ * When the target names a GUI log, "segtls_gui_log PATH;" is added: the
+ * directive of ngx_http_segtls_module, which must then be loaded.
  */
 #include "error.h"
 #include "render.h"
@@ -41,4 +43,20 @@ char *seg_render_nginx(const seg_settings *s, GPtrArray *notices,
             "notice: GUI HTTPS: nginx never allows client-initiated "
             "renegotiation; TLS renegotiation stays disabled"));
     return g_string_free(out, FALSE);
+}
+
+/* seg_render_nginx_target - "segtls_gui_log PATH;" when the target has one */
+gboolean seg_render_nginx_target(const seg_render_target *t, char **nginx,
+                                 GError **error)
+{
+    char   *text;
+
+    if (t->gui_log == NULL || *t->gui_log == 0)
+        return TRUE;
+    if (!seg_render_check_path("gui_log", t->gui_log, error))
+        return FALSE;
+    text = g_strdup_printf("%ssegtls_gui_log %s;\n", *nginx, t->gui_log);
+    g_free(*nginx);
+    *nginx = text;
+    return TRUE;
 }

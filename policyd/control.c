@@ -7,12 +7,20 @@
  * never holds up another one, and so the request size limit holds before
  * a line is complete. Each request gets exactly one response line; a
  * request that is too long gets an error response and the connection is
- * closed. The caller's user comes from SO_PEERCRED.
+ * closed. A commit that applies answers later (policyd_conn_reply); the
+ * connection reads nothing more until then. The caller's user comes from
+ * SO_PEERCRED, which is also checked against the socket file's owner
+ * and group (root, the owner and members of the group only): a defence
+ * in depth should the file mode be wrong.
+ * Connections are capped below the descriptor limit: at the cap the
+ * service stops accepting (callers wait in the backlog) until one closes,
+ * instead of GLib retrying a failing accept(2) in a busy loop.
  */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +34,7 @@
 #include "policyd.h"
 
 #define READ_CHUNK      4096
+#define FD_RESERVE      64      /* descriptors kept for the store, apply, logs */
 
 typedef struct conn {
     policyd    *pd;
@@ -37,10 +46,16 @@ typedef struct conn {
     char       *reply;          /* response being written */
     char       *user;           /* SO_PEERCRED user name */
     gboolean    closing;        /* close once the reply is written */
+    gboolean    deferred;       /* the answer comes from policyd_conn_reply */
     guint8      chunk[READ_CHUNK];
 } conn;
 
 static GList *conns;            /* open connections, freed at shutdown */
+static guint nconns;            /* length of conns */
+static guint max_conns;         /* stop accepting at this many */
+static GSocketService *accepting; /* to stop and restart accepting */
+static uid_t sock_uid;          /* owner of the socket file */
+static gid_t sock_gid;          /* group of the socket file */
 
 static void conn_process(conn *c);
 
@@ -48,6 +63,12 @@ static void conn_process(conn *c);
 static void conn_free(conn *c)
 {
     conns = g_list_remove(conns, c);
+    if (c->deferred)
+        policyd_apply_forget(c);
+    if (nconns-- == max_conns && accepting != NULL) {
+        msg_info("control: accepting connections again");
+        g_socket_service_start(accepting);
+    }
     g_cancellable_cancel(c->cancel);
     g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
     g_object_unref(c->cancel);
@@ -75,6 +96,51 @@ static char *peer_user(GSocketConnection *sc)
     if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
         return g_strdup(pw.pw_name);
     return g_strdup_printf("%lu", (unsigned long) uid);
+}
+
+/* in_group - does the passwd entry of uid list gid (primary or supplementary) */
+static gboolean in_group(uid_t uid, gid_t gid)
+{
+    struct passwd pw, *res = NULL;
+    char    pwbuf[4096];
+    gid_t   groups[256];
+    int     n = G_N_ELEMENTS(groups);
+
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) != 0 || res == NULL)
+        return FALSE;
+    if (pw.pw_gid == gid)
+        return TRUE;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+        n = G_N_ELEMENTS(groups);       /* more groups: look at the first ones */
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return TRUE;
+    return FALSE;
+}
+
+/* group_name - the name of a gid, or its number */
+static char *group_name(gid_t gid)
+{
+    struct group gr, *res = NULL;
+    char    grbuf[4096];
+
+    if (getgrgid_r(gid, &gr, grbuf, sizeof(grbuf), &res) == 0 && res != NULL)
+        return g_strdup(gr.gr_name);
+    return g_strdup_printf("%lu", (unsigned long) gid);
+}
+
+/* peer_allowed - root, the socket's owner, or a member of its group */
+static gboolean peer_allowed(GSocketConnection *sc)
+{
+    g_autoptr(GCredentials) cred = NULL;
+    struct ucred *uc;
+
+    cred = g_socket_get_credentials(g_socket_connection_get_socket(sc), NULL);
+    if (cred == NULL
+        || (uc = g_credentials_get_native(cred, G_CREDENTIALS_TYPE_LINUX_UCRED)) == NULL)
+        return FALSE;
+    return uc->uid == 0 || uc->uid == sock_uid || uc->gid == sock_gid
+        || in_group(uc->uid, sock_gid);
 }
 
 /* on_written - a reply went out: go on, or close */
@@ -132,7 +198,7 @@ static JsonObject *handle_line(conn *c, const char *line, gsize len)
     root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
         return policyd_error_response("request is not a JSON object");
-    return policyd_dispatch(c->pd, json_node_get_object(root), c->user);
+    return policyd_dispatch_conn(c->pd, json_node_get_object(root), c->user, c);
 }
 
 /* on_read - more bytes arrived, or the peer went away */
@@ -185,8 +251,18 @@ static void conn_process(conn *c)
             len--;
         resp = handle_line(c, (const char *) c->buf->data, len);
         g_byte_array_remove_range(c->buf, 0, (guint) used + 1);
-        conn_reply(c, resp);
+        if (resp == NULL)
+            c->deferred = TRUE;         /* nothing more is read until then */
+        else
+            conn_reply(c, resp);
     }
+}
+
+/* policyd_conn_reply - the answer of a deferred request */
+void policyd_conn_reply(policyd_conn *c, JsonObject *resp)
+{
+    c->deferred = FALSE;
+    conn_reply(c, resp);
 }
 
 /* on_incoming - a client connected */
@@ -203,6 +279,21 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc,
     c->buf = g_byte_array_new();
     c->user = peer_user(sc);
     conns = g_list_prepend(conns, c);
+    if (++nconns == max_conns) {
+        msg_warn("control: %u connections open; accepting no more until one closes",
+                 nconns);
+        g_socket_service_stop(accepting);
+    }
+    if (!peer_allowed(sc)) {
+        g_autofree char *group = group_name(sock_gid);
+        g_autofree char *text = g_strdup_printf(
+            "permission denied: user %s is not in group %s", c->user, group);
+
+        msg_warn("control: %s", text);
+        c->closing = TRUE;
+        conn_reply(c, policyd_error_response(text));
+        return TRUE;
+    }
     msg_debug("control: connection from %s", c->user);
     conn_process(c);
     return TRUE;
@@ -283,6 +374,16 @@ static gboolean lookup_group(const char *group, gid_t *gid, GError **error)
     return FALSE;
 }
 
+/* conn_limit - how many connections the descriptor limit leaves room for */
+static guint conn_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 4096;
+    return rl.rlim_cur > 2 * FD_RESERVE ? (guint) (rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+}
+
 /*
  * policyd_listen - create the socket (parent dir 0750 when missing, mode
  * 0660, group and owner when given) and start serving it.
@@ -294,6 +395,7 @@ gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
     g_autofree char *dir = g_path_get_dirname(pd->socket_path);
     gid_t   gid = (gid_t) -1;
     gboolean made_dir = FALSE;
+    struct stat st;
 
     if (group != NULL && !lookup_group(group, &gid, error))
         return FALSE;
@@ -328,6 +430,16 @@ gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
         policyd_unlisten(pd);
         return FALSE;
     }
+    if (stat(pd->socket_path, &st) < 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", pd->socket_path,
+                    g_strerror(errno));
+        policyd_unlisten(pd);
+        return FALSE;
+    }
+    sock_uid = st.st_uid;
+    sock_gid = st.st_gid;
+    accepting = pd->service;
+    max_conns = conn_limit();
     g_signal_connect(pd->service, "incoming", G_CALLBACK(on_incoming), pd);
     return TRUE;
 }
@@ -335,6 +447,7 @@ gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
 /* policyd_unlisten - stop serving, close connections, remove the socket */
 void policyd_unlisten(policyd *pd)
 {
+    accepting = NULL;
     while (conns != NULL)
         conn_free(conns->data);
     if (pd->service != NULL) {

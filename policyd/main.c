@@ -4,9 +4,9 @@
  * It owns the store (committed settings, pending changes, rollback
  * history) and answers the control protocol (lib/ctl.h) on a UNIX socket.
  * This file is the process: options, the socket's privileges, daemon
- * mode, pidfile and signals (SIGHUP reloads the committed file, SIGTERM
- * and SIGINT stop cleanly). --check-config only loads a file and says
- * what is wrong with it.
+ * mode, pidfile and signals (SIGHUP reloads the committed file and the
+ * apply configuration, SIGTERM and SIGINT stop cleanly). --check-config
+ * only loads a file and says what is wrong with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +31,7 @@ static char *opt_socket;
 static char *opt_group;
 static char *opt_pidfile;
 static char *opt_user;
+static char *opt_apply_config;
 static gboolean opt_foreground;
 static gboolean opt_check;
 static int opt_verbose;
@@ -49,6 +50,9 @@ static GOptionEntry options[] = {
     {"state-dir", 's', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
      "Pending changes and rollback history (default " SEG_DEFAULT_STATE_DIR ")",
      "DIR"},
+    {"apply-config", 'a', 0, G_OPTION_ARG_FILENAME, &opt_apply_config,
+     "How commit applies the settings (default $SEGTLS_APPLY_CONFIG, else "
+     SEGTLS_SYSCONFDIR "/segtls/apply.conf; missing: commit only stores)", "PATH"},
     {"socket", 'S', 0, G_OPTION_ARG_FILENAME, &opt_socket,
      "Control socket (default " SEG_DEFAULT_SOCKET ")", "PATH"},
     {"group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
@@ -124,6 +128,9 @@ static gboolean on_hup(gpointer data)
         msg_info("reloaded %s", pd->config_path);
     else
         msg_error("%s; keeping the last good configuration", err->message);
+    g_clear_error(&err);
+    if (!policyd_apply_load(pd, &err))
+        msg_error("%s; keeping the last good apply configuration", err->message);
     return G_SOURCE_CONTINUE;
 }
 
@@ -238,10 +245,16 @@ int main(int argc, char **argv)
     pd.state_dir = absolute(opt_state_dir ? opt_state_dir : SEG_DEFAULT_STATE_DIR);
     pd.socket_path = absolute(opt_socket ? opt_socket : SEG_DEFAULT_SOCKET);
     pd.pidfile = opt_pidfile ? absolute(opt_pidfile) : NULL;
+    if (opt_apply_config == NULL && g_getenv("SEGTLS_APPLY_CONFIG") != NULL)
+        opt_apply_config = g_strdup(g_getenv("SEGTLS_APPLY_CONFIG"));
+    pd.apply_config = absolute(opt_apply_config ? opt_apply_config
+                               : SEGTLS_SYSCONFDIR "/segtls/apply.conf");
     if (opt_user != NULL)
         pw = lookup_user(opt_user);
 
     if (!policyd_probe_socket(pd.socket_path, &err))
+        msg_fatal("%s", err->message);
+    if (!policyd_apply_load(&pd, &err))
         msg_fatal("%s", err->message);
     if (!opt_foreground)
         readyfd = detach();
@@ -274,20 +287,24 @@ int main(int argc, char **argv)
              pd.config_path, pd.state_dir);
     g_main_loop_run(pd.loop);
 
+    policyd_apply_shutdown();
     policyd_unlisten(&pd);
     if (pd.pidfile != NULL && unlink(pd.pidfile) < 0 && errno != ENOENT)
         msg_warn("remove %s: %s", pd.pidfile, g_strerror(errno));
     seg_store_free(pd.store);
+    policyd_ops_cleanup();
     g_main_loop_unref(pd.loop);
     g_free(pd.config_path);
     g_free(pd.state_dir);
     g_free(pd.socket_path);
     g_free(pd.pidfile);
+    g_free(pd.apply_config);
     g_free(opt_config);
     g_free(opt_state_dir);
     g_free(opt_socket);
     g_free(opt_group);
     g_free(opt_pidfile);
     g_free(opt_user);
+    g_free(opt_apply_config);
     return 0;
 }

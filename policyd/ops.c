@@ -7,13 +7,16 @@
  * place. Handlers validate every member they read: wrong types are
  * refused, never guessed.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "error.h"
 #include "msg.h"
 #include "policyd.h"
+#include "tlsver.h"
 #include "usable.h"
 
 typedef JsonObject *(*op_handler) (policyd *pd, JsonObject *req,
@@ -38,14 +41,13 @@ static JsonObject *ok_response(void)
     return resp;
 }
 
-/*
- * policyd_apply - apply the committed settings to the servers. Hook for
- * the apply step (SPEC section 5), not written yet: commit only stores.
- */
-gboolean policyd_apply(policyd *pd, GPtrArray *notices, GError **error)
+/* policyd_ok_response - {"ok":true}, for apply.c */
+JsonObject *policyd_ok_response(void)
 {
-    return TRUE;
+    return ok_response();
 }
+
+static policyd_conn *caller;    /* connection of the request being run */
 
 /* current - pending settings when there are any, else committed */
 static const seg_settings *current(policyd *pd)
@@ -66,12 +68,70 @@ static JsonArray *strings_array(GPtrArray *lines)
     return arr;
 }
 
+/* policyd_strings_array - the same, for apply.c */
+JsonArray *policyd_strings_array(GPtrArray *lines)
+{
+    return strings_array(lines);
+}
+
+/*
+ * The warnings take real handshakes (tens of milliseconds), and every
+ * show asks for them: the last answer is kept while the settings and
+ * the certificate files they name (device, inode, size, mtime) are the
+ * same, so that a burst of clients costs one computation.
+ */
+static char *wcache_key;
+static GPtrArray *wcache_warnings;
+static const char *const cert_keys[] = {"gui.certificate", "inbound.certificate"};
+
+/* warnings_key - the settings as JSON, plus what each certificate file is */
+static char *warnings_key(const seg_settings *s)
+{
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+    GString *key;
+    char   *text;
+
+    json_node_take_object(node, seg_settings_to_json(s));
+    text = json_to_string(node, FALSE);
+    key = g_string_new(text);
+    g_free(text);
+    for (gsize i = 0; i < G_N_ELEMENTS(cert_keys); i++) {
+        g_autofree char *path = seg_settings_get(s, cert_keys[i]);
+        struct stat st;
+
+        if (path == NULL || *path == 0)
+            continue;
+        if (stat(path, &st) < 0)
+            g_string_append_printf(key, "\n%s: errno %d", cert_keys[i], errno);
+        else
+            g_string_append_printf(key, "\n%s: %lu %lu %lld %lld.%09ld", cert_keys[i],
+                                   (unsigned long) st.st_dev, (unsigned long) st.st_ino,
+                                   (long long) st.st_size, (long long) st.st_mtim.tv_sec,
+                                   st.st_mtim.tv_nsec);
+    }
+    return g_string_free(key, FALSE);
+}
+
 /* warnings_array - the usable-cipher warnings of some settings */
 static JsonArray *warnings_array(const seg_settings *s)
 {
-    g_autoptr(GPtrArray) warnings = seg_settings_warnings(s);
+    char   *key = warnings_key(s);
 
-    return strings_array(warnings);
+    if (wcache_key == NULL || strcmp(key, wcache_key) != 0) {
+        policyd_ops_cleanup();
+        wcache_warnings = seg_settings_warnings(s);
+        wcache_key = key;
+    } else {
+        g_free(key);
+    }
+    return strings_array(wcache_warnings);
+}
+
+/* policyd_ops_cleanup - forget the cached warnings */
+void policyd_ops_cleanup(void)
+{
+    g_clear_pointer(&wcache_key, g_free);
+    g_clear_pointer(&wcache_warnings, g_ptr_array_unref);
 }
 
 /* member_of_type - member NAME when present and of TYPE, else error */
@@ -156,11 +216,14 @@ static JsonObject *op_set(policyd *pd, JsonObject *req, const char *user,
     }
 }
 
-/* op_commit - pending becomes committed, then applied */
+/*
+ * op_commit - pending becomes committed. With an apply configuration the
+ * pending settings are applied first (apply.c) and the answer comes once
+ * segtls-apply is done: NULL without an error means just that.
+ */
 static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
                              GError **error)
 {
-    g_autoptr(GPtrArray) notices = g_ptr_array_new_with_free_func(g_free);
     GError *err = NULL;
     JsonNode *node;
     const char *comment = "";
@@ -178,18 +241,20 @@ static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
         g_propagate_error(error, err);
         return NULL;
     }
+    if (seg_store_pending(pd->store) != NULL && caller != NULL
+        && policyd_apply_enabled()) {
+        policyd_apply_start(pd, caller, user, comment, keep, error);
+        return NULL;
+    }
     if (!seg_store_commit(pd->store, user, comment, keep, &nothing, error))
         return NULL;
-    if (!nothing) {
+    if (!nothing)
         msg_info("configuration committed by %s", user);
-        if (!policyd_apply(pd, notices, error))
-            return NULL;
-    }
     resp = ok_response();
     json_object_set_boolean_member(resp, "nothing", nothing);
     json_object_set_array_member(resp, "warnings",
                          warnings_array(seg_store_committed(pd->store)));
-    json_object_set_array_member(resp, "notices", strings_array(notices));
+    json_object_set_array_member(resp, "notices", json_array_new());
     return resp;
 }
 
@@ -253,7 +318,29 @@ static JsonObject *op_rollback_restore(policyd *pd, JsonObject *req,
     return ok_response();
 }
 
-/* op_status - who and where the daemon is */
+/* services_array - per service: committed methods and what is usable */
+static JsonArray *services_array(const seg_settings *s)
+{
+    JsonArray *arr = json_array_new();
+
+    for (int svc = 0; svc < SEG_SVC_COUNT; svc++) {
+        JsonObject *o = json_object_new();
+        g_autofree char *methods = seg_methods_value(s->svc[svc].methods);
+        unsigned usable = seg_service_usable(s, (seg_service) svc);
+        g_autofree char *uval = usable ? seg_methods_value(usable) : g_strdup("");
+
+        json_object_set_string_member(o, "service", seg_service_key((seg_service) svc));
+        json_object_set_string_member(o, "title", seg_service_title((seg_service) svc));
+        json_object_set_string_member(o, "configured", methods);
+        json_object_set_string_member(o, "usable", uval);
+        if (svc != SEG_SVC_GUI)
+            json_object_set_string_member(o, "tls", seg_tls_mode_name(s->svc[svc].tls));
+        json_array_add_object_element(arr, o);
+    }
+    return arr;
+}
+
+/* op_status - who and where the daemon is, its services, its apply */
 static JsonObject *op_status(policyd *pd, JsonObject *req, const char *user,
                              GError **error)
 {
@@ -265,25 +352,39 @@ static JsonObject *op_status(policyd *pd, JsonObject *req, const char *user,
     json_object_set_boolean_member(resp, "pending",
                                    seg_store_pending(pd->store) != NULL);
     json_object_set_string_member(resp, "user", user);
+    json_object_set_array_member(resp, "services",
+                                 services_array(seg_store_committed(pd->store)));
+    policyd_apply_status(resp);
     return resp;
 }
 
 static const struct op {
     const char *name;
     op_handler  handler;
+    gboolean    changes;        /* refused while an apply runs */
 } ops[] = {
-    {"show", op_show},
-    {"set", op_set},
-    {"commit", op_commit},
-    {"clear", op_clear},
-    {"rollback_list", op_rollback_list},
-    {"rollback_restore", op_rollback_restore},
-    {"status", op_status},
+    {"show", op_show, FALSE},
+    {"set", op_set, TRUE},
+    {"commit", op_commit, TRUE},
+    {"clear", op_clear, TRUE},
+    {"rollback_list", op_rollback_list, FALSE},
+    {"rollback_restore", op_rollback_restore, TRUE},
+    {"status", op_status, FALSE},
 };
 
 /* policyd_dispatch - run one request, always return a response */
 JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
                              const char *user)
+{
+    return policyd_dispatch_conn(pd, request, user, NULL);
+}
+
+/*
+ * policyd_dispatch_conn - run one request from conn; NULL when the
+ * answer comes later through policyd_conn_reply() (conn not NULL only)
+ */
+JsonObject *policyd_dispatch_conn(policyd *pd, JsonObject *request,
+                                  const char *user, policyd_conn *conn)
 {
     g_autoptr(GError) err = NULL;
     JsonNode *node;
@@ -298,7 +399,13 @@ JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
     for (i = 0; i < G_N_ELEMENTS(ops); i++) {
         if (strcmp(ops[i].name, name) != 0)
             continue;
+        if (ops[i].changes && policyd_apply_busy())
+            return policyd_error_response("an apply is in progress");
+        caller = conn;
         resp = ops[i].handler(pd, request, user, &err);
+        caller = NULL;
+        if (resp == NULL && err == NULL)
+            return NULL;                /* deferred */
         if (resp == NULL) {
             msg_debug("%s by %s: %s", name, user, err->message);
             return policyd_error_response(err->message);

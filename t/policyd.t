@@ -26,7 +26,8 @@ wait_policyd() {
 # start_policyd - foreground daemon, log in $T/policyd.log, pid in $PD
 start_policyd() {
     "$POLICYD" --foreground --config "$CONF" --state-dir "$T/state" \
-        --socket "$S" --pidfile "$T/policyd.pid" 2>>"$T/policyd.log" &
+        --socket "$S" --pidfile "$T/policyd.pid" --apply-config "$T/etc/apply.conf" \
+        2>>"$T/policyd.log" &
     PD=$!
     at_exit "kill -9 $PD"
     wait_policyd
@@ -172,7 +173,11 @@ Socket: $S
 Committed settings: $CONF
 State directory: $T/state
 Pending changes: no
-Connected as: root" "status"
+Connected as: root
+Apply on commit: no (no $T/etc/apply.conf)
+GUI HTTPS: configured 1.1-1.2, usable 1.2
+Inbound SMTP: configured 1.1-1.3, usable 1.2-1.3
+Outbound SMTP: configured 1.1-1.2, usable 1.1-1.2" "status"
 
 # --- protocol errors ---
 run "$SEGTLS" raw '{"op":"show"'

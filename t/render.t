@@ -24,6 +24,7 @@ cases=(
     "verify-chain|"
     "preferred-verify|"
     "other-client|"
+    "gui-log|--gui-log /var/log/segtls/gui_logs"
     "services|--smtpd-service 127.0.0.1:20025/inet --smtpd-service submission/inet --smtp-service smtp/unix --smtp-service relay/unix --tls-config-file /srv/pf/tls.cnf --nginx-include /srv/ngx/gui.conf --client-conf /srv/client.cnf"
 )
 plan $(( ${#cases[@]} * 2 + 6 ))

@@ -23,8 +23,13 @@ if [ ! -s "$dir/cert.pem" ]; then
     cat "$dir/key.pem" "$dir/crt.pem" > "$dir/cert.pem"
     chmod 0600 "$dir/cert.pem" "$dir/key.pem"
 fi
-[ -s "$dir/segtls.conf" ] || "$bin/segtls-policyd" --print-defaults > "$dir/segtls.conf" 2>/dev/null ||
-    cp "$top/conf/segtls.conf" "$dir/segtls.conf"
+[ -s "$dir/segtls.conf" ] || cp "$top/conf/segtls.conf" "$dir/segtls.conf"
+# Standalone mode: there is no Postfix or nginx to apply to, so a commit
+# only stores; segtls-standalone follows the committed file.
+cat > "$dir/apply.conf" <<'EOA'
+[apply]
+enabled=false
+EOA
 
 pids=()
 stop() {
@@ -37,9 +42,9 @@ stop() {
 trap stop INT TERM EXIT
 
 sock="$dir/policyd.sock"
-echo "run: $bin/segtls-policyd --foreground --config $dir/segtls.conf --state-dir $dir/state --socket $sock"
+echo "run: $bin/segtls-policyd --foreground --config $dir/segtls.conf --state-dir $dir/state --socket $sock --apply-config $dir/apply.conf"
 "$bin/segtls-policyd" --foreground --config "$dir/segtls.conf" --state-dir "$dir/state" \
-    --socket "$sock" &
+    --socket "$sock" --apply-config "$dir/apply.conf" &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
@@ -50,8 +55,8 @@ if [ -x "$bin/segtls-standalone" ]; then
         --state-dir "$dir/state/sink" --mail-log "$dir/log/sink_mail_logs" \
         --gui-log "$dir/log/sink_gui_logs" &
     pids+=($!)
-    echo "run: $bin/segtls-standalone --socket $sock --cert $dir/cert.pem --smtp-listen 127.0.0.1:$smtp_port --relay 127.0.0.1:$sink_port --https-listen 127.0.0.1:$https_port ..."
-    "$bin/segtls-standalone" --socket "$sock" --cert "$dir/cert.pem" \
+    echo "run: $bin/segtls-standalone --config $dir/segtls.conf --cert $dir/cert.pem --smtp-listen 127.0.0.1:$smtp_port --relay 127.0.0.1:$sink_port --https-listen 127.0.0.1:$https_port ..."
+    "$bin/segtls-standalone" --config "$dir/segtls.conf" --cert "$dir/cert.pem" \
         --smtp-listen "127.0.0.1:$smtp_port" --relay "127.0.0.1:$sink_port" \
         --https-listen "127.0.0.1:$https_port" --spool "$dir/spool" \
         --state-dir "$dir/state" --mail-log "$dir/log/mail_logs" \

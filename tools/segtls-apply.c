@@ -27,6 +27,7 @@ static char *opt_nginx_prefix;
 static char *opt_nginx_conf;
 static char *opt_nginx_include;
 static char *opt_client_conf;
+static char *opt_gui_log;
 static char *opt_probe_smtp;
 static char *opt_probe_https;
 static char *opt_state_dir;
@@ -64,6 +65,9 @@ static const GOptionEntry options[] = {
     {"client-conf", 0, 0, G_OPTION_ARG_FILENAME, &opt_client_conf,
      "OpenSSL client configuration to write (default "
      SEG_APPLY_DEFAULT_CLIENT_CONF ")", "PATH"},
+    {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_gui_log,
+     "Add \"segtls_gui_log PATH;\" to the nginx include (needs "
+     "ngx_http_segtls_module loaded)", "PATH"},
     {"probe-smtp", 0, 0, G_OPTION_ARG_STRING, &opt_probe_smtp,
      "Where to probe Inbound SMTP (default: the smtpd service)", "HOST:PORT"},
     {"probe-https", 0, 0, G_OPTION_ARG_STRING, &opt_probe_https,
@@ -164,6 +168,7 @@ int     main(int argc, char **argv)
     o.nginx_conf = opt_nginx_conf;
     o.nginx_include = opt_nginx_include;
     o.client_conf = opt_client_conf;
+    o.gui_log = opt_gui_log;
     o.probe_smtp = opt_probe_smtp;
     o.probe_https = opt_probe_https;
     o.state_dir = opt_state_dir;
@@ -196,6 +201,7 @@ int     main(int argc, char **argv)
     g_free(opt_nginx_conf);
     g_free(opt_nginx_include);
     g_free(opt_client_conf);
+    g_free(opt_gui_log);
     g_free(opt_probe_smtp);
     g_free(opt_probe_https);
     g_free(opt_state_dir);

@@ -5,7 +5,9 @@
  * commit, clear, rollbackconfig and status, each a row in one table with
  * its own options and --help. Every subcommand is one or two control
  * requests (lib/ctl.h). Errors are one line on stderr starting with
- * "segtls: "; exit 0 ok, 1 error, 2 usage.
+ * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
+ * with the servers (lib/probe.h) and exits 1 when what they negotiate
+ * differs from what the committed settings make usable (status.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "ctl.h"
 #include "msg.h"
+#include "status.h"
 
 static char *opt_socket;
 
@@ -165,6 +168,21 @@ static void show_text(JsonObject *resp)
     print_lines(resp, "warnings");
 }
 
+/* print_json - an answer, pretty */
+static void print_json(JsonObject *resp)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *text = NULL;
+
+    json_node_set_object(node, resp);
+    json_generator_set_root(gen, node);
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_indent(gen, 2);
+    text = json_generator_to_data(gen, NULL);
+    printf("%s\n", text);
+}
+
 /* cmd_show - segtls show [--json] */
 static int cmd_show(int argc, char **argv)
 {
@@ -179,16 +197,7 @@ static int cmd_show(int argc, char **argv)
               entries, &argc, &argv, 0, 0);
     resp = call(seg_ctl_request("show"));
     if (json) {
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-        g_autofree char *text = NULL;
-
-        json_node_set_object(node, resp);
-        json_generator_set_root(gen, node);
-        json_generator_set_pretty(gen, TRUE);
-        json_generator_set_indent(gen, 2);
-        text = json_generator_to_data(gen, NULL);
-        printf("%s\n", text);
+        print_json(resp);
     } else {
         show_text(resp);
     }
@@ -216,6 +225,32 @@ static int cmd_set(int argc, char **argv)
     print_lines(resp, "warnings");
     json_object_unref(resp);
     return 0;
+}
+
+/*
+ * commit_call - send the commit request (taken); on an apply failure say
+ * so and that the changes are still pending, exit 1
+ */
+static JsonObject *commit_call(JsonObject *req)
+{
+    g_autoptr(GError) err = NULL;
+    JsonObject *resp;
+
+    resp = seg_ctl_call(seg_ctl_socket_path(opt_socket), req, &err);
+    json_object_unref(req);
+    if (resp == NULL)
+        fail(1, "%s", err->message);
+    if (!seg_ctl_check(resp, &err)) {
+        json_object_unref(resp);
+        if (g_str_has_prefix(err->message, "apply failed: ")) {
+            fflush(stdout);
+            fprintf(stderr, "segtls: %s\nYour changes are still pending.\n",
+                    err->message);
+            exit(1);
+        }
+        fail(1, "%s", err->message);
+    }
+    return resp;
 }
 
 /* has_pending - ask the daemon whether anything is pending */
@@ -271,7 +306,7 @@ static int cmd_commit(int argc, char **argv)
     req = seg_ctl_request("commit");
     json_object_set_string_member(req, "comment", comment);
     json_object_set_boolean_member(req, "keep_rollback", keep);
-    resp = call(req);
+    resp = commit_call(req);
     if (json_object_get_boolean_member_with_default(resp, "nothing", FALSE)) {
         printf("There is no data to commit.\n");
     } else {
@@ -279,7 +314,8 @@ static int cmd_commit(int argc, char **argv)
         when = g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
         printf("Changes committed: %s\n", when);
         print_lines(resp, "warnings");
-        print_lines(resp, "notices");
+        /* the apply's output lines hold its notices */
+        print_lines(resp, json_object_has_member(resp, "lines") ? "lines" : "notices");
     }
     json_object_unref(resp);
     return 0;
@@ -398,26 +434,44 @@ static int cmd_rollbackconfig(int argc, char **argv)
     }
 }
 
-/* cmd_status - segtls status */
+/* cmd_status - segtls status [--json] [--timeout SECONDS] */
 static int cmd_status(int argc, char **argv)
 {
+    gboolean json = FALSE;
+    double  timeout = 0;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
+         "The server's answer and the live versions as JSON", NULL},
+        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
+         "Seconds per network step of each probe (default 5)", "SECONDS"},
+        {NULL}
+    };
     JsonObject *resp;
+    gboolean bad;
 
-    parse_sub("status", "", "Show whether segtls-policyd runs, and where.",
-              NULL, &argc, &argv, 0, 0);
+    parse_sub("status", "", "Show whether segtls-policyd runs, and where; per "
+              "service the configured and usable TLS versions and what the "
+              "server negotiates now. Exit 1 on drift or an unreachable server.",
+              entries, &argc, &argv, 0, 0);
     resp = call(seg_ctl_request("status"));
-    printf("segtls-policyd is running (pid %" G_GINT64_FORMAT ").\n"
-           "Socket: %s\nCommitted settings: %s\nState directory: %s\n"
-           "Pending changes: %s\nConnected as: %s\n",
-           json_object_get_int_member_with_default(resp, "pid", 0),
-           seg_ctl_socket_path(opt_socket),
-           json_object_get_string_member_with_default(resp, "config", ""),
-           json_object_get_string_member_with_default(resp, "state_dir", ""),
-           json_object_get_boolean_member_with_default(resp, "pending", FALSE)
-           ? "yes" : "no",
-           json_object_get_string_member_with_default(resp, "user", ""));
+    bad = segtls_status_live(resp, timeout);
+    if (json) {
+        print_json(resp);
+    } else {
+        printf("segtls-policyd is running (pid %" G_GINT64_FORMAT ").\n"
+               "Socket: %s\nCommitted settings: %s\nState directory: %s\n"
+               "Pending changes: %s\nConnected as: %s\n",
+               json_object_get_int_member_with_default(resp, "pid", 0),
+               seg_ctl_socket_path(opt_socket),
+               json_object_get_string_member_with_default(resp, "config", ""),
+               json_object_get_string_member_with_default(resp, "state_dir", ""),
+               json_object_get_boolean_member_with_default(resp, "pending", FALSE)
+               ? "yes" : "no",
+               json_object_get_string_member_with_default(resp, "user", ""));
+        segtls_status_print(resp);
+    }
     json_object_unref(resp);
-    return 0;
+    return bad ? 1 : 0;
 }
 
 /* cmd_raw - hidden test helper: send TEXT as one line, print the answer */
@@ -494,7 +548,8 @@ static const struct command {
     {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
     {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore N]",
      "restore a saved configuration"},
-    {"status", cmd_status, "status", "is segtls-policyd running"},
+    {"status", cmd_status, "status [--json]",
+     "daemon, services, live versions and drift"},
     {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] [OPTIONS]",
      "probe each TLS version of a server (segtls-tlsverify)"},
     {"raw", cmd_raw, NULL, NULL},

@@ -14,6 +14,9 @@ SEGTLS_TOP=${SEGTLS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SEGTLS_BIN=${SEGTLS_BIN:-$SEGTLS_TOP/build/bin}
 T=$(mktemp -d "${TMPDIR:-/tmp}/segtls-t.XXXXXX")
 chmod 755 "$T"
+# A policyd a test starts never applies to this host's Postfix or nginx
+# unless the test names an apply configuration itself.
+export SEGTLS_APPLY_CONFIG="$T/no-apply.conf"
 
 at_exit() { _tap_exit_hooks+=("$*"); }
 _tap_cleanup() {
@@ -70,3 +73,18 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
         echo $((20000 + RANDOM % 20000))
 }
+# SEGTLS_VALGRIND=1 (opt-in, `make check-valgrind`): bin NAME returns a
+# wrapper that runs the program under valgrind memcheck (same pid); one
+# log per process in $SEGTLS_VALGRIND_LOG (default $T/valgrind); a
+# memory error or a definite leak makes the program exit 97.
+if [ "${SEGTLS_VALGRIND:-0}" = 1 ]; then
+    _vg_log=${SEGTLS_VALGRIND_LOG:-$T/valgrind}
+    mkdir -p "$_vg_log" "$T/vgbin"
+    bin() {
+        local w="$T/vgbin/$1"
+        [ -x "$SEGTLS_BIN/$1" ] || { echo "$SEGTLS_BIN/$1"; return; }
+        [ -e "$w" ] || printf '#!/bin/sh\nG_SLICE=always-malloc G_DEBUG=gc-friendly exec valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=%s/%s.%%p.log %s "$@"\n' \
+            "$_vg_log" "$1" "$SEGTLS_BIN/$1" >"$w.tmp" && chmod 755 "$w.tmp" && mv "$w.tmp" "$w"
+        echo "$w"
+    }
+fi

@@ -17,7 +17,7 @@
 static const char *const smtpd[] = {"smtp/inet", NULL};
 static const char *const smtp[] = {"smtp/unix", NULL};
 static const seg_render_target good_target = {
-    smtpd, smtp, "/etc/segtls/postfix-tls.cnf",
+    smtpd, smtp, "/etc/segtls/postfix-tls.cnf", NULL,
 };
 
 /* One hostile value: which field, what goes in, what the error says. */
@@ -145,14 +145,14 @@ static void test_target(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(bad_services); i++) {
         const char *one[] = {bad_services[i], NULL};
-        seg_render_target t = {one, smtp, "/etc/x.cnf"};
-        seg_render_target u = {smtpd, one, "/etc/x.cnf"};
+        seg_render_target t = {one, smtp, "/etc/x.cnf", NULL};
+        seg_render_target u = {smtpd, one, "/etc/x.cnf", NULL};
 
         refused(s, &t, "master.cf service ");
         refused(s, &u, "master.cf service ");
     }
     for (guint i = 0; i < G_N_ELEMENTS(bad_paths); i++) {
-        seg_render_target t = {smtpd, smtp, bad_paths[i]};
+        seg_render_target t = {smtpd, smtp, bad_paths[i], NULL};
 
         refused(s, &t, "tls_config_file: ");
     }

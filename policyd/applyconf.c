@@ -1,0 +1,335 @@
+/*
+ * applyconf - the apply configuration of segtls-policyd (apply.conf).
+ *
+ * A GLib key file with one group, [apply], whose keys are exactly the
+ * long options of segtls-apply (postfix-dir, smtpd-service, ...; a key
+ * that may repeat is a string list "a;b") plus enabled=true|false. Every
+ * value is checked before it becomes an argument: no control characters,
+ * absolute paths without characters that would inject (render.h), master.cf
+ * service names, HOST:PORT probe targets, a timeout in seconds. An unknown
+ * group or key or a bad value is refused with "FILE:LINE: message".
+ * The arguments are built as "--key=value", so that no value can pass for
+ * an option. The probe targets the commit's apply uses are worked out here
+ * too, for `segtls status`.
+ */
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "apply.h"
+#include "error.h"
+#include "policyd.h"
+#include "probe.h"
+#include "render.h"
+
+#define APPLY_GROUP     "apply"
+#define APPLY_MAX_TIMEOUT 3600.0
+
+typedef enum {
+    K_ENABLED,                  /* enabled=true|false, not an option */
+    K_PATH,                     /* absolute path */
+    K_NGINX_CONF,               /* absolute, or relative to nginx-prefix */
+    K_SERVICES,                 /* list of master.cf "name/type" */
+    K_TARGET,                   /* HOST:PORT */
+    K_FLAG,                     /* boolean option without a value */
+    K_TIMEOUT,                  /* seconds */
+} key_kind;
+
+static const struct apply_key {
+    const char *name;
+    key_kind    kind;
+} apply_keys[] = {
+    {"enabled", K_ENABLED},
+    {"postfix-dir", K_PATH},
+    {"smtpd-service", K_SERVICES},
+    {"smtp-service", K_SERVICES},
+    {"tls-config-file", K_PATH},
+    {"nginx-prefix", K_PATH},
+    {"nginx-conf", K_NGINX_CONF},
+    {"nginx-include", K_PATH},
+    {"client-conf", K_PATH},
+    {"gui-log", K_PATH},
+    {"probe-smtp", K_TARGET},
+    {"probe-https", K_TARGET},
+    {"no-postfix", K_FLAG},
+    {"no-nginx", K_FLAG},
+    {"timeout", K_TIMEOUT},
+};
+
+/*
+ * find_line - line number of "[group]" (key NULL) or of "key=" in that
+ * group; 0 when not found (GKeyFile keeps no line numbers)
+ */
+static int find_line(const char *text, const char *group, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    gboolean in_group = FALSE;
+
+    for (int i = 0; lines[i] != NULL; i++) {
+        char   *l = g_strstrip(lines[i]);
+
+        if (*l == '[') {
+            char   *end = strchr(l, ']');
+
+            if (end != NULL)
+                *end = 0;
+            in_group = strcmp(l + 1, group) == 0;
+            if (in_group && key == NULL)
+                return i + 1;
+            continue;
+        }
+        if (in_group && key != NULL) {
+            char   *eq = strchr(l, '=');
+
+            if (eq == NULL)
+                continue;
+            *eq = 0;
+            if (strcmp(g_strstrip(l), key) == 0)
+                return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* fail_at - "FILE:LINE: message" (or "FILE: message") into error */
+G_GNUC_PRINTF(5, 6)
+static gboolean fail_at(GError **error, const char *path, const char *text,
+                        const char *key, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    int     line = find_line(text, APPLY_GROUP, key);
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s:%d: %s", path, line, msg);
+    else
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s: %s", path, msg);
+    return FALSE;
+}
+
+/* has_control - any control character (the key file turns \n into one) */
+static gboolean has_control(const char *value)
+{
+    for (const guchar *p = (const guchar *) value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return TRUE;
+    return FALSE;
+}
+
+/* check_one - one value of a key; the message without the file name */
+static gboolean check_one(const struct apply_key *k, const char *value,
+                          gboolean have_prefix, GError **error)
+{
+    g_autofree char *host = NULL;
+    int     port;
+
+    if (has_control(value) || !g_utf8_validate(value, -1, NULL)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                    "%s: control character or invalid UTF-8 in the value", k->name);
+        return FALSE;
+    }
+    switch (k->kind) {
+    case K_PATH:
+        return seg_render_check_path(k->name, value, error);
+    case K_NGINX_CONF:
+        if (*value != '/' && have_prefix) {
+            g_autofree char *abs = g_strconcat("/", value, NULL);
+
+            return seg_render_check_path(k->name, abs, error);
+        }
+        return seg_render_check_path(k->name, value, error);
+    case K_SERVICES:
+        if (!seg_render_check_service(value, error)) {
+            g_prefix_error(error, "%s: ", k->name);
+            return FALSE;
+        }
+        return TRUE;
+    case K_TARGET:
+        if (!seg_probe_parse_target(value, 25, &host, &port, error)) {
+            g_prefix_error(error, "%s: ", k->name);
+            return FALSE;
+        }
+        return TRUE;
+    default:
+        return TRUE;
+    }
+}
+
+/* add_value - check a value and add "--key=value" */
+static gboolean add_value(policyd_apply_conf *c, const struct apply_key *k,
+                          const char *value, gboolean have_prefix,
+                          const char *path, const char *text, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!check_one(k, value, have_prefix, &err))
+        return fail_at(error, path, text, k->name, "%s", err->message);
+    g_ptr_array_add(c->args, g_strdup_printf("--%s=%s", k->name, value));
+    return TRUE;
+}
+
+/* add_key - one key of [apply] into the arguments */
+static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
+                        const struct apply_key *k, const char *path,
+                        const char *text, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    gboolean have_prefix = g_key_file_has_key(kf, APPLY_GROUP, "nginx-prefix", NULL);
+
+    if (k->kind == K_SERVICES) {
+        g_auto(GStrv) list = g_key_file_get_string_list(kf, APPLY_GROUP, k->name,
+                                                        NULL, &err);
+
+        if (list == NULL || list[0] == NULL)
+            return fail_at(error, path, text, k->name, "%s: %s", k->name,
+                           err ? err->message : "empty list");
+        for (int i = 0; list[i] != NULL; i++)
+            if (!add_value(c, k, list[i], have_prefix, path, text, error))
+                return FALSE;
+        if (strcmp(k->name, "smtpd-service") == 0)
+            c->first_smtpd = g_strdup(list[0]);
+        return TRUE;
+    }
+    if (k->kind == K_ENABLED || k->kind == K_FLAG) {
+        gboolean on = g_key_file_get_boolean(kf, APPLY_GROUP, k->name, &err);
+
+        if (err != NULL)
+            return fail_at(error, path, text, k->name,
+                           "%s: value must be true or false", k->name);
+        if (k->kind == K_ENABLED)
+            c->enabled = on;
+        else if (on)
+            g_ptr_array_add(c->args, g_strdup_printf("--%s", k->name));
+        if (strcmp(k->name, "no-postfix") == 0)
+            c->no_postfix = on;
+        if (strcmp(k->name, "no-nginx") == 0)
+            c->no_nginx = on;
+        return TRUE;
+    }
+    {
+        g_autofree char *value = g_key_file_get_string(kf, APPLY_GROUP, k->name, &err);
+
+        if (value == NULL)
+            return fail_at(error, path, text, k->name, "%s: %s", k->name, err->message);
+        if (k->kind == K_TIMEOUT) {
+            char   *end;
+            double  t = g_ascii_strtod(value, &end);
+
+            if (*value == 0 || *end != 0 || !(t > 0) || t > APPLY_MAX_TIMEOUT)
+                return fail_at(error, path, text, k->name,
+                               "timeout: \"%s\" is not a number of seconds from 0 to %.0f",
+                               value, APPLY_MAX_TIMEOUT);
+            g_ptr_array_add(c->args, g_strdup_printf("--timeout=%g", t));
+            return TRUE;
+        }
+        if (!add_value(c, k, value, have_prefix, path, text, error))
+            return FALSE;
+        if (strcmp(k->name, "probe-smtp") == 0)
+            c->probe_smtp = g_strdup(value);
+        else if (strcmp(k->name, "probe-https") == 0)
+            c->probe_https = g_strdup(value);
+        return TRUE;
+    }
+}
+
+/* service_target - where a master.cf smtpd service listens, as apply probes it */
+static char *service_target(const char *service)
+{
+    g_autofree char *name = g_strdup(service ? service : SEG_RENDER_DEFAULT_SMTPD_SERVICE);
+    char   *slash = strrchr(name, '/');
+    char   *colon;
+    struct servent *se;
+
+    if (slash != NULL)
+        *slash = 0;
+    if ((colon = strrchr(name, ':')) != NULL) {
+        *colon = 0;
+        return g_strdup_printf("%s:%s", *name && strcmp(name, "0.0.0.0") != 0
+                               ? name : "127.0.0.1", colon + 1);
+    }
+    if (*name && name[strspn(name, "0123456789")] == 0)
+        return g_strdup_printf("127.0.0.1:%s", name);
+    if ((se = getservbyname(name, "tcp")) != NULL)
+        return g_strdup_printf("127.0.0.1:%d", ntohs(se->s_port));
+    return NULL;
+}
+
+/* policyd_apply_conf_load - parse and check an apply configuration file */
+policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+    g_auto(GStrv) groups = NULL;
+    g_auto(GStrv) keys = NULL;
+    policyd_apply_conf *c;
+    gsize   len;
+
+    if (!g_file_get_contents(path, &text, &len, error))
+        return NULL;
+    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &err)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s: %s", path, err->message);
+        return NULL;
+    }
+    groups = g_key_file_get_groups(kf, NULL);
+    for (int i = 0; groups[i] != NULL; i++) {
+        if (strcmp(groups[i], APPLY_GROUP) != 0) {
+            int     line = find_line(text, groups[i], NULL);
+
+            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                        "%s:%d: unknown group [%s] (only [apply])", path, line, groups[i]);
+            return NULL;
+        }
+    }
+    keys = g_key_file_get_keys(kf, APPLY_GROUP, NULL, NULL);
+    for (int i = 0; keys != NULL && keys[i] != NULL; i++) {
+        gsize   j;
+
+        for (j = 0; j < G_N_ELEMENTS(apply_keys); j++)
+            if (strcmp(keys[i], apply_keys[j].name) == 0)
+                break;
+        if (j == G_N_ELEMENTS(apply_keys)) {
+            fail_at(error, path, text, keys[i], "unknown key \"%s\" in [apply]", keys[i]);
+            return NULL;
+        }
+    }
+    c = g_new0(policyd_apply_conf, 1);
+    c->path = g_strdup(path);
+    c->enabled = TRUE;
+    c->args = g_ptr_array_new_with_free_func(g_free);
+    for (gsize j = 0; j < G_N_ELEMENTS(apply_keys); j++) {
+        if (!g_key_file_has_key(kf, APPLY_GROUP, apply_keys[j].name, NULL))
+            continue;
+        if (!add_key(c, kf, &apply_keys[j], path, text, error)) {
+            policyd_apply_conf_free(c);
+            return NULL;
+        }
+    }
+    if (c->no_postfix)
+        g_clear_pointer(&c->probe_smtp, g_free);
+    else if (c->probe_smtp == NULL)
+        c->probe_smtp = service_target(c->first_smtpd);
+    if (c->no_nginx)
+        g_clear_pointer(&c->probe_https, g_free);
+    else if (c->probe_https == NULL)
+        c->probe_https = g_strdup(SEG_APPLY_DEFAULT_PROBE_HTTPS);
+    return c;
+}
+
+/* policyd_apply_conf_free - release an apply configuration */
+void policyd_apply_conf_free(policyd_apply_conf *c)
+{
+    if (c == NULL)
+        return;
+    g_free(c->path);
+    g_ptr_array_unref(c->args);
+    g_free(c->probe_smtp);
+    g_free(c->probe_https);
+    g_free(c->first_smtpd);
+    g_free(c);
+}
