@@ -13,13 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #include "apply_int.h"
 #include "error.h"
 #include "store.h"
 #include "usable.h"
 
-#define RELOAD_WAIT_US  (5 * G_USEC_PER_SEC)   /* old Postfix children exit */
+#define RELOAD_WAIT_US  (5 * G_USEC_PER_SEC)   /* idle old Postfix children exit */
+#define RELOAD_POLL_US  (5 * 1000)
 
 /* seg_apply_report_new - an empty report */
 seg_apply_report *seg_apply_report_new(void)
@@ -55,23 +57,33 @@ void apply_say(apply_ctx *c, const char *fmt, ...)
     va_end(ap);
 }
 
-/* postconf_has_service - does master.cf define name/type? */
-static gboolean postconf_has_service(const char *dir, const char *service,
-                                     double timeout, gboolean *has,
-                                     GError **error)
+/* master_services - the set of "name/type" that master.cf defines */
+static GHashTable *master_services(const char *dir, double timeout,
+                                   GError **error)
 {
-    const char *argv[] = {"postconf", "-c", dir, "-M", service, NULL};
+    const char *argv[] = {"postconf", "-c", dir, "-M", NULL};
     g_autofree char *out = NULL;
     g_auto(GStrv) lines = NULL;
+    GHashTable *set;
 
     if (!seg_apply_run_ok(argv, timeout, FALSE, &out, error))
-        return FALSE;
-    *has = FALSE;
+        return NULL;
+    set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     lines = g_strsplit(out, "\n", -1);
-    for (char **l = lines; *l; l++)
-        if (**l && !g_str_has_prefix(*l, "postconf:"))
-            *has = TRUE;
-    return TRUE;
+    for (char **l = lines; *l; l++) {
+        const char *name = *l, *type;
+        size_t  nlen, tlen;
+
+        /* continuation lines of a folded entry start with white space */
+        if (*name == 0 || g_ascii_isspace(*name) || g_str_has_prefix(name, "postconf:"))
+            continue;
+        nlen = strcspn(name, " \t");
+        type = name + nlen + strspn(name + nlen, " \t");
+        if ((tlen = strcspn(type, " \t")) > 0)
+            g_hash_table_add(set, g_strdup_printf("%.*s/%.*s", (int) nlen, name,
+                                                  (int) tlen, type));
+    }
+    return set;
 }
 
 /* postfix_dir - the absolute config_directory */
@@ -90,6 +102,7 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
     g_autofree char *dir = postfix_dir(o);
     double  timeout = o->timeout > 0 ? o->timeout : SEG_APPLY_DEFAULT_TIMEOUT;
     GPtrArray *smtp = g_ptr_array_new_with_free_func(g_free);
+    GHashTable *services = NULL;
 
     t->smtpd_services = (const char *const *)
         g_strdupv((char **) (o->smtpd_services ? o->smtpd_services : smtpd_default));
@@ -98,29 +111,24 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
         g_ptr_array_add(smtp, g_strdup(*sv));
     t->tls_config_file = g_strdup(o->tls_config_file ? o->tls_config_file
                                   : SEG_APPLY_DEFAULT_TLS_CONFIG);
-    if (!o->no_postfix && o->smtp_services == NULL) {
-        gboolean has = FALSE;
-
-        if (!postconf_has_service(dir, "relay/unix", timeout, &has, error))
-            goto fail;
-        if (has)
-            g_ptr_array_add(smtp, g_strdup("relay/unix"));
-    }
+    t->gui_log = g_strdup(o->gui_log);
+    if (!o->no_postfix
+        && (services = master_services(dir, timeout, error)) == NULL)
+        goto fail;
+    if (services && o->smtp_services == NULL
+        && g_hash_table_contains(services, "relay/unix"))
+        g_ptr_array_add(smtp, g_strdup("relay/unix"));
     g_ptr_array_add(smtp, NULL);
     t->smtp_services = (const char *const *) g_ptr_array_free(smtp, FALSE);
     smtp = NULL;
     if (!seg_render_target_check(t, error))
         goto fail;
-    if (!o->no_postfix) {
+    if (services) {
         const char *const *lists[] = {t->smtpd_services, t->smtp_services};
 
         for (guint i = 0; i < G_N_ELEMENTS(lists); i++) {
             for (const char *const *sv = lists[i]; *sv; sv++) {
-                gboolean has = FALSE;
-
-                if (!postconf_has_service(dir, *sv, timeout, &has, error))
-                    goto fail;
-                if (!has) {
+                if (!g_hash_table_contains(services, *sv)) {
                     g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
                                 "%s/master.cf has no service %s", dir, *sv);
                     goto fail;
@@ -128,10 +136,13 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
             }
         }
     }
+    g_clear_pointer(&services, g_hash_table_unref);
     return t;
 fail:
     if (smtp)
         g_ptr_array_free(smtp, TRUE);
+    if (services)
+        g_hash_table_unref(services);
     seg_apply_target_free(t);
     return NULL;
 }
@@ -144,6 +155,7 @@ void seg_apply_target_free(seg_render_target *t)
     g_strfreev((char **) t->smtpd_services);
     g_strfreev((char **) t->smtp_services);
     g_free((char *) t->tls_config_file);
+    g_free((char *) t->gui_log);
     g_free(t);
 }
 
@@ -248,20 +260,79 @@ static pid_t postfix_master_pid(apply_ctx *c)
     return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
 }
 
-/* postfix_reload - reload and wait until the old children are gone */
+/*
+ * idle - is pid, a Postfix daemon, waiting for work (not serving anyone)?
+ *
+ * A Postfix daemon waits for work in its event loop (epoll_wait, or
+ * flock on the accept lock); serving a client it sits in poll() or
+ * read()/write() with a timeout. /proc/PID/syscall says which; when it
+ * cannot be read the process counts as idle (waited for, to be safe).
+ */
+static gboolean idle(pid_t pid)
+{
+    static const long waits[] = {
+#ifdef SYS_epoll_wait
+        SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait
+        SYS_epoll_pwait,
+#endif
+#ifdef SYS_epoll_pwait2
+        SYS_epoll_pwait2,
+#endif
+        SYS_flock,
+    };
+    g_autofree char *path = g_strdup_printf("/proc/%d/syscall", (int) pid);
+    g_autofree char *text = NULL;
+    char   *end;
+    long    nr;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return TRUE;
+    nr = strtol(text, &end, 10);
+    if (end == text)                    /* "running": busy right now */
+        return FALSE;
+    for (guint i = 0; i < G_N_ELEMENTS(waits); i++)
+        if (nr == waits[i])
+            return TRUE;
+    return FALSE;
+}
+
+/*
+ * postfix_reload - reload; wait until the master has taken it
+ *
+ * postfix reload only signals the master. The master then reads the new
+ * configuration and closes the status pipe of every service; an old
+ * daemon sees that and exits as soon as it is idle, and one that has
+ * accepted a connection since then exits before serving it (its "taken"
+ * notice fails), so from then on every new connection is served with
+ * the new configuration. An old daemon that is serving a client keeps
+ * its session and leaves when that ends: it is not waited for (an SMTP
+ * session may last minutes, and is never cut). So: wait until every old
+ * child is gone or busy; the idle ones (qmgr and pickup at least) prove
+ * that the master has read the new configuration. The probes then check
+ * what new connections really get.
+ */
 static gboolean postfix_reload(apply_ctx *c, GError **error)
 {
     const char *argv[] = {"postfix", "-c", c->pf_dir, "reload", NULL};
     g_autoptr(GArray) kids = children(c->master);
     gint64  deadline;
+    gboolean waiting = TRUE;
 
     if (!seg_apply_run_ok(argv, c->timeout, TRUE, NULL, error))
         return FALSE;
     deadline = g_get_monotonic_time() + RELOAD_WAIT_US;
-    for (guint i = 0; i < kids->len; i++)
-        while (kill(g_array_index(kids, pid_t, i), 0) == 0
-               && g_get_monotonic_time() < deadline)
-            g_usleep(20 * 1000);
+    while (waiting && g_get_monotonic_time() < deadline) {
+        waiting = FALSE;
+        for (guint i = 0; i < kids->len && !waiting; i++) {
+            pid_t   pid = g_array_index(kids, pid_t, i);
+
+            waiting = kill(pid, 0) == 0 && idle(pid);
+        }
+        if (waiting)
+            g_usleep(RELOAD_POLL_US);
+    }
     apply_say(c, "reloaded Postfix (%s)", c->pf_dir);
     return TRUE;
 }

@@ -10,7 +10,9 @@
  * temporary directory and diffs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -187,12 +189,46 @@ gboolean apply_keep(apply_ctx *c, const char *dir, GError **error)
     return seg_atomic_write(mpath, manifest->str, manifest->len, 0600, error);
 }
 
+/*
+ * cool_main_cf - date main.cf back so that Postfix reads it at once.
+ *
+ * Every Postfix program reads main.cf through dict_load_file_xt(), which
+ * reads the file again, 300 ms apart, for as long as its mtime is within
+ * a second of "now": a file that young may still be half written by an
+ * editor. Ours never is: postconf -e writes main.cf.tmp and renames it
+ * over main.cf, and a restore goes through seg_atomic_write() (temp file,
+ * fsync, rename), both under our lock; a reader sees the old file or the
+ * new one, whole. Left alone, the cool-down costs ~2 s in postfix reload
+ * (the postfix command and then the master read main.cf) and in the next
+ * apply's postconf commands. So once the new main.cf is in place its
+ * mtime is set 2 s back, the least that dict_load_file_xt() accepts
+ * (st_mtime < time() - 1); the contents, and every other stamp, are ours
+ * and unchanged. Failing to do so only costs the wait, so it is not an
+ * error.
+ */
+static void cool_main_cf(apply_ctx *c)
+{
+    g_autofree char *path = g_build_filename(c->pf_dir, "main.cf", NULL);
+    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {0}};
+    GStatBuf st;
+
+    if (g_stat(path, &st) != 0 || clock_gettime(CLOCK_REALTIME, &ts[1]) != 0)
+        return;
+    ts[1].tv_sec -= 2;
+    if (st.st_mtime <= ts[1].tv_sec)
+        return;
+    (void) utimensat(AT_FDCWD, path, ts, 0);
+}
+
 /* apply_write_all - postconf for Postfix, whole files for the rest, nginx -t */
 gboolean apply_write_all(apply_ctx *c, GError **error)
 {
     c->written = TRUE;
-    if (!c->o->no_postfix && !postconf_edit(c, c->pf_dir, error))
-        return FALSE;
+    if (!c->o->no_postfix) {
+        if (!postconf_edit(c, c->pf_dir, error))
+            return FALSE;
+        cool_main_cf(c);
+    }
     for (guint i = 0; i < c->nfiles; i++) {
         apply_file *f = &c->files[i];
 
@@ -218,5 +254,7 @@ gboolean apply_restore_files(apply_ctx *c, GString *msg)
             return FALSE;
         }
     }
+    if (!c->o->no_postfix)
+        cool_main_cf(c);
     return TRUE;
 }

@@ -23,7 +23,7 @@
 #include "tlsver.h"
 #include "usable.h"
 
-#define ROUND_PAUSE_US  (300 * 1000)
+#define ROUND_PAUSE_US  (100 * 1000)
 
 typedef struct probe_target {
     const char     *title;      /* "Inbound SMTP" */

@@ -36,6 +36,8 @@
 #define ID "%" G_GUINT64_FORMAT
 #define VAL_MAX         256     /* a macro value in a record */
 #define ADDR_MAX        512     /* an envelope address in a record */
+/* the stages whose callbacks answer SMFIS_NOREPLY */
+#define NOREPLY_NEEDED  (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT)
 
 typedef struct conn {
     guint64     icid;           /* 0: no ICID, no records */
@@ -43,6 +45,7 @@ typedef struct conn {
     guint64     mid;            /* message in progress, 0: none */
     char       *qid;            /* its queue id once known */
     GPtrArray  *rcpts;          /* its recipients (no <>) */
+    gboolean    noreply;        /* SMFIP_NR_* negotiated (NOREPLY_NEEDED) */
 } conn;
 
 /* macros each stage asks Postfix for (milter_*_macros in main.cf too) */
@@ -172,13 +175,53 @@ static char *envelope(const char *arg)
     return g_strdup(*arg ? clean(arg, buf, sizeof(buf), TRUE) : "");
 }
 
-/* on_negotiate - ask only for what makes records; no actions */
+/* conn_get - the connection state of ctx, made on first use */
+static conn *conn_get(SMFICTX *ctx)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL) {
+        c = g_new0(conn, 1);
+        c->rcpts = g_ptr_array_new_with_free_func(g_free);
+        smfi_setpriv(ctx, c);
+    }
+    return c;
+}
+
+/* go - on to the next stage: no reply when the MTA expects none */
+static sfsistat go(const conn *c)
+{
+    return c && c->noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/*
+ * on_negotiate - ask only for what makes records; no actions, few replies
+ *
+ * The stages without a callback are not sent at all (SMFIP_NO*). HELO,
+ * MAIL and RCPT only ever continue, so they are sent without waiting for
+ * a reply (SMFIP_NR_*, milter protocol 6): Postfix then keeps them in
+ * its output buffer and sends them with the next event that does wait,
+ * end-of-message (or QUIT), in one write. That is early enough: the
+ * queue id they bind is first needed by the log follower for the
+ * delivery, after end-of-message. Connect does wait for its reply: the
+ * follower must know the connection (smtpd pid, client address:port)
+ * before smtpd logs its TLS handshake and its first queue id.
+ * libmilter offers the NR flags even to an MTA without them and then
+ * sends the CONTINUE itself.
+ */
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+    const unsigned long skip = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN
+        | SMFIP_NODATA;
+    const unsigned long noreply = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT
+        | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+    conn *c = conn_get(ctx);
+
+    c->noreply = (f1 & NOREPLY_NEEDED) == NOREPLY_NEEDED;
     *pf0 = 0;
-    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    *pf1 = f1 & (skip | (c->noreply ? noreply : 0));
     *pf2 = *pf3 = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(symlists); i++)
         smfi_setsymlist(ctx, symlists[i].stage, (char *) symlists[i].list);
@@ -188,16 +231,11 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 /* on_connect - New SMTP ICID */
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-    conn *c = smfi_getpriv(ctx);
+    conn *c = conn_get(ctx);
     char addr[INET6_ADDRSTRLEN + 8], port[16], b1[VAL_MAX], b2[VAL_MAX], b3[VAL_MAX];
     const char *ifname, *ifaddr, *ptr, *res, *name;
     gboolean verified;
 
-    if (c == NULL) {
-        c = g_new0(conn, 1);
-        c->rcpts = g_ptr_array_new_with_free_func(g_free);
-        smfi_setpriv(ctx, c);
-    }
     if (c->icid)                        /* a second connect: close the first */
         mt_conn_close(c->icid);
     msg_reset(c);
@@ -234,7 +272,7 @@ static sfsistat on_helo(SMFICTX *ctx, char *helo)
 
     if (c)
         tls_check(ctx, c);
-    return SMFIS_CONTINUE;
+    return go(c);
 }
 
 /* on_envfrom - Start MID, From */
@@ -244,16 +282,16 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     g_autofree char *from = NULL;
 
     if (c == NULL || c->icid == 0)
-        return SMFIS_CONTINUE;
+        return go(c);
     tls_check(ctx, c);
     msg_reset(c);
     if ((c->mid = mt_new_id(SEG_ID_MID)) == 0)
-        return SMFIS_CONTINUE;
+        return go(c);
     from = envelope(argv ? argv[0] : NULL);
     mt_record("Start MID " ID " ICID " ID, c->mid, c->icid);
     mt_record("MID " ID " ICID " ID " From: <%s>", c->mid, c->icid, from);
     bind_qid(ctx, c);
-    return SMFIS_CONTINUE;
+    return go(c);
 }
 
 /* on_envrcpt - To */
@@ -263,12 +301,12 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     char *to;
 
     if (c == NULL || c->mid == 0)
-        return SMFIS_CONTINUE;
+        return go(c);
     to = envelope(argv ? argv[0] : NULL);
     mt_record("MID " ID " ICID " ID " RID %u To: <%s>", c->mid, c->icid, c->rcpts->len, to);
     g_ptr_array_add(c->rcpts, to);
     bind_qid(ctx, c);
-    return SMFIS_CONTINUE;
+    return go(c);
 }
 
 /* on_eom - Message finished */
