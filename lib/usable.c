@@ -5,8 +5,9 @@
  * BIO pair and pinned to that version, run a handshake in memory. The
  * side under test has the cipher string, the fixed TLS 1.3 suites and
  * the security level of its target; the other side allows everything at
- * level 0. Built-in keys and certificates (RSA-2048, ECDSA P-256) are
- * generated once per process, since key generation is slow.
+ * level 0. Without a configured certificate the server uses a built-in
+ * RSA-2048 or ECDSA P-256 key (usable_keys.c: fixed, since generating
+ * them is slow) with a self-signed certificate made once per process.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "settings.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "usable_keys.h"
 
 #define PEER_CIPHERS    "ALL:@SECLEVEL=0"
 #define PEER_SUITES     "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:" \
@@ -69,7 +71,17 @@ static X509 *self_signed(EVP_PKEY *key)
     return x;
 }
 
-/* builtin - generate a built-in key and certificate once per process */
+/* builtin_key - read one of the fixed built-in keys */
+static EVP_PKEY *builtin_key(const char *pem)
+{
+    BIO    *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+
+    BIO_free(bio);
+    return key;
+}
+
+/* builtin - the built-in key and a certificate for it, once per process */
 static const cert_key *builtin(gboolean ecdsa)
 {
     static cert_key keys[2];
@@ -78,9 +90,10 @@ static const cert_key *builtin(gboolean ecdsa)
     gsize *once = done + (ecdsa ? 1 : 0);
 
     if (g_once_init_enter(once)) {
-        ck->key = ecdsa ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
+        ck->key = builtin_key(ecdsa ? seg_usable_ecdsa_key_pem
+                              : seg_usable_rsa_key_pem);
         if (ck->key == NULL || (ck->cert = self_signed(ck->key)) == NULL)
-            g_error("usable: cannot generate the built-in %s certificate",
+            g_error("usable: cannot load the built-in %s key and certificate",
                     ecdsa ? "ECDSA" : "RSA");
         g_once_init_leave(once, 1);
     }
