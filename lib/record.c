@@ -6,7 +6,8 @@
  * buffer and written with one write(2), so lines of concurrent writers
  * (milter, nginx workers, logparse) never interleave. The header of a new
  * file is written under an flock(2), so that two processes opening the
- * same empty file write it once. Errors never abort: they are returned,
+ * same empty file write it once. A short write (full disk) is taken back
+ * with ftruncate(2), so that no torn line stays. Errors never abort: they are returned,
  * the record is counted as dropped, and one error line is logged when a
  * burst of failures starts and one when writing works again. The syslog
  * copy is sent as an RFC 3164 datagram to /dev/log with facility mail and
@@ -73,6 +74,21 @@ size_t seg_record_format_line(time_t when, seg_record_level level,
     return seg_recfmt_line(when, seg_record_level_name(level), text, len, buf, size);
 }
 
+/*
+ * take_back - remove the n bytes a short write left at the end of the
+ * file, so that the next record does not continue half a line. Only
+ * when nobody appended since (the file still ends where ours did).
+ */
+static void take_back(int fd, ssize_t n)
+{
+    struct stat st;
+    off_t   end = lseek(fd, 0, SEEK_CUR);
+
+    if (n > 0 && end >= n && fstat(fd, &st) == 0 && st.st_size == end
+        && ftruncate(fd, end - n) < 0)
+        msg_warn("cannot remove a partial record: %s", g_strerror(errno));
+}
+
 /* write_line - one write(2); FALSE with errno on failure */
 static gboolean write_line(int fd, const char *buf, size_t len)
 {
@@ -84,6 +100,7 @@ static gboolean write_line(int fd, const char *buf, size_t len)
     if (n < 0)
         return FALSE;
     if ((size_t) n != len) {
+        take_back(fd, n);
         errno = ENOSPC;                 /* a short write is a full disk */
         return FALSE;
     }
