@@ -38,6 +38,8 @@ gboolean seg_tlsctx_apply(SSL_CTX *ctx, unsigned methods, const char *ciphers,
  * HTTPS, Inbound SMTP). cert_file holds the private key and the chain in
  * one PEM file (key first, as Postfix's *_tls_chain_files); it overrides
  * svc->certificate when not NULL. A missing certificate is an error.
+ * No session cache and no TLS 1.3 session tickets (stateless; see
+ * segtls-standalone(8), RESOURCES).
  */
 SSL_CTX *seg_tlsctx_server(const seg_service_settings *svc,
                            const char *cert_file, int seclevel,

@@ -14,9 +14,21 @@
  *
  * Protocol callbacks never free a connection: sa_conn_close() marks it,
  * and the pump frees it (after ops->closed) when it unwinds.
+ *
+ * Memory: a held connection should cost a few kB. The buffers start
+ * empty and grow on demand; one that grew past SA_BUF_KEEP is given back
+ * once it is empty again. OpenSSL runs with SSL_MODE_RELEASE_BUFFERS, so
+ * its 16 kB record buffers exist only while a record is in transit.
+ * After bursts of closed connections the heap is trimmed (sa_conn_tick),
+ * or glibc keeps the freed pages resident.
+ *
+ * Cost per connection: the poll events are changed only when they
+ * differ (each change wakes the GLib loop), and OpenSSL reads ahead so
+ * a flight of records takes one read() instead of two per record.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,8 +43,12 @@
 #include "tlsctx.h"
 
 #define SA_PUMP_ROUNDS  32              /* then let other connections run */
+#define SA_BUF_KEEP     4096            /* an empty buffer above this is freed */
+#define SA_TRIM_AFTER   64              /* closed connections between heap trims */
 
-static GList *conns;                    /* every live sa_conn */
+static GQueue conns = G_QUEUE_INIT;     /* every live sa_conn */
+static guint nfreed;                    /* closed since the last heap trim */
+static guint nopened;                   /* opened since the last tick */
 
 /* set_nonblock - O_NONBLOCK and FD_CLOEXEC */
 static gboolean
@@ -125,23 +141,30 @@ conn_alloc(int fd, const sa_conn_ops *ops, void *ctx)
     c->fd = fd;
     c->ops = ops;
     c->ctx = ctx;
-    c->in = g_byte_array_sized_new(4096);
-    c->out = g_byte_array_sized_new(1024);
+    c->in = g_byte_array_new();
+    c->out = g_byte_array_new();
     c->src = g_source_new(&conn_source_funcs, sizeof(GSource));
-    c->tag = g_source_add_unix_fd(c->src, fd, G_IO_IN);
+    c->events = G_IO_IN;
+    c->tag = g_source_add_unix_fd(c->src, fd, c->events);
     g_source_set_callback(c->src, on_io, c, NULL);
+    /* GLib blocks a non-recursive source while it runs: its fd leaves
+     * the poll set and comes back, and each change wakes the loop (an
+     * eventfd write, a read, one more poll) on every event. The pump
+     * guards itself (in_pump), so recursion is harmless. */
+    g_source_set_can_recurse(c->src, TRUE);
     g_source_attach(c->src, NULL);
-    conns = g_list_prepend(conns, c);
+    g_queue_push_head_link(&conns, &c->link);
+    c->link.data = c;
+    nopened++;
     return c;
 }
 
-/* sa_conn_new - wrap an accepted socket */
+/* sa_conn_new - wrap an accepted socket (accept4: non-blocking, close-on-exec) */
 sa_conn *
 sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx)
 {
     sa_conn *c;
 
-    set_nonblock(fd);
     c = conn_alloc(fd, ops, ctx);
     fill_names(c);
     return c;
@@ -165,7 +188,8 @@ sa_conn_connect(const struct sockaddr *addr, socklen_t len,
     }
     c = conn_alloc(fd, ops, ctx);
     c->connecting = 1;
-    g_source_modify_unix_fd(c->src, c->tag, G_IO_OUT);
+    c->events = G_IO_OUT;
+    g_source_modify_unix_fd(c->src, c->tag, c->events);
     return c;
 }
 
@@ -173,8 +197,11 @@ sa_conn_connect(const struct sockaddr *addr, socklen_t len,
 void
 sa_conn_write(sa_conn *c, const void *buf, gsize len)
 {
-    if (!c->dead)
+    if (!c->dead) {
         g_byte_array_append(c->out, buf, (guint) len);
+        if (c->out->len > SA_BUF_KEEP)
+            c->out_big = 1;
+    }
 }
 
 /* sa_conn_printf - queue formatted output */
@@ -229,7 +256,8 @@ sa_conn_timeout(sa_conn *c, int seconds)
 static void
 conn_free(sa_conn *c)
 {
-    conns = g_list_remove(conns, c);
+    g_queue_unlink(&conns, &c->link);
+    nfreed++;
     if (c->idle)
         g_source_remove(c->idle);
     if (c->ops->closed)
@@ -275,6 +303,8 @@ do_handshake(sa_conn *c)
         c->tls_pending = 0;
         c->ssl = SSL_new(c->tls_ctx);
         SSL_set_fd(c->ssl, c->fd);
+        SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_read_ahead(c->ssl, 1);
         if (c->tls_server)
             SSL_set_accept_state(c->ssl);
         else
@@ -392,7 +422,13 @@ do_read(sa_conn *c)
             }
         }
         g_byte_array_append(c->in, buf, (guint) n);
+        if (c->in->len > SA_BUF_KEEP)
+            c->in_big = 1;
         progress = TRUE;
+        /* A short plaintext read drained the socket; poll says when
+         * there is more (saves a recv() that only returns EAGAIN). */
+        if (c->ssl == NULL && (gsize) n < room)
+            break;
     }
     return progress;
 }
@@ -416,8 +452,28 @@ update_events(sa_conn *c)
                  && c->in->len < SA_IN_MAX && c->out->len < SA_OUT_MAX)
             ev |= G_IO_IN;
     }
-    /* Nothing wanted (paused): no watch, or HUP would wake us forever. */
-    g_source_modify_unix_fd(c->src, c->tag, ev);
+    /* Nothing wanted (paused): no watch, or HUP would wake us forever.
+     * Every change wakes the main loop up, so change only on change. */
+    if (ev != c->events) {
+        c->events = ev;
+        g_source_modify_unix_fd(c->src, c->tag, ev);
+    }
+}
+
+/* shrink - give back empty buffers that grew large */
+static void
+shrink(sa_conn *c)
+{
+    if (c->in_big && c->in->len == 0) {
+        g_byte_array_unref(c->in);
+        c->in = g_byte_array_new();
+        c->in_big = 0;
+    }
+    if (c->out_big && c->out->len == 0) {
+        g_byte_array_unref(c->out);
+        c->out = g_byte_array_new();
+        c->out_big = 0;
+    }
 }
 
 /* on_idle - resume a pump that stopped with work left */
@@ -482,24 +538,33 @@ sa_conn_pump(sa_conn *c)
         conn_free(c);
         return;
     }
+    shrink(c);
     update_events(c);
-    /* Fairness cut, or plaintext waiting inside OpenSSL: no poll event
-     * will come for it, so come back from the main loop. */
+    /* Fairness cut, or records waiting inside OpenSSL (read ahead): no
+     * poll event will come for them, so come back from the main loop. */
     if (c->idle == 0 && !c->dead
         && ((progress && rounds >= SA_PUMP_ROUNDS)
-            || (c->ssl && !c->handshaking && SSL_pending(c->ssl) > 0
+            || (c->ssl && !c->handshaking && SSL_has_pending(c->ssl)
                 && c->in->len < SA_IN_MAX && c->out->len < SA_OUT_MAX)))
         c->idle = g_idle_add(on_idle, c);
 }
 
-/* sa_conn_tick - enforce deadlines */
+/* sa_conn_tick - enforce deadlines; trim the heap after closes */
 void
 sa_conn_tick(void)
 {
     gint64  now = g_get_monotonic_time();
     GList  *l, *expired = NULL;
 
-    for (l = conns; l; l = l->next) {
+    /* glibc keeps freed heap pages resident: hand them back after a
+     * burst, once it is over (no new connection since the last tick);
+     * under steady load the pages are reused, trimming would only cost. */
+    if (nopened == 0 && (nfreed >= SA_TRIM_AFTER || (nfreed > 0 && conns.length == 0))) {
+        nfreed = 0;
+        malloc_trim(0);
+    }
+    nopened = 0;
+    for (l = conns.head; l; l = l->next) {
         sa_conn *c = l->data;
 
         if (c->deadline && now >= c->deadline)
@@ -524,15 +589,15 @@ sa_conn_tick(void)
 guint
 sa_conn_count(void)
 {
-    return g_list_length(conns);
+    return conns.length;
 }
 
 /* sa_conn_shutdown_all - close every connection (exit) */
 void
 sa_conn_shutdown_all(void)
 {
-    while (conns) {
-        sa_conn *c = conns->data;
+    while (conns.head) {
+        sa_conn *c = conns.head->data;
 
         c->dead = 1;
         conn_free(c);

@@ -4,9 +4,11 @@
  * Numeric HOST:PORT addresses only (no resolver at start-up), accept4()
  * of every pending connection per wake-up, and a one-second pause when
  * the process runs out of descriptors (the socket stays readable, so
- * going on would spin).
+ * going on would spin). It also names the interface of a local address
+ * for the records ("interface lo (127.0.0.1)").
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +18,9 @@
 #include "error.h"
 #include "msg.h"
 #include "standalone.h"
+
+#define SA_IF_MAX_AGE   60              /* re-read the interfaces after, seconds */
+#define SA_IF_MISS_GAP  1               /* at most one re-read per miss per second */
 
 /* sa_parse_hostport - "HOST:PORT" or "[V6]:PORT" */
 gboolean
@@ -50,13 +55,23 @@ typedef struct listener {
 
 static gboolean on_listen(gint fd, GIOCondition cond, gpointer data);
 
+/* watch - poll a listening socket; recursive, so GLib does not take
+ * the fd out of the poll set (and wake the loop) around each dispatch */
+static void
+watch(listener *l)
+{
+    guint   id = g_unix_fd_add(l->fd, G_IO_IN, on_listen, l);
+
+    g_source_set_can_recurse(g_main_context_find_source_by_id(NULL, id), TRUE);
+}
+
 /* on_resume - listen again after running out of descriptors */
 static gboolean
 on_resume(gpointer data)
 {
     listener *l = data;
 
-    g_unix_fd_add(l->fd, G_IO_IN, on_listen, l);
+    watch(l);
     return G_SOURCE_REMOVE;
 }
 
@@ -127,6 +142,68 @@ sa_listen(const char *text, sa_accept_fn fn, GError **error)
     l = g_new0(listener, 1);            /* lives as long as the process */
     l->fd = fd;
     l->fn = fn;
-    g_unix_fd_add(fd, G_IO_IN, on_listen, l);
+    watch(l);
     return TRUE;
+}
+
+/* Local address -> interface name, from getifaddrs(). Reading the
+ * interfaces is a netlink dump (about 7% of a TLS connection's CPU when
+ * done per connection), so it is cached: re-read when older than
+ * SA_IF_MAX_AGE, or on a miss (a new address) at most once a second. */
+static GHashTable *ifcache;
+static gint64 ifcache_time;
+
+/* ifcache_load - (re)read the address-to-interface map */
+static void
+ifcache_load(void)
+{
+    struct ifaddrs *ifa, *p;
+    char    host[64];
+
+    ifcache_time = g_get_monotonic_time();
+    if (ifcache == NULL)
+        ifcache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (getifaddrs(&ifa) < 0)
+        return;
+    g_hash_table_remove_all(ifcache);
+    for (p = ifa; p; p = p->ifa_next) {
+        socklen_t len;
+
+        if (p->ifa_addr == NULL)
+            continue;
+        if (p->ifa_addr->sa_family == AF_INET)
+            len = sizeof(struct sockaddr_in);
+        else if (p->ifa_addr->sa_family == AF_INET6)
+            len = sizeof(struct sockaddr_in6);
+        else
+            continue;
+        /* The first interface holding an address wins, as before. */
+        if (getnameinfo(p->ifa_addr, len, host, sizeof(host), NULL, 0,
+                        NI_NUMERICHOST) == 0
+            && !g_hash_table_contains(ifcache, host))
+            g_hash_table_insert(ifcache, g_strdup(host), g_strdup(p->ifa_name));
+    }
+    freeifaddrs(ifa);
+}
+
+/* sa_ifname_of - the interface holding a local address ("lo"); borrowed */
+const char *
+sa_ifname_of(const char *ip)
+{
+    gint64  age = g_get_monotonic_time() - ifcache_time;
+    const char *name;
+
+    if (ifcache == NULL || age >= SA_IF_MAX_AGE * G_USEC_PER_SEC)
+        ifcache_load();
+    else if (!g_hash_table_contains(ifcache, ip) && age >= SA_IF_MISS_GAP * G_USEC_PER_SEC)
+        ifcache_load();
+    name = g_hash_table_lookup(ifcache, ip);
+    return name ? name : "unknown";
+}
+
+/* sa_ifname_free - forget the interfaces (exit) */
+void
+sa_ifname_free(void)
+{
+    g_clear_pointer(&ifcache, g_hash_table_unref);
 }

@@ -6,23 +6,34 @@
  * --config, or the committed settings of segtls-policyd with --socket),
  * builds the three TLS contexts, opens the listeners and runs the GLib
  * main loop. SIGHUP reloads the settings (the old ones stay when the new
- * ones are broken) and reopens the logs; SIGTERM and SIGINT stop.
+ * ones are broken) and reopens the logs; SIGTERM and SIGINT stop. With
+ * --config the file is also watched (GFileMonitor): a change, including
+ * an atomic rewrite such as segtls-policyd's commit, reloads the settings
+ * SA_RELOAD_DELAY ms after the last event, like SIGHUP.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "ctl.h"
 #include "error.h"
 #include "msg.h"
+#include "record.h"
 #include "standalone.h"
 #include "store.h"
 #include "tlsctx.h"
 
+#define SA_RELOAD_DELAY 200             /* ms of quiet after a change of --config */
+
 sa_state sa;
+
+static GFileMonitor *config_monitor;    /* --config FILE */
+static guint reload_timer;
+static char *config_sum;                /* SHA-256 of the --config text last read */
 
 /* load_settings - from --config, --socket, or the default file */
 static seg_settings *
@@ -54,6 +65,10 @@ load_settings(GError **error)
     }
     if (!g_file_get_contents(path, &data, &len, error))
         return NULL;
+    if (path == sa.opt.config) {
+        g_free(config_sum);
+        config_sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *) data, len);
+    }
     return seg_settings_from_keyfile(data, len, path, error);
 }
 
@@ -120,18 +135,78 @@ sa_settings_load(GError **error)
     return TRUE;
 }
 
-/* on_hup - reload settings, reopen logs */
-static gboolean
-on_hup(gpointer data)
+/* reload - load the settings again; the old ones stay on error */
+static void
+reload(void)
 {
     g_autoptr(GError) err = NULL;
 
-    sa_log_reopen();
     if (!sa_settings_load(&err))
         msg_warn("reload: %s; the previous settings stay in force", err->message);
     else
         msg_info("settings reloaded");
+}
+
+/* on_hup - reload settings, reopen logs */
+static gboolean
+on_hup(gpointer data)
+{
+    sa_log_reopen();
+    reload();
     return G_SOURCE_CONTINUE;
+}
+
+/* on_reload_timer - the settings file has been quiet for a while */
+static gboolean
+on_reload_timer(gpointer data)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *sum = NULL;
+    gsize   len;
+
+    reload_timer = 0;
+    /* Unchanged text (a SIGHUP already read it, or only the time
+     * stamp moved): nothing to do. A missing file is reported. */
+    if (g_file_get_contents(sa.opt.config, &text, &len, NULL)) {
+        sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *) text, len);
+        if (g_strcmp0(sum, config_sum) == 0)
+            return G_SOURCE_REMOVE;
+    }
+    msg_info("%s changed", sa.opt.config);
+    reload();
+    return G_SOURCE_REMOVE;
+}
+
+/* on_config_changed - the settings file changed: reload once it settles */
+static void
+on_config_changed(GFileMonitor *mon, GFile *file, GFile *other,
+                  GFileMonitorEvent event, gpointer data)
+{
+    if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT
+        || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT
+        || event == G_FILE_MONITOR_EVENT_UNMOUNTED)
+        return;
+    if (reload_timer)
+        g_source_remove(reload_timer);
+    reload_timer = g_timeout_add(SA_RELOAD_DELAY, on_reload_timer, NULL);
+}
+
+/* watch_config - reload when --config FILE changes */
+static void
+watch_config(const char *path)
+{
+    g_autoptr(GFile) file = g_file_new_for_path(path);
+    g_autoptr(GError) err = NULL;
+
+    /* WATCH_MOVES is not asked for: a file renamed over this one (an
+     * atomic rewrite) is then reported as created, like any change. */
+    config_monitor = g_file_monitor_file(file, G_FILE_MONITOR_NONE, NULL, &err);
+    if (config_monitor == NULL) {
+        msg_warn("%s: cannot watch for changes (%s); reload with SIGHUP",
+                 path, err->message);
+        return;
+    }
+    g_signal_connect(config_monitor, "changed", G_CALLBACK(on_config_changed), NULL);
 }
 
 /* on_term - stop */
@@ -177,13 +252,14 @@ main(int argc, char **argv)
         {"relay", 0, 0, G_OPTION_ARG_STRING, &o->relay,
          "Deliver spooled mail to this next hop", "HOST:PORT"},
         {"spool", 0, 0, G_OPTION_ARG_FILENAME, &o->spool,
-         "Spool directory (default ./spool)", "DIR"},
+         "Spool directory (default " SA_DEFAULT_SPOOL ")", "DIR"},
         {"mail-log", 0, 0, G_OPTION_ARG_FILENAME, &o->mail_log,
-         "mail_logs file", "PATH"},
+         "mail_logs file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
         {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &o->gui_log,
-         "gui_logs file", "PATH"},
+         "gui_logs file (default " SEG_RECORD_GUI_LOGS ")", "PATH"},
         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
-         "Directory of the persistent ICID/DCID/MID counters", "DIR"},
+         "Directory of the persistent ICID/DCID/MID counters (default "
+         SEG_DEFAULT_STATE_DIR ")", "DIR"},
         {"hostname", 0, 0, G_OPTION_ARG_STRING, &o->hostname,
          "Name in the banner and EHLO", "NAME"},
         {"timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout,
@@ -213,7 +289,8 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(oc, entries, NULL);
     g_option_context_set_description(oc,
         "Settings come from --config FILE or --socket PATH (segtls-policyd);\n"
-        "SIGHUP reloads them and reopens the logs. See segtls-standalone(8).");
+        "SIGHUP reloads them and reopens the logs, and a change of the --config\n"
+        "file reloads them too. See segtls-standalone(8).");
     if (!g_option_context_parse(oc, &argc, &argv, &err))
         msg_fatalx(2, "%s (try --help)", err->message);
     if (argc > 1)
@@ -234,12 +311,15 @@ main(int argc, char **argv)
         o->socket = g_strdup(seg_ctl_socket_path(given));
         g_free(given);
     }
+    /* Absolute defaults: never files in whatever the cwd happens to be. */
     if (!o->spool)
-        o->spool = g_strdup("spool");
+        o->spool = g_strdup(SA_DEFAULT_SPOOL);
     if (!o->mail_log)
-        o->mail_log = g_strdup("mail_logs");
+        o->mail_log = g_strdup(SEG_RECORD_MAIL_LOGS);
     if (!o->gui_log)
-        o->gui_log = g_strdup("gui_logs");
+        o->gui_log = g_strdup(SEG_RECORD_GUI_LOGS);
+    if (!o->state_dir)
+        o->state_dir = g_strdup(SEG_DEFAULT_STATE_DIR);
     if (!o->hostname)
         o->hostname = g_strdup(g_get_host_name());
     if (*o->hostname == 0 || strlen(o->hostname) > 255
@@ -247,7 +327,7 @@ main(int argc, char **argv)
                   "0123456789.-") != strlen(o->hostname))
         msg_fatalx(2, "--hostname: \"%s\" is not a host name", o->hostname);
 
-    if (o->state_dir && g_mkdir_with_parents(o->state_dir, 0750) < 0)
+    if (g_mkdir_with_parents(o->state_dir, 0750) < 0)
         msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));
     for (char **f = (char *[]) {o->mail_log, o->gui_log, NULL}; *f; f++) {
         g_autofree char *dir = g_path_get_dirname(*f);
@@ -255,8 +335,6 @@ main(int argc, char **argv)
         if (g_mkdir_with_parents(dir, 0750) < 0)
             msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
     }
-    if (!o->state_dir)
-        msg_warn("no --state-dir: IDs start at 1 and are not kept across restarts");
     signal(SIGPIPE, SIG_IGN);
     if (!sa_settings_load(&err))
         msg_fatal("%s", err->message);
@@ -271,6 +349,8 @@ main(int argc, char **argv)
 
     sa.loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGHUP, on_hup, NULL);
+    if (o->config)
+        watch_config(o->config);
     g_unix_signal_add(SIGTERM, on_term, NULL);
     g_unix_signal_add(SIGINT, on_term, NULL);
     g_timeout_add(200, on_tick, NULL);
@@ -279,9 +359,14 @@ main(int argc, char **argv)
     sa_client_kick();
     g_main_loop_run(sa.loop);
 
+    if (reload_timer)
+        g_source_remove(reload_timer);
+    g_clear_object(&config_monitor);
+    g_clear_pointer(&config_sum, g_free);
     sa_client_shutdown();
     sa_conn_shutdown_all();
     sa_log_close();
+    sa_ifname_free();
     g_main_loop_unref(sa.loop);
     g_clear_pointer(&sa.inbound_ctx, SSL_CTX_free);
     g_clear_pointer(&sa.gui_ctx, SSL_CTX_free);

@@ -14,7 +14,6 @@
  * was required but remote host did not initiate it, Start MID, From,
  * RID To, Message finished MID done/aborted, ICID close.
  */
-#include <ifaddrs.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,35 +89,6 @@ txn_reset(session *s)
     s->in_data = FALSE;
     s->oversize = FALSE;
     s->size = 0;
-}
-
-/* ifname_of - the interface holding a local address ("lo") */
-static char *
-ifname_of(const char *ip)
-{
-    struct ifaddrs *ifa, *p;
-    char    host[64];
-    char   *name = NULL;
-
-    if (getifaddrs(&ifa) < 0)
-        return g_strdup("unknown");
-    for (p = ifa; p && !name; p = p->ifa_next) {
-        socklen_t len;
-
-        if (p->ifa_addr == NULL)
-            continue;
-        if (p->ifa_addr->sa_family == AF_INET)
-            len = sizeof(struct sockaddr_in);
-        else if (p->ifa_addr->sa_family == AF_INET6)
-            len = sizeof(struct sockaddr_in6);
-        else
-            continue;
-        if (getnameinfo(p->ifa_addr, len, host, sizeof(host), NULL, 0,
-                        NI_NUMERICHOST) == 0 && strcmp(host, ip) == 0)
-            name = g_strdup(p->ifa_name);
-    }
-    freeifaddrs(ifa);
-    return name ? name : g_strdup("unknown");
 }
 
 /* parse_path - "<addr>" plus optional parameters; addr checked */
@@ -562,7 +532,6 @@ sa_smtp_accept(int fd)
 {
     static const char busy[] = "421 4.3.2 Service not available, too many connections\r\n";
     session *s;
-    g_autofree char *ifname = NULL;
 
     if (nsessions >= (guint) sa.opt.max_conns) {
         (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -574,10 +543,9 @@ sa_smtp_accept(int fd)
     s->rcpts = g_ptr_array_new_with_free_func(g_free);
     s->c = sa_conn_new(fd, &server_ops, s);
     s->icid = sa_id_next(SA_ID_ICID);
-    ifname = ifname_of(s->c->local_ip);
     sa_mail_info("New SMTP ICID %" G_GUINT64_FORMAT " interface %s (%s) address %s"
-                 " reverse dns host unknown verified no", s->icid, ifname,
-                 s->c->local_ip, s->c->peer_ip);
+                 " reverse dns host unknown verified no", s->icid,
+                 sa_ifname_of(s->c->local_ip), s->c->local_ip, s->c->peer_ip);
     reply(s, "220 %s ESMTP segtls", sa.opt.hostname);
     sa_conn_timeout(s->c, sa.opt.timeout);
     sa_conn_pump(s->c);

@@ -17,6 +17,9 @@
 
 #include "settings.h"
 
+/* Default spool (FHS: data waiting to be processed, like /var/spool/postfix). */
+#define SA_DEFAULT_SPOOL    "/var/spool/segtls"
+
 /* Options (main.c). */
 typedef struct sa_options {
     char       *config;             /* --config FILE */
@@ -89,8 +92,12 @@ struct sa_conn {
     unsigned    want_read:1;            /* SSL write wants read */
     unsigned    hs_want_write:1;
     unsigned    paused:1;               /* protocol does not want input */
+    unsigned    in_big:1;               /* in grew past SA_BUF_KEEP */
+    unsigned    out_big:1;
+    GIOCondition events;                /* what the source polls for */
     GSource    *src;
     gpointer    tag;
+    GList       link;                   /* in the list of live connections */
     guint       idle;                   /* pending on_idle source */
     SSL_CTX    *tls_ctx;
 };
@@ -114,6 +121,8 @@ typedef void (*sa_accept_fn)(int fd);
 gboolean sa_listen(const char *addr, sa_accept_fn fn, GError **error);
 gboolean sa_parse_hostport(const char *text, char **host, guint *port,
                            GError **error);
+const char *sa_ifname_of(const char *ip);   /* "lo", or "unknown"; cached */
+void    sa_ifname_free(void);
 
 /* Records (log.c): mail_logs, gui_logs, IDs, the last 20 for the GUI. */
 typedef enum { SA_ID_ICID, SA_ID_DCID, SA_ID_MID } sa_id_kind;

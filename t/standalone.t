@@ -379,6 +379,33 @@ like "$(grep 'reload:' "$A/stderr" | tail -1)" \
     "broken settings on SIGHUP: refused with file:line"
 is "$(sclient "$A_SMTP" -tls1_2 | sed -n 's/^Protocol version: //p')" TLSv1.2 "the previous settings stay in force"
 
+# ------------------------------- a changed --config file, no SIGHUP
+# segtls-policyd commits by renaming a new file over the old one; the
+# change alone must reload (after ~200 ms of quiet), and a broken file
+# must be refused with the running settings kept.
+n=$(grep -c 'settings reloaded' "$A/stderr")
+conf "$T/a.conf.new" "[inbound]" "methods=1.3" "[gui]" "methods=1.2-1.3" "[outbound]" "methods=1.2-1.3"
+mv "$T/a.conf.new" "$T/a.conf"
+for ((i = 0; i < 100; i++)); do
+    [ "$(grep -c 'settings reloaded' "$A/stderr")" -gt "$n" ] && break
+    sleep 0.05
+done
+ok $([ "$(grep -c 'settings reloaded' "$A/stderr")" -gt "$n" ]; echo $?) "--config renamed over: reloaded without SIGHUP"
+is "$(sclient "$A_SMTP" -tls1_3 | sed -n 's/^Protocol version: //p')/$(sclient "$A_SMTP" -tls1_2 | sed -n 's/^Protocol version: //p')" \
+    "TLSv1.3/" "--config renamed over: the new settings apply"
+n=$(grep -c 'the previous settings stay in force' "$A/stderr")
+conf "$T/a.conf.new" "[inbound]" "methods=1.0,1.2"
+mv "$T/a.conf.new" "$T/a.conf"
+for ((i = 0; i < 100; i++)); do
+    [ "$(grep -c 'the previous settings stay in force' "$A/stderr")" -gt "$n" ] && break
+    sleep 0.05
+done
+like "$(grep 'the previous settings stay in force' "$A/stderr" | sed -n "$((n + 1))p")" \
+    "warning: reload: .*a\.conf:2: .*TLS v1\.0 and TLS v1\.2 cannot be enabled without TLS v1\.1; the previous settings stay in force" \
+    "broken --config renamed over: refused with file:line"
+is "$(sclient "$A_SMTP" -tls1_3 | sed -n 's/^Protocol version: //p')/$(sclient "$A_SMTP" -tls1_2 | sed -n 's/^Protocol version: //p')" \
+    "TLSv1.3/" "broken --config renamed over: the previous settings stay in force"
+
 # ------------------------------------- outbound verify modes (x509, fqdn)
 conf "$T/b.conf" "[inbound]" "methods=1.2-1.3"
 reload "$B" "$PID_b"
