@@ -63,7 +63,7 @@ if [ -x "$SA" ]; then
     printf '[inbound]\nmethods=1.2-1.3\nciphers=HIGH:!aNULL\ntls=preferred\n' >"$T/sa.conf"
     mkdir -p "$T/sa"
     "$SA" --config "$T/sa.conf" --cert "$CERTS/rsa.pem" --smtp-listen "127.0.0.1:$SPORT" \
-        --spool "$T/sa/spool" --state-dir "$T/sa/state" --mail-log "$T/sa/mail_logs" \
+        --spool "$T/sa/spool" --state-dir "$T/sa/state" --mail-log "$T/sa/mail_logs" --gui-log "$T/sa/gui_logs" \
         --max-conns $((CONNS + 100)) >"$T/sa/stderr" 2>&1 &
     SAPID=$!
     at_exit "kill $SAPID"
