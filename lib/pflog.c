@@ -6,7 +6,9 @@
  * the line to the handler of the daemon named by the last component of
  * PROGRAM (postfix/smtpd, postfix/submission/smtpd, postfix-in/smtp ...).
  * The handlers (pflog_smtpd.c, pflog_smtp.c) keep one pf_conn per
- * process id and one pf_msg per queue id.
+ * process id and one pf_msg per queue id; messages are in an open
+ * addressing table keyed by queue id (pf_msg_*). Records are built by
+ * pflog_rec.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +163,9 @@ static size_t parse_3339(const char *s, size_t n, time_t *when)
     return i + 1;
 }
 
+/* the bytes that end or split a program name: ' ', '/', '[' */
+static const guchar prog_stop[256] = {[' '] = 1, ['/'] = 1, ['['] = 1};
+
 /* split - "TIME HOST PROG[PID]: TEXT" into l; FALSE when malformed */
 static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
 {
@@ -178,11 +183,14 @@ static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
     if (q == e || q == s)
         return FALSE;
     s = q + 1;
-    for (b = s; b < e && *b != '['; b++) {                  /* program */
+    for (b = s; b < e; b++) {                               /* program */
+        if (G_LIKELY(!prog_stop[(guchar) *b]))
+            continue;
+        if (*b == '[')
+            break;
         if (*b == ' ')
             return FALSE;
-        if (*b == '/')
-            slash = b;
+        slash = b;
     }
     if (b == e || b == s)
         return FALSE;
@@ -209,7 +217,6 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
     p->st.lines++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
-    p->line_nul = memchr(line, 0, len) != NULL;
     if (len > PF_LINE_MAX || !split(p, line, len, &l)) {
         p->st.malformed++;
         p->st.skipped++;
@@ -227,96 +234,6 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
     else
         p->st.skipped++;
     return used;
-}
-
-/* pf_put_str - a piece of the current line, up to a NUL */
-void pf_put_str(seg_pflog *p, pf_str s)
-{
-    const char *z = p->line_nul ? memchr(s.p, 0, s.n) : NULL;
-
-    pf_put_short(p, s.p, z ? (size_t) (z - s.p) : s.n);
-}
-
-/* pf_put_cstr - a C string */
-void pf_put_cstr(seg_pflog *p, const char *s)
-{
-    pf_put_short(p, s, strlen(s));
-}
-
-/* pf_put_u64 - a number in decimal */
-void pf_put_u64(seg_pflog *p, guint64 v)
-{
-    static const char pairs[201] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
-    char d[24], *e = d + sizeof(d), *s = e;
-
-    while (v >= 100) {
-        s -= 2;
-        memcpy(s, pairs + 2 * (v % 100), 2);
-        v /= 100;
-    }
-    if (v >= 10) {
-        s -= 2;
-        memcpy(s, pairs + 2 * v, 2);
-    } else {
-        *--s = (char) ('0' + v);
-    }
-    pf_put(p, s, e - s);
-}
-
-/* pf_rec - hand the record built in p->buf to the callback */
-void pf_rec(seg_pflog *p, time_t when)
-{
-    size_t n = p->len;
-
-    p->len = 0;
-    p->st.records++;
-    p->emit(p->ctx, when, SEG_RECORD_INFO, p->buf, n);
-}
-
-/* pf_rec_tls_error - "KIND n TLS WHAT: (code, 'err')" */
-void pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, guint64 id,
-                      const char *what, unsigned long code, const char *err)
-{
-    pf_put_cstr(p, kind);
-    pf_put_u64(p, id);
-    PF_PUT(p, " TLS ");
-    pf_put_cstr(p, what);
-    PF_PUT(p, ": (");
-    pf_put_u64(p, code);
-    PF_PUT(p, ", '");
-    pf_put_cstr(p, err);
-    PF_PUT(p, "')");
-    pf_rec(p, when);
-}
-
-/* pf_rec_tls_success - "KIND n TLS success protocol P cipher C" */
-void pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, guint64 id,
-                        pf_str proto, pf_str cipher)
-{
-    pf_put_cstr(p, kind);
-    pf_put_u64(p, id);
-    PF_PUT(p, " TLS success protocol ");
-    pf_put_str(p, proto);
-    PF_PUT(p, " cipher ");
-    pf_put_str(p, cipher);
-    pf_rec(p, when);
-}
-
-/* pf_new_id - the next ID, 0 (records suppressed) when none can be had */
-guint64 pf_new_id(seg_pflog *p, seg_id_kind kind)
-{
-    g_autoptr(GError) err = NULL;
-    guint64 id = seg_ids_next(p->ids, kind, &err);
-
-    if (id == 0 && !p->id_warned) {
-        msg_warn("no new %s: %s; records of that object are not written",
-                 seg_ids_kind_name(kind), err ? err->message : "unknown error");
-        p->id_warned = TRUE;
-    }
-    return id;
 }
 
 /* pf_find - offset of a literal in s (short literals: memchr + memcmp) */
@@ -496,20 +413,16 @@ static void conn_free(gpointer v)
     g_free(c);
 }
 
-/* msg_free - hash table value destructor */
-static void msg_free(gpointer v)
+/* msg_free - free a message */
+static void msg_free(pf_msg *m)
 {
-    pf_msg *m = v;
-
     g_free(m->rcpt);
     g_free(m);
 }
 
-/* qid_hash - hash of a pf_str key: its first and last 8 bytes, mixed */
-static guint qid_hash(gconstpointer k)
-{
-    const pf_str *s = k;
-    guint64 a = 0, b = 0;
+/* qid_hash - hash of a queue id: its first and last 8 bytes, mixed */
+static guint32 qid_hash(const pf_str *s)
+{    guint64 a = 0, b = 0;
 
     if (s->n >= 8) {
         memcpy(&a, s->p, 8);
@@ -519,32 +432,79 @@ static guint qid_hash(gconstpointer k)
             a = a << 8 | (guchar) s->p[i];
     }
     a = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ s->n) * 0xBF58476D1CE4E5B9ULL;
-    return (guint) (a >> 32);
+    return (guint32) (a >> 32);
 }
 
-/* qid_equal - equality of pf_str keys */
-static gboolean qid_equal(gconstpointer a, gconstpointer b)
+/* msg_slot - the slot of a queue id: its message or the empty slot to use */
+static size_t msg_slot(const seg_pflog *p, pf_str qid, guint32 h)
 {
-    const pf_str *x = a, *y = b;
+    size_t i = h & p->msgs_mask;
+    const pf_msg *m;
 
-    return x->n == y->n && memcmp(x->p, y->p, x->n) == 0;
+    /* the hash in the slot spares a cache miss per collision */
+    while ((m = p->msgs[i]) != NULL && !(p->msgs_hash[i] == h && m->key.n == qid.n
+                                          && memcmp(m->key.p, qid.p, qid.n) == 0))
+        i = (i + 1) & p->msgs_mask;
+    return i;
+}
+
+/* msgs_grow - twice the slots, every message moved */
+static void msgs_grow(seg_pflog *p)
+{
+    pf_msg **old = p->msgs;
+    guint32 *old_hash = p->msgs_hash;
+    size_t n = p->msgs_mask + 1;
+
+    p->msgs_mask = 2 * n - 1;
+    p->msgs = g_new0(pf_msg *, 2 * n);
+    p->msgs_hash = g_new(guint32, 2 * n);
+    for (size_t i = 0; i < n; i++) {
+        if (old[i]) {
+            size_t j = old_hash[i] & p->msgs_mask;
+
+            while (p->msgs[j])
+                j = (j + 1) & p->msgs_mask;
+            p->msgs[j] = old[i];
+            p->msgs_hash[j] = old_hash[i];
+        }
+    }
+    g_free(old);
+    g_free(old_hash);
+}
+
+/* pf_msgs_init - an empty message table */
+void pf_msgs_init(seg_pflog *p)
+{
+    p->msgs_mask = 1024 - 1;
+    p->msgs = g_new0(pf_msg *, p->msgs_mask + 1);
+    p->msgs_hash = g_new(guint32, p->msgs_mask + 1);
+    p->msgs_used = 0;
+}
+
+/* pf_msgs_free - forget every message */
+void pf_msgs_free(seg_pflog *p)
+{
+    for (size_t i = 0; i <= p->msgs_mask; i++)
+        if (p->msgs[i])
+            msg_free(p->msgs[i]);
+    g_free(p->msgs);
+    g_free(p->msgs_hash);
+    p->msgs = NULL;
+    p->msgs_hash = NULL;
 }
 
 /* pf_msg_get - the message of a queue id, or NULL */
 pf_msg *pf_msg_get(seg_pflog *p, pf_str qid)
 {
     /* as a NUL-terminated copy of the id would be */
-    const char *z = p->line_nul ? memchr(qid.p, 0, MIN(qid.n, PF_QID_MAX - 1)) : NULL;
-
-    qid.n = z ? (size_t) (z - qid.p) : MIN(qid.n, PF_QID_MAX - 1);
-    return g_hash_table_lookup(p->msgs, &qid);
+    qid.n = pf_nul_len(qid.p, MIN(qid.n, PF_QID_MAX - 1));
+    return p->msgs[msg_slot(p, qid, qid_hash(&qid))];
 }
 
 /* pf_msg_rcpt - the RID of a recipient address, added when new */
 guint pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added)
 {
-    const char *z = memchr(rcpt.p, 0, rcpt.n);
-    size_t off = 0, keep = z ? (size_t) (z - rcpt.p) : rcpt.n;
+    size_t off = 0, keep = pf_nul_len(rcpt.p, rcpt.n);
     guint32 n;
     guint i;
 
@@ -574,26 +534,59 @@ pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid)
 {
     pf_msg *m = g_new0(pf_msg, 1);
 
+    size_t i;
+
     pf_copy(m->qid, sizeof(m->qid), qid);
     m->key.p = m->qid;
     m->key.n = strlen(m->qid);
+    m->hash = qid_hash(&m->key);
     m->icid = icid;
+    pf_id_text(&m->icidt, icid);
     m->mid = pf_new_id(p, SEG_ID_MID);
-    g_hash_table_replace(p->msgs, &m->key, m);
+    if (m->mid)
+        pf_id_text(&m->midt, m->mid);
+    i = msg_slot(p, m->key, m->hash);
+    if (p->msgs[i]) {
+        msg_free(p->msgs[i]);           /* a queue id used again */
+        p->msgs[i] = m;
+    } else {
+        p->msgs[i] = m;
+        p->msgs_hash[i] = m->hash;
+        if (++p->msgs_used * 2 > p->msgs_mask + 1)
+            msgs_grow(p);
+    }
     if (m->mid) {
         PF_PUT(p, "Start MID ");
-        pf_put_u64(p, m->mid);
+        pf_put_id(p, &m->midt);
         PF_PUT(p, " ICID ");
-        pf_put_u64(p, icid);
+        pf_put_id(p, &m->icidt);
         pf_rec(p, when);
     }
     return m;
 }
 
-/* pf_msg_remove - forget a message */
+/* pf_msg_remove - forget a message (backward shift: no tombstones) */
 void pf_msg_remove(seg_pflog *p, pf_msg *m)
 {
-    g_hash_table_remove(p->msgs, &m->key);
+    size_t i = msg_slot(p, m->key, m->hash), j = i, k;
+
+    if (p->msgs[i] != m)
+        return;
+    for (;;) {
+        j = (j + 1) & p->msgs_mask;
+        if (p->msgs[j] == NULL)
+            break;
+        k = p->msgs_hash[j] & p->msgs_mask;
+        /* move j back to i unless its home k is cyclically in (i, j] */
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            p->msgs[i] = p->msgs[j];
+            p->msgs_hash[i] = p->msgs_hash[j];
+            i = j;
+        }
+    }
+    p->msgs[i] = NULL;
+    p->msgs_used--;
+    msg_free(m);
 }
 
 /* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
@@ -610,9 +603,10 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->last_mon = -1;
     p->tc_key[0] = -1;
     p->local_addr = g_strdup("unknown");
+    p->local_addr_len = strlen(p->local_addr);
     p->in = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
     p->out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
-    p->msgs = g_hash_table_new_full(qid_hash, qid_equal, NULL, msg_free);
+    pf_msgs_init(p);
     return p;
 }
 
@@ -632,6 +626,8 @@ void seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr)
     g_free(p->local_addr);
     p->ifname = g_strdup(name);
     p->local_addr = g_strdup(addr ? addr : "unknown");
+    p->ifname_len = name ? strlen(name) : 0;
+    p->local_addr_len = strlen(p->local_addr);
 }
 
 /* seg_pflog_expire - end deliveries idle since before now - idle (live mode) */
@@ -689,7 +685,7 @@ void seg_pflog_free(seg_pflog *p)
         return;
     g_hash_table_destroy(p->in);
     g_hash_table_destroy(p->out);
-    g_hash_table_destroy(p->msgs);
+    pf_msgs_free(p);
     g_free(p->ifname);
     g_free(p->local_addr);
     g_free(p);

@@ -1,5 +1,6 @@
 /*
- * pflog_int - internals shared by pflog.c, pflog_smtpd.c, pflog_smtp.c.
+ * pflog_int - internals shared by pflog.c, pflog_rec.c, pflog_smtpd.c and
+ * pflog_smtp.c.
  */
 #ifndef SEGTLS_PFLOG_INT_H
 #define SEGTLS_PFLOG_INT_H
@@ -18,6 +19,12 @@ typedef struct pf_str {
     size_t      n;
 } pf_str;
 
+/* an ID in decimal, formatted once when the ID is assigned */
+typedef struct pf_idtext {
+    guint8      n;
+    char        t[23];
+} pf_idtext;
+
 typedef struct pf_line {
     time_t      when;
     pf_str      syslog_name;    /* "postfix/submission" */
@@ -32,6 +39,7 @@ enum { PF_TLS_NONE, PF_TLS_ERROR, PF_TLS_TUPLE };
 typedef struct pf_conn {
     long        pid;
     guint64     id;             /* open ICID/DCID, 0: none */
+    pf_idtext   idt;            /* id in decimal */
     time_t      last;           /* time of the last line of this pid */
     int         tls;            /* PF_TLS_* */
     unsigned long err_code;
@@ -49,8 +57,11 @@ typedef struct pf_conn {
 typedef struct pf_msg {
     char        qid[PF_QID_MAX];
     pf_str      key;            /* qid, the key in seg_pflog.msgs */
+    guint32     hash;           /* qid_hash of key */
     guint64     mid;
     guint64     icid;           /* 0: local submission or unknown */
+    pf_idtext   midt;           /* mid and icid in decimal */
+    pf_idtext   icidt;
     gboolean    from_done;
     long        dpid;           /* smtp pid delivering it, 0: none */
     guint       nrcpt;          /* RIDs given: 0 .. nrcpt - 1 */
@@ -67,11 +78,15 @@ struct seg_pflog {
     void       *ctx;
     char       *ifname;         /* NULL: syslog name */
     char       *local_addr;
+    size_t      ifname_len, local_addr_len;
     int         year;
     int         last_mon;       /* for the December -> January step */
     GHashTable *in;             /* smtpd pid -> pf_conn */
     GHashTable *out;            /* smtp pid -> pf_conn */
-    GHashTable *msgs;           /* queue id (pf_str *) -> pf_msg */
+    pf_msg    **msgs;           /* by queue id: open addressing, linear probing */
+    guint32    *msgs_hash;      /* the hash of each message in msgs */
+    size_t      msgs_mask;      /* slots - 1 (a power of two) */
+    size_t      msgs_used;
     pf_conn    *in_cache[PF_CONN_CACHE];    /* in and out by pid % PF_CONN_CACHE */
     pf_conn    *out_cache[PF_CONN_CACHE];
     seg_pflog_stats st;
@@ -80,7 +95,6 @@ struct seg_pflog {
     time_t      tc_base;
     guint64     ts_last[2];     /* the last RFC 3164 time field ... */
     time_t      ts_when;        /* ... and its time; ts_when 0: none */
-    gboolean    line_nul;       /* the current line has a NUL byte */
     size_t      len;            /* bytes of the record being built */
     char        buf[SEG_RECORD_LINE_MAX];
 };
@@ -96,11 +110,27 @@ static inline gboolean pf_has(pf_str *s, const char *lit, size_t n)
 }
 #define PF_HAS(s, lit) pf_has((s), (lit), sizeof(lit) - 1)
 
+/* pf_nul_len - bytes before the first NUL of s (n when none), 8 at a time */
+static inline size_t pf_nul_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    guint64 v;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v, s + i, 8);
+        if ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)
+            break;
+    }
+    while (i < n && s[i] != 0)
+        i++;
+    return i;
+}
+
 /*
  * Records are built piece by piece in p->buf (no printf: this is the hot
- * path of segtls-logparse) and handed to the callback by pf_rec(). Pieces
- * are cut at the end of the buffer, and a pf_str piece stops at a NUL,
- * as "%.*s" did.
+ * path of segtls-logparse) and handed to the callback by pf_rec(); the
+ * builder is pflog_rec.c. Pieces are cut at the end of the buffer, and a
+ * pf_str piece stops at a NUL, as "%.*s" did.
  */
 static inline void pf_put(seg_pflog *p, const char *s, size_t n)
 {
@@ -138,13 +168,25 @@ static inline void pf_put_short(seg_pflog *p, const char *s, size_t n)
         *d = *s;
 }
 #define PF_PUT(p, lit) pf_put((p), (lit), sizeof(lit) - 1)
-void    pf_put_str(seg_pflog *p, pf_str s);
+
+/* pf_put_str - a piece of the current line, up to a NUL */
+static inline void pf_put_str(seg_pflog *p, pf_str s)
+{
+    pf_put_short(p, s.p, pf_nul_len(s.p, s.n));
+}
+
+/* pf_put_id - an ID in decimal */
+static inline void pf_put_id(seg_pflog *p, const pf_idtext *d)
+{
+    pf_put_short(p, d->t, d->n);
+}
+void    pf_id_text(pf_idtext *d, guint64 v);
 void    pf_put_cstr(seg_pflog *p, const char *s);
 void    pf_put_u64(seg_pflog *p, guint64 v);
 void    pf_rec(seg_pflog *p, time_t when);
-void    pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, guint64 id,
+void    pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, const pf_idtext *id,
                          const char *what, unsigned long code, const char *err);
-void    pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, guint64 id,
+void    pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, const pf_idtext *id,
                            pf_str proto, pf_str cipher);
 guint64 pf_new_id(seg_pflog *p, seg_id_kind kind);
 gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at);
@@ -159,6 +201,8 @@ pf_msg *pf_msg_get(seg_pflog *p, pf_str qid);
 guint   pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added);
 pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid);
 void    pf_msg_remove(seg_pflog *p, pf_msg *m);
+void    pf_msgs_init(seg_pflog *p);
+void    pf_msgs_free(seg_pflog *p);
 
 gboolean pf_smtpd(seg_pflog *p, const pf_line *l);
 gboolean pf_smtp(seg_pflog *p, const pf_line *l);

@@ -20,7 +20,7 @@
 static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
 {
     if (c->tls != PF_TLS_NONE && c->id)
-        pf_rec_tls_error(p, when, "DCID ", c->id, "failed", c->err_code, c->err);
+        pf_rec_tls_error(p, when, "DCID ", &c->idt, "failed", c->err_code, c->err);
     c->tls = PF_TLS_NONE;
 }
 
@@ -47,14 +47,14 @@ static size_t rid_list(const pf_conn *c, char *buf, size_t size)
 }
 
 /* delivery_rec - "WHAT DCID n MID m to RID [rids]" */
-static void delivery_rec(seg_pflog *p, time_t when, const char *what, guint64 dcid,
-                         guint64 mid, const char *rids, size_t n)
+static void delivery_rec(seg_pflog *p, time_t when, const char *what,
+                         const pf_idtext *dcid, const pf_idtext *mid, const char *rids, size_t n)
 {
     pf_put_cstr(p, what);
     PF_PUT(p, " DCID ");
-    pf_put_u64(p, dcid);
+    pf_put_id(p, dcid);
     PF_PUT(p, " MID ");
-    pf_put_u64(p, mid);
+    pf_put_id(p, mid);
     PF_PUT(p, " to RID [");
     pf_put(p, rids, n);
     PF_PUT(p, "]");
@@ -74,12 +74,12 @@ void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
     if (c->id && m && m->mid && c->rids && c->rids->len) {
         size_t n = rid_list(c, rids, sizeof(rids));
 
-        delivery_rec(p, c->start, "Delivery start", c->id, m->mid, rids, n);
-        delivery_rec(p, when, "Message done", c->id, m->mid, rids, n);
+        delivery_rec(p, c->start, "Delivery start", &c->idt, &m->midt, rids, n);
+        delivery_rec(p, when, "Message done", &c->idt, &m->midt, rids, n);
     }
     if (c->id) {
         PF_PUT(p, "DCID ");
-        pf_put_u64(p, c->id);
+        pf_put_id(p, &c->idt);
         PF_PUT(p, " close");
         pf_rec(p, when);
     }
@@ -97,10 +97,11 @@ static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_st
         pf_delivery_end(p, c, c->last);
     c->id = pf_new_id(p, SEG_ID_DCID);
     if (c->id) {
+        pf_id_text(&c->idt, c->id);
         PF_PUT(p, "New SMTP DCID ");
-        pf_put_u64(p, c->id);
+        pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
-        pf_put_cstr(p, p->local_addr);
+        pf_put_short(p, p->local_addr, p->local_addr_len);
         PF_PUT(p, " address ");
         pf_put_str(p, addr);
         PF_PUT(p, " port ");
@@ -150,9 +151,9 @@ static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
 
     if (added && m->mid) {
         PF_PUT(p, "MID ");
-        pf_put_u64(p, m->mid);
+        pf_put_id(p, &m->midt);
         PF_PUT(p, " ICID ");
-        pf_put_u64(p, m->icid);
+        pf_put_id(p, &m->icidt);
         PF_PUT(p, " RID ");
         pf_put_u64(p, i);
         PF_PUT(p, " To: <");
@@ -211,13 +212,13 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
     if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
         if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
             if (c->id)
-                pf_rec_tls_error(p, l->when, "DCID ", c->id, "deferring", c->err_code, c->err);
+                pf_rec_tls_error(p, l->when, "DCID ", &c->idt, "deferring", c->err_code, c->err);
             c->tls = PF_TLS_NONE;
             c->tls_reported = TRUE;
         } else if (PF_HAS(&why, "TLS is required, but was not offered by host")) {
             if (c->id && !c->tls_reported) {
                 PF_PUT(p, "DCID ");
-                pf_put_u64(p, c->id);
+                pf_put_id(p, &c->idt);
                 PF_PUT(p, " STARTTLS command not supported.");
                 pf_rec(p, l->when);
             }
@@ -249,7 +250,7 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
     } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {
         conn_start(p, c, l->when, addr, port);
         if (c->id)
-            pf_rec_tls_success(p, l->when, "DCID ", c->id, proto, cipher);
+            pf_rec_tls_success(p, l->when, "DCID ", &c->idt, proto, cipher);
         used = TRUE;
     } else if (pf_qid(&s, &qid)) {
         if (PF_HAS(&s, "to=<")) {
@@ -295,9 +296,9 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
         end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
         if (!m->from_done && m->mid) {
             PF_PUT(p, "MID ");
-            pf_put_u64(p, m->mid);
+            pf_put_id(p, &m->midt);
             PF_PUT(p, " ICID ");
-            pf_put_u64(p, m->icid);
+            pf_put_id(p, &m->icidt);
             PF_PUT(p, " From: <");
             pf_put_str(p, from);
             PF_PUT(p, ">");
@@ -310,7 +311,7 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
         end_delivery_of(p, m, l->when);
         if (m->mid) {
             PF_PUT(p, "Message finished MID ");
-            pf_put_u64(p, m->mid);
+            pf_put_id(p, &m->midt);
             PF_PUT(p, " done");
             pf_rec(p, l->when);
         }

@@ -14,7 +14,7 @@
 static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
 {
     if (c->tls != PF_TLS_NONE && c->id)
-        pf_rec_tls_error(p, when, "ICID ", c->id, "failed", c->err_code, c->err);
+        pf_rec_tls_error(p, when, "ICID ", &c->idt, "failed", c->err_code, c->err);
     c->tls = PF_TLS_NONE;
 }
 
@@ -24,7 +24,7 @@ static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
     tls_failed(p, c, when);
     if (c->id) {
         PF_PUT(p, "ICID ");
-        pf_put_u64(p, c->id);
+        pf_put_id(p, &c->idt);
         PF_PUT(p, " close");
         pf_rec(p, when);
     }
@@ -52,15 +52,16 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
     }
     c->id = pf_new_id(p, SEG_ID_ICID);
     if (c->id) {
+        pf_id_text(&c->idt, c->id);
         PF_PUT(p, "New SMTP ICID ");
-        pf_put_u64(p, c->id);
+        pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
         if (p->ifname)
-            pf_put_cstr(p, p->ifname);
+            pf_put_short(p, p->ifname, p->ifname_len);
         else
             pf_put_str(p, l->syslog_name);
         PF_PUT(p, " (");
-        pf_put_cstr(p, p->local_addr);
+        pf_put_short(p, p->local_addr, p->local_addr_len);
         PF_PUT(p, ") address ");
         pf_put_cstr(p, a);
         PF_PUT(p, " reverse dns host ");
@@ -143,7 +144,7 @@ static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
     if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
         return FALSE;
     PF_PUT(p, "ICID ");
-    pf_put_u64(p, c->id);
+    pf_put_id(p, &c->idt);
     PF_PUT(p, " TLS was required but remote host did not initiate it");
     pf_rec(p, l->when);
     return TRUE;
@@ -184,7 +185,7 @@ gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
         used |= handlers[i].fn(p, c, l, s);
     } else if (pf_tls_established(s, "from", 4, &addr, &port, &proto, &cipher)) {
         if (c->id) {
-            pf_rec_tls_success(p, l->when, "ICID ", c->id, proto, cipher);
+            pf_rec_tls_success(p, l->when, "ICID ", &c->idt, proto, cipher);
             used = TRUE;
         }
     } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
