@@ -18,7 +18,8 @@
  *
  * Every callback accepts: trouble here (no ID, a record not written,
  * odd macros) never rejects or delays mail. Macro values are untrusted:
- * control characters and blanks become '?', long values are cut.
+ * control characters and blanks become '?', long values are cut
+ * (macros.c).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,7 +36,6 @@
 
 #define ID "%" G_GUINT64_FORMAT
 #define VAL_MAX         256     /* a macro value in a record */
-#define ADDR_MAX        512     /* an envelope address in a record */
 /* the stages whose callbacks answer SMFIS_NOREPLY */
 #define NOREPLY_NEEDED  (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT)
 
@@ -61,39 +61,12 @@ static const struct {
     {SMFIM_EOM, "i"},
 };
 
-/* clean - a macro value fit for a record ("unknown" when missing/empty) */
-static const char *clean(const char *v, char *buf, size_t size, gboolean spaces)
-{
-    size_t n = 0;
-
-    if (v == NULL || *v == 0)
-        return "unknown";
-    for (; *v && n + 1 < size; v++)
-        buf[n++] = ((unsigned char) *v > 0x20 && (unsigned char) *v < 0x7f)
-            || (spaces && *v == ' ') ? *v : '?';
-    buf[n] = 0;
-    return buf;
-}
-
 /* macro - a macro value, NULL when missing or empty */
 static const char *macro(SMFICTX *ctx, const char *name)
 {
     const char *v = smfi_getsymval(ctx, (char *) name);
 
     return v && *v ? v : NULL;
-}
-
-/* smtpd_pid - the pid from macro v ("Postfix 3.7.11 smtpd-pid=1234"), 0 */
-static long smtpd_pid(SMFICTX *ctx)
-{
-    const char *v = macro(ctx, "v"), *p;
-    char *end;
-    long pid;
-
-    if (v == NULL || (p = strstr(v, "smtpd-pid=")) == NULL)
-        return 0;
-    pid = strtol(p + 10, &end, 10);
-    return end > p + 10 && (*end == 0 || *end == ' ') && pid > 0 && pid < (1L << 22) ? pid : 0;
 }
 
 /* peer_of - address and port of the client as text */
@@ -113,8 +86,8 @@ static void peer_of(SMFICTX *ctx, const struct sockaddr *sa, char *addr, size_t 
         inet_ntop(AF_INET6, &in6->sin6_addr, addr, asize);
         snprintf(port, psize, "%u", ntohs(in6->sin6_port));
     } else {
-        g_strlcpy(addr, clean(macro(ctx, "{client_addr}"), buf, sizeof(buf), FALSE), asize);
-        g_strlcpy(port, clean(macro(ctx, "{client_port}"), buf, sizeof(buf), FALSE), psize);
+        g_strlcpy(addr, mt_clean(macro(ctx, "{client_addr}"), buf, sizeof(buf), FALSE), asize);
+        g_strlcpy(port, mt_clean(macro(ctx, "{client_port}"), buf, sizeof(buf), FALSE), psize);
     }
 }
 
@@ -130,13 +103,8 @@ static void msg_reset(conn *c)
 static void bind_qid(SMFICTX *ctx, conn *c)
 {
     const char *qid = macro(ctx, "i");
-    size_t n;
 
-    if (c->mid == 0 || qid == NULL)
-        return;
-    for (n = 0; g_ascii_isalnum(qid[n]) && n < 32; n++)
-        ;
-    if (qid[n] != 0 || n < 5)
+    if (c->mid == 0 || !mt_qid_ok(qid))
         return;                         /* not a queue id */
     g_free(c->qid);
     c->qid = g_strdup(qid);
@@ -155,24 +123,8 @@ static void tls_check(SMFICTX *ctx, conn *c)
     if (!mt_conn_claim_tls(c->icid))
         return;                         /* the log follower was first */
     mt_record("ICID " ID " TLS success protocol %s cipher %s", c->icid,
-              clean(v, b1, sizeof(b1), FALSE), clean(macro(ctx, "{cipher}"), b2, sizeof(b2), FALSE));
-}
-
-/* envelope - "<a>" or "a" as the address without brackets, cleaned */
-static char *envelope(const char *arg)
-{
-    char buf[ADDR_MAX];
-    size_t n;
-
-    if (arg == NULL)
-        arg = "";
-    n = strlen(arg);
-    if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
-        g_autofree char *in = g_strndup(arg + 1, n - 2);
-
-        return g_strdup(*in ? clean(in, buf, sizeof(buf), TRUE) : "");
-    }
-    return g_strdup(*arg ? clean(arg, buf, sizeof(buf), TRUE) : "");
+              mt_clean(v, b1, sizeof(b1), FALSE),
+              mt_clean(macro(ctx, "{cipher}"), b2, sizeof(b2), FALSE));
 }
 
 /* conn_get - the connection state of ctx, made on first use */
@@ -259,9 +211,9 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     if (ptr == NULL && verified)
         ptr = name;
     mt_record("New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
-              c->icid, clean(ifname, b1, sizeof(b1), FALSE), clean(ifaddr, b2, sizeof(b2), FALSE),
-              addr, clean(ptr, b3, sizeof(b3), FALSE), verified ? "yes" : "no");
-    mt_conn_open(c->icid, smtpd_pid(ctx), addr, port);
+              c->icid, mt_clean(ifname, b1, sizeof(b1), FALSE),
+              mt_clean(ifaddr, b2, sizeof(b2), FALSE), addr, mt_clean(ptr, b3, sizeof(b3), FALSE), verified ? "yes" : "no");
+    mt_conn_open(c->icid, mt_smtpd_pid_of(macro(ctx, "v")), addr, port);
     return SMFIS_CONTINUE;
 }
 
@@ -287,7 +239,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     msg_reset(c);
     if ((c->mid = mt_new_id(SEG_ID_MID)) == 0)
         return go(c);
-    from = envelope(argv ? argv[0] : NULL);
+    from = mt_envelope(argv ? argv[0] : NULL);
     mt_record("Start MID " ID " ICID " ID, c->mid, c->icid);
     mt_record("MID " ID " ICID " ID " From: <%s>", c->mid, c->icid, from);
     bind_qid(ctx, c);
@@ -302,7 +254,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 
     if (c == NULL || c->mid == 0)
         return go(c);
-    to = envelope(argv ? argv[0] : NULL);
+    to = mt_envelope(argv ? argv[0] : NULL);
     mt_record("MID " ID " ICID " ID " RID %u To: <%s>", c->mid, c->icid, c->rcpts->len, to);
     g_ptr_array_add(c->rcpts, to);
     bind_qid(ctx, c);

@@ -7,6 +7,7 @@
  *              ICID and a queue id to the MID the milter assigned
  * filter.c     the libmilter callbacks (inbound records)
  * follower.c   tails the Postfix log and feeds the pflog parser
+ * macros.c     parsers of untrusted macro values (no libmilter)
  * relabel.c    turns the parser's records into live ones (milter IDs)
  */
 #ifndef SEGTLS_MILTER_H
@@ -39,6 +40,12 @@ void    mt_save(void);
 
 /* filter.c */
 gboolean mt_filter_register(const char *sockspec, GError **error);
+
+/* macros.c */
+const char *mt_clean(const char *v, char *buf, size_t size, gboolean spaces);
+char   *mt_envelope(const char *arg);
+long    mt_smtpd_pid_of(const char *v);
+gboolean mt_qid_ok(const char *qid);
 
 /* follower.c */
 typedef struct mt_follower mt_follower;

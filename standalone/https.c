@@ -24,7 +24,6 @@
 #include "tlsver.h"
 #include "usable.h"
 
-#define SA_REQ_MAX      (16 * 1024)
 #define SA_HTTP_TIMEOUT 30
 
 typedef struct request {
@@ -220,34 +219,24 @@ static void
 on_input(sa_conn *c)
 {
     request *r = c->ctx;
-    g_autofree char *req = NULL;
-    g_autofree char *head = NULL;
-    g_auto(GStrv) f = NULL;
+    g_autofree char *path = NULL;
     g_autofree char *body = NULL;
-    const char *path;
+    sa_http_result res;
 
-    if (g_strstr_len((char *) c->in->data, c->in->len, "\r\n\r\n") == NULL
-        && g_strstr_len((char *) c->in->data, c->in->len, "\n\n") == NULL) {
-        if (c->in->len >= SA_REQ_MAX)
-            respond(r, 431, "Request Header Fields Too Large", "text/plain",
-                    "request too large\n");
+    res = sa_http_parse((char *) c->in->data, c->in->len, &r->head, &path);
+    if (res == SA_HTTP_MORE)
+        return;
+    if (res == SA_HTTP_TOO_LARGE) {
+        respond(r, 431, "Request Header Fields Too Large", "text/plain",
+                "request too large\n");
         return;
     }
-    req = g_strndup((char *) c->in->data, c->in->len);
-    head = g_strndup(req, strcspn(req, "\r\n"));
     g_byte_array_set_size(c->in, 0);
-    f = g_strsplit(head, " ", 4);
-    if (g_strv_length(f) != 3 || !g_str_has_prefix(f[2], "HTTP/1.")) {
+    if (res == SA_HTTP_BAD) {
         respond(r, 400, "Bad Request", "text/plain", "bad request\n");
-        return;
-    }
-    r->head = strcmp(f[0], "HEAD") == 0;
-    if (strcmp(f[0], "GET") != 0 && !r->head) {
+    } else if (res == SA_HTTP_METHOD) {
         respond(r, 405, "Method Not Allowed", "text/plain", "method not allowed\n");
-        return;
-    }
-    path = f[1];
-    if (strcmp(path, "/") == 0) {
+    } else if (strcmp(path, "/") == 0) {
         body = status_html();
         respond(r, 200, "OK", "text/html; charset=utf-8", body);
     } else if (strcmp(path, "/status.json") == 0) {

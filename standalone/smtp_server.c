@@ -22,7 +22,6 @@
 #include "standalone.h"
 
 #define SA_LINE_MAX     1000            /* command line with CRLF, RFC 5321 */
-#define SA_ADDR_MAX     256             /* mailbox length */
 #define SA_DATA_CHUNK   8192            /* flush a long text line in pieces */
 #define SA_ERROR_LIMIT  20              /* like smtpd_hard_error_limit */
 
@@ -91,31 +90,6 @@ txn_reset(session *s)
     s->size = 0;
 }
 
-/* parse_path - "<addr>" plus optional parameters; addr checked */
-static gboolean
-parse_path(const char *arg, const char *prefix, char **addr, char **params)
-{
-    const char *p, *end;
-
-    if (g_ascii_strncasecmp(arg, prefix, strlen(prefix)) != 0)
-        return FALSE;
-    p = arg + strlen(prefix);
-    while (*p == ' ')
-        p++;
-    if (*p != '<' || (end = strchr(p, '>')) == NULL)
-        return FALSE;
-    if ((gsize) (end - p - 1) > SA_ADDR_MAX)
-        return FALSE;
-    for (const char *q = p + 1; q < end; q++)
-        if ((unsigned char) *q <= ' ' || *q == 0x7f || *q == '<')
-            return FALSE;
-    *addr = g_strndup(p + 1, (gsize) (end - p - 1));
-    for (p = end + 1; *p == ' '; p++)
-        ;
-    *params = g_strdup(p);
-    return TRUE;
-}
-
 /* cmd_helo - HELO and EHLO */
 static void
 cmd_helo(session *s, const char *verb, const char *arg)
@@ -176,36 +150,29 @@ tls_required(session *s)
     return TRUE;
 }
 
-/* mail_params - the MAIL parameters we know */
+/* replies to bad MAIL parameters (555 names the parameter) */
+static const char *const param_replies[] = {
+    [SA_MAIL_PARAM_SYNTAX] = "501 5.5.4 Bad message size syntax",
+    [SA_MAIL_PARAM_TOO_BIG] = "552 5.3.4 Message size exceeds fixed limit",
+};
+
+/* mail_params - the MAIL parameters we know; FALSE when answered */
 static gboolean
 mail_params(session *s, const char *params)
 {
-    g_auto(GStrv) v = g_strsplit(params, " ", -1);
+    g_autofree char *bad = NULL;
+    g_autofree char *t = NULL;
+    sa_mail_param res = sa_smtp_mail_params(params, (guint64) sa.opt.max_size, &bad);
 
-    for (char **p = v; *p; p++) {
-        if (**p == 0)
-            continue;
-        if (g_ascii_strncasecmp(*p, "SIZE=", 5) == 0) {
-            char   *end;
-            guint64 n = g_ascii_strtoull(*p + 5, &end, 10);
-
-            if (*end || end == *p + 5) {
-                error_reply(s, "501 5.5.4 Bad message size syntax");
-                return FALSE;
-            }
-            if (n > (guint64) sa.opt.max_size) {
-                error_reply(s, "552 5.3.4 Message size exceeds fixed limit");
-                return FALSE;
-            }
-        } else if (g_ascii_strcasecmp(*p, "BODY=8BITMIME") != 0
-                   && g_ascii_strcasecmp(*p, "BODY=7BIT") != 0) {
-            g_autofree char *t = g_strdup_printf("555 5.5.4 Unsupported option: %.64s", *p);
-
-            error_reply(s, t);
-            return FALSE;
-        }
+    if (res == SA_MAIL_PARAM_OK)
+        return TRUE;
+    if (res == SA_MAIL_PARAM_UNKNOWN) {
+        t = g_strdup_printf("555 5.5.4 Unsupported option: %.64s", bad);
+        error_reply(s, t);
+    } else {
+        error_reply(s, param_replies[res]);
     }
-    return TRUE;
+    return FALSE;
 }
 
 /* cmd_mail - MAIL FROM */
@@ -221,7 +188,7 @@ cmd_mail(session *s, const char *verb, const char *arg)
         return;
     } else if (s->mid) {
         error_reply(s, "503 5.5.1 Error: nested MAIL command");
-    } else if (!parse_path(arg, "FROM:", &addr, &params)) {
+    } else if (!sa_smtp_path(arg, "FROM:", &addr, &params)) {
         error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
     } else if (mail_params(s, params)) {
         s->mid = sa_id_next(SA_ID_MID);
@@ -245,7 +212,7 @@ cmd_rcpt(session *s, const char *verb, const char *arg)
         return;
     } else if (s->mid == 0) {
         error_reply(s, "503 5.5.1 Error: need MAIL command");
-    } else if (!parse_path(arg, "TO:", &addr, &params) || *addr == 0) {
+    } else if (!sa_smtp_path(arg, "TO:", &addr, &params) || *addr == 0) {
         error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
     } else if (*params) {
         error_reply(s, "555 5.5.4 Unsupported option");
@@ -335,13 +302,8 @@ static const struct {
 static void
 command(session *s, char *line)
 {
-    char   *arg = line + strcspn(line, " ");
+    char   *arg = sa_smtp_split(line);
 
-    if (*arg)
-        *arg++ = 0;
-    while (*arg == ' ')
-        arg++;
-    g_strchomp(arg);
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
         if (g_ascii_strcasecmp(line, commands[i].verb) == 0) {
             commands[i].fn(s, line, arg);

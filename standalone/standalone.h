@@ -137,6 +137,20 @@ GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
 /* Inbound SMTP (smtp_server.c). */
 void    sa_smtp_accept(int fd);
 
+/* Inbound SMTP command parsers (smtp_parse.c): pure, fuzzed. */
+#define SA_ADDR_MAX     256             /* mailbox length */
+typedef enum {
+    SA_MAIL_PARAM_OK,
+    SA_MAIL_PARAM_SYNTAX,               /* SIZE= without a number */
+    SA_MAIL_PARAM_TOO_BIG,              /* SIZE= over the limit */
+    SA_MAIL_PARAM_UNKNOWN,              /* not SIZE= or BODY= */
+} sa_mail_param;
+char   *sa_smtp_split(char *line);     /* cuts off the verb, returns arg */
+gboolean sa_smtp_path(const char *arg, const char *prefix, char **addr,
+                      char **params);
+sa_mail_param sa_smtp_mail_params(const char *params, guint64 max_size,
+                                  char **bad);
+
 /* Spool (spool.c). */
 typedef struct sa_spool_msg {
     char       *path;                   /* queue file */
@@ -184,6 +198,18 @@ void    sa_client_tick(void);           /* several times a second */
 /* GUI HTTPS (https.c). */
 void    sa_https_accept(int fd);
 void    sa_https_settings_changed(void);    /* recompute usable versions */
+
+/* GUI HTTPS request parser (http_parse.c): pure, fuzzed. */
+#define SA_REQ_MAX      (16 * 1024)     /* request header bound */
+typedef enum {
+    SA_HTTP_MORE,                       /* header not complete yet */
+    SA_HTTP_TOO_LARGE,                  /* 431 */
+    SA_HTTP_BAD,                        /* 400 */
+    SA_HTTP_METHOD,                     /* 405 */
+    SA_HTTP_OK,                         /* GET or HEAD of *path */
+} sa_http_result;
+sa_http_result sa_http_parse(const char *data, gsize len, gboolean *head,
+                             char **path);
 
 /* Settings (main.c). */
 gboolean sa_settings_load(GError **error);

@@ -3,4 +3,5 @@
 PROGRAMS += segtls-standalone
 segtls-standalone_SRCS = standalone/main.c standalone/conn.c standalone/listen.c \
     standalone/log.c standalone/spool.c standalone/smtp_server.c \
-    standalone/smtp_client.c standalone/schedule.c standalone/https.c
+    standalone/smtp_client.c standalone/schedule.c standalone/https.c \
+    standalone/smtp_parse.c standalone/http_parse.c

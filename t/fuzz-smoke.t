@@ -1,7 +1,7 @@
 #!/bin/bash
 # fuzz-smoke.t - build the libFuzzer targets (t/fuzz.mk), run each one
 # for FUZZ_SMOKE_SECONDS (default 10: the issue suggests 30, but there
-# are six or more targets and the CI budget is shared) from its seed
+# are ten targets and the CI budget is shared) from its seed
 # corpus, then run every saved crash input in t/fuzz/regress/NAME/ once.
 # Skipped when clang cannot link -fsanitize=fuzzer (no libclang-rt-14-dev).
 # The build goes to ${SEGTLS_BUILD}-fuzz; crashes are kept in its crash/.

@@ -1,0 +1,81 @@
+/*
+ * macros - the milter's parsers of untrusted macro values.
+ *
+ * Postfix hands the milter macro values and envelope arguments that
+ * come, in part, from the SMTP client. Nothing here touches libmilter:
+ * each function takes the text and returns what a record may show, so
+ * that t/fuzz/fuzz_milter.c can exercise them directly.
+ *
+ *   mt_clean         control characters and blanks become '?', long
+ *                    values are cut; "unknown" when missing or empty
+ *   mt_envelope      "<a>" or "a" as the cleaned address without <>
+ *   mt_smtpd_pid_of  the pid in macro v ("Postfix 3.7.11 smtpd-pid=1234")
+ *   mt_qid_ok        macro i looks like a queue id
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter.h"
+
+#define ADDR_MAX        512     /* an envelope address in a record */
+#define PID_TAG         "smtpd-pid="
+#define PID_LIMIT       (1L << 22)      /* Linux pid_max limit */
+#define QID_MIN         5
+#define QID_MAX         32
+
+/* mt_clean - a macro value fit for a record ("unknown" when missing/empty) */
+const char *mt_clean(const char *v, char *buf, size_t size, gboolean spaces)
+{
+    size_t n = 0;
+
+    if (v == NULL || *v == 0)
+        return "unknown";
+    for (; *v && n + 1 < size; v++)
+        buf[n++] = ((unsigned char) *v > 0x20 && (unsigned char) *v < 0x7f)
+            || (spaces && *v == ' ') ? *v : '?';
+    buf[n] = 0;
+    return buf;
+}
+
+/* mt_envelope - "<a>" or "a" as the address without brackets, cleaned */
+char *mt_envelope(const char *arg)
+{
+    char buf[ADDR_MAX];
+    size_t n;
+
+    if (arg == NULL)
+        arg = "";
+    n = strlen(arg);
+    if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
+        g_autofree char *in = g_strndup(arg + 1, n - 2);
+
+        return g_strdup(*in ? mt_clean(in, buf, sizeof(buf), TRUE) : "");
+    }
+    return g_strdup(*arg ? mt_clean(arg, buf, sizeof(buf), TRUE) : "");
+}
+
+/* mt_smtpd_pid_of - the pid in macro v ("... smtpd-pid=1234"), 0 if none */
+long mt_smtpd_pid_of(const char *v)
+{
+    const size_t tag = strlen(PID_TAG);
+    const char *p;
+    char *end;
+    long pid;
+
+    if (v == NULL || (p = strstr(v, PID_TAG)) == NULL)
+        return 0;
+    pid = strtol(p + tag, &end, 10);
+    return end > p + tag && (*end == 0 || *end == ' ') && pid > 0 && pid < PID_LIMIT ? pid : 0;
+}
+
+/* mt_qid_ok - macro i is a queue id: 5 to 32 letters and digits */
+gboolean mt_qid_ok(const char *qid)
+{
+    size_t n;
+
+    if (qid == NULL)
+        return FALSE;
+    for (n = 0; g_ascii_isalnum(qid[n]) && n < QID_MAX; n++)
+        ;
+    return qid[n] == 0 && n >= QID_MIN;
+}
