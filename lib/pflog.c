@@ -346,6 +346,30 @@ gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *ad
     return cipher->n > 0 && !memchr(proto->p, ' ', proto->n);
 }
 
+/* pf_tls_error_begin - "SSL_accept/connect error ...: REASON" seen */
+void pf_tls_error_begin(pf_conn *c, pf_str reason)
+{
+    c->tls = PF_TLS_ERROR;
+    c->err_code = 0;
+    if (reason.n == 2 && memcmp(reason.p, "-1", 2) == 0)
+        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
+    else
+        pf_copy(c->err, sizeof(c->err), reason);
+}
+
+/* pf_tls_library - "TLS library problem: error:..." after an error line */
+gboolean pf_tls_library(pf_conn *c, pf_str s)
+{
+    size_t  n;
+
+    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+        return FALSE;
+    s.n = n;
+    pf_copy(c->err, sizeof(c->err), s);
+    c->tls = PF_TLS_TUPLE;
+    return TRUE;
+}
+
 /* pf_copy - a piece into a fixed buffer (cut to fit) */
 void pf_copy(char *dst, size_t size, pf_str s)
 {

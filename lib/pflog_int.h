@@ -195,6 +195,8 @@ gboolean pf_qid(pf_str *s, pf_str *qid);
 gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *addr,
                             pf_str *port, pf_str *proto, pf_str *cipher);
 void    pf_copy(char *dst, size_t size, pf_str s);
+void    pf_tls_error_begin(pf_conn *c, pf_str reason);
+gboolean pf_tls_library(pf_conn *c, pf_str s);
 pf_conn *pf_conn_get(seg_pflog *p, GHashTable *t, long pid);
 pf_conn *pf_conn_find(seg_pflog *p, GHashTable *t, long pid);
 pf_msg *pf_msg_get(seg_pflog *p, pf_str qid);

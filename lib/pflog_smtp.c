@@ -121,25 +121,7 @@ static gboolean on_connect_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_
     if (!pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
         return FALSE;
     conn_start(p, c, l->when, addr, port);
-    c->tls = PF_TLS_ERROR;
-    c->err_code = 0;
-    if (s.n == 2 && memcmp(s.p, "-1", 2) == 0)
-        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
-    else
-        pf_copy(c->err, sizeof(c->err), s);
-    return TRUE;
-}
-
-/* on_library - "warning: TLS library problem: error:..." (kept for the outcome) */
-static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
-{
-    size_t n;
-
-    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
-        return FALSE;
-    s.n = n;
-    pf_copy(c->err, sizeof(c->err), s);
-    c->tls = PF_TLS_TUPLE;
+    pf_tls_error_begin(c, s);
     return TRUE;
 }
 
@@ -246,7 +228,7 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
     if (PF_HAS(&s, "SSL_connect error to ")) {
         used = on_connect_error(p, c, l, s);
     } else if (PF_HAS(&s, "warning: TLS library problem: ")) {
-        used = on_library(p, c, l, s);
+        used = pf_tls_library(c, s);   /* kept for the outcome */
     } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {
         conn_start(p, c, l->when, addr, port);
         if (c->id)

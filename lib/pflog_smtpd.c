@@ -90,25 +90,15 @@ static gboolean on_accept_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_s
 
     if (c->id == 0 || !pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
         return FALSE;
-    c->tls = PF_TLS_ERROR;
-    c->err_code = 0;
-    if (s.n == 2 && memcmp(s.p, "-1", 2) == 0)
-        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
-    else
-        pf_copy(c->err, sizeof(c->err), s);
+    pf_tls_error_begin(c, s);
     return TRUE;
 }
 
 /* on_library - "warning: TLS library problem: error:..." */
 static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    size_t n;
-
-    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+    if (!pf_tls_library(c, s))
         return FALSE;
-    s.n = n;
-    pf_copy(c->err, sizeof(c->err), s);
-    c->tls = PF_TLS_TUPLE;
     tls_failed(p, c, l->when);
     return TRUE;
 }

@@ -27,6 +27,7 @@
 
 #include "error.h"
 #include "msg.h"
+#include "privs.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
@@ -138,18 +139,6 @@ static void give_to(const struct passwd *pw, const char *state_dir, const char *
     }
 }
 
-/* drop_privileges - become the --user for good */
-static void drop_privileges(const struct passwd *pw)
-{
-    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-        return;
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0
-        || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-        msg_fatal("cannot become user %s: %s", pw->pw_name, g_strerror(errno));
-    if (pw->pw_uid != 0 && setuid(0) == 0)
-        msg_fatal("privileges were not dropped");
-}
-
 /* block_signals - only libmilter's signal thread takes HUP, TERM, INT */
 static void block_signals(void)
 {
@@ -236,7 +225,7 @@ int main(int argc, char **argv)
     socket_perms(sock, pw);
     if (pw) {
         give_to(pw, state_dir, records);
-        drop_privileges(pw);
+        seg_drop_privileges(pw);
     }
     if (!opt_foreground) {
         if (daemon(0, 0) < 0)

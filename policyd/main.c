@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "error.h"
 #include "msg.h"
+#include "privs.h"
 #include "policyd.h"
 
 static char *opt_config;
@@ -104,18 +105,6 @@ static struct passwd *lookup_user(const char *name)
     if (pw == NULL)
         msg_fatal("unknown user \"%s\"", name);
     return pw;
-}
-
-/* drop_privileges - become the --user for good */
-static void drop_privileges(const struct passwd *pw)
-{
-    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-        return;
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0
-        || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-        msg_fatal("cannot become user %s: %s", pw->pw_name, g_strerror(errno));
-    if (pw->pw_uid != 0 && setuid(0) == 0)
-        msg_fatal("privileges were not dropped");
 }
 
 /* on_hup - re-read the committed file; keep the last good on error */
@@ -266,7 +255,7 @@ int main(int argc, char **argv)
         msg_fatal("open %s: %s", pd.pidfile, g_strerror(errno));
     }
     if (pw != NULL)
-        drop_privileges(pw);
+        seg_drop_privileges(pw);
     if ((pd.store = seg_store_open(pd.config_path, pd.state_dir, &err)) == NULL) {
         policyd_unlisten(&pd);
         if (pd.pidfile != NULL)
