@@ -42,7 +42,10 @@ static void fail(int status, const char *fmt, ...)
     exit(status);
 }
 
-/* call - send a request (taken), return the ok response or exit 1 */
+/*
+ * call - send a request (taken), return the ok response or exit 1. When a
+ * commit's apply failed, also say that the changes are still pending.
+ */
 static JsonObject *call(JsonObject *req)
 {
     g_autoptr(GError) err = NULL;
@@ -54,6 +57,8 @@ static JsonObject *call(JsonObject *req)
         fail(1, "%s", err->message);
     if (!seg_ctl_check(resp, &err)) {
         json_object_unref(resp);
+        if (g_str_has_prefix(err->message, "apply failed: "))
+            fail(1, "%s\nYour changes are still pending.", err->message);
         fail(1, "%s", err->message);
     }
     return resp;
@@ -227,32 +232,6 @@ static int cmd_set(int argc, char **argv)
     return 0;
 }
 
-/*
- * commit_call - send the commit request (taken); on an apply failure say
- * so and that the changes are still pending, exit 1
- */
-static JsonObject *commit_call(JsonObject *req)
-{
-    g_autoptr(GError) err = NULL;
-    JsonObject *resp;
-
-    resp = seg_ctl_call(seg_ctl_socket_path(opt_socket), req, &err);
-    json_object_unref(req);
-    if (resp == NULL)
-        fail(1, "%s", err->message);
-    if (!seg_ctl_check(resp, &err)) {
-        json_object_unref(resp);
-        if (g_str_has_prefix(err->message, "apply failed: ")) {
-            fflush(stdout);
-            fprintf(stderr, "segtls: %s\nYour changes are still pending.\n",
-                    err->message);
-            exit(1);
-        }
-        fail(1, "%s", err->message);
-    }
-    return resp;
-}
-
 /* has_pending - ask the daemon whether anything is pending */
 static gboolean has_pending(void)
 {
@@ -306,7 +285,7 @@ static int cmd_commit(int argc, char **argv)
     req = seg_ctl_request("commit");
     json_object_set_string_member(req, "comment", comment);
     json_object_set_boolean_member(req, "keep_rollback", keep);
-    resp = commit_call(req);
+    resp = call(req);
     if (json_object_get_boolean_member_with_default(resp, "nothing", FALSE)) {
         printf("There is no data to commit.\n");
     } else {
