@@ -7,12 +7,14 @@
  * value is checked before it becomes an argument: no control characters,
  * absolute paths without characters that would inject (render.h), master.cf
  * service names, HOST:PORT probe targets, a timeout in seconds. An unknown
- * group or key or a bad value is refused with "FILE:LINE: message".
+ * group or key, a key set twice or a bad value is refused with
+ * "FILE:LINE: message" (lines found by kfscan.h, as for the settings file).
  * The arguments are built as "--key=value", so that no value can pass for
  * an option. The probe targets the commit's apply uses are worked out here
  * too, for `segtls status`.
  */
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,7 @@
 
 #include "apply.h"
 #include "error.h"
+#include "kfscan.h"
 #include "policyd.h"
 #include "probe.h"
 #include "render.h"
@@ -58,57 +61,50 @@ static const struct apply_key {
     {"timeout", K_TIMEOUT},
 };
 
-/*
- * find_line - line number of "[group]" (key NULL) or of "key=" in that
- * group; 0 when not found (GKeyFile keeps no line numbers)
- */
-static int find_line(const char *text, const char *group, const char *key)
-{
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    gboolean in_group = FALSE;
-
-    for (int i = 0; lines[i] != NULL; i++) {
-        char   *l = g_strstrip(lines[i]);
-
-        if (*l == '[') {
-            char   *end = strchr(l, ']');
-
-            if (end != NULL)
-                *end = 0;
-            in_group = strcmp(l + 1, group) == 0;
-            if (in_group && key == NULL)
-                return i + 1;
-            continue;
-        }
-        if (in_group && key != NULL) {
-            char   *eq = strchr(l, '=');
-
-            if (eq == NULL)
-                continue;
-            *eq = 0;
-            if (strcmp(g_strstrip(l), key) == 0)
-                return i + 1;
-        }
-    }
-    return 0;
-}
-
-/* fail_at - "FILE:LINE: message" (or "FILE: message") into error */
+/* fail_at - "FILE:LINE: message" for key in [apply] (or "FILE: message") */
 G_GNUC_PRINTF(5, 6)
-static gboolean fail_at(GError **error, const char *path, const char *text,
+static gboolean fail_at(GError **error, const char *path, const GArray *lines,
                         const char *key, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
-    int     line = find_line(text, APPLY_GROUP, key);
     va_list ap;
 
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (line > 0)
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s:%d: %s", path, line, msg);
-    else
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s: %s", path, msg);
+    seg_kf_fail(error, SEG_ERROR_INVALID, path, seg_kf_line_of(lines, APPLY_GROUP, key),
+                "%s", msg);
+    return FALSE;
+}
+
+/* find_key - the table entry of a key of [apply]; NULL when unknown */
+static const struct apply_key *find_key(const char *name)
+{
+    for (gsize j = 0; j < G_N_ELEMENTS(apply_keys); j++)
+        if (strcmp(name, apply_keys[j].name) == 0)
+            return &apply_keys[j];
+    return NULL;
+}
+
+/* check_line - only [apply], only its keys */
+static gboolean check_line(const seg_kf_line *l, const char *filename,
+                           gpointer unused, GError **error)
+{
+    g_autofree char *shown = NULL;
+
+    if (strcmp(l->group, APPLY_GROUP) != 0) {
+        if (l->key != NULL)             /* refused at its [group] line already */
+            return TRUE;
+        shown = g_strescape(l->group, NULL);
+        seg_kf_fail(error, SEG_ERROR_INVALID, filename, l->line,
+                    "unknown group [%s] (only [apply])", shown);
+        return FALSE;
+    }
+    if (l->key == NULL || find_key(l->key) != NULL)
+        return TRUE;
+    shown = g_strescape(l->key, NULL);
+    seg_kf_fail(error, SEG_ERROR_INVALID, filename, l->line,
+                "unknown key \"%s\" in [apply]", shown);
     return FALSE;
 }
 
@@ -163,12 +159,12 @@ static gboolean check_one(const struct apply_key *k, const char *value,
 /* add_value - check a value and add "--key=value" */
 static gboolean add_value(policyd_apply_conf *c, const struct apply_key *k,
                           const char *value, gboolean have_prefix,
-                          const char *path, const char *text, GError **error)
+                          const char *path, const GArray *lines, GError **error)
 {
     g_autoptr(GError) err = NULL;
 
     if (!check_one(k, value, have_prefix, &err))
-        return fail_at(error, path, text, k->name, "%s", err->message);
+        return fail_at(error, path, lines, k->name, "%s", err->message);
     g_ptr_array_add(c->args, g_strdup_printf("--%s=%s", k->name, value));
     return TRUE;
 }
@@ -176,7 +172,7 @@ static gboolean add_value(policyd_apply_conf *c, const struct apply_key *k,
 /* add_key - one key of [apply] into the arguments */
 static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
                         const struct apply_key *k, const char *path,
-                        const char *text, GError **error)
+                        const GArray *lines, GError **error)
 {
     g_autoptr(GError) err = NULL;
     gboolean have_prefix = g_key_file_has_key(kf, APPLY_GROUP, "nginx-prefix", NULL);
@@ -186,10 +182,10 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
                                                         NULL, &err);
 
         if (list == NULL || list[0] == NULL)
-            return fail_at(error, path, text, k->name, "%s: %s", k->name,
+            return fail_at(error, path, lines, k->name, "%s: %s", k->name,
                            err ? err->message : "empty list");
         for (int i = 0; list[i] != NULL; i++)
-            if (!add_value(c, k, list[i], have_prefix, path, text, error))
+            if (!add_value(c, k, list[i], have_prefix, path, lines, error))
                 return FALSE;
         if (strcmp(k->name, "smtpd-service") == 0)
             c->first_smtpd = g_strdup(list[0]);
@@ -199,7 +195,7 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
         gboolean on = g_key_file_get_boolean(kf, APPLY_GROUP, k->name, &err);
 
         if (err != NULL)
-            return fail_at(error, path, text, k->name,
+            return fail_at(error, path, lines, k->name,
                            "%s: value must be true or false", k->name);
         if (k->kind == K_ENABLED)
             c->enabled = on;
@@ -215,19 +211,19 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
         g_autofree char *value = g_key_file_get_string(kf, APPLY_GROUP, k->name, &err);
 
         if (value == NULL)
-            return fail_at(error, path, text, k->name, "%s: %s", k->name, err->message);
+            return fail_at(error, path, lines, k->name, "%s: %s", k->name, err->message);
         if (k->kind == K_TIMEOUT) {
             char   *end;
             double  t = g_ascii_strtod(value, &end);
 
             if (*value == 0 || *end != 0 || !(t > 0) || t > APPLY_MAX_TIMEOUT)
-                return fail_at(error, path, text, k->name,
+                return fail_at(error, path, lines, k->name,
                                "timeout: \"%s\" is not a number of seconds from 0 to %.0f",
                                value, APPLY_MAX_TIMEOUT);
             g_ptr_array_add(c->args, g_strdup_printf("--timeout=%g", t));
             return TRUE;
         }
-        if (!add_value(c, k, value, have_prefix, path, text, error))
+        if (!add_value(c, k, value, have_prefix, path, lines, error))
             return FALSE;
         if (strcmp(k->name, "probe-smtp") == 0)
             c->probe_smtp = g_strdup(value);
@@ -263,41 +259,16 @@ static char *service_target(const char *service)
 policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
-    g_auto(GStrv) groups = NULL;
-    g_auto(GStrv) keys = NULL;
+    g_autoptr(GArray) lines = NULL;
     policyd_apply_conf *c;
     gsize   len;
 
     if (!g_file_get_contents(path, &text, &len, error))
         return NULL;
-    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &err)) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s: %s", path, err->message);
+    if ((lines = seg_kf_scan(text, len, path, check_line, NULL, error)) == NULL
+        || !seg_kf_load(kf, text, len, path, error))
         return NULL;
-    }
-    groups = g_key_file_get_groups(kf, NULL);
-    for (int i = 0; groups[i] != NULL; i++) {
-        if (strcmp(groups[i], APPLY_GROUP) != 0) {
-            int     line = find_line(text, groups[i], NULL);
-
-            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                        "%s:%d: unknown group [%s] (only [apply])", path, line, groups[i]);
-            return NULL;
-        }
-    }
-    keys = g_key_file_get_keys(kf, APPLY_GROUP, NULL, NULL);
-    for (int i = 0; keys != NULL && keys[i] != NULL; i++) {
-        gsize   j;
-
-        for (j = 0; j < G_N_ELEMENTS(apply_keys); j++)
-            if (strcmp(keys[i], apply_keys[j].name) == 0)
-                break;
-        if (j == G_N_ELEMENTS(apply_keys)) {
-            fail_at(error, path, text, keys[i], "unknown key \"%s\" in [apply]", keys[i]);
-            return NULL;
-        }
-    }
     c = g_new0(policyd_apply_conf, 1);
     c->path = g_strdup(path);
     c->enabled = TRUE;
@@ -305,7 +276,7 @@ policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
     for (gsize j = 0; j < G_N_ELEMENTS(apply_keys); j++) {
         if (!g_key_file_has_key(kf, APPLY_GROUP, apply_keys[j].name, NULL))
             continue;
-        if (!add_key(c, kf, &apply_keys[j], path, text, error)) {
+        if (!add_key(c, kf, &apply_keys[j], path, lines, error)) {
             policyd_apply_conf_free(c);
             return NULL;
         }

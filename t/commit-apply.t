@@ -87,24 +87,34 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 34
+plan 37
 
 # --- the apply configuration is checked ---
-printf '[apply]\nenabled=true\npostfix-dir=%s\nfrobnicate=1\n' "$PFD" >"$T/etc/bad.conf"
-run "$T/bin/segtls-policyd" --foreground --config "$CONF" --state-dir "$T/state" \
-    --socket "$S" --apply-config "$T/etc/bad.conf"
-is "$RC $ERR" "1 segtls-policyd: fatal: $T/etc/bad.conf:4: unknown key \"frobnicate\" in [apply]" \
+# bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
+bad_conf() {
+    printf '%s' "$1" >"$T/etc/bad.conf"
+    run "$T/bin/segtls-policyd" --foreground --config "$CONF" --state-dir "$T/state" \
+        --socket "$S" --apply-config "$T/etc/bad.conf"
+}
+F="1 segtls-policyd: fatal: $T/etc/bad.conf"
+bad_conf "$(printf '[apply]\nenabled=true\npostfix-dir=%s\nfrobnicate=1' "$PFD")"
+is "$RC $ERR" "$F:4: unknown key \"frobnicate\" in [apply]" \
     "unknown key: policyd refuses to start, file:line"
-printf '[apply]\nnginx-include=%s\n' 'relative/gui.conf' >"$T/etc/bad.conf"
-run "$T/bin/segtls-policyd" --foreground --config "$CONF" --state-dir "$T/state" \
-    --socket "$S" --apply-config "$T/etc/bad.conf"
-is "$RC $ERR" "1 segtls-policyd: fatal: $T/etc/bad.conf:2: nginx-include: \"relative/gui.conf\": path must be absolute" \
+bad_conf $'[apply]\nnginx-include=relative/gui.conf\n'
+is "$RC $ERR" "$F:2: nginx-include: \"relative/gui.conf\": path must be absolute" \
     "relative path refused"
-printf '[apply]\ngui-log=/var/log/x;y\n' >"$T/etc/bad.conf"
-run "$T/bin/segtls-policyd" --foreground --config "$CONF" --state-dir "$T/state" \
-    --socket "$S" --apply-config "$T/etc/bad.conf"
-like "$RC $ERR" "^1 segtls-policyd: fatal: $T/etc/bad.conf:2: gui-log: .*character ';' is not allowed in a path" \
+bad_conf $'[apply]\ngui-log=/var/log/x;y\n'
+like "$RC $ERR" "^$F:2: gui-log: .*character ';' is not allowed in a path" \
     "a path that would inject is refused"
+bad_conf $'[apply]\ntimeout=5\n\n timeout = 7\n'
+is "$RC $ERR" "$F:4: apply.timeout is set twice (first on line 2)" \
+    "a key set twice is refused, not silently the last one"
+bad_conf $'# apply\n[apply]\nenabled true\n'
+is "$RC $ERR" "$F:3: not a [group], key=value or # comment line" \
+    "a syntax error names its line"
+bad_conf $'[apply]\nenabled=true\n[nginx]\nconf=/x\n'
+is "$RC $ERR" "$F:3: unknown group [nginx] (only [apply])" \
+    "an unknown group names its line"
 
 start_policyd
 ok $? "policyd starts with the apply configuration"
