@@ -85,7 +85,7 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libssl-dev openssl libmilter-dev perl postfix nginx nginx-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
             libclang-rt-14-dev ca-certificates miltertest \
-            libnet-ssleay-perl python3 zlib1g-dev
+            libnet-ssleay-perl python3 zlib1g-dev logrotate
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -119,7 +119,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/segtls $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR)
-	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls $(DESTDIR)$(LOCALSTATEDIR)/log/segtls
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/log/segtls $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
+	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
 	for p in $(PROGRAMS); do \
 	  case $$p in segtls-policyd|segtls-apply|segtls-milter) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
 	  install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$$d/$$p; done
