@@ -69,13 +69,7 @@ CONF
 }
 
 # _ngx_pid NAME - the master pid, if it runs
-_ngx_pid() {
-    local f="$T/$1/logs/nginx.pid" pid
-    [ -r "$f" ] || return 1
-    pid=$(tr -d ' \n' <"$f")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    echo "$pid"
-}
+_ngx_pid() { live_pid "$T/$1/logs/nginx.pid"; }
 
 # ngx_start NAME - test the configuration, start, wait for the port
 ngx_start() {

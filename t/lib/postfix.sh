@@ -128,13 +128,7 @@ pf_make() {
 }
 
 # _pf_master_pid NAME - the master pid from its pid file, if it runs
-_pf_master_pid() {
-    local f="$T/$1/spool/pid/master.pid" pid
-    [ -r "$f" ] || return 1
-    pid=$(tr -d ' \n' <"$f")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    echo "$pid"
-}
+_pf_master_pid() { live_pid "$T/$1/spool/pid/master.pid"; }
 
 # pf_start NAME - check, start, wait for the SMTP port
 pf_start() {

@@ -5,6 +5,7 @@
 #   tmpdir: $T (removed at exit unless SEGTLS_KEEP=1)
 #   bin NAME: path of a built program
 #   cleanup hooks: at_exit "command ..." (run in reverse order)
+#   live_pid FILE: the pid in a pid file, if that process runs
 set -u
 _tap_n=0
 _tap_fail=0
@@ -19,6 +20,13 @@ chmod 755 "$T"
 export SEGTLS_APPLY_CONFIG="$T/no-apply.conf"
 
 at_exit() { _tap_exit_hooks+=("$*"); }
+live_pid() {
+    local pid
+    [ -r "$1" ] || return 1
+    pid=$(tr -d ' \n' <"$1")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    echo "$pid"
+}
 _tap_cleanup() {
     local i
     for ((i=${#_tap_exit_hooks[@]}-1; i>=0; i--)); do eval "${_tap_exit_hooks[$i]}" >/dev/null 2>&1 || true; done
