@@ -95,12 +95,19 @@ seg_tlsctx_server(const seg_service_settings *svc, const char *cert_file,
                     "%s: cannot load key and certificate chain: %s", cert_file, buf);
         goto fail;
     }
-    /* No session cache, no TLS 1.3 tickets: an MTA seldom resumes, and
-     * each ticket costs an encryption and a record per handshake. */
+    /* No session cache and no tickets, TLS 1.3 (num_tickets) or TLS 1.2
+     * (SSL_OP_NO_TICKET): an MTA seldom resumes, and each ticket costs an
+     * encryption and a record per handshake. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    /* The chain sent is the one in cert_file. Without NO_AUTO_CHAIN a
+     * file holding only the leaf makes OpenSSL build a chain from the
+     * context's trust store on every handshake (X509_verify_cert); that
+     * store is empty here, so the search can only ever find the leaf. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
-                     | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                     | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                     | SSL_MODE_NO_AUTO_CHAIN);
     return ctx;
 
 fail:

@@ -38,8 +38,9 @@ gboolean seg_tlsctx_apply(SSL_CTX *ctx, unsigned methods, const char *ciphers,
  * HTTPS, Inbound SMTP). cert_file holds the private key and the chain in
  * one PEM file (key first, as Postfix's *_tls_chain_files); it overrides
  * svc->certificate when not NULL. A missing certificate is an error.
- * No session cache and no TLS 1.3 session tickets (stateless; see
- * segtls-standalone(8), RESOURCES).
+ * No session cache and no session tickets, TLS 1.3 or 1.2 (stateless; see
+ * segtls-standalone(8), RESOURCES). The chain sent is exactly the one in
+ * the file (SSL_MODE_NO_AUTO_CHAIN: the context has no trust store).
  */
 SSL_CTX *seg_tlsctx_server(const seg_service_settings *svc,
                            const char *cert_file, int seclevel,

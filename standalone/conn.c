@@ -15,12 +15,14 @@
  * Protocol callbacks never free a connection: sa_conn_close() marks it,
  * and the pump frees it (after ops->closed) when it unwinds.
  *
- * Memory: a held connection should cost a few kB. The buffers start
- * empty and grow on demand; one that grew past SA_BUF_KEEP is given back
- * once it is empty again. OpenSSL runs with SSL_MODE_RELEASE_BUFFERS, so
- * its 16 kB record buffers exist only while a record is in transit.
- * After bursts of closed connections the heap is trimmed (sa_conn_tick),
- * or glibc keeps the freed pages resident.
+ * Memory: a held TLS connection costs about 15 kB, 14 of them OpenSSL's
+ * (the SSL object alone is 7.5 kB). The buffers grow on demand and are
+ * given back whenever the pump leaves them empty (data is then NULL);
+ * SSL_MODE_RELEASE_BUFFERS does the same for OpenSSL's record buffers.
+ * glibc keeps freed heap pages resident, and the transients of many
+ * handshakes in flight leave holes between the connections that stay:
+ * the heap is trimmed when a burst of handshakes is over (none left in
+ * flight) and after bursts of closes (sa_conn_tick).
  *
  * Cost per connection: the poll events are changed only when they
  * differ (each change wakes the GLib loop), and OpenSSL reads ahead so
@@ -43,11 +45,12 @@
 #include "tlsctx.h"
 
 #define SA_PUMP_ROUNDS  32              /* then let other connections run */
-#define SA_BUF_KEEP     4096            /* an empty buffer above this is freed */
-#define SA_TRIM_AFTER   64              /* closed connections between heap trims */
+#define SA_TRIM_AFTER   64              /* closes or handshakes between heap trims */
 
 static GQueue conns = G_QUEUE_INIT;     /* every live sa_conn */
 static guint nfreed;                    /* closed since the last heap trim */
+static guint nhs_live;                  /* handshakes in flight */
+static guint nhs_done;                  /* handshakes ended since the last trim */
 static guint nopened;                   /* opened since the last tick */
 
 /* set_nonblock - O_NONBLOCK and FD_CLOEXEC */
@@ -197,11 +200,8 @@ sa_conn_connect(const struct sockaddr *addr, socklen_t len,
 void
 sa_conn_write(sa_conn *c, const void *buf, gsize len)
 {
-    if (!c->dead) {
+    if (!c->dead)
         g_byte_array_append(c->out, buf, (guint) len);
-        if (c->out->len > SA_BUF_KEEP)
-            c->out_big = 1;
-    }
 }
 
 /* sa_conn_printf - queue formatted output */
@@ -258,6 +258,8 @@ conn_free(sa_conn *c)
 {
     g_queue_unlink(&conns, &c->link);
     nfreed++;
+    if (c->hs_counted)
+        nhs_live--;
     if (c->idle)
         g_source_remove(c->idle);
     if (c->ops->closed)
@@ -422,8 +424,6 @@ do_read(sa_conn *c)
             }
         }
         g_byte_array_append(c->in, buf, (guint) n);
-        if (c->in->len > SA_BUF_KEEP)
-            c->in_big = 1;
         progress = TRUE;
         /* A short plaintext read drained the socket; poll says when
          * there is more (saves a recv() that only returns EAGAIN). */
@@ -460,19 +460,39 @@ update_events(sa_conn *c)
     }
 }
 
-/* shrink - give back empty buffers that grew large */
+/* shrink - give back the storage of empty buffers */
 static void
 shrink(sa_conn *c)
 {
-    if (c->in_big && c->in->len == 0) {
-        g_byte_array_unref(c->in);
-        c->in = g_byte_array_new();
-        c->in_big = 0;
-    }
-    if (c->out_big && c->out->len == 0) {
-        g_byte_array_unref(c->out);
-        c->out = g_byte_array_new();
-        c->out_big = 0;
+    /* A free now, a malloc at the next read or reply: little next to
+     * the system calls around them; an idle connection holds nothing. */
+    if (c->in->len == 0 && c->in->data != NULL)
+        g_free(g_byte_array_steal(c->in, NULL));
+    if (c->out->len == 0 && c->out->data != NULL)
+        g_free(g_byte_array_steal(c->out, NULL));
+}
+
+/* heap_trim - give freed heap pages back to the kernel */
+static void
+heap_trim(void)
+{
+    nfreed = nhs_done = 0;
+    malloc_trim(0);
+}
+
+/* hs_account - count handshakes in flight; trim after a burst of them */
+static void
+hs_account(sa_conn *c)
+{
+    if (c->handshaking && !c->hs_counted) {
+        c->hs_counted = 1;
+        nhs_live++;
+    } else if (!c->handshaking && c->hs_counted) {
+        c->hs_counted = 0;
+        nhs_live--;
+        /* A trim walks the heap (0.1-3 ms): at most once per burst. */
+        if (++nhs_done >= SA_TRIM_AFTER && nhs_live == 0)
+            heap_trim();
     }
 }
 
@@ -538,6 +558,7 @@ sa_conn_pump(sa_conn *c)
         conn_free(c);
         return;
     }
+    hs_account(c);
     shrink(c);
     update_events(c);
     /* Fairness cut, or records waiting inside OpenSSL (read ahead): no
@@ -559,10 +580,9 @@ sa_conn_tick(void)
     /* glibc keeps freed heap pages resident: hand them back after a
      * burst, once it is over (no new connection since the last tick);
      * under steady load the pages are reused, trimming would only cost. */
-    if (nopened == 0 && (nfreed >= SA_TRIM_AFTER || (nfreed > 0 && conns.length == 0))) {
-        nfreed = 0;
-        malloc_trim(0);
-    }
+    if (nopened == 0 && (nfreed + nhs_done >= SA_TRIM_AFTER
+                         || (nfreed > 0 && conns.length == 0)))
+        heap_trim();
     nopened = 0;
     for (l = conns.head; l; l = l->next) {
         sa_conn *c = l->data;

@@ -223,6 +223,8 @@ on_input(sa_conn *c)
     g_autofree char *body = NULL;
     sa_http_result res;
 
+    if (c->in->len == 0)                /* the peer closed; nothing to answer */
+        return;
     res = sa_http_parse((char *) c->in->data, c->in->len, &r->head, &path);
     if (res == SA_HTTP_MORE)
         return;

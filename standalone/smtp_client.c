@@ -367,7 +367,8 @@ on_input(sa_conn *c)
     delivery *d = c->ctx;
 
     while (!c->closing && !c->dead && !c->tls_pending) {
-        guint8 *lf = memchr(c->in->data, '\n', c->in->len);
+        /* An empty buffer may have no storage (conn.c gives it back). */
+        guint8 *lf = c->in->len ? memchr(c->in->data, '\n', c->in->len) : NULL;
         g_autofree char *line = NULL;
         gsize   len;
 

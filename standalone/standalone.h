@@ -92,8 +92,7 @@ struct sa_conn {
     unsigned    want_read:1;            /* SSL write wants read */
     unsigned    hs_want_write:1;
     unsigned    paused:1;               /* protocol does not want input */
-    unsigned    in_big:1;               /* in grew past SA_BUF_KEEP */
-    unsigned    out_big:1;
+    unsigned    hs_counted:1;           /* in conn.c's handshakes in flight */
     GIOCondition events;                /* what the source polls for */
     GSource    *src;
     gpointer    tag;

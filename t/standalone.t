@@ -138,6 +138,16 @@ out=$(renegotiate)
 like "$out" 'RENEGOTIATING.*:no renegotiation:' "inbound.renegotiation=disabled: refused"
 ok $([[ $out != *"250 2.0.0 Ok"* ]]; echo $?) "inbound.renegotiation=disabled: session ends"
 
+# ---------------------------------------------- no resumption (RESOURCES)
+# A TLS 1.2 session is not resumable: no session cache (no session ID)
+# and no session ticket (SSL_OP_NO_TICKET), so s_client saves nothing.
+openssl s_client -starttls smtp -connect "127.0.0.1:$A_SMTP" -tls1_2 -sess_out "$T/sess" \
+    </dev/null >"$T/sess.out" 2>&1
+out=$(grep -E '^New, |^    Session-ID: |TLS session ticket' "$T/sess.out")
+is "$out" $'New, TLSv1.2, Cipher is ECDHE-RSA-AES256-GCM-SHA384\n    Session-ID: ' \
+    "TLS 1.2: no session ID, no session ticket"
+ok $([ ! -e "$T/sess" ]; echo $?) "TLS 1.2: nothing a client could resume"
+
 # ------------------------------------------------------------ GUI HTTPS
 # The usable versions are computed in the background after a reload.
 for ((i = 0; i < 50; i++)); do

@@ -22,9 +22,13 @@ need memory "$LOAD" || exit 0
 certs_make "$T/certs" || { echo "SKIP memory: cannot create certificates"; exit 0; }
 ulimit -n $((CONNS * 2 + 1024)) 2>/dev/null || ulimit -n 4096
 
+# rss_split PID - VmRSS = RssAnon (the heap: what connections cost) +
+# RssFile (pages of the binary and libraries mapped so far) + RssShmem
+rss_split() { awk '/^Rss(Anon|File):/ { printf "%s%s %s kB", s, $1, $2; s = ", " }' "/proc/$1/status"; }
+
 # held_rss NAME PORT PID - one round: hold CONNS connections, print the RSS in kB
 held_rss() {
-    local out=$T/hold.$1 i rss thr fds
+    local out=$T/hold.$1 i rss split thr fds
     "$LOAD" --connect "127.0.0.1:$2" -c 100 -n "$CONNS" --tls 1.3 --hold 3 --timeout 60 >"$out" 2>&1 &
     local lp=$!
     for ((i = 0; i < 1200; i++)); do grep -q '^held' "$out" 2>/dev/null && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
@@ -35,23 +39,25 @@ held_rss() {
         sleep 0.1
     done
     rss=$(rss_kb "$3")
+    split=$(rss_split "$3")
     thr=$(awk '/^Threads:/ { print $2 }' "/proc/$3/status")
     wait $lp
-    note "  $1: $(head -1 "$out"), $(tail -1 "$out"), VmRSS ${rss} kB, $thr threads, $fds fds"
+    note "  $1: $(head -1 "$out"), $(tail -1 "$out"), VmRSS ${rss} kB ($split), $thr threads, $fds fds"
     if [ "$(sed -n 's/^held //p' "$out")" != "$CONNS" ]; then echo nan
     elif [ "$fds" -lt "$CONNS" ]; then note "  $1 holds only $fds descriptors: not counted"; echo skip
     else echo "$rss"; fi
 }
 # measure NAME PORT PID - BENCH_RUNS rounds, then the figure
 measure() {
-    local idle f=$T/rss.$1
+    local idle isplit f=$T/rss.$1
     idle=$(rss_kb "$3")
+    isplit=$(rss_split "$3")
     : >"$f"
     for ((r = 0; r < BENCH_RUNS; r++)); do
         held_rss "$1" "$2" "$3" >>"$f"
         sleep 0.5
     done
-    note "$1: idle ${idle} kB, after the rounds $(rss_kb "$3") kB"
+    note "$1: idle ${idle} kB ($isplit), after the rounds $(rss_kb "$3") kB"
     grep -v skip "$f" >"$f.ok"
     figure "${1}_rss_${CONNS}_conns" "$(median <"$f.ok" | awk '{ print $1 / 1024 }')" MB \
         "$(awk -v k="$idle" 'BEGIN { print k / 1024 }')" MB value '<=' 20
