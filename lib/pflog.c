@@ -1,14 +1,15 @@
 /*
  * pflog - Postfix log line parser: line header, times and the tables.
  *
- * seg_pflog_line() splits "TIME HOST PROGRAM[PID]: TEXT" with memchr and
- * fixed offsets (no regex, no allocation), converts the time, and hands
- * the line to the handler of the daemon named by the last component of
- * PROGRAM (postfix/smtpd, postfix/submission/smtpd, postfix-in/smtp ...).
- * The handlers (pflog_smtpd.c, pflog_smtp.c) keep one pf_conn per
- * process id and one pf_msg per queue id; messages are in an open
- * addressing table keyed by queue id (pf_msg_*). Records are built by
- * pflog_rec.c.
+ * seg_pflog_line() splits "TIME HOST PROGRAM[PID]: TEXT" eight bytes at
+ * a time and at fixed offsets (no regex, no allocation), converts the
+ * time (once per distinct time field), and hands the line to the handler
+ * of the daemon named by the last component of PROGRAM (postfix/smtpd,
+ * postfix/submission/smtpd, postfix-in/smtp ...), found by a small hash
+ * table of the names as integers. The handlers (pflog_smtpd.c,
+ * pflog_smtp.c) keep one pf_conn per process id (the tables here) and
+ * one pf_msg per queue id (pflog_msg.c); the pieces they look for are
+ * parsed by pflog_field.c and records are built by pflog_rec.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,23 +27,24 @@ static const guint32 months[12] = {
     MON('S', 'e', 'p'), MON('O', 'c', 't'), MON('N', 'o', 'v'), MON('D', 'e', 'c'),
 };
 
+/* the handler of each daemon, by the last component of the program name */
 static const struct {
     const char *name;
-    size_t      len;
     gboolean  (*fn)(seg_pflog *, const pf_line *);
 } daemons[] = {
-    {"smtpd", 5, pf_smtpd},
-    {"smtp", 4, pf_smtp},
-    {"qmgr", 4, pf_qmgr},
-    {"pickup", 6, pf_pickup},
-    {"lmtp", 4, pf_smtp},
-    {"discard", 7, pf_local},
-    {"local", 5, pf_local},
-    {"virtual", 7, pf_local},
-    {"pipe", 4, pf_local},
-    {"error", 5, pf_local},
-    {"retry", 5, pf_local},
+    {"smtpd", pf_smtpd},
+    {"smtp", pf_smtp},
+    {"qmgr", pf_qmgr},
+    {"pickup", pf_pickup},
+    {"lmtp", pf_smtp},
+    {"discard", pf_local},
+    {"local", pf_local},
+    {"virtual", pf_local},
+    {"pipe", pf_local},
+    {"error", pf_local},
+    {"retry", pf_local},
 };
+G_STATIC_ASSERT(G_N_ELEMENTS(daemons) < PF_DAEMON_SLOTS / 2);
 
 /* digits - n decimal digits at s, or -1 */
 static int digits(const char *s, int n)
@@ -163,44 +165,128 @@ static size_t parse_3339(const char *s, size_t n, time_t *when)
     return i + 1;
 }
 
-/* the bytes that end or split a program name: ' ', '/', '[' */
-static const guchar prog_stop[256] = {[' '] = 1, ['/'] = 1, ['['] = 1};
+/* daemon_key - a name of 1 to 7 bytes as an integer: its bytes, its length on top */
+static guint64 daemon_key(const char *s, size_t n)
+{
+    guint64 k = (guint64) n << 56;
+
+    for (size_t i = 0; i < n; i++)
+        k |= (guint64) (guchar) s[i] << (8 * i);
+    return k;
+}
+
+/* daemon_slot - the slot of a daemon name key in p->dkey: its own or an empty one */
+static guint daemon_slot(const seg_pflog *p, guint64 key)
+{
+    guint i = (guint) ((key * 0x9E3779B97F4A7C15ULL) >> 58) & (PF_DAEMON_SLOTS - 1);
+
+    while (p->dkey[i] != 0 && p->dkey[i] != key)
+        i = (i + 1) & (PF_DAEMON_SLOTS - 1);
+    return i;
+}
+
+/* daemons_init - the daemon table of a new parser */
+static void daemons_init(seg_pflog *p)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(daemons); i++) {
+        const char *name = daemons[i].name;
+        guint64 key = daemon_key(name, strlen(name));
+        guint s = daemon_slot(p, key);
+
+        p->dkey[s] = key;
+        p->dfn[s] = (guint8) i;
+    }
+}
+
+/* parse_pid - "PID]: " at s (e: end of line); the pid and the text after it */
+static long parse_pid(const char *s, const char *e, const char **text)
+{
+    const char *q = s;
+    long pid = 0;
+    guint64 w, nd;
+    unsigned k;
+
+    if (e - s >= 8) {                   /* up to 7 digits without a loop */
+        w = pf_load8(s);
+        nd = pf_nondigit8(w);
+        if (nd != 0 && (k = (unsigned) __builtin_ctzll(nd) >> 3) != 0) {
+            pid = (long) pf_digits8(w << (8 * (8 - k)));
+            q = s + k;
+            goto end;
+        }
+    }
+    for (; q < e && *q >= '0' && *q <= '9' && q - s < 11; q++)
+        pid = pid * 10 + (*q - '0');
+end:
+    if (q == s || e - q < 3 || q[0] != ']' || q[1] != ':' || q[2] != ' ' || pid <= 0)
+        return 0;
+    *text = q + 3;
+    return pid;
+}
+
+/*
+ * find_program - "HOST PROG[" at s: the '[' (NULL: malformed), PROG and
+ * the last '/' in it (NULL: none). With SSE2, when both fit in 48 bytes,
+ * without a loop.
+ */
+static const char *find_program(const char *s, const char *e, const char **prog,
+                                const char **slash)
+{
+    const char *b;
+    size_t i;
+
+    *slash = NULL;
+#ifdef __SSE2__
+    if (e - s >= 48) {
+        guint64 sp, sl, br, in;
+        unsigned h, k;
+
+        pf_masks48(s, ' ', '/', '[', &sp, &sl, &br);
+        if (sp != 0 && (h = (unsigned) __builtin_ctzll(sp)) > 0 && h < 46
+            && (br & (~0ULL << (h + 1))) != 0) {
+            k = (unsigned) __builtin_ctzll(br & (~0ULL << (h + 1)));
+            in = (~0ULL << (h + 1)) & ((1ULL << k) - 1);        /* PROG */
+            if (k == h + 1 || (sp & in) != 0)
+                return NULL;
+            if ((sl & in) != 0)
+                *slash = s + 63 - __builtin_clzll(sl & in);
+            *prog = s + h + 1;
+            return s + k;
+        }
+    }
+#endif
+    i = pf_span(s, e - s, ' ', ' ', ' ');                   /* host */
+    if (s + i == e || i == 0)
+        return NULL;
+    *prog = s += i + 1;
+    for (b = s;; b++) {                                     /* program */
+        b += pf_span(b, e - b, ' ', '/', '[');
+        if (b == e || *b == ' ')
+            return NULL;
+        if (*b == '[')
+            break;
+        *slash = b;
+    }
+    return b == s ? NULL : b;
+}
 
 /* split - "TIME HOST PROG[PID]: TEXT" into l; FALSE when malformed */
 static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
 {
-    const char *e = s + n, *q, *b, *slash = NULL;
+    const char *e = s + n, *b, *slash, *text;
     size_t used;
-    long pid = 0;
+    long pid;
 
+    if (n == 0)
+        return FALSE;
     used = (s[0] >= '0' && s[0] <= '9') ? parse_3339(s, n, &l->when)
         : parse_3164(p, s, n, &l->when);
-    if (used == 0)
-        return FALSE;
-    s += used;
-    for (q = s; q < e && *q != ' '; q++)                      /* host */
-        ;
-    if (q == e || q == s)
-        return FALSE;
-    s = q + 1;
-    for (b = s; b < e; b++) {                               /* program */
-        if (G_LIKELY(!prog_stop[(guchar) *b]))
-            continue;
-        if (*b == '[')
-            break;
-        if (*b == ' ')
-            return FALSE;
-        slash = b;
-    }
-    if (b == e || b == s)
-        return FALSE;
-    for (q = b + 1; q < e && *q >= '0' && *q <= '9' && q - b < 12; q++)
-        pid = pid * 10 + (*q - '0');
-    if (q == b + 1 || e - q < 3 || q[0] != ']' || q[1] != ':' || q[2] != ' ' || pid <= 0)
+    if (used == 0 || (b = find_program(s + used, e, &s, &slash)) == NULL
+        || (pid = parse_pid(b + 1, e, &text)) == 0)
         return FALSE;
     l->pid = pid;
-    l->text.p = q + 3;
-    l->text.n = e - (q + 3);
+    l->text.p = text;
+    l->text.n = e - text;
     l->daemon.p = slash ? slash + 1 : s;
     l->daemon.n = b - l->daemon.p;
     l->syslog_name.p = s;
@@ -213,6 +299,7 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
 {
     pf_line l;
     gboolean used = FALSE;
+    guint i;
 
     p->st.lines++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -222,183 +309,20 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
         p->st.skipped++;
         return FALSE;
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(daemons); i++) {
-        if (l.daemon.n == daemons[i].len && l.daemon.p[0] == daemons[i].name[0]
-            && memcmp(l.daemon.p, daemons[i].name, l.daemon.n) == 0) {
-            used = daemons[i].fn(p, &l);
-            break;
-        }
+    if (l.daemon.n > 0 && l.daemon.n < 8) {
+        /* "[PID]: " follows the name: 8 bytes can be read from names of 3 or more */
+        guint64 key = l.daemon.p + 8 <= line + len
+            ? (pf_load8(l.daemon.p) & ((1ULL << (8 * l.daemon.n)) - 1)) | (guint64) l.daemon.n << 56
+            : daemon_key(l.daemon.p, l.daemon.n);
+
+        if (p->dkey[i = daemon_slot(p, key)] != 0)
+            used = daemons[p->dfn[i]].fn(p, &l);
     }
     if (used)
         p->st.used++;
     else
         p->st.skipped++;
     return used;
-}
-
-/* pf_find - offset of a literal in s (short literals: memchr + memcmp) */
-gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at)
-{
-    const char *q = s.p, *last;
-
-    if (n == 0 || n > s.n) {
-        *at = 0;
-        return n == 0;
-    }
-    last = s.p + s.n - n;
-    while (q <= last && (q = memchr(q, lit[0], last - q + 1)) != NULL) {
-        size_t i;
-
-        for (i = 1; i < n && q[i] == lit[i]; i++)
-            ;
-        if (i == n) {
-            *at = q - s.p;
-            return TRUE;
-        }
-        q++;
-    }
-    return FALSE;
-}
-
-/* pf_peer - "NAME[ADDR]" or "NAME[ADDR]:PORT"; advances past it */
-gboolean pf_peer(pf_str *s, pf_str *name, pf_str *addr, pf_str *port)
-{
-    const char *b, *e = s->p + s->n, *c, *q;
-
-    for (b = s->p; b < e && *b != '['; b++)         /* a name without spaces */
-        if (*b == ' ')
-            return FALSE;
-    if (b == e || b - s->p >= PF_NAME_MAX)
-        return FALSE;
-    for (c = b + 1; c < e && *c != ']'; c++)
-        ;
-    if (c == e || c == b + 1 || c - b - 1 >= PF_ADDR_MAX)
-        return FALSE;
-    name->p = s->p;
-    name->n = b - s->p;
-    addr->p = b + 1;
-    addr->n = c - b - 1;
-    q = c + 1;
-    port->p = q;
-    port->n = 0;
-    if (q < e && *q == ':') {
-        const char *d = q + 1, *de = d;
-
-        while (de < e && *de >= '0' && *de <= '9' && de - d < 5)
-            de++;
-        if (de > d) {
-            port->p = d;
-            port->n = de - d;
-            q = de;
-        }
-    }
-    s->n -= q - s->p;
-    s->p = q;
-    return TRUE;
-}
-
-/* pf_qid - "QUEUEID: " at the start of s; advances past it */
-gboolean pf_qid(pf_str *s, pf_str *qid)
-{
-    size_t i;
-
-    for (i = 0; i < s->n && i < PF_QID_MAX && g_ascii_isalnum(s->p[i]); i++)
-        ;
-    if (i < 5 || i >= PF_QID_MAX || i + 2 > s->n || s->p[i] != ':' || s->p[i + 1] != ' ')
-        return FALSE;
-    if (i == 7 && memcmp(s->p, "NOQUEUE", 7) == 0)
-        return FALSE;
-    qid->p = s->p;
-    qid->n = i;
-    s->p += i + 2;
-    s->n -= i + 2;
-    return TRUE;
-}
-
-/*
- * pf_tls_established - "Anonymous TLS connection established DIR
- * NAME[ADDR]:PORT: PROTO with cipher CIPHER (...)"; DIR is "from" or "to"
- */
-gboolean pf_tls_established(pf_str s, const char *dir, size_t dirlen, pf_str *addr,
-                            pf_str *port, pf_str *proto, pf_str *cipher)
-{
-    static const struct {
-        const char *name;
-        size_t      len;
-    } kinds[] = {
-        {"Anonymous ", 10}, {"Untrusted ", 10}, {"Trusted ", 8}, {"Verified ", 9},
-    };
-    pf_str name;
-    size_t i, at;
-
-    for (i = 0; i < G_N_ELEMENTS(kinds) && !pf_has(&s, kinds[i].name, kinds[i].len); i++)
-        ;
-    if (i == G_N_ELEMENTS(kinds) || !PF_HAS(&s, "TLS connection established ")
-        || !pf_has(&s, dir, dirlen) || !PF_HAS(&s, " ") || !pf_peer(&s, &name, addr, port)
-        || !PF_HAS(&s, ": ") || !pf_find(s, " with cipher ", 13, &at) || at == 0)
-        return FALSE;
-    proto->p = s.p;
-    proto->n = at;
-    cipher->p = s.p + at + 13;
-    cipher->n = s.n - at - 13;
-    if (pf_find(*cipher, " ", 1, &at))
-        cipher->n = at;
-    return cipher->n > 0 && !memchr(proto->p, ' ', proto->n);
-}
-
-/* pf_tls_error_begin - "SSL_accept/connect error ...: REASON" seen */
-void pf_tls_error_begin(pf_conn *c, pf_str reason)
-{
-    c->tls = PF_TLS_ERROR;
-    c->err_code = 0;
-    if (reason.n == 2 && memcmp(reason.p, "-1", 2) == 0)
-        g_strlcpy(c->err, "handshake failure", sizeof(c->err));
-    else
-        pf_copy(c->err, sizeof(c->err), reason);
-}
-
-/* pf_tls_library - "TLS library problem: error:..." after an error line */
-gboolean pf_tls_library(pf_conn *c, pf_str s)
-{
-    size_t  n;
-
-    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
-        return FALSE;
-    s.n = n;
-    pf_copy(c->err, sizeof(c->err), s);
-    c->tls = PF_TLS_TUPLE;
-    return TRUE;
-}
-
-/* pf_copy - a piece into a fixed buffer (cut to fit) */
-void pf_copy(char *dst, size_t size, pf_str s)
-{
-    size_t n = MIN(s.n, size - 1);
-
-    memcpy(dst, s.p, n);
-    dst[n] = 0;
-}
-
-/* seg_pflog_tls_error - "error:0A000102:...:file:line:" -> code and string */
-gboolean seg_pflog_tls_error(const char *text, size_t len, unsigned long *code,
-                             size_t *str_len)
-{
-    size_t i, colons = 0;
-    unsigned long v = 0;
-
-    if (len < 15 || memcmp(text, "error:", 6) != 0)
-        return FALSE;
-    for (i = 6; i < len && g_ascii_isxdigit(text[i]) && i < 14; i++)
-        v = v * 16 + g_ascii_xdigit_value(text[i]);
-    if (i == 6 || i >= len || text[i] != ':')
-        return FALSE;
-    /* error:CODE:LIB:FUNC:REASON[:FILE:LINE:DATA:] - keep four fields */
-    for (i = 0; i < len; i++)
-        if (text[i] == ':' && ++colons == 5)
-            break;
-    *code = v;
-    *str_len = i;
-    return TRUE;
 }
 
 /* pf_conn_find - the state of a process, or NULL (cached: conns are never freed) */
@@ -437,182 +361,6 @@ static void conn_free(gpointer v)
     g_free(c);
 }
 
-/* msg_free - free a message */
-static void msg_free(pf_msg *m)
-{
-    g_free(m->rcpt);
-    g_free(m);
-}
-
-/* qid_hash - hash of a queue id: its first and last 8 bytes, mixed */
-static guint32 qid_hash(const pf_str *s)
-{    guint64 a = 0, b = 0;
-
-    if (s->n >= 8) {
-        memcpy(&a, s->p, 8);
-        memcpy(&b, s->p + s->n - 8, 8);
-    } else {
-        for (size_t i = 0; i < s->n; i++)
-            a = a << 8 | (guchar) s->p[i];
-    }
-    a = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ s->n) * 0xBF58476D1CE4E5B9ULL;
-    return (guint32) (a >> 32);
-}
-
-/* msg_slot - the slot of a queue id: its message or the empty slot to use */
-static size_t msg_slot(const seg_pflog *p, pf_str qid, guint32 h)
-{
-    size_t i = h & p->msgs_mask;
-    const pf_msg *m;
-
-    /* the hash in the slot spares a cache miss per collision */
-    while ((m = p->msgs[i]) != NULL && !(p->msgs_hash[i] == h && m->key.n == qid.n
-                                          && memcmp(m->key.p, qid.p, qid.n) == 0))
-        i = (i + 1) & p->msgs_mask;
-    return i;
-}
-
-/* msgs_grow - twice the slots, every message moved */
-static void msgs_grow(seg_pflog *p)
-{
-    pf_msg **old = p->msgs;
-    guint32 *old_hash = p->msgs_hash;
-    size_t n = p->msgs_mask + 1;
-
-    p->msgs_mask = 2 * n - 1;
-    p->msgs = g_new0(pf_msg *, 2 * n);
-    p->msgs_hash = g_new(guint32, 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        if (old[i]) {
-            size_t j = old_hash[i] & p->msgs_mask;
-
-            while (p->msgs[j])
-                j = (j + 1) & p->msgs_mask;
-            p->msgs[j] = old[i];
-            p->msgs_hash[j] = old_hash[i];
-        }
-    }
-    g_free(old);
-    g_free(old_hash);
-}
-
-/* pf_msgs_init - an empty message table */
-void pf_msgs_init(seg_pflog *p)
-{
-    p->msgs_mask = 1024 - 1;
-    p->msgs = g_new0(pf_msg *, p->msgs_mask + 1);
-    p->msgs_hash = g_new(guint32, p->msgs_mask + 1);
-    p->msgs_used = 0;
-}
-
-/* pf_msgs_free - forget every message */
-void pf_msgs_free(seg_pflog *p)
-{
-    for (size_t i = 0; i <= p->msgs_mask; i++)
-        if (p->msgs[i])
-            msg_free(p->msgs[i]);
-    g_free(p->msgs);
-    g_free(p->msgs_hash);
-    p->msgs = NULL;
-    p->msgs_hash = NULL;
-}
-
-/* pf_msg_get - the message of a queue id, or NULL */
-pf_msg *pf_msg_get(seg_pflog *p, pf_str qid)
-{
-    /* as a NUL-terminated copy of the id would be */
-    qid.n = pf_nul_len(qid.p, MIN(qid.n, PF_QID_MAX - 1));
-    return p->msgs[msg_slot(p, qid, qid_hash(&qid))];
-}
-
-/* pf_msg_rcpt - the RID of a recipient address, added when new */
-guint pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added)
-{
-    size_t off = 0, keep = pf_nul_len(rcpt.p, rcpt.n);
-    guint32 n;
-    guint i;
-
-    /* an address with a NUL is kept up to it and never matches again */
-    for (i = 0; i < m->nrcpt; i++) {
-        memcpy(&n, m->rcpt + off, sizeof(n));
-        if (n == rcpt.n && memcmp(m->rcpt + off + sizeof(n), rcpt.p, n) == 0) {
-            *added = FALSE;
-            return i;
-        }
-        off += sizeof(n) + n;
-    }
-    if (m->rcpt_len + sizeof(n) + keep > m->rcpt_size) {
-        m->rcpt_size = MAX(m->rcpt_size * 2, m->rcpt_len + sizeof(n) + keep + 64);
-        m->rcpt = g_realloc(m->rcpt, m->rcpt_size);
-    }
-    n = (guint32) keep;
-    memcpy(m->rcpt + m->rcpt_len, &n, sizeof(n));
-    memcpy(m->rcpt + m->rcpt_len + sizeof(n), rcpt.p, keep);
-    m->rcpt_len += sizeof(n) + keep;
-    *added = TRUE;
-    return m->nrcpt++;
-}
-
-/* pf_msg_new - a new message (new MID), "Start MID m ICID n" */
-pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid)
-{
-    pf_msg *m = g_new0(pf_msg, 1);
-
-    size_t i;
-
-    pf_copy(m->qid, sizeof(m->qid), qid);
-    m->key.p = m->qid;
-    m->key.n = strlen(m->qid);
-    m->hash = qid_hash(&m->key);
-    m->icid = icid;
-    pf_id_text(&m->icidt, icid);
-    m->mid = pf_new_id(p, SEG_ID_MID);
-    if (m->mid)
-        pf_id_text(&m->midt, m->mid);
-    i = msg_slot(p, m->key, m->hash);
-    if (p->msgs[i]) {
-        msg_free(p->msgs[i]);           /* a queue id used again */
-        p->msgs[i] = m;
-    } else {
-        p->msgs[i] = m;
-        p->msgs_hash[i] = m->hash;
-        if (++p->msgs_used * 2 > p->msgs_mask + 1)
-            msgs_grow(p);
-    }
-    if (m->mid) {
-        PF_PUT(p, "Start MID ");
-        pf_put_id(p, &m->midt);
-        PF_PUT(p, " ICID ");
-        pf_put_id(p, &m->icidt);
-        pf_rec(p, when);
-    }
-    return m;
-}
-
-/* pf_msg_remove - forget a message (backward shift: no tombstones) */
-void pf_msg_remove(seg_pflog *p, pf_msg *m)
-{
-    size_t i = msg_slot(p, m->key, m->hash), j = i, k;
-
-    if (p->msgs[i] != m)
-        return;
-    for (;;) {
-        j = (j + 1) & p->msgs_mask;
-        if (p->msgs[j] == NULL)
-            break;
-        k = p->msgs_hash[j] & p->msgs_mask;
-        /* move j back to i unless its home k is cyclically in (i, j] */
-        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-            p->msgs[i] = p->msgs[j];
-            p->msgs_hash[i] = p->msgs_hash[j];
-            i = j;
-        }
-    }
-    p->msgs[i] = NULL;
-    p->msgs_used--;
-    msg_free(m);
-}
-
 /* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
 seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
 {
@@ -631,6 +379,7 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->in = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
     p->out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
     pf_msgs_init(p);
+    daemons_init(p);
     return p;
 }
 

@@ -1,11 +1,14 @@
 /*
- * pflog_int - internals shared by pflog.c, pflog_rec.c, pflog_smtpd.c and
- * pflog_smtp.c.
+ * pflog_int - internals shared by the pflog*.c files: the parser state,
+ * the scanning helpers (8 bytes at a time) and the record builder.
  */
 #ifndef SEGTLS_PFLOG_INT_H
 #define SEGTLS_PFLOG_INT_H
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "pflog.h"
 
 #define PF_ADDR_MAX     64      /* IPv6 text + zone fits */
@@ -37,21 +40,22 @@ typedef struct pf_line {
 enum { PF_TLS_NONE, PF_TLS_ERROR, PF_TLS_TUPLE };
 
 typedef struct pf_conn {
+    /* what most lines touch first: two cache lines */
     long        pid;
     guint64     id;             /* open ICID/DCID, 0: none */
     pf_idtext   idt;            /* id in decimal */
     time_t      last;           /* time of the last line of this pid */
     int         tls;            /* PF_TLS_* */
+    /* smtp: the delivery in progress */
+    gboolean    tls_reported;   /* deferring/STARTTLS record written */
+    time_t      start;          /* time of the first delivered RID */
+    GArray     *rids;           /* guint RIDs delivered (status=sent) */
+    char        qid[PF_QID_MAX];
     unsigned long err_code;
-    char        err[PF_ERR_MAX];
     /* smtpd: "hostname NAME does not resolve to address ADDR" */
     char        ptr_name[PF_NAME_MAX];
     char        ptr_addr[PF_ADDR_MAX];
-    /* smtp: the delivery in progress */
-    char        qid[PF_QID_MAX];
-    gboolean    tls_reported;   /* deferring/STARTTLS record written */
-    GArray     *rids;           /* guint RIDs delivered (status=sent) */
-    time_t      start;          /* time of the first delivered RID */
+    char        err[PF_ERR_MAX];
 } pf_conn;
 
 typedef struct pf_msg {
@@ -68,9 +72,11 @@ typedef struct pf_msg {
     size_t      rcpt_len;       /* bytes used in rcpt */
     size_t      rcpt_size;
     char       *rcpt;           /* by RID: a guint32 length, then the address */
+    struct pf_msg *next_free;   /* in seg_pflog.msg_pool */
 } pf_msg;
 
 #define PF_CONN_CACHE   256     /* direct-mapped pid -> pf_conn cache slots */
+#define PF_DAEMON_SLOTS 32      /* daemon name -> handler hash table */
 
 struct seg_pflog {
     seg_ids    *ids;
@@ -87,10 +93,16 @@ struct seg_pflog {
     guint32    *msgs_hash;      /* the hash of each message in msgs */
     size_t      msgs_mask;      /* slots - 1 (a power of two) */
     size_t      msgs_used;
+    pf_msg     *msg_pool;       /* removed messages, for reuse */
+    size_t      msg_pool_n;
     pf_conn    *in_cache[PF_CONN_CACHE];    /* in and out by pid % PF_CONN_CACHE */
     pf_conn    *out_cache[PF_CONN_CACHE];
+    guint64     dkey[PF_DAEMON_SLOTS];      /* daemon name keys, 0: empty slot */
+    guint8      dfn[PF_DAEMON_SLOTS];       /* their index in pflog.c's daemons[] */
     seg_pflog_stats st;
     gboolean    id_warned;
+    guint64     last_id[SEG_ID_NKINDS];     /* the last ID of each kind ... */
+    pf_idtext   last_idt[SEG_ID_NKINDS];    /* ... and its text */
     int         tc_key[4];      /* year, mon, day, hour of tc_base */
     time_t      tc_base;
     guint64     ts_last[2];     /* the last RFC 3164 time field ... */
@@ -99,10 +111,129 @@ struct seg_pflog {
     char        buf[SEG_RECORD_LINE_MAX];
 };
 
+#define PF_ONES         0x0101010101010101ULL
+#define PF_HIGHS        0x8080808080808080ULL
+
+/* pf_load8 - the 8 bytes at s as an integer, the first one in the low byte */
+static inline guint64 pf_load8(const char *s)
+{
+    guint64 v;
+
+    memcpy(&v, s, 8);
+    return GUINT64_FROM_LE(v);
+}
+
+/*
+ * pf_eq8 - the bytes of w equal to c get their high bit set; exact up to
+ * the lowest one set (a borrow may mark bytes above it too)
+ */
+static inline guint64 pf_eq8(guint64 w, guchar c)
+{
+    guint64 x = w ^ (PF_ONES * c);
+
+    return (x - PF_ONES) & ~x & PF_HIGHS;
+}
+
+/* pf_nondigit8 - the bytes of w that are not '0'..'9' get their high bit set */
+static inline guint64 pf_nondigit8(guint64 w)
+{
+    guint64 v = w & ~PF_HIGHS;
+
+    return (w | (v + PF_ONES * 0x46) | ~(v + PF_ONES * 0x50)) & PF_HIGHS;
+}
+
+/* pf_nonalnum8 - the bytes of w that are not ASCII letters or digits get their high bit set */
+static inline guint64 pf_nonalnum8(guint64 w)
+{
+    guint64 v = w & ~PF_HIGHS, u = v | (PF_ONES * 0x20);
+    guint64 digit = (v + PF_ONES * 0x50) & ~(v + PF_ONES * 0x46);      /* '0'..'9' */
+    guint64 letter = (u + PF_ONES * 0x1F) & ~(u + PF_ONES * 0x05);     /* 'a'..'z' */
+
+    return (~(digit | letter) | w) & PF_HIGHS;
+}
+
+/* pf_digits8 - the value of 8 ASCII digits (or NULs in front of them) */
+static inline guint64 pf_digits8(guint64 w)
+{
+    w = ((w & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+    w = ((w & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+    return ((w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+}
+
+/* pf_span - bytes of s before the first a, b or c (not NUL; n when none), 8 at a time */
+static inline size_t pf_span(const char *s, size_t n, guchar a, guchar b, guchar c)
+{
+    size_t i = 0;
+    guint64 w, m;
+
+    for (; i + 8 <= n; i += 8) {
+        w = pf_load8(s + i);
+        if ((m = pf_eq8(w, a) | pf_eq8(w, b) | pf_eq8(w, c)) != 0)
+            return i + (__builtin_ctzll(m) >> 3);
+    }
+    if (i < n && n >= 8) {              /* the rest: the last 8 bytes, shifted */
+        w = pf_load8(s + n - 8) >> (8 * (i + 8 - n));
+        if ((m = pf_eq8(w, a) | pf_eq8(w, b) | pf_eq8(w, c)) != 0)
+            return i + (__builtin_ctzll(m) >> 3);
+        return n;
+    }
+    for (; i < n; i++)
+        if (s[i] == (char) a || s[i] == (char) b || s[i] == (char) c)
+            return i;
+    return n;
+}
+
+#ifdef __SSE2__
+/* pf_masks48 - bit i of *ma, *mb, *mc set when byte i of the 48 at s is a, b, c */
+static inline void pf_masks48(const char *s, char a, char b, char c, guint64 *ma, guint64 *mb,
+                              guint64 *mc)
+{
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+
+    *ma = *mb = *mc = 0;
+    for (int i = 0; i < 3; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (s + 16 * i));
+
+        *ma |= (guint64) (guint32) _mm_movemask_epi8(_mm_cmpeq_epi8(v, va)) << (16 * i);
+        *mb |= (guint64) (guint32) _mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) << (16 * i);
+        *mc |= (guint64) (guint32) _mm_movemask_epi8(_mm_cmpeq_epi8(v, vc)) << (16 * i);
+    }
+}
+#endif
+
+/* pf_load4 - the 4 bytes at s as an integer, the first one in the low byte */
+static inline guint32 pf_load4(const char *s)
+{
+    guint32 v;
+
+    memcpy(&v, s, 4);
+    return GUINT32_FROM_LE(v);
+}
+
+/*
+ * pf_same - are the n bytes at a and b the same? No call and few branches:
+ * up to 16 bytes are compared as two overlapping words
+ */
+static inline gboolean pf_same(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 16 < n; i += 8)
+            if (pf_load8(a + i) != pf_load8(b + i))
+                return FALSE;
+        return ((pf_load8(a + i) ^ pf_load8(b + i))
+                | (pf_load8(a + n - 8) ^ pf_load8(b + n - 8))) == 0;
+    }
+    if (n >= 4)
+        return ((pf_load4(a) ^ pf_load4(b)) | (pf_load4(a + n - 4) ^ pf_load4(b + n - 4))) == 0;
+    return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* pf_has - does s start with the literal? (advances past it when it does) */
 static inline gboolean pf_has(pf_str *s, const char *lit, size_t n)
 {
-    if (s->n < n || (n > 0 && s->p[0] != lit[0]) || memcmp(s->p, lit, n) != 0)
+    if (s->n < n || (n > 0 && s->p[0] != lit[0]) || !pf_same(s->p, lit, n))
         return FALSE;
     s->p += n;
     s->n -= n;
@@ -110,17 +241,35 @@ static inline gboolean pf_has(pf_str *s, const char *lit, size_t n)
 }
 #define PF_HAS(s, lit) pf_has((s), (lit), sizeof(lit) - 1)
 
-/* pf_nul_len - bytes before the first NUL of s (n when none), 8 at a time */
+/* pf_has_nul8 - does a byte of v equal 0? */
+static inline gboolean pf_has_nul8(guint64 v)
+{
+    return ((v - PF_ONES) & ~v & PF_HIGHS) != 0;
+}
+
+/*
+ * pf_nul_len - bytes before the first NUL of s (n when none). Up to 16
+ * bytes are tested as two overlapping words; only a piece with a NUL
+ * (never in a real log) is looked at byte by byte.
+ */
 static inline size_t pf_nul_len(const char *s, size_t n)
 {
-    size_t i = 0;
-    guint64 v;
+    size_t i;
 
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&v, s + i, 8);
-        if ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)
-            break;
+    if (n >= 8) {
+        for (i = 0; i + 16 < n; i += 8)
+            if (pf_has_nul8(pf_load8(s + i)))
+                goto slow;
+        if (!pf_has_nul8(pf_load8(s + i)) && !pf_has_nul8(pf_load8(s + n - 8)))
+            return n;
+    } else if (n >= 4) {
+        if (!pf_has_nul8(pf_load4(s) | (guint64) pf_load4(s + n - 4) << 32))
+            return n;
+    } else if (n == 0 || (s[0] != 0 && s[n / 2] != 0 && s[n - 1] != 0)) {
+        return n;
     }
+    i = 0;
+slow:
     while (i < n && s[i] != 0)
         i++;
     return i;
@@ -132,40 +281,43 @@ static inline size_t pf_nul_len(const char *s, size_t n)
  * builder is pflog_rec.c. Pieces are cut at the end of the buffer, and a
  * pf_str piece stops at a NUL, as "%.*s" did.
  */
+void    pf_put_cut(seg_pflog *p, const char *s, size_t n);
+
+/* pf_put - a piece of n bytes (cut by pf_put_cut when it does not fit) */
 static inline void pf_put(seg_pflog *p, const char *s, size_t n)
 {
-    size_t room = sizeof(p->buf) - 1 - p->len;
-
-    if (n > room)
-        n = room;
-    memcpy(p->buf + p->len, s, n);
+    if (G_UNLIKELY(n > sizeof(p->buf) - 1 - p->len)) {
+        pf_put_cut(p, s, n);
+        return;
+    }
+    memcpy(p->buf + p->len, s, n);      /* a constant n: no call */
     p->len += n;
 }
 
-/* pf_put_short - pf_put for short pieces of unknown length: no call */
+/* pf_put_short - pf_put for short pieces of unknown length: no call, two overlapping copies */
 static inline void pf_put_short(seg_pflog *p, const char *s, size_t n)
 {
     char *d = p->buf + p->len;
 
-    if (n > 32 || n > sizeof(p->buf) - 1 - p->len) {
+    if (G_UNLIKELY(n > 32 || n > sizeof(p->buf) - 1 - p->len)) {
         pf_put(p, s, n);
         return;
     }
     p->len += n;
-    for (; n >= 8; n -= 8, s += 8, d += 8)
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
         memcpy(d, s, 8);
-    if (n & 4) {
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
         memcpy(d, s, 4);
-        s += 4;
-        d += 4;
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
     }
-    if (n & 2) {
-        memcpy(d, s, 2);
-        s += 2;
-        d += 2;
-    }
-    if (n & 1)
-        *d = *s;
 }
 #define PF_PUT(p, lit) pf_put((p), (lit), sizeof(lit) - 1)
 
@@ -188,7 +340,7 @@ void    pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, const pf_i
                          const char *what, unsigned long code, const char *err);
 void    pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, const pf_idtext *id,
                            pf_str proto, pf_str cipher);
-guint64 pf_new_id(seg_pflog *p, seg_id_kind kind);
+guint64 pf_new_id(seg_pflog *p, seg_id_kind kind, pf_idtext *text);
 gboolean pf_find(pf_str s, const char *lit, size_t n, size_t *at);
 gboolean pf_peer(pf_str *s, pf_str *name, pf_str *addr, pf_str *port);
 gboolean pf_qid(pf_str *s, pf_str *qid);
@@ -201,7 +353,8 @@ pf_conn *pf_conn_get(seg_pflog *p, GHashTable *t, long pid);
 pf_conn *pf_conn_find(seg_pflog *p, GHashTable *t, long pid);
 pf_msg *pf_msg_get(seg_pflog *p, pf_str qid);
 guint   pf_msg_rcpt(pf_msg *m, pf_str rcpt, gboolean *added);
-pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid);
+pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid,
+                   const pf_idtext *icidt);
 void    pf_msg_remove(seg_pflog *p, pf_msg *m);
 void    pf_msgs_init(seg_pflog *p);
 void    pf_msgs_free(seg_pflog *p);

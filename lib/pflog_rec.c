@@ -9,6 +9,17 @@
 #include "msg.h"
 #include "pflog_int.h"
 
+/* pf_put_cut - the part of a piece that fits (pf_put of a piece that does not) */
+void pf_put_cut(seg_pflog *p, const char *s, size_t n)
+{
+    size_t room = sizeof(p->buf) - 1 - p->len;
+
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+}
+
 /* pf_put_cstr - a C string */
 void pf_put_cstr(seg_pflog *p, const char *s)
 {
@@ -81,11 +92,11 @@ void pf_rec_tls_error(seg_pflog *p, time_t when, const char *kind, const pf_idte
     pf_rec(p, when);
 }
 
-/* pf_rec_tls_success - "KIND n TLS success protocol P cipher C" */
+/* pf_rec_tls_success - "KIND n TLS success protocol P cipher C" (KIND: "ICID " or "DCID ") */
 void pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, const pf_idtext *id,
                         pf_str proto, pf_str cipher)
 {
-    pf_put_cstr(p, kind);
+    pf_put_short(p, kind, 5);
     pf_put_id(p, id);
     PF_PUT(p, " TLS success protocol ");
     pf_put_str(p, proto);
@@ -94,16 +105,44 @@ void pf_rec_tls_success(seg_pflog *p, time_t when, const char *kind, const pf_id
     pf_rec(p, when);
 }
 
-/* pf_new_id - the next ID, 0 (records suppressed) when none can be had */
-guint64 pf_new_id(seg_pflog *p, seg_id_kind kind)
+/* id_text_next - the decimal text of v + 1 from that of v */
+static void id_text_next(pf_idtext *d)
+{
+    int i = d->n;
+
+    while (i > 0 && d->t[i - 1] == '9')
+        d->t[--i] = '0';
+    if (i > 0) {
+        d->t[i - 1]++;
+    } else {                            /* 99 -> 100 */
+        memmove(d->t + 1, d->t, d->n++);
+        d->t[0] = '1';
+    }
+}
+
+/*
+ * pf_new_id - the next ID and its text, 0 (records suppressed) when none
+ * can be had; the text of an ID one more than the last of its kind is
+ * that one's, incremented
+ */
+guint64 pf_new_id(seg_pflog *p, seg_id_kind kind, pf_idtext *text)
 {
     g_autoptr(GError) err = NULL;
     guint64 id = seg_ids_next(p->ids, kind, &err);
 
-    if (id == 0 && !p->id_warned) {
-        msg_warn("no new %s: %s; records of that object are not written",
-                 seg_ids_kind_name(kind), err ? err->message : "unknown error");
-        p->id_warned = TRUE;
+    if (id == 0) {
+        if (!p->id_warned) {
+            msg_warn("no new %s: %s; records of that object are not written",
+                     seg_ids_kind_name(kind), err ? err->message : "unknown error");
+            p->id_warned = TRUE;
+        }
+        return 0;
     }
+    if (p->last_id[kind] != 0 && id == p->last_id[kind] + 1)
+        id_text_next(&p->last_idt[kind]);
+    else
+        pf_id_text(&p->last_idt[kind], id);
+    p->last_id[kind] = id;
+    *text = p->last_idt[kind];
     return id;
 }

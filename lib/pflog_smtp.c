@@ -46,37 +46,40 @@ static size_t rid_list(const pf_conn *c, char *buf, size_t size)
     return n;
 }
 
-/* delivery_rec - "WHAT DCID n MID m to RID [rids]" */
-static void delivery_rec(seg_pflog *p, time_t when, const char *what,
-                         const pf_idtext *dcid, const pf_idtext *mid, const char *rids, size_t n)
+/*
+ * delivery_recs - "Delivery start DCID n MID m to RID [rids]" and "Message
+ * done" with the same tail, built once (it always fits: rids is short)
+ */
+static void delivery_recs(seg_pflog *p, const pf_conn *c, const pf_msg *m, time_t when)
 {
-    pf_put_cstr(p, what);
+    char tail[sizeof(p->buf)];
+    size_t t0, n;
+
+    PF_PUT(p, "Delivery start");
+    t0 = p->len;
     PF_PUT(p, " DCID ");
-    pf_put_id(p, dcid);
+    pf_put_id(p, &c->idt);
     PF_PUT(p, " MID ");
-    pf_put_id(p, mid);
+    pf_put_id(p, &m->midt);
     PF_PUT(p, " to RID [");
-    pf_put(p, rids, n);
+    p->len += rid_list(c, p->buf + p->len, MIN(1024, sizeof(p->buf) - 1 - p->len));
     PF_PUT(p, "]");
+    n = p->len - t0;
+    memcpy(tail, p->buf + t0, n);
+    pf_rec(p, c->start);
+    PF_PUT(p, "Message done");
+    pf_put(p, tail, n);
     pf_rec(p, when);
 }
 
-/* pf_delivery_end - Delivery start / Message done / DCID close */
-void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
+/* delivery_end - Delivery start / Message done / DCID close; m: the message of c->qid or NULL */
+static void delivery_end(seg_pflog *p, pf_conn *c, pf_msg *m, time_t when)
 {
-    char rids[1024];
-    pf_msg *m = NULL;
-
     tls_failed(p, c, when);
-    if (c->qid[0] && (m = pf_msg_get(p, (pf_str) {c->qid, strlen(c->qid)})) != NULL
-        && m->dpid == c->pid)
+    if (m && m->dpid == c->pid)
         m->dpid = 0;
-    if (c->id && m && m->mid && c->rids && c->rids->len) {
-        size_t n = rid_list(c, rids, sizeof(rids));
-
-        delivery_rec(p, c->start, "Delivery start", &c->idt, &m->midt, rids, n);
-        delivery_rec(p, when, "Message done", &c->idt, &m->midt, rids, n);
-    }
+    if (c->id && m && m->mid && c->rids && c->rids->len)
+        delivery_recs(p, c, m, when);
     if (c->id) {
         PF_PUT(p, "DCID ");
         pf_put_id(p, &c->idt);
@@ -90,14 +93,18 @@ void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
         g_array_set_size(c->rids, 0);
 }
 
+/* pf_delivery_end - Delivery start / Message done / DCID close */
+void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
+{
+    delivery_end(p, c, c->qid[0] ? pf_msg_get(p, (pf_str) {c->qid, strlen(c->qid)}) : NULL, when);
+}
+
 /* conn_start - a new delivery connection of process c */
 static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_str port)
 {
     if (c->id)
         pf_delivery_end(p, c, c->last);
-    c->id = pf_new_id(p, SEG_ID_DCID);
-    if (c->id) {
-        pf_id_text(&c->idt, c->id);
+    if ((c->id = pf_new_id(p, SEG_ID_DCID, &c->idt)) != 0) {
         PF_PUT(p, "New SMTP DCID ");
         pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
@@ -188,7 +195,7 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
         conn_start(p, c, l->when, addr, port);
     pf_copy(c->qid, sizeof(c->qid), qid);
     if ((m = pf_msg_get(p, qid)) == NULL)
-        m = pf_msg_new(p, l->when, qid, 0);
+        m = pf_msg_new(p, l->when, qid, 0, NULL);
     m->dpid = c->pid;
     rid = rcpt_rid(p, m, l->when, rcpt);
     if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
@@ -254,7 +261,7 @@ static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
 
     if (m->dpid && (c = pf_conn_find(p, p->out, m->dpid)) != NULL
         && c->id && strcmp(c->qid, m->qid) == 0)
-        pf_delivery_end(p, c, when);
+        delivery_end(p, c, m, when);    /* m is the message of c->qid */
     m->dpid = 0;
 }
 
@@ -274,7 +281,7 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
         from.p = s.p;
         from.n = at;
         if (m == NULL)
-            m = pf_msg_new(p, l->when, qid, 0);
+            m = pf_msg_new(p, l->when, qid, 0, NULL);
         end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
         if (!m->from_done && m->mid) {
             PF_PUT(p, "MID ");
@@ -315,7 +322,7 @@ gboolean pf_local(seg_pflog *p, const pf_line *l)
     rcpt.p = s.p;
     rcpt.n = at;
     if ((m = pf_msg_get(p, qid)) == NULL)
-        m = pf_msg_new(p, l->when, qid, 0);
+        m = pf_msg_new(p, l->when, qid, 0, NULL);
     rcpt_rid(p, m, l->when, rcpt);
     return TRUE;
 }
@@ -327,6 +334,6 @@ gboolean pf_pickup(seg_pflog *p, const pf_line *l)
 
     if (!pf_qid(&s, &qid) || !PF_HAS(&s, "uid="))
         return FALSE;
-    pf_msg_new(p, l->when, qid, 0);
+    pf_msg_new(p, l->when, qid, 0, NULL);
     return TRUE;
 }

@@ -34,25 +34,22 @@ static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
 /* on_connect - "connect from NAME[ADDR]:PORT" */
 static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    pf_str name, addr, port;
-    char a[PF_ADDR_MAX];
-    const char *host = "unknown", *verified = "no";
-    char namebuf[PF_NAME_MAX];
+    pf_str name, addr, port, host = {"unknown", 7};
+    gboolean verified = FALSE;
 
     if (!pf_peer(&s, &name, &addr, &port))
         return FALSE;
     close_conn(p, c, c->last);          /* its disconnect line was lost */
-    pf_copy(a, sizeof(a), addr);
+    addr.n = pf_nul_len(addr.p, addr.n);        /* as a C string copy would be */
     if (!(name.n == 7 && memcmp(name.p, "unknown", 7) == 0)) {
-        pf_copy(namebuf, sizeof(namebuf), name);
-        host = namebuf;
-        verified = "yes";
-    } else if (c->ptr_name[0] && strcmp(c->ptr_addr, a) == 0) {
-        host = c->ptr_name;             /* PTR that did not verify */
+        host = name;
+        verified = TRUE;
+    } else if (c->ptr_name[0] && strlen(c->ptr_addr) == addr.n
+               && memcmp(c->ptr_addr, addr.p, addr.n) == 0) {
+        host.p = c->ptr_name;           /* PTR that did not verify */
+        host.n = strlen(c->ptr_name);
     }
-    c->id = pf_new_id(p, SEG_ID_ICID);
-    if (c->id) {
-        pf_id_text(&c->idt, c->id);
+    if ((c->id = pf_new_id(p, SEG_ID_ICID, &c->idt)) != 0) {
         PF_PUT(p, "New SMTP ICID ");
         pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
@@ -63,11 +60,13 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
         PF_PUT(p, " (");
         pf_put_short(p, p->local_addr, p->local_addr_len);
         PF_PUT(p, ") address ");
-        pf_put_cstr(p, a);
+        pf_put_short(p, addr.p, addr.n);
         PF_PUT(p, " reverse dns host ");
-        pf_put_cstr(p, host);
-        PF_PUT(p, " verified ");
-        pf_put_cstr(p, verified);
+        pf_put_str(p, host);
+        if (verified)
+            PF_PUT(p, " verified yes");
+        else
+            PF_PUT(p, " verified no");
         pf_rec(p, l->when);
     }
     c->ptr_name[0] = c->ptr_addr[0] = 0;
@@ -155,17 +154,26 @@ static const struct {
 #undef H
 };
 
+/* 1 + the first of the handlers above whose prefix starts with that byte, 0: none */
+static const guint8 first[256] = {['c'] = 1, ['d'] = 2, ['S'] = 3, ['w'] = 4, ['N'] = 6};
+
 /* pf_smtpd - one postfix/.../smtpd line */
 gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
 {
     pf_conn *c = pf_conn_get(p, p->in, l->pid);
     pf_str s = l->text, qid, proto, cipher, addr, port;
     gboolean used = FALSE;
-    size_t i;
+    size_t i, k;
 
-    for (i = 0; i < G_N_ELEMENTS(handlers); i++)
-        if (pf_has(&s, handlers[i].prefix, handlers[i].len))
+    /* only the handlers whose prefix starts with the first byte of the text */
+    i = G_N_ELEMENTS(handlers);
+    for (k = s.n ? first[(guchar) s.p[0]] : 0; k > 0 && k <= G_N_ELEMENTS(handlers)
+         && handlers[k - 1].prefix[0] == s.p[0]; k++) {
+        if (pf_has(&s, handlers[k - 1].prefix, handlers[k - 1].len)) {
+            i = k - 1;
             break;
+        }
+    }
     /* A failure not followed by its library line is written as it is. */
     if (c->tls != PF_TLS_NONE && !(i < G_N_ELEMENTS(handlers) && handlers[i].fn == on_library)) {
         tls_failed(p, c, l->when);
@@ -179,7 +187,7 @@ gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
             used = TRUE;
         }
     } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
-        pf_msg_new(p, l->when, qid, c->id);
+        pf_msg_new(p, l->when, qid, c->id, &c->idt);
         used = TRUE;
     }
     c->last = l->when;

@@ -7,6 +7,9 @@
  * through the record writer, which starts a new file with its header.
  * IDs start at 1 in memory unless --state-dir asks for the persistent
  * counters the milter uses.
+ *
+ * Lines are found 64 bytes at a time (feed_lines): most are shorter than
+ * two cache lines, and a memchr() call per line cost more than the scan.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ids.h"
 #include "msg.h"
@@ -58,7 +64,7 @@ static void out_flush(out_ctx *o)
 }
 
 /* set_prefix - "<time> <Level>: " of a time and level, as recfmt writes it */
-static gboolean set_prefix(out_ctx *o, time_t when, seg_record_level level)
+static G_GNUC_NO_INLINE gboolean set_prefix(out_ctx *o, time_t when, seg_record_level level)
 {
     const char *name = seg_record_level_name(level);
     size_t n = seg_recfmt_time(when, o->pre, SEG_RECFMT_TIME_LEN), nl = strlen(name);
@@ -90,7 +96,8 @@ static void emit_record(void *ctx, time_t when, seg_record_level level,
     }
     if (OUT_SIZE - o->used < OUT_LINE)
         out_flush(o);
-    if ((o->pre_when != when || o->pre_level != (int) level) && !set_prefix(o, when, level)) {
+    if (G_UNLIKELY(o->pre_when != when || o->pre_level != (int) level)
+        && !set_prefix(o, when, level)) {
         o->used += seg_recfmt_line(when, seg_record_level_name(level), text, len,
                                    o->buf + o->used, OUT_LINE);
         return;
@@ -99,7 +106,7 @@ static void emit_record(void *ctx, time_t when, seg_record_level level,
     if (len > OUT_LINE - o->pre_len - 2)
         len = OUT_LINE - o->pre_len - 2;
     d = o->buf + o->used;
-    memcpy(d, o->pre, o->pre_len);
+    memcpy(d, o->pre, sizeof(o->pre));  /* all of it: a constant size, the text follows */
     memcpy(d + o->pre_len, text, len);
     d[o->pre_len + len] = '\n';
     o->used += o->pre_len + len + 1;
@@ -125,6 +132,40 @@ static int read_plain(int fd, char *buf, size_t size)
     return (int) n;
 }
 
+/* feed_lines - give every complete line of s..e to the parser; the rest */
+static const char *feed_lines(seg_pflog *p, const char *s, const char *e)
+{
+    const char *nl;
+#ifdef __SSE2__
+    const __m128i lf = _mm_set1_epi8('\n');
+    const char *b;
+
+    /* a mask of the newlines of 64 bytes, then one line per bit */
+    for (b = s; e - b >= 64; b += 64) {
+        guint64 m = 0;
+
+        for (int i = 0; i < 4; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (b + 16 * i));
+
+            m |= (guint64) (guint32) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) << (16 * i);
+        }
+        for (; m != 0; m &= m - 1) {
+            nl = b + __builtin_ctzll(m);
+            seg_pflog_line(p, s, nl - s);
+            s = nl + 1;
+        }
+    }
+    for (; (nl = memchr(b, '\n', e - b)) != NULL; b = s = nl + 1)
+        seg_pflog_line(p, s, nl - s);
+#else
+    while ((nl = memchr(s, '\n', e - s)) != NULL) {
+        seg_pflog_line(p, s, nl - s);
+        s = nl + 1;
+    }
+#endif
+    return s;
+}
+
 /* parse_stream - feed every line of one (maybe gzip) file to the parser */
 static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
 {
@@ -144,14 +185,14 @@ static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
         gzbuffer(gz, 256 * 1024);
     while ((n = plain ? read_plain(fd, buf + have, READ_SIZE - have)
             : gzread(gz, buf + have, READ_SIZE - have)) > 0) {
-        char *s = buf, *e = buf + have + n, *nl;
+        const char *s = buf, *e = buf + have + n, *nl;
 
-        while ((nl = memchr(s, '\n', e - s)) != NULL) {
-            if (!skipping)
-                seg_pflog_line(p, s, nl - s);
+        if (skipping && (nl = memchr(s, '\n', e - s)) != NULL) {
+            s = nl + 1;                 /* the end of a line longer than the buffer */
             skipping = FALSE;
-            s = nl + 1;
         }
+        if (!skipping)
+            s = feed_lines(p, s, e);
         have = e - s;
         if (have == READ_SIZE) {        /* a line longer than the buffer */
             if (!skipping)
@@ -221,7 +262,7 @@ int main(int argc, char **argv)
         {"local-address", 0, 0, G_OPTION_ARG_STRING, &local_addr,
          "Local address in New SMTP ICID/DCID records (default: unknown)", "ADDR"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE...]"},
-        {NULL},
+        G_OPTION_ENTRY_NULL
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("- turn Postfix logs into gateway records");
     g_autoptr(GError) err = NULL;

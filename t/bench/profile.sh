@@ -5,7 +5,11 @@
 # default 300000), then two tables: self time per function, and time per
 # function including its callees (the project's functions and the libc/GLib
 # ones they call). Without a usable perf it falls back to callgrind on a
-# smaller log. SEGTLS_KEEP=1 keeps the raw data in $T.
+# smaller log. SEGTLS_KEEP=1 keeps the raw data in $T. SEGTLS_BUILD=DIR
+# profiles the programs built there, as run.sh measures them.
+if [ -n "${SEGTLS_BUILD:-}" ]; then
+    export SEGTLS_BIN=${SEGTLS_BIN:-$SEGTLS_BUILD/bin}
+fi
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
 
