@@ -68,7 +68,7 @@ static GOptionEntry options[] = {
      "Load the --config file, report what is wrong, exit 0 or 1", NULL},
     {"verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
      (gpointer) opt_verbose_cb, "More logging (repeatable)", NULL},
-    {NULL}
+    G_OPTION_ENTRY_NULL
 };
 
 /* check_config - load one committed file and report */

@@ -194,7 +194,7 @@ static int cmd_show(int argc, char **argv)
     gboolean json = FALSE;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "The server's answer as JSON", NULL},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     JsonObject *resp;
 
@@ -256,7 +256,7 @@ static int cmd_commit(int argc, char **argv)
          "Comment describing the changes (no questions asked)", "COMMENT"},
         {"no-rollback", 0, 0, G_OPTION_ARG_NONE, &no_rollback,
          "Do not save the current configuration for rollback", NULL},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     JsonObject *req;
     JsonObject *resp;
@@ -306,7 +306,7 @@ static int cmd_clear(int argc, char **argv)
     gboolean yes = FALSE;
     GOptionEntry entries[] = {
         {"yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     JsonObject *resp;
 
@@ -423,7 +423,7 @@ static int cmd_status(int argc, char **argv)
          "The server's answer and the live versions as JSON", NULL},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
          "Seconds per network step of each probe (default 5)", "SECONDS"},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     JsonObject *resp;
     gboolean bad;
@@ -462,7 +462,7 @@ static int cmd_raw(int argc, char **argv)
     GOptionEntry entries[] = {
         {"stall", 0, 0, G_OPTION_ARG_INT, &stall,
          "Send TEXT without newline and hold the connection SECONDS", "SECONDS"},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
 
     parse_sub("raw", "TEXT", "Send one raw request line (for tests).",
@@ -543,7 +543,7 @@ int main(int argc, char **argv)
     GOptionEntry entries[] = {
         {"socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_socket,
          "Control socket (default $SEGTLS_SOCKET, else " SEG_DEFAULT_SOCKET ")", "PATH"},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     gsize   i;
     int     status;
