@@ -206,7 +206,8 @@ static gpointer run(gpointer data)
 }
 
 /* mt_follower_start - start following the log in a thread */
-mt_follower *mt_follower_start(const char *maillog, const char *state_dir, GError **error)
+mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gboolean log_only,
+                                GError **error)
 {
     mt_follower *f = g_new0(mt_follower, 1);
 
@@ -215,7 +216,7 @@ mt_follower *mt_follower_start(const char *maillog, const char *state_dir, GErro
     f->fd = -1;
     f->saved_offset = -1;
     f->buf = g_string_new(NULL);
-    f->relabel = mt_relabel_new();
+    f->relabel = mt_relabel_new(log_only);
     g_mutex_init(&f->lock);
     g_cond_init(&f->cond);
     if (!log_open(f, TRUE) && errno == ENOENT)

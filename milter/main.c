@@ -6,6 +6,8 @@
  * privileges, daemon mode, the log follower thread and signals. SIGTERM
  * and SIGINT stop cleanly (libmilter's signal thread stops smfi_main,
  * then the follower saves its offset); SIGHUP reopens the record file.
+ * With --no-milter there is no filter: the follower writes every record
+ * from the log alone, and the main thread waits for the signals.
  *
  * libmilter's signal thread treats SIGHUP like SIGTERM. To reopen
  * instead, this program defines sigwait(3), which libmilter calls: the
@@ -44,6 +46,7 @@ static char *opt_user;
 static char *opt_group;
 static gboolean opt_foreground;
 static gboolean opt_no_follow;
+static gboolean opt_no_milter;
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -52,6 +55,8 @@ static GOptionEntry options[] = {
      "Postfix log to follow (default " DEFAULT_MAILLOG ")", "PATH"},
     {"no-follow", 0, 0, G_OPTION_ARG_NONE, &opt_no_follow,
      "Do not follow the Postfix log (milter records only)", NULL},
+    {"no-milter", 0, 0, G_OPTION_ARG_NONE, &opt_no_milter,
+     "No filter: every record from the Postfix log alone (nothing in the mail path)", NULL},
     {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
      "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
@@ -83,6 +88,19 @@ int sigwait(const sigset_t *restrict set, int *restrict sig)
         if (mt_reopen())
             msg_info("reopened the record file");
     }
+}
+
+/* wait_for_stop - --no-milter: SIGHUP reopens, SIGTERM or SIGINT returns */
+static void wait_for_stop(void)
+{
+    sigset_t set;
+    int     sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    (void) sigwait(&set, &sig);
 }
 
 /* unix_path - the file of a unix:/local: socket spec, or NULL */
@@ -203,6 +221,11 @@ int main(int argc, char **argv)
         msg_error("unexpected argument \"%s\"", argv[1]);
         return 2;
     }
+    if (opt_no_milter && (opt_no_follow || opt_socket)) {
+        msg_error("--no-milter follows the log only: not with %s",
+                  opt_no_follow ? "--no-follow" : "--socket");
+        return 2;
+    }
     sock = opt_socket ? opt_socket : DEFAULT_SOCKET;
     /* absolute: a daemon works in / */
     records = absolute(opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS);
@@ -220,9 +243,11 @@ int main(int argc, char **argv)
         msg_fatal("%s: %s", state_dir, g_strerror(errno));
     if (!mt_init(state_dir, records, &err))
         msg_fatal("%s", err->message);
-    if (!mt_filter_register(sock, &err))
-        msg_fatal("%s", err->message);
-    socket_perms(sock, pw);
+    if (!opt_no_milter) {
+        if (!mt_filter_register(sock, &err))
+            msg_fatal("%s", err->message);
+        socket_perms(sock, pw);
+    }
     if (pw) {
         give_to(pw, state_dir, records);
         seg_drop_privileges(pw);
@@ -235,10 +260,16 @@ int main(int argc, char **argv)
     block_signals();
     small_stacks();
     if (!opt_no_follow
-        && (fol = mt_follower_start(maillog, state_dir, &err)) == NULL)
+        && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
-    msg_info("listening on %s, records to %s", sock, records);
-    rc = smfi_main();
+    if (opt_no_milter) {
+        msg_info("following %s, records to %s", maillog, records);
+        wait_for_stop();
+        rc = MI_SUCCESS;
+    } else {
+        msg_info("listening on %s, records to %s", sock, records);
+        rc = smfi_main();
+    }
     mt_follower_stop(fol);
     if (mt_dropped())
         msg_warn("%" G_GUINT64_FORMAT " records could not be written", mt_dropped());

@@ -16,6 +16,10 @@
  *   the milter bound to the queue id; messages the milter never saw
  *   (pickup, bounces, milter down) get a new persistent MID and all
  *   their records.
+ *
+ * Log only (segtls-milter --no-milter, nothing in the mail path): there
+ * is no milter, so every record comes from the log, inbound ones too,
+ * with new persistent ICIDs and MIDs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #define KEEP_MSG        (6 * 86400)
 
 typedef struct in_ent {
+    guint64     real;           /* log only: its persistent ICID */
     long        pid;
     char        addr[64];
     char        port[8];
@@ -51,6 +56,7 @@ typedef struct dcid_ent {
 } dcid_ent;
 
 struct mt_relabel {
+    gboolean    log_only;       /* no milter: the inbound records too */
     seg_ids    *ids;            /* the parser's own numbering */
     seg_pflog  *parser;
     GHashTable *icids;          /* parser ICID -> in_ent */
@@ -105,12 +111,14 @@ static void line_qid(mt_relabel *r, char *buf, size_t size)
     }
 }
 
-/* real_icid - the milter's ICID for a parser ICID, 0 unknown */
+/* real_icid - the milter's (log only: our) ICID for a parser ICID, 0 unknown */
 static guint64 real_icid(mt_relabel *r, guint64 x)
 {
     in_ent *e = x ? g_hash_table_lookup(r->icids, &x) : NULL;
 
-    return e ? mt_conn_icid(e->pid, e->addr, e->port) : 0;
+    if (e == NULL)
+        return 0;
+    return r->log_only ? e->real : mt_conn_icid(e->pid, e->addr, e->port);
 }
 
 /* mid_get - the entry of a parser MID */
@@ -174,6 +182,13 @@ static void on_new_icid(mt_relabel *r, time_t when, const char *s, size_t n)
     ie = g_new0(in_ent, 1);
     ie->pid = r->pid;
     ie->seen = when;
+    if (r->log_only) {
+        if ((ie->real = mt_new_id(SEG_ID_ICID)) == 0) {
+            g_free(ie);
+            return;
+        }
+        emit(when, "New SMTP ICID " ID "%.*s", ie->real, (int) (e - s), s);
+    }
     memcpy(ie->addr, b + 1, c - b - 1);
     if (c + 1 < te && c[1] == ':') {
         size_t pn = 0;
@@ -192,12 +207,14 @@ static void on_icid(mt_relabel *r, time_t when, const char *s, size_t n)
     guint64 x = num(&s, e), icid;
 
     if (lit(&s, e, " close")) {
+        if (r->log_only && (icid = real_icid(r, x)) != 0)
+            emit(when, "ICID " ID " close", icid);
         g_hash_table_remove(r->icids, &x);
         return;
     }
     if (e - s > 12 && memcmp(s, " TLS success", 12) == 0) {
         /* usually the milter's (HELO after STARTTLS); ours if it had none */
-        if ((icid = real_icid(r, x)) != 0 && mt_conn_claim_tls(icid))
+        if ((icid = real_icid(r, x)) != 0 && (r->log_only || mt_conn_claim_tls(icid)))
             emit(when, "ICID " ID "%.*s", icid, (int) (e - s), s);
         return;
     }
@@ -225,7 +242,10 @@ static void on_start(mt_relabel *r, time_t when, const char *s, size_t n)
     m->seen = when;
     line_qid(r, m->qid, sizeof(m->qid));
     g_hash_table_replace(r->mids, g_memdup2(&y, sizeof(y)), m);
-    if (m->qid[0] && mt_msg_lookup(m->qid, &mid, &icid)) {
+    if (r->log_only) {
+        m->icid = real_icid(r, x);
+        mid_real(r, m, when);
+    } else if (m->qid[0] && mt_msg_lookup(m->qid, &mid, &icid)) {
         m->real = mid;
         m->icid = icid;
         m->milter = TRUE;
@@ -400,10 +420,11 @@ static void mid_ent_free(gpointer v)
 }
 
 /* mt_relabel_new - a parser whose records come out with live IDs */
-mt_relabel *mt_relabel_new(void)
+mt_relabel *mt_relabel_new(gboolean log_only)
 {
     mt_relabel *r = g_new0(mt_relabel, 1);
 
+    r->log_only = log_only;
     r->ids = seg_ids_open(NULL, NULL);
     r->parser = seg_pflog_new(r->ids, on_record, r);
     r->icids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);

@@ -123,14 +123,19 @@ is "$(grep -c "Info: ICID $n TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM
     "no EHLO after STARTTLS: TLS success once, from the log"
 
 # --- inbound: a client offering only a disabled version -----------------
-m=$(rec_mark)
-s_client -tls1_1 -cipher DEFAULT@SECLEVEL=0
-wait_rec "$m" "TLS failed" 50
-got=$(rec_since "$m")
-n=$(icid_of "$got")
-is "$(grep -c "Info: ICID $n TLS failed: (167772418, 'error:0A000102:SSL routines::unsupported protocol')\$" <<<"$got")" 1 \
-    "TLSv1.1 only: TLS failed with the connection's ICID ($n)"
-is "$(grep -c "ICID $n close" <<<"$got") $(grep -c 'TLS success' <<<"$got")" "1 0" "TLSv1.1 only: close, no success"
+# tls11_refused LABEL - a TLSv1.1-only client: one failure record, then close
+tls11_refused() {
+    local m n got
+    m=$(rec_mark)
+    s_client -tls1_1 -cipher DEFAULT@SECLEVEL=0
+    wait_rec "$m" "TLS failed" 50 && wait_rec "$m" "ICID [0-9]+ close" 50
+    got=$(rec_since "$m")
+    n=$(icid_of "$got")
+    is "$(grep -c "Info: ICID $n TLS failed: (167772418, 'error:0A000102:SSL routines::unsupported protocol')\$" <<<"$got")" 1 \
+        "$1: TLS failed with the connection's ICID ($n)"
+    is "$(grep -c "ICID $n close" <<<"$got") $(grep -c 'TLS success' <<<"$got")" "1 0" "$1: close, no success"
+}
+tls11_refused "TLSv1.1 only"
 
 # --- a message over TLS to a TLSv1.3 peer: the whole record flow --------
 m=$(rec_mark)
@@ -252,4 +257,27 @@ is "$(grep -c 'status=sent' <(pf_log_since mta "$lm"))" 500 "load: 500 messages 
 kill -TERM "$MPID"; wait "$MPID"
 is "$?" 0 "milter stops cleanly"
 is "$(grep -c 'could not be written' "$T/milter.err")" 0 "no record was dropped"
+
+# --- --no-milter: every record from the log, nothing in the mail path ----
+"$(bin segtls-milter)" -f --no-milter --no-follow -o "$T/x" -d "$T/x.state" 2>"$T/usage.err"
+is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: --no-milter follows the log only: not with --no-follow" \
+    "--no-milter with --no-follow: exit 2 with a one-line error"
+pf_postconf mta -e "smtpd_milters =" && pf_reload mta
+REC=$T/log/log_only
+"$(bin segtls-milter)" -f --no-milter -l "$T/mta/maillog" -o "$REC" -d "$T/state.log_only" \
+    --user nobody 2>>"$T/milter.err" &
+MPID=$!
+at_exit "kill $MPID"
+for ((i = 0; i < 50; i++)); do grep -q "following $T/mta/maillog, records to" "$T/milter.err" && break; sleep 0.1; done
+is "$(grep -c "following $T/mta/maillog, records to $REC" "$T/milter.err")" 1 "--no-milter: follows the log"
+m=$(rec_mark)
+swaks --server "127.0.0.1:$P_MTA" --tls -f a@example.org -t "b@v13.test,c@v13.test" >/dev/null 2>&1
+ok $? "--no-milter: swaks --tls: message accepted (no milter in smtpd)"
+wait_rec "$m" "DCID [0-9]+ close" 150
+rec_since "$m" | norm | sort >"$T/flow-log-only.out"
+diff_ref "$REF/flow-log-only.ref" "$T/flow-log-only.out" \
+    "--no-milter: the same records of one message from the log alone (IDs normalised)"
+tls11_refused "--no-milter: TLSv1.1 only"
+kill -TERM "$MPID"; wait "$MPID"
+is "$?" 0 "--no-milter: stops cleanly on SIGTERM"
 done_testing

@@ -6,8 +6,10 @@
 # a private Postfix -> smtp-sink. The same instance is measured without
 # milter and with smtpd_milters = segtls-milter (with its log follower on
 # the instance's maillog), on a unix socket as conf/postfix-milter.cf
-# installs it and on a TCP socket (inet:, for a chrooted smtpd). Each of
-# the BENCH_RUNS rounds runs all three, in a rotating order, after one
+# installs it and on a TCP socket (inet:, for a chrooted smtpd), and
+# with no milter but segtls-milter --no-milter following the log (every
+# record from the log, nothing in the mail path). Each of
+# the BENCH_RUNS rounds runs all four, in a rotating order, after one
 # unmeasured warm-up round (MSGS/10 each: Postfix starts its processes,
 # the milter its threads) and one round with a single session (MSGS/50
 # each, rates in the notes only: per-message latency). The milter is started for each run with the
@@ -50,12 +52,23 @@ PFPID=$(_pf_master_pid mta)
 mkdir -p "$T/log" "$T/sock" "$T/state" && chown nobody "$T/log" "$T/sock"
 MPID=
 at_exit 'kill $MPID'
-# milter_start unix|inet - start segtls-milter on that socket, attach it
+# milter_start unix|inet|log - start segtls-milter on that socket and
+# attach it, or (log) start it following the log only
 milter_start() {
-    local spec pfspec
+    local spec pfspec i
+    rm -f "$T/state/follower"           # follow from the end of the log
+    if [ "$1" = log ]; then
+        : >"$T/milter.log-only"
+        "$M" -f --no-milter -l "$(pf_log mta)" -o "$T/log/mail_logs" -d "$T/state" \
+            --user nobody 2>"$T/milter.log-only" &
+        MPID=$!
+        for ((i = 0; i < 50; i++)); do grep -q 'following .*, records to' "$T/milter.log-only" && break; sleep 0.1; done
+        grep -q 'following .*, records to' "$T/milter.log-only" ||
+            { note "segtls-milter --no-milter did not start: $(tail -1 "$T/milter.log-only")"; return 1; }
+        return 0
+    fi
     if [ "$1" = unix ]; then spec="unix:$T/sock/milter.sock"; pfspec=$spec
     else spec="inet:$MP@127.0.0.1"; pfspec="inet:127.0.0.1:$MP"; fi
-    rm -f "$T/state/follower"           # follow from the end of the log
     "$M" -f -s "$spec" -l "$(pf_log mta)" -o "$T/log/mail_logs" -d "$T/state" \
         --user nobody 2>>"$T/milter.err" &
     MPID=$!
@@ -93,20 +106,23 @@ run() {
     div "$(sub "$m1" "$m0")" "$n" >>"$T/mcpu.$kind"
 }
 
-KINDS=(none unix inet)
+KINDS=(none unix inet log)
 for k in "${KINDS[@]}"; do run "$k" $((MSGS / 10)); done      # warm-up
 # one session at a time: a latency stall per message shows here at once
 # (a 40 ms delayed ACK on TCP made this 20 msg/s instead of 400)
 for k in "${KINDS[@]}"; do SESS=1 run "$k" $((MSGS / 50)); done
 for k in "${KINDS[@]}"; do : >"$T/rate.$k" >"$T/pfcpu.$k" >"$T/mcpu.$k"; done
 for ((r = 0; r < BENCH_RUNS; r++)); do
-    for ((j = 0; j < 3; j++)); do run "${KINDS[(r + j) % 3]}" "$MSGS"; done
+    for ((j = 0; j < ${#KINDS[@]}; j++)); do run "${KINDS[(r + j) % ${#KINDS[@]}]}" "$MSGS"; done
     note "  round $((r + 1)): rate ratio unix $(fmt "$(div "$(tail -1 "$T/rate.unix")" "$(tail -1 "$T/rate.none")")")," \
-        "inet $(fmt "$(div "$(tail -1 "$T/rate.inet")" "$(tail -1 "$T/rate.none")")")"
+        "inet $(fmt "$(div "$(tail -1 "$T/rate.inet")" "$(tail -1 "$T/rate.none")")")," \
+        "log only $(fmt "$(div "$(tail -1 "$T/rate.log")" "$(tail -1 "$T/rate.none")")")"
 done
 us() { awk '{ print $1 * 1e6 }' "$1" | median; }
-note "ICID records: $(grep -c 'New SMTP ICID' "$T/log/mail_logs") for $((2 * (MSGS / 10 + MSGS / 50) + 2 * BENCH_RUNS * MSGS))" \
-    "milter connections (warm-up included); milter CPU per connection on inet: $(fmt "$(us "$T/mcpu.inet")") us"
+note "ICID records: $(grep -c 'New SMTP ICID' "$T/log/mail_logs") for $((3 * (MSGS / 10 + MSGS / 50) + 3 * BENCH_RUNS * MSGS))" \
+    "connections (warm-up included); CPU per connection: milter on inet $(fmt "$(us "$T/mcpu.inet")") us," \
+    "log only $(fmt "$(us "$T/mcpu.log")") us"
 figure milter_rate "$(median <"$T/rate.unix")" msg/s "$(median <"$T/rate.none")" msg/s ratio '>=' 0.95
 figure milter_rate_inet "$(median <"$T/rate.inet")" msg/s "$(median <"$T/rate.none")" msg/s ratio '>=' 0.95
+figure log_only_rate "$(median <"$T/rate.log")" msg/s "$(median <"$T/rate.none")" msg/s ratio '>=' 0.95
 figure milter_cpu_per_conn "$(us "$T/mcpu.unix")" us "$(us "$T/pfcpu.none")" us ratio '<=' 0.05
