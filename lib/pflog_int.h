@@ -332,6 +332,15 @@ static inline void pf_put_id(seg_pflog *p, const pf_idtext *d)
 {
     pf_put_short(p, d->t, d->n);
 }
+
+/* pf_put_mid_icid - "MID m ICID n", the head of a message's records */
+static inline void pf_put_mid_icid(seg_pflog *p, const pf_msg *m)
+{
+    PF_PUT(p, "MID ");
+    pf_put_id(p, &m->midt);
+    PF_PUT(p, " ICID ");
+    pf_put_id(p, &m->icidt);
+}
 void    pf_id_text(pf_idtext *d, guint64 v);
 void    pf_put_cstr(seg_pflog *p, const char *s);
 void    pf_put_u64(seg_pflog *p, guint64 v);

@@ -199,10 +199,8 @@ pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid, const pf
             msgs_grow(p);
     }
     if (m->mid) {
-        PF_PUT(p, "Start MID ");
-        pf_put_id(p, &m->midt);
-        PF_PUT(p, " ICID ");
-        pf_put_id(p, &m->icidt);
+        PF_PUT(p, "Start ");
+        pf_put_mid_icid(p, m);
         pf_rec(p, when);
     }
     return m;

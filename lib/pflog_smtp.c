@@ -139,10 +139,7 @@ static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
     guint i = pf_msg_rcpt(m, rcpt, &added);
 
     if (added && m->mid) {
-        PF_PUT(p, "MID ");
-        pf_put_id(p, &m->midt);
-        PF_PUT(p, " ICID ");
-        pf_put_id(p, &m->icidt);
+        pf_put_mid_icid(p, m);
         PF_PUT(p, " RID ");
         pf_put_u64(p, i);
         PF_PUT(p, " To: <");
@@ -284,10 +281,7 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
             m = pf_msg_new(p, l->when, qid, 0, NULL);
         end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
         if (!m->from_done && m->mid) {
-            PF_PUT(p, "MID ");
-            pf_put_id(p, &m->midt);
-            PF_PUT(p, " ICID ");
-            pf_put_id(p, &m->icidt);
+            pf_put_mid_icid(p, m);
             PF_PUT(p, " From: <");
             pf_put_str(p, from);
             PF_PUT(p, ">");
