@@ -120,6 +120,11 @@ static size_t parse_3164(seg_pflog *p, const char *s, size_t n, time_t *when)
         p->year++;                      /* the log went from December to January */
     p->last_mon = mon;
     *when = local_time(p, p->year, mon, day, h, m, sec);
+    if (p->year_now && *when > p->year_now + 86400) {
+        p->year--;                      /* read on Jan 1: last December's lines */
+        *when = local_time(p, p->year, mon, day, h, m, sec);
+    }
+    p->year_now = 0;
     memcpy(p->ts_last, ts, 16);
     p->ts_when = *when;                 /* a time of 0 is just not cached */
     return 16;
@@ -372,6 +377,7 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->emit = emit;
     p->ctx = ctx;
     p->year = localtime_r(&now, &tm) ? tm.tm_year + 1900 : 1970;
+    p->year_now = now;
     p->last_mon = -1;
     p->tc_key[0] = -1;
     p->local_addr = g_strdup("unknown");
@@ -383,10 +389,12 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     return p;
 }
 
-/* seg_pflog_set_year - year of RFC 3164 times (default: this year) */
+/* seg_pflog_set_year - year of RFC 3164 times (default: this year, or last
+ * year when the first time would be over a day in the future) */
 void seg_pflog_set_year(seg_pflog *p, int year)
 {
     p->year = year;
+    p->year_now = 0;
     p->last_mon = -1;
     p->tc_key[0] = -1;
     p->ts_when = 0;

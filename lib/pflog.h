@@ -59,7 +59,8 @@ typedef struct seg_pflog_stats {
 
 /* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
 seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx);
-/* seg_pflog_set_year - year of RFC 3164 times (default: this year) */
+/* seg_pflog_set_year - year of RFC 3164 times (default: this year, or last
+ * year when the first time would be over a day in the future) */
 void    seg_pflog_set_year(seg_pflog *p, int year);
 /*
  * seg_pflog_set_interface - what "New SMTP ICID ... interface NAME (ADDR)"

@@ -87,6 +87,8 @@ struct seg_pflog {
     size_t      ifname_len, local_addr_len;
     int         year;
     int         last_mon;       /* for the December -> January step */
+    time_t      year_now;       /* year guessed from this time: the first
+                                 * line may not be over a day ahead of it */
     GHashTable *in;             /* smtpd pid -> pf_conn */
     GHashTable *out;            /* smtp pid -> pf_conn */
     pf_msg    **msgs;           /* by queue id: open addressing, linear probing */

@@ -16,7 +16,15 @@
 #include "recfmt.h"
 
 #define EPOCH_TEXT "Thu Jan  1 00:00:00 1970"
-#define TIME_FORMAT "%a %b %e %H:%M:%S %Y"
+#define SEC_AT  17                      /* "Www Mmm dd hh:mm:" */
+
+/*
+ * The gateway's names, whatever the locale: strftime's %a/%b follow
+ * LC_TIME and GLib's %e pads with U+2007, so no library formatter is used.
+ */
+static const char wday_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /*
  * The last local minute formatted, per thread: a time in the same minute
@@ -38,14 +46,62 @@ typedef struct time_cache {
 
 static _Thread_local time_cache tcache;
 
-/* slow_time - localtime_r + strftime, the epoch when that fails; length */
+/* tm_sane - are the fields of tm in the ranges the names and widths need? */
+static int tm_sane(const struct tm *tm)
+{
+    return tm->tm_wday >= 0 && tm->tm_wday < 7 && tm->tm_mon >= 0 && tm->tm_mon < 12
+        && tm->tm_mday >= 1 && tm->tm_mday <= 31 && tm->tm_hour >= 0 && tm->tm_hour < 24
+        && tm->tm_min >= 0 && tm->tm_min < 60 && tm->tm_sec >= 0 && tm->tm_sec <= 60;
+}
+
+/* seg_recfmt_tm - "Sat Dec  5 19:04:38 2026" from broken-down time; length */
+size_t seg_recfmt_tm(const struct tm *tm, char *buf, size_t size)
+{
+    int n;
+
+    if (size == 0 || !tm_sane(tm)) {
+        if (size)
+            buf[0] = 0;
+        return 0;
+    }
+    n = snprintf(buf, size, "%s %s %2d %02d:%02d:%02d %ld", wday_names[tm->tm_wday],
+                 month_names[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min,
+                 tm->tm_sec, (long) tm->tm_year + 1900);
+    if (n < 0 || (size_t) n >= size) {
+        buf[0] = 0;
+        return 0;
+    }
+    return (size_t) n;
+}
+
+/* seg_recfmt_syslog_time - "Dec  5 19:04:38" (RFC 3164, local time); length */
+size_t seg_recfmt_syslog_time(time_t when, char *buf, size_t size)
+{
+    struct tm tm;
+    int n;
+
+    if (size == 0)
+        return 0;
+    buf[0] = 0;
+    if (localtime_r(&when, &tm) == NULL || !tm_sane(&tm))
+        return 0;
+    n = snprintf(buf, size, "%s %2d %02d:%02d:%02d", month_names[tm.tm_mon], tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n < 0 || (size_t) n >= size) {
+        buf[0] = 0;
+        return 0;
+    }
+    return (size_t) n;
+}
+
+/* slow_time - localtime_r + seg_recfmt_tm, the epoch when that fails; length */
 static size_t slow_time(time_t when, char *buf, size_t size)
 {
     struct tm tm;
     size_t n = 0;
 
     if (localtime_r(&when, &tm) != NULL)
-        n = strftime(buf, size, TIME_FORMAT, &tm);
+        n = seg_recfmt_tm(&tm, buf, size);
     if (n == 0) {
         if (size <= sizeof(EPOCH_TEXT) - 1) {
             buf[0] = 0;
@@ -77,17 +133,15 @@ static int same_minute(time_t when, const struct tm *tm, int sec)
 /* cache_fill - format the minute of when into the cache; 0 if not cacheable */
 static int cache_fill(time_cache *c, time_t when)
 {
-    char head[SEG_RECFMT_TIME_LEN];
     struct tm tm;
-    size_t n, at;
+    size_t n, at = SEC_AT;
 
     c->len = 0;
     if (localtime_r(&when, &tm) == NULL || tm.tm_sec < 0 || tm.tm_sec > 59)
         return 0;
-    n = strftime(c->text, sizeof(c->text), TIME_FORMAT, &tm);
-    at = strftime(head, sizeof(head), "%a %b %e %H:%M:", &tm);
-    if (n == 0 || at == 0 || at + 2 > n || c->text[at] != '0' + tm.tm_sec / 10
-        || c->text[at + 1] != '0' + tm.tm_sec % 10 || memcmp(c->text, head, at) != 0)
+    n = seg_recfmt_tm(&tm, c->text, sizeof(c->text));
+    if (n == 0 || at + 2 > n || c->text[at] != '0' + tm.tm_sec / 10
+        || c->text[at + 1] != '0' + tm.tm_sec % 10)
         return 0;
     c->start = when - tm.tm_sec;
     if (!same_minute(c->start, &tm, 0) || !same_minute(c->start + 59, &tm, 59))

@@ -3,7 +3,9 @@
  *
  * Shared by the GLib record writer and by code that cannot link GLib
  * (the nginx module). A line is "<time> <Level>: <message>\n", the time
- * being strftime("%a %b %e %H:%M:%S %Y") in local time. A new log file
+ * being "Www Mmm dd hh:mm:ss yyyy" in local time, English names and an ASCII
+ * space before a one-digit day whatever the locale (the one formatter of the
+ * gateway's timestamps: records, commit lines, rollback entries). A new log file
  * starts with three Info lines: "Begin Logfile", "Version: <v> SN: <host
  * id>" and "Time offset from UTC: <n> seconds". Every function formats
  * into a caller buffer and returns the length written (without the NUL),
@@ -22,6 +24,10 @@
 
 /* seg_recfmt_time - "Fri Nov 27 23:16:05 2026" (local time); length */
 size_t seg_recfmt_time(time_t when, char *buf, size_t size);
+/* seg_recfmt_tm - the same from broken-down time; 0 when tm is out of range */
+size_t seg_recfmt_tm(const struct tm *tm, char *buf, size_t size);
+/* seg_recfmt_syslog_time - "Dec  5 19:04:38" (RFC 3164, local time); length */
+size_t seg_recfmt_syslog_time(time_t when, char *buf, size_t size);
 /* seg_recfmt_line - "<time> <level>: <text>\n"; a long text is cut; length */
 size_t seg_recfmt_line(time_t when, const char *level, const char *text,
                        size_t len, char *buf, size_t size);

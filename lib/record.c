@@ -213,11 +213,10 @@ void seg_record_set_syslog(seg_record *r, gboolean on)
 static void send_syslog(seg_record *r, time_t when, seg_record_level level,
                         const char *text, size_t len)
 {
-    char buf[SEG_RECORD_LINE_MAX + 128], stamp[32];
-    struct tm tm;
+    char buf[SEG_RECORD_LINE_MAX + 128], stamp[SEG_RECFMT_TIME_LEN];
     int n;
 
-    if (localtime_r(&when, &tm) == NULL || strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
+    if (seg_recfmt_syslog_time(when, stamp, sizeof(stamp)) == 0)
         return;
     n = snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: %s: %.*s",
                  LOG_MAIL | levels[level].prio, stamp, SEG_RECORD_SYSLOG_IDENT,

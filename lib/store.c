@@ -25,6 +25,7 @@
 
 #include "error.h"
 #include "msg.h"
+#include "recfmt.h"
 #include "store.h"
 
 #define PENDING_NAME    "pending.conf"
@@ -363,12 +364,9 @@ static void rb_prune(const seg_store *st)
 /* now_text - local time as "Fri Nov 27 23:10:42 2026" */
 static char *now_text(void)
 {
-    char    buf[64];
-    time_t  now = time(NULL);
-    struct tm tm;
+    char    buf[SEG_RECFMT_TIME_LEN];
 
-    if (localtime_r(&now, &tm) == NULL
-        || strftime(buf, sizeof(buf), "%a %b %e %H:%M:%S %Y", &tm) == 0)
+    if (seg_recfmt_time(time(NULL), buf, sizeof(buf)) == 0)
         return g_strdup("unknown");
     return g_strdup(buf);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -21,6 +22,7 @@
 
 #include "ctl.h"
 #include "msg.h"
+#include "recfmt.h"
 #include "status.h"
 
 static char *opt_socket;
@@ -247,8 +249,7 @@ static gboolean has_pending(void)
 static int cmd_commit(int argc, char **argv)
 {
     g_autofree char *comment = NULL;
-    g_autoptr(GDateTime) now = NULL;
-    g_autofree char *when = NULL;
+    char    when[SEG_RECFMT_TIME_LEN];
     gboolean no_rollback = FALSE;
     gboolean keep = TRUE;
     GOptionEntry entries[] = {
@@ -289,8 +290,8 @@ static int cmd_commit(int argc, char **argv)
     if (json_object_get_boolean_member_with_default(resp, "nothing", FALSE)) {
         printf("There is no data to commit.\n");
     } else {
-        now = g_date_time_new_now_local();
-        when = g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
+        if (seg_recfmt_time(time(NULL), when, sizeof(when)) == 0)
+            g_strlcpy(when, "unknown", sizeof(when));
         printf("Changes committed: %s\n", when);
         print_lines(resp, "warnings");
         /* the apply's output lines hold its notices */

@@ -37,7 +37,64 @@ static char **slurp(const char *path)
     return g_strsplit(data, "\n", -1);
 }
 
-/* test_format_time - strftime("%a %b %e %H:%M:%S %Y"), day space-padded */
+/* has_only_ascii - no byte above 0x7e, no control byte */
+static gboolean has_only_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
+            return FALSE;
+    return TRUE;
+}
+
+/* test_pinned_dates - exact bytes on the days and zones that went wrong */
+static void test_pinned_dates(void)
+{
+    static const struct {
+        const char *tz;
+        time_t      when;
+        const char *full;
+        const char *syslog;
+    } cases[] = {
+        /* a one-digit day: an ASCII space, never GLib's U+2007 */
+        {"UTC", 1796497478, "Sat Dec  5 19:04:38 2026", "Dec  5 19:04:38"},
+        {"Europe/Berlin", 1796497478, "Sat Dec  5 20:04:38 2026", "Dec  5 20:04:38"},
+        {"UTC", 1796497478 + 5 * 86400, "Thu Dec 10 19:04:38 2026", "Dec 10 19:04:38"},
+        /* month and year boundary */
+        {"UTC", 1798761599, "Thu Dec 31 23:59:59 2026", "Dec 31 23:59:59"},
+        {"UTC", 1798761600, "Fri Jan  1 00:00:00 2027", "Jan  1 00:00:00"},
+        {"Europe/Berlin", 1798757999, "Thu Dec 31 23:59:59 2026", "Dec 31 23:59:59"},
+        {"Europe/Berlin", 1798758000, "Fri Jan  1 00:00:00 2027", "Jan  1 00:00:00"},
+        /* DST starts in Berlin on 2026-03-29: 01:59:59 CET, then 03:00:00 CEST */
+        {"Europe/Berlin", 1774745999, "Sun Mar 29 01:59:59 2026", "Mar 29 01:59:59"},
+        {"Europe/Berlin", 1774746000, "Sun Mar 29 03:00:00 2026", "Mar 29 03:00:00"},
+        /* and ends on 2026-10-25: 02:59:59 CEST, then 02:00:00 CET again */
+        {"Europe/Berlin", 1792889999, "Sun Oct 25 02:59:59 2026", "Oct 25 02:59:59"},
+        {"Europe/Berlin", 1792890000, "Sun Oct 25 02:00:00 2026", "Oct 25 02:00:00"},
+    };
+    char buf[SEG_RECFMT_TIME_LEN];
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        set_tz(cases[i].tz);
+        /* twice: the second comes from the per-minute cache */
+        g_assert_cmpuint(seg_recfmt_time(cases[i].when, buf, sizeof(buf)), ==, strlen(cases[i].full));
+        g_assert_cmpstr(buf, ==, cases[i].full);
+        g_assert_cmpuint(seg_recfmt_time(cases[i].when, buf, sizeof(buf)), ==, strlen(cases[i].full));
+        g_assert_cmpstr(buf, ==, cases[i].full);
+        g_assert_true(has_only_ascii(buf));
+        g_assert_cmpuint(seg_recfmt_syslog_time(cases[i].when, buf, sizeof(buf)), ==, strlen(cases[i].syslog));
+        g_assert_cmpstr(buf, ==, cases[i].syslog);
+    }
+    /* every second across the DST change, through the cache: ASCII, 24 bytes */
+    set_tz("Europe/Berlin");
+    for (i = 0; i < 7200; i++) {
+        g_assert_cmpuint(seg_recfmt_time(1774742400 + (time_t) i, buf, sizeof(buf)), ==, 24);
+        g_assert_true(has_only_ascii(buf));
+    }
+    set_tz("UTC");
+}
+
+/* test_format_time - "Www Mmm dd hh:mm:ss yyyy", day space-padded */
 static void test_format_time(void)
 {
     char buf[SEG_RECFMT_TIME_LEN], line[128];
@@ -246,6 +303,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/record/format_time", test_format_time);
+    g_test_add_func("/record/pinned_dates", test_pinned_dates);
     g_test_add_func("/record/header", test_header);
     g_test_add_func("/record/host_id", test_host_id);
     g_test_add_func("/record/reopen", test_reopen);
