@@ -15,9 +15,8 @@
 #include "tlsver.h"
 
 /* seg_tlsctx_apply - versions, ciphers, suites, seclevel, renegotiation */
-gboolean
-seg_tlsctx_apply(SSL_CTX *ctx, unsigned methods, const char *ciphers,
-                 gboolean renegotiation, int seclevel, GError **error)
+gboolean seg_tlsctx_apply(SSL_CTX *ctx, unsigned methods, const char *ciphers,
+                          gboolean renegotiation, int seclevel, GError **error)
 {
     const seg_tlsver *lo, *hi;
 
@@ -65,9 +64,8 @@ seg_tlsctx_apply(SSL_CTX *ctx, unsigned methods, const char *ciphers,
 }
 
 /* seg_tlsctx_server - a server context for a listening service */
-SSL_CTX *
-seg_tlsctx_server(const seg_service_settings *svc, const char *cert_file,
-                  int seclevel, GError **error)
+SSL_CTX *seg_tlsctx_server(const seg_service_settings *svc, const char *cert_file,
+                           int seclevel, GError **error)
 {
     SSL_CTX *ctx;
     char    buf[256];
@@ -116,9 +114,8 @@ fail:
 }
 
 /* seg_tlsctx_client - a client context */
-SSL_CTX *
-seg_tlsctx_client(unsigned methods, const char *ciphers, int seclevel,
-                  const char *ca_file, gboolean x509_strict, GError **error)
+SSL_CTX *seg_tlsctx_client(unsigned methods, const char *ciphers, int seclevel,
+                           const char *ca_file, gboolean x509_strict, GError **error)
 {
     SSL_CTX *ctx;
     char    buf[256];
@@ -150,8 +147,7 @@ fail:
 }
 
 /* seg_tls_error_tuple - "(CODE, 'error:...')" */
-char *
-seg_tls_error_tuple(unsigned long code)
+char *seg_tls_error_tuple(unsigned long code)
 {
     char    buf[256];
 
@@ -160,8 +156,7 @@ seg_tls_error_tuple(unsigned long code)
 }
 
 /* seg_tls_failure - the tuple for a failed SSL call */
-char *
-seg_tls_failure(SSL *ssl, int ret, int saved_errno)
+char *seg_tls_failure(SSL *ssl, int ret, int saved_errno)
 {
     unsigned long code = ERR_get_error();      /* the first, as Postfix logs */
 
@@ -175,8 +170,7 @@ seg_tls_failure(SSL *ssl, int ret, int saved_errno)
 }
 
 /* seg_tls_check_peer - chain verdict and name match */
-char *
-seg_tls_check_peer(SSL *ssl, gboolean chain, const char *host)
+char *seg_tls_check_peer(SSL *ssl, gboolean chain, const char *host)
 {
     X509   *cert = SSL_get1_peer_certificate(ssl);
     long    vr;

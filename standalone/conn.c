@@ -54,8 +54,7 @@ static guint nhs_done;                  /* handshakes ended since the last trim 
 static guint nopened;                   /* opened since the last tick */
 
 /* set_nonblock - O_NONBLOCK and FD_CLOEXEC */
-static gboolean
-set_nonblock(int fd)
+static gboolean set_nonblock(int fd)
 {
     int     fl = fcntl(fd, F_GETFL);
 
@@ -64,9 +63,8 @@ set_nonblock(int fd)
 }
 
 /* addr_text - numeric address and port of a sockaddr */
-static void
-addr_text(const struct sockaddr *addr, socklen_t len, char *host, gsize hlen,
-          guint *port)
+static void addr_text(const struct sockaddr *addr, socklen_t len, char *host, gsize hlen,
+                      guint *port)
 {
     char    serv[16];
 
@@ -83,8 +81,7 @@ addr_text(const struct sockaddr *addr, socklen_t len, char *host, gsize hlen,
 }
 
 /* fill_names - local and peer address of a connected socket */
-static void
-fill_names(sa_conn *c)
+static void fill_names(sa_conn *c)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -99,8 +96,7 @@ fill_names(sa_conn *c)
 }
 
 /* on_io - poll callback */
-static gboolean
-on_io(gpointer data)
+static gboolean on_io(gpointer data)
 {
     sa_conn *c = data;
     int     fd = c->fd;
@@ -125,8 +121,7 @@ on_io(gpointer data)
 }
 
 /* src_dispatch - a connection source is dispatched when its fd is ready */
-static gboolean
-src_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static gboolean src_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
     return cb(data);
 }
@@ -136,8 +131,7 @@ static GSourceFuncs conn_source_funcs = {
 };
 
 /* conn_alloc - common part of accepted and outgoing connections */
-static sa_conn *
-conn_alloc(int fd, const sa_conn_ops *ops, void *ctx)
+static sa_conn *conn_alloc(int fd, const sa_conn_ops *ops, void *ctx)
 {
     sa_conn *c = g_new0(sa_conn, 1);
 
@@ -163,8 +157,7 @@ conn_alloc(int fd, const sa_conn_ops *ops, void *ctx)
 }
 
 /* sa_conn_new - wrap an accepted socket (accept4: non-blocking, close-on-exec) */
-sa_conn *
-sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx)
+sa_conn *sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx)
 {
     sa_conn *c;
 
@@ -174,9 +167,8 @@ sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx)
 }
 
 /* sa_conn_connect - start a non-blocking connect; ops->connected follows */
-sa_conn *
-sa_conn_connect(const struct sockaddr *addr, socklen_t len,
-                const sa_conn_ops *ops, void *ctx, GError **error)
+sa_conn *sa_conn_connect(const struct sockaddr *addr, socklen_t len,
+                         const sa_conn_ops *ops, void *ctx, GError **error)
 {
     int     fd = socket(addr->sa_family, SOCK_STREAM, 0);
     sa_conn *c;
@@ -197,16 +189,14 @@ sa_conn_connect(const struct sockaddr *addr, socklen_t len,
 }
 
 /* sa_conn_write - queue output */
-void
-sa_conn_write(sa_conn *c, const void *buf, gsize len)
+void sa_conn_write(sa_conn *c, const void *buf, gsize len)
 {
     if (!c->dead)
         g_byte_array_append(c->out, buf, (guint) len);
 }
 
 /* sa_conn_printf - queue formatted output */
-void
-sa_conn_printf(sa_conn *c, const char *fmt, ...)
+void sa_conn_printf(sa_conn *c, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *s = NULL;
@@ -218,15 +208,13 @@ sa_conn_printf(sa_conn *c, const char *fmt, ...)
 }
 
 /* sa_conn_consume - drop LEN bytes of input */
-void
-sa_conn_consume(sa_conn *c, gsize len)
+void sa_conn_consume(sa_conn *c, gsize len)
 {
     g_byte_array_remove_range(c->in, 0, (guint) MIN(len, c->in->len));
 }
 
 /* sa_conn_starttls - handshake once the output is flushed */
-void
-sa_conn_starttls(sa_conn *c, SSL_CTX *ctx, gboolean server)
+void sa_conn_starttls(sa_conn *c, SSL_CTX *ctx, gboolean server)
 {
     c->tls_pending = 1;
     c->tls_server = server ? 1 : 0;
@@ -235,8 +223,7 @@ sa_conn_starttls(sa_conn *c, SSL_CTX *ctx, gboolean server)
 }
 
 /* sa_conn_close - close now, or once the output is flushed */
-void
-sa_conn_close(sa_conn *c, gboolean flush)
+void sa_conn_close(sa_conn *c, gboolean flush)
 {
     if (flush)
         c->closing = 1;
@@ -245,16 +232,14 @@ sa_conn_close(sa_conn *c, gboolean flush)
 }
 
 /* sa_conn_timeout - (re)arm the deadline; 0 disarms */
-void
-sa_conn_timeout(sa_conn *c, int seconds)
+void sa_conn_timeout(sa_conn *c, int seconds)
 {
     c->deadline = seconds > 0 ?
         g_get_monotonic_time() + (gint64) seconds * G_USEC_PER_SEC : 0;
 }
 
 /* conn_free - the end of a connection */
-static void
-conn_free(sa_conn *c)
+static void conn_free(sa_conn *c)
 {
     g_queue_unlink(&conns, &c->link);
     nfreed++;
@@ -283,8 +268,7 @@ conn_free(sa_conn *c)
 }
 
 /* tls_fail - report a failed handshake to the protocol */
-static void
-tls_fail(sa_conn *c, int ret, int saved_errno)
+static void tls_fail(sa_conn *c, int ret, int saved_errno)
 {
     g_autofree char *tuple = seg_tls_failure(c->ssl, ret, saved_errno);
 
@@ -296,8 +280,7 @@ tls_fail(sa_conn *c, int ret, int saved_errno)
 }
 
 /* do_handshake - one step of the handshake; TRUE when it progressed */
-static gboolean
-do_handshake(sa_conn *c)
+static gboolean do_handshake(sa_conn *c)
 {
     int     ret, err;
 
@@ -334,8 +317,7 @@ do_handshake(sa_conn *c)
 }
 
 /* do_write - flush as much output as the socket takes */
-static gboolean
-do_write(sa_conn *c)
+static gboolean do_write(sa_conn *c)
 {
     gboolean progress = FALSE;
 
@@ -380,8 +362,7 @@ do_write(sa_conn *c)
 }
 
 /* do_read - read what is there, within the bound */
-static gboolean
-do_read(sa_conn *c)
+static gboolean do_read(sa_conn *c)
 {
     gboolean progress = FALSE;
     guint8  buf[16384];
@@ -434,8 +415,7 @@ do_read(sa_conn *c)
 }
 
 /* update_events - poll for what is still wanted */
-static void
-update_events(sa_conn *c)
+static void update_events(sa_conn *c)
 {
     GIOCondition ev = 0;
 
@@ -461,8 +441,7 @@ update_events(sa_conn *c)
 }
 
 /* shrink - give back the storage of empty buffers */
-static void
-shrink(sa_conn *c)
+static void shrink(sa_conn *c)
 {
     /* A free now, a malloc at the next read or reply: little next to
      * the system calls around them; an idle connection holds nothing. */
@@ -473,16 +452,14 @@ shrink(sa_conn *c)
 }
 
 /* heap_trim - give freed heap pages back to the kernel */
-static void
-heap_trim(void)
+static void heap_trim(void)
 {
     nfreed = nhs_done = 0;
     malloc_trim(0);
 }
 
 /* hs_account - count handshakes in flight; trim after a burst of them */
-static void
-hs_account(sa_conn *c)
+static void hs_account(sa_conn *c)
 {
     if (c->handshaking && !c->hs_counted) {
         c->hs_counted = 1;
@@ -497,8 +474,7 @@ hs_account(sa_conn *c)
 }
 
 /* on_idle - resume a pump that stopped with work left */
-static gboolean
-on_idle(gpointer data)
+static gboolean on_idle(gpointer data)
 {
     sa_conn *c = data;
 
@@ -508,8 +484,7 @@ on_idle(gpointer data)
 }
 
 /* sa_conn_pump - do all I/O possible now, then let the protocol run */
-void
-sa_conn_pump(sa_conn *c)
+void sa_conn_pump(sa_conn *c)
 {
     gboolean progress;
     guint   rounds = 0;
@@ -571,8 +546,7 @@ sa_conn_pump(sa_conn *c)
 }
 
 /* sa_conn_tick - enforce deadlines; trim the heap after closes */
-void
-sa_conn_tick(void)
+void sa_conn_tick(void)
 {
     gint64  now = g_get_monotonic_time();
     GList  *l, *expired = NULL;
@@ -606,15 +580,13 @@ sa_conn_tick(void)
 }
 
 /* sa_conn_count - live connections */
-guint
-sa_conn_count(void)
+guint sa_conn_count(void)
 {
     return conns.length;
 }
 
 /* sa_conn_shutdown_all - close every connection (exit) */
-void
-sa_conn_shutdown_all(void)
+void sa_conn_shutdown_all(void)
 {
     while (conns.head) {
         sa_conn *c = conns.head->data;

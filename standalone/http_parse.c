@@ -12,8 +12,7 @@
 #include "standalone.h"
 
 /* sa_http_parse - classify a request; *head and *path when SA_HTTP_OK */
-sa_http_result
-sa_http_parse(const char *data, gsize len, gboolean *head, char **path)
+sa_http_result sa_http_parse(const char *data, gsize len, gboolean *head, char **path)
 {
     g_autofree char *req = NULL;
     g_autofree char *line = NULL;

@@ -43,8 +43,7 @@ static gboolean usable_running;
 static gboolean usable_again;
 
 /* usable_thread - the handshakes, off the main loop */
-static void
-usable_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+static void usable_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
 {
     seg_settings *s = data;
     unsigned *out = g_new0(unsigned, SEG_SVC_COUNT);
@@ -55,8 +54,7 @@ usable_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
 }
 
 /* usable_done - back in the main loop */
-static void
-usable_done(GObject *src, GAsyncResult *res, gpointer data)
+static void usable_done(GObject *src, GAsyncResult *res, gpointer data)
 {
     g_autofree unsigned *out = g_task_propagate_pointer(G_TASK(res), NULL);
 
@@ -70,8 +68,7 @@ usable_done(GObject *src, GAsyncResult *res, gpointer data)
 }
 
 /* sa_https_settings_changed - recompute the usable versions */
-void
-sa_https_settings_changed(void)
+void sa_https_settings_changed(void)
 {
     g_autoptr(GTask) task = NULL;
     seg_settings *s;
@@ -95,8 +92,7 @@ sa_https_settings_changed(void)
 }
 
 /* usable_text - "1.2-1.3", "" (none) or "unknown" (not computed yet) */
-static char *
-usable_text(seg_service svc, gboolean human)
+static char *usable_text(seg_service svc, gboolean human)
 {
     if (!usable_known)
         return g_strdup("unknown");
@@ -106,8 +102,7 @@ usable_text(seg_service svc, gboolean human)
 }
 
 /* status_json - the status document */
-static char *
-status_json(void)
+static char *status_json(void)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -158,8 +153,7 @@ status_json(void)
 }
 
 /* html_row - one escaped table row */
-static void
-html_row(GString *out, const char *key, const char *value)
+static void html_row(GString *out, const char *key, const char *value)
 {
     g_autofree char *k = g_markup_escape_text(key, -1);
     g_autofree char *v = g_markup_escape_text(value, -1);
@@ -168,8 +162,7 @@ html_row(GString *out, const char *key, const char *value)
 }
 
 /* status_html - the status page */
-static char *
-status_html(void)
+static char *status_html(void)
 {
     GString *out = g_string_new(NULL);
     GPtrArray *recent = sa_log_recent();
@@ -201,8 +194,7 @@ status_html(void)
 }
 
 /* respond - status line, headers, body; then close */
-static void
-respond(request *r, int code, const char *reason, const char *type, const char *body)
+static void respond(request *r, int code, const char *reason, const char *type, const char *body)
 {
     gsize   len = strlen(body);
 
@@ -215,8 +207,7 @@ respond(request *r, int code, const char *reason, const char *type, const char *
 }
 
 /* on_input - wait for the whole header, then answer */
-static void
-on_input(sa_conn *c)
+static void on_input(sa_conn *c)
 {
     request *r = c->ctx;
     g_autofree char *path = NULL;
@@ -250,8 +241,7 @@ on_input(sa_conn *c)
 }
 
 /* on_tls_done - the gui_logs records */
-static void
-on_tls_done(sa_conn *c, const char *fail)
+static void on_tls_done(sa_conn *c, const char *fail)
 {
     if (fail) {
         sa_gui_record(TRUE, "SSL error with client %s:%u - %s", c->peer_ip,
@@ -265,8 +255,7 @@ on_tls_done(sa_conn *c, const char *fail)
 }
 
 /* on_closed - free the request */
-static void
-on_closed(sa_conn *c)
+static void on_closed(sa_conn *c)
 {
     g_free(c->ctx);
 }
@@ -278,8 +267,7 @@ static const sa_conn_ops https_ops = {
 };
 
 /* sa_https_accept - a new GUI connection: TLS at once */
-void
-sa_https_accept(int fd)
+void sa_https_accept(int fd)
 {
     request *r;
 

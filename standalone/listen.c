@@ -23,8 +23,7 @@
 #define SA_IF_MISS_GAP  1               /* at most one re-read per miss per second */
 
 /* sa_parse_hostport - "HOST:PORT" or "[V6]:PORT" */
-gboolean
-sa_parse_hostport(const char *text, char **host, guint *port, GError **error)
+gboolean sa_parse_hostport(const char *text, char **host, guint *port, GError **error)
 {
     const char *colon = strrchr(text, ':');
     guint64 p;
@@ -57,8 +56,7 @@ static gboolean on_listen(gint fd, GIOCondition cond, gpointer data);
 
 /* watch - poll a listening socket; recursive, so GLib does not take
  * the fd out of the poll set (and wake the loop) around each dispatch */
-static void
-watch(listener *l)
+static void watch(listener *l)
 {
     guint   id = g_unix_fd_add(l->fd, G_IO_IN, on_listen, l);
 
@@ -66,8 +64,7 @@ watch(listener *l)
 }
 
 /* on_resume - listen again after running out of descriptors */
-static gboolean
-on_resume(gpointer data)
+static gboolean on_resume(gpointer data)
 {
     listener *l = data;
 
@@ -76,8 +73,7 @@ on_resume(gpointer data)
 }
 
 /* on_listen - accept every pending connection */
-static gboolean
-on_listen(gint fd, GIOCondition cond, gpointer data)
+static gboolean on_listen(gint fd, GIOCondition cond, gpointer data)
 {
     listener *l = data;
 
@@ -104,8 +100,7 @@ on_listen(gint fd, GIOCondition cond, gpointer data)
 }
 
 /* sa_listen - listen on a numeric HOST:PORT */
-gboolean
-sa_listen(const char *text, sa_accept_fn fn, GError **error)
+gboolean sa_listen(const char *text, sa_accept_fn fn, GError **error)
 {
     g_autofree char *host = NULL;
     g_autofree char *port_s = NULL;
@@ -154,8 +149,7 @@ static GHashTable *ifcache;
 static gint64 ifcache_time;
 
 /* ifcache_load - (re)read the address-to-interface map */
-static void
-ifcache_load(void)
+static void ifcache_load(void)
 {
     struct ifaddrs *ifa, *p;
     char    host[64];
@@ -187,8 +181,7 @@ ifcache_load(void)
 }
 
 /* sa_ifname_of - the interface holding a local address ("lo"); borrowed */
-const char *
-sa_ifname_of(const char *ip)
+const char *sa_ifname_of(const char *ip)
 {
     gint64  age = g_get_monotonic_time() - ifcache_time;
     const char *name;
@@ -202,8 +195,7 @@ sa_ifname_of(const char *ip)
 }
 
 /* sa_ifname_free - forget the interfaces (exit) */
-void
-sa_ifname_free(void)
+void sa_ifname_free(void)
 {
     g_clear_pointer(&ifcache, g_hash_table_unref);
 }

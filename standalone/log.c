@@ -23,8 +23,7 @@ static seg_ids *ids;
 static GPtrArray *recent;               /* formatted lines, oldest first */
 
 /* sa_log_open - open both logs and the ID counters */
-gboolean
-sa_log_open(GError **error)
+gboolean sa_log_open(GError **error)
 {
     recent = g_ptr_array_new_with_free_func(g_free);
     if ((ids = seg_ids_open(sa.opt.state_dir, error)) == NULL)
@@ -37,8 +36,7 @@ sa_log_open(GError **error)
 }
 
 /* sa_log_reopen - after logrotate (SIGHUP) */
-void
-sa_log_reopen(void)
+void sa_log_reopen(void)
 {
     g_autoptr(GError) err = NULL;
 
@@ -50,8 +48,7 @@ sa_log_reopen(void)
 }
 
 /* sa_log_close - at exit */
-void
-sa_log_close(void)
+void sa_log_close(void)
 {
     g_clear_pointer(&mail_log, seg_record_close);
     g_clear_pointer(&gui_log, seg_record_close);
@@ -60,8 +57,7 @@ sa_log_close(void)
 }
 
 /* sa_id_next - the next ICID, DCID or MID */
-guint64
-sa_id_next(sa_id_kind kind)
+guint64 sa_id_next(sa_id_kind kind)
 {
     static const seg_id_kind map[] = {
         [SA_ID_ICID] = SEG_ID_ICID,
@@ -77,8 +73,7 @@ sa_id_next(sa_id_kind kind)
 }
 
 /* remember - keep a line for the status page */
-static void
-remember(time_t when, seg_record_level level, const char *text)
+static void remember(time_t when, seg_record_level level, const char *text)
 {
     char    buf[SEG_RECFMT_LINE_MAX + 64];
     size_t  n = seg_recfmt_line(when, seg_record_level_name(level), text,
@@ -92,8 +87,7 @@ remember(time_t when, seg_record_level level, const char *text)
 }
 
 /* write_record - one record into one log */
-static void
-write_record(seg_record *r, seg_record_level level, const char *text)
+static void write_record(seg_record *r, seg_record_level level, const char *text)
 {
     time_t  now = time(NULL);
 
@@ -102,8 +96,7 @@ write_record(seg_record *r, seg_record_level level, const char *text)
 }
 
 /* sa_mail_info - an Info record in mail_logs */
-void
-sa_mail_info(const char *fmt, ...)
+void sa_mail_info(const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *text = NULL;
@@ -115,8 +108,7 @@ sa_mail_info(const char *fmt, ...)
 }
 
 /* sa_gui_record - an Info or Warning record in gui_logs */
-void
-sa_gui_record(gboolean warning, const char *fmt, ...)
+void sa_gui_record(gboolean warning, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *text = NULL;
@@ -128,8 +120,7 @@ sa_gui_record(gboolean warning, const char *fmt, ...)
 }
 
 /* sa_log_recent - the last records, oldest first */
-GPtrArray *
-sa_log_recent(void)
+GPtrArray *sa_log_recent(void)
 {
     return recent;
 }

@@ -36,8 +36,7 @@ static guint reload_timer;
 static char *config_sum;                /* SHA-256 of the --config text last read */
 
 /* load_settings - from --config, --socket, or the default file */
-static seg_settings *
-load_settings(GError **error)
+static seg_settings *load_settings(GError **error)
 {
     g_autofree char *data = NULL;
     gsize   len;
@@ -73,9 +72,8 @@ load_settings(GError **error)
 }
 
 /* build_contexts - the three SSL_CTXs for some settings */
-static gboolean
-build_contexts(const seg_settings *s, SSL_CTX **in, SSL_CTX **gui,
-               SSL_CTX **out, GError **error)
+static gboolean build_contexts(const seg_settings *s, SSL_CTX **in, SSL_CTX **gui,
+                               SSL_CTX **out, GError **error)
 {
     const seg_service_settings *ob = &s->svc[SEG_SVC_OUTBOUND];
     gboolean verify = ob->tls == SEG_TLSMODE_PREFERRED_VERIFY
@@ -110,8 +108,7 @@ fail:
 }
 
 /* sa_settings_load - (re)load settings; keep the old ones on error */
-gboolean
-sa_settings_load(GError **error)
+gboolean sa_settings_load(GError **error)
 {
     g_autoptr(seg_settings) s = load_settings(error);
     SSL_CTX *in, *gui, *out;
@@ -136,8 +133,7 @@ sa_settings_load(GError **error)
 }
 
 /* reload - load the settings again; the old ones stay on error */
-static void
-reload(void)
+static void reload(void)
 {
     g_autoptr(GError) err = NULL;
 
@@ -148,8 +144,7 @@ reload(void)
 }
 
 /* on_hup - reload settings, reopen logs */
-static gboolean
-on_hup(gpointer data)
+static gboolean on_hup(gpointer data)
 {
     sa_log_reopen();
     reload();
@@ -157,8 +152,7 @@ on_hup(gpointer data)
 }
 
 /* on_reload_timer - the settings file has been quiet for a while */
-static gboolean
-on_reload_timer(gpointer data)
+static gboolean on_reload_timer(gpointer data)
 {
     g_autofree char *text = NULL;
     g_autofree char *sum = NULL;
@@ -178,9 +172,8 @@ on_reload_timer(gpointer data)
 }
 
 /* on_config_changed - the settings file changed: reload once it settles */
-static void
-on_config_changed(GFileMonitor *mon, GFile *file, GFile *other,
-                  GFileMonitorEvent event, gpointer data)
+static void on_config_changed(GFileMonitor *mon, GFile *file, GFile *other,
+                              GFileMonitorEvent event, gpointer data)
 {
     if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT
         || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT
@@ -192,8 +185,7 @@ on_config_changed(GFileMonitor *mon, GFile *file, GFile *other,
 }
 
 /* watch_config - reload when --config FILE changes */
-static void
-watch_config(const char *path)
+static void watch_config(const char *path)
 {
     g_autoptr(GFile) file = g_file_new_for_path(path);
     g_autoptr(GError) err = NULL;
@@ -210,16 +202,14 @@ watch_config(const char *path)
 }
 
 /* on_term - stop */
-static gboolean
-on_term(gpointer data)
+static gboolean on_term(gpointer data)
 {
     g_main_loop_quit(sa.loop);
     return G_SOURCE_CONTINUE;
 }
 
 /* on_tick - deadlines and retries */
-static gboolean
-on_tick(gpointer data)
+static gboolean on_tick(gpointer data)
 {
     sa_conn_tick();
     sa_client_tick();
@@ -227,15 +217,13 @@ on_tick(gpointer data)
 }
 
 /* check_int - a positive option */
-static void
-check_int(const char *name, int value, int min)
+static void check_int(const char *name, int value, int min)
 {
     if (value < min)
         msg_fatalx(2, "--%s: must be at least %d", name, min);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     sa_options *o = &sa.opt;
     GOptionEntry entries[] = {

@@ -21,8 +21,7 @@ static guint active;
 static gint64 last_scan;
 
 /* qent_free - forget a message */
-static void
-qent_free(gpointer p)
+static void qent_free(gpointer p)
 {
     sa_qent *q = p;
 
@@ -32,23 +31,20 @@ qent_free(gpointer p)
 }
 
 /* sa_schedule_init - an empty schedule */
-void
-sa_schedule_init(void)
+void sa_schedule_init(void)
 {
     queue = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, qent_free);
 }
 
 /* backoff - the next try of a deferred message */
-static void
-backoff(sa_qent *q)
+static void backoff(sa_qent *q)
 {
     q->next_try = g_get_monotonic_time() + (gint64) q->backoff * G_USEC_PER_SEC;
     q->backoff = MIN(q->backoff * 2, sa.opt.retry_max);
 }
 
 /* sa_schedule_done - a delivery ended: gone from the queue, or deferred */
-void
-sa_schedule_done(sa_qent *q, gboolean finished)
+void sa_schedule_done(sa_qent *q, gboolean finished)
 {
     g_autoptr(GError) err = NULL;
 
@@ -64,8 +60,7 @@ sa_schedule_done(sa_qent *q, gboolean finished)
 }
 
 /* scan - pick up new queue files, forget vanished ones */
-static void
-scan(void)
+static void scan(void)
 {
     g_autoptr(GPtrArray) files = sa_spool_list();
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -93,8 +88,7 @@ scan(void)
 }
 
 /* run_due - start deliveries that are due, oldest MID first */
-static void
-run_due(void)
+static void run_due(void)
 {
     g_autoptr(GPtrArray) files = NULL;
     gint64  now = g_get_monotonic_time();
@@ -117,8 +111,7 @@ run_due(void)
 }
 
 /* sa_client_kick - new mail: look at the queue now */
-void
-sa_client_kick(void)
+void sa_client_kick(void)
 {
     if (queue == NULL)
         return;
@@ -127,8 +120,7 @@ sa_client_kick(void)
 }
 
 /* sa_client_tick - retries */
-void
-sa_client_tick(void)
+void sa_client_tick(void)
 {
     GHashTableIter it;
     gpointer val;
@@ -148,8 +140,7 @@ sa_client_tick(void)
 }
 
 /* sa_schedule_shutdown - at exit */
-void
-sa_schedule_shutdown(void)
+void sa_schedule_shutdown(void)
 {
     g_clear_pointer(&queue, g_hash_table_unref);
 }

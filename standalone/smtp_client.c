@@ -61,8 +61,7 @@ static struct sockaddr_storage relay_addr;
 static socklen_t relay_len;
 static char *relay_host;
 /* sa_client_init - resolve the next hop once */
-gboolean
-sa_client_init(const char *relay, GError **error)
+gboolean sa_client_init(const char *relay, GError **error)
 {
     g_autofree char *port_s = NULL;
     struct addrinfo hints = {0}, *res;
@@ -87,8 +86,7 @@ sa_client_init(const char *relay, GError **error)
 }
 
 /* rid_list - "[0, 1]" */
-static char *
-rid_list(GArray *rids)
+static char *rid_list(GArray *rids)
 {
     GString *s = g_string_new("[");
 
@@ -99,24 +97,20 @@ rid_list(GArray *rids)
 }
 
 /* mode - outbound.tls now */
-static seg_tls_mode
-mode(void)
+static seg_tls_mode mode(void)
 {
     return sa.settings->svc[SEG_SVC_OUTBOUND].tls;
 }
 
 /* tls_is_required - required and required-verify */
-static gboolean
-tls_is_required(void)
+static gboolean tls_is_required(void)
 {
     return mode() == SEG_TLSMODE_REQUIRED || mode() == SEG_TLSMODE_REQUIRED_VERIFY;
 }
 
 /* send_cmd - one command, and the state that awaits its reply */
-static void
-send_cmd(delivery *d, dstate st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void
-send_cmd(delivery *d, dstate st, const char *fmt, ...)
+static void send_cmd(delivery *d, dstate st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void send_cmd(delivery *d, dstate st, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *text = NULL;
@@ -130,8 +124,7 @@ send_cmd(delivery *d, dstate st, const char *fmt, ...)
 }
 
 /* finish - the outcome is known: say goodbye and close */
-static void
-finish(delivery *d, outcome result, const char *why)
+static void finish(delivery *d, outcome result, const char *why)
 {
     d->result = result;
     if (why && result == O_DEFER)
@@ -142,8 +135,7 @@ finish(delivery *d, outcome result, const char *why)
 }
 
 /* bounce_rids - a 5xx for some recipients */
-static void
-bounce_rids(delivery *d, GArray *rids, int code, const char *text)
+static void bounce_rids(delivery *d, GArray *rids, int code, const char *text)
 {
     g_autofree char *list = rid_list(rids);
 
@@ -152,8 +144,7 @@ bounce_rids(delivery *d, GArray *rids, int code, const char *text)
 }
 
 /* bounce_all - every recipient refused */
-static void
-bounce_all(delivery *d, int code, const char *text)
+static void bounce_all(delivery *d, int code, const char *text)
 {
     g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(guint));
 
@@ -164,8 +155,7 @@ bounce_all(delivery *d, int code, const char *text)
 }
 
 /* start_mail - Delivery start and MAIL FROM */
-static void
-start_mail(delivery *d)
+static void start_mail(delivery *d)
 {
     g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autofree char *list = NULL;
@@ -179,8 +169,7 @@ start_mail(delivery *d)
 }
 
 /* after_ehlo - STARTTLS or not, per outbound.tls */
-static void
-after_ehlo(delivery *d)
+static void after_ehlo(delivery *d)
 {
     if (d->tls || mode() == SEG_TLSMODE_NO) {
         start_mail(d);
@@ -201,8 +190,7 @@ after_ehlo(delivery *d)
 }
 
 /* next_rcpt - RCPT for the next recipient, or DATA */
-static void
-next_rcpt(delivery *d)
+static void next_rcpt(delivery *d)
 {
     if (d->rcpt < d->m->rcpts->len)
         send_cmd(d, D_RCPT, "RCPT TO:<%s>", (char *) d->m->rcpts->pdata[d->rcpt]);
@@ -213,16 +201,14 @@ next_rcpt(delivery *d)
 }
 
 /* bounce_and_finish - the accepted recipients refused after all */
-static void
-bounce_and_finish(delivery *d, int code, const char *text)
+static void bounce_and_finish(delivery *d, int code, const char *text)
 {
     bounce_rids(d, d->ok_rids, code, text);
     finish(d, O_BOUNCE, NULL);
 }
 
 /* r_greeting - 220 banner */
-static void
-r_greeting(delivery *d, int code, const char *text)
+static void r_greeting(delivery *d, int code, const char *text)
 {
     if (code / 100 != 2)
         finish(d, O_DEFER, text);
@@ -231,8 +217,7 @@ r_greeting(delivery *d, int code, const char *text)
 }
 
 /* r_ehlo - EHLO reply, before or after TLS */
-static void
-r_ehlo(delivery *d, int code, const char *text)
+static void r_ehlo(delivery *d, int code, const char *text)
 {
     if (code / 100 != 2)
         send_cmd(d, D_HELO, "HELO %s", sa.opt.hostname);
@@ -241,8 +226,7 @@ r_ehlo(delivery *d, int code, const char *text)
 }
 
 /* r_helo - HELO reply: no extensions */
-static void
-r_helo(delivery *d, int code, const char *text)
+static void r_helo(delivery *d, int code, const char *text)
 {
     d->starttls = FALSE;
     if (code / 100 != 2)
@@ -252,8 +236,7 @@ r_helo(delivery *d, int code, const char *text)
 }
 
 /* r_starttls - 220: handshake; else carry on as if not offered */
-static void
-r_starttls(delivery *d, int code, const char *text)
+static void r_starttls(delivery *d, int code, const char *text)
 {
     if (code != 220) {
         d->starttls = FALSE;
@@ -265,8 +248,7 @@ r_starttls(delivery *d, int code, const char *text)
 }
 
 /* r_mail - MAIL FROM reply */
-static void
-r_mail(delivery *d, int code, const char *text)
+static void r_mail(delivery *d, int code, const char *text)
 {
     if (code / 100 == 5) {
         bounce_all(d, code, text);
@@ -279,8 +261,7 @@ r_mail(delivery *d, int code, const char *text)
 }
 
 /* r_rcpt - RCPT TO reply: 5xx bounces that recipient, 4xx defers all */
-static void
-r_rcpt(delivery *d, int code, const char *text)
+static void r_rcpt(delivery *d, int code, const char *text)
 {
     if (code / 100 == 2) {
         g_array_append_val(d->ok_rids, d->rcpt);
@@ -298,8 +279,7 @@ r_rcpt(delivery *d, int code, const char *text)
 }
 
 /* r_data - 354: stream the body (on_drain) */
-static void
-r_data(delivery *d, int code, const char *text)
+static void r_data(delivery *d, int code, const char *text)
 {
     if (code / 100 == 5) {
         bounce_and_finish(d, code, text);
@@ -315,8 +295,7 @@ r_data(delivery *d, int code, const char *text)
 }
 
 /* r_dot - reply to the final dot */
-static void
-r_dot(delivery *d, int code, const char *text)
+static void r_dot(delivery *d, int code, const char *text)
 {
     g_autofree char *list = NULL;
 
@@ -333,15 +312,13 @@ r_dot(delivery *d, int code, const char *text)
 }
 
 /* r_body - a reply while we are still sending */
-static void
-r_body(delivery *d, int code, const char *text)
+static void r_body(delivery *d, int code, const char *text)
 {
     finish(d, O_DEFER, "reply during message transfer");
 }
 
 /* r_quit - 221 */
-static void
-r_quit(delivery *d, int code, const char *text)
+static void r_quit(delivery *d, int code, const char *text)
 {
     sa_conn_close(d->c, TRUE);
 }
@@ -361,8 +338,7 @@ static void (*const reply_handler[])(delivery *, int, const char *) = {
 };
 
 /* on_input - collect reply lines */
-static void
-on_input(sa_conn *c)
+static void on_input(sa_conn *c)
 {
     delivery *d = c->ctx;
 
@@ -410,8 +386,7 @@ on_input(sa_conn *c)
 }
 
 /* on_drain - stream the message body */
-static void
-on_drain(sa_conn *c)
+static void on_drain(sa_conn *c)
 {
     delivery *d = c->ctx;
     char    buf[16384];
@@ -434,8 +409,7 @@ on_drain(sa_conn *c)
 }
 
 /* on_tls_done - handshake result */
-static void
-on_tls_done(sa_conn *c, const char *fail)
+static void on_tls_done(sa_conn *c, const char *fail)
 {
     delivery *d = c->ctx;
     const seg_settings *s = sa.settings;
@@ -469,8 +443,7 @@ on_tls_done(sa_conn *c, const char *fail)
 }
 
 /* on_connected - the TCP connection is up (or not) */
-static void
-on_connected(sa_conn *c, int err)
+static void on_connected(sa_conn *c, int err)
 {
     delivery *d = c->ctx;
 
@@ -487,8 +460,7 @@ on_connected(sa_conn *c, int err)
 }
 
 /* on_timeout - the next hop did not answer */
-static void
-on_timeout(sa_conn *c)
+static void on_timeout(sa_conn *c)
 {
     delivery *d = c->ctx;
 
@@ -498,8 +470,7 @@ on_timeout(sa_conn *c)
 }
 
 /* on_closed - account for the outcome */
-static void
-on_closed(sa_conn *c)
+static void on_closed(sa_conn *c)
 {
     delivery *d = c->ctx;
 
@@ -524,8 +495,7 @@ static const sa_conn_ops client_ops = {
 };
 
 /* sa_deliver - one attempt for one message; FALSE when it cannot start */
-gboolean
-sa_deliver(sa_qent *q)
+gboolean sa_deliver(sa_qent *q)
 {
     g_autoptr(GError) err = NULL;
     sa_spool_msg *m = sa_spool_read(q->path, &err);
@@ -554,8 +524,7 @@ sa_deliver(sa_qent *q)
 }
 
 /* sa_client_shutdown - at exit */
-void
-sa_client_shutdown(void)
+void sa_client_shutdown(void)
 {
     sa_conn_shutdown_all();
     sa_schedule_shutdown();

@@ -18,8 +18,7 @@
 #include "standalone.h"
 
 /* sa_smtp_split - split a command line into verb and argument, in place */
-char *
-sa_smtp_split(char *line)
+char *sa_smtp_split(char *line)
 {
     char   *arg = line + strcspn(line, " ");
 
@@ -32,8 +31,7 @@ sa_smtp_split(char *line)
 }
 
 /* sa_smtp_path - "<addr>" plus optional parameters; addr checked */
-gboolean
-sa_smtp_path(const char *arg, const char *prefix, char **addr, char **params)
+gboolean sa_smtp_path(const char *arg, const char *prefix, char **addr, char **params)
 {
     const char *p, *end;
 
@@ -57,8 +55,7 @@ sa_smtp_path(const char *arg, const char *prefix, char **addr, char **params)
 }
 
 /* sa_smtp_mail_params - check the MAIL parameters; *bad: the first bad one */
-sa_mail_param
-sa_smtp_mail_params(const char *params, guint64 max_size, char **bad)
+sa_mail_param sa_smtp_mail_params(const char *params, guint64 max_size, char **bad)
 {
     g_auto(GStrv) v = g_strsplit(params, " ", -1);
 

@@ -47,10 +47,8 @@ typedef struct session {
 static guint nsessions;
 
 /* reply - queue one reply line */
-static void
-reply(session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void
-reply(session *s, const char *fmt, ...)
+static void reply(session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void reply(session *s, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *text = NULL;
@@ -62,8 +60,7 @@ reply(session *s, const char *fmt, ...)
 }
 
 /* error_reply - a 4xx/5xx answer to a bad command, counted */
-static void
-error_reply(session *s, const char *text)
+static void error_reply(session *s, const char *text)
 {
     reply(s, "%s", text);
     if (++s->errors >= SA_ERROR_LIMIT) {
@@ -73,8 +70,7 @@ error_reply(session *s, const char *text)
 }
 
 /* txn_reset - forget the transaction; log an unfinished one as aborted */
-static void
-txn_reset(session *s)
+static void txn_reset(session *s)
 {
     if (s->spool) {
         sa_spool_abort(s->spool);
@@ -91,8 +87,7 @@ txn_reset(session *s)
 }
 
 /* cmd_helo - HELO and EHLO */
-static void
-cmd_helo(session *s, const char *verb, const char *arg)
+static void cmd_helo(session *s, const char *verb, const char *arg)
 {
     gboolean ehlo = g_ascii_strcasecmp(verb, "EHLO") == 0;
 
@@ -119,8 +114,7 @@ cmd_helo(session *s, const char *verb, const char *arg)
 }
 
 /* cmd_starttls - RFC 3207 */
-static void
-cmd_starttls(session *s, const char *verb, const char *arg)
+static void cmd_starttls(session *s, const char *verb, const char *arg)
 {
     if (*arg) {
         error_reply(s, "501 5.5.4 Syntax: STARTTLS");
@@ -139,8 +133,7 @@ cmd_starttls(session *s, const char *verb, const char *arg)
 }
 
 /* tls_required - inbound.tls = required and no TLS yet */
-static gboolean
-tls_required(session *s)
+static gboolean tls_required(session *s)
 {
     if (s->tls || sa.settings->svc[SEG_SVC_INBOUND].tls != SEG_TLSMODE_REQUIRED)
         return FALSE;
@@ -157,8 +150,7 @@ static const char *const param_replies[] = {
 };
 
 /* mail_params - the MAIL parameters we know; FALSE when answered */
-static gboolean
-mail_params(session *s, const char *params)
+static gboolean mail_params(session *s, const char *params)
 {
     g_autofree char *bad = NULL;
     g_autofree char *t = NULL;
@@ -176,8 +168,7 @@ mail_params(session *s, const char *params)
 }
 
 /* cmd_mail - MAIL FROM */
-static void
-cmd_mail(session *s, const char *verb, const char *arg)
+static void cmd_mail(session *s, const char *verb, const char *arg)
 {
     g_autofree char *addr = NULL;
     g_autofree char *params = NULL;
@@ -202,8 +193,7 @@ cmd_mail(session *s, const char *verb, const char *arg)
 }
 
 /* cmd_rcpt - RCPT TO */
-static void
-cmd_rcpt(session *s, const char *verb, const char *arg)
+static void cmd_rcpt(session *s, const char *verb, const char *arg)
 {
     g_autofree char *addr = NULL;
     g_autofree char *params = NULL;
@@ -227,8 +217,7 @@ cmd_rcpt(session *s, const char *verb, const char *arg)
 }
 
 /* cmd_data - DATA */
-static void
-cmd_data(session *s, const char *verb, const char *arg)
+static void cmd_data(session *s, const char *verb, const char *arg)
 {
     g_autoptr(GError) err = NULL;
 
@@ -253,30 +242,26 @@ cmd_data(session *s, const char *verb, const char *arg)
 }
 
 /* cmd_rset - RSET */
-static void
-cmd_rset(session *s, const char *verb, const char *arg)
+static void cmd_rset(session *s, const char *verb, const char *arg)
 {
     txn_reset(s);
     reply(s, "250 2.0.0 Ok");
 }
 
 /* cmd_noop - NOOP */
-static void
-cmd_noop(session *s, const char *verb, const char *arg)
+static void cmd_noop(session *s, const char *verb, const char *arg)
 {
     reply(s, "250 2.0.0 Ok");
 }
 
 /* cmd_vrfy - VRFY: never confirm addresses */
-static void
-cmd_vrfy(session *s, const char *verb, const char *arg)
+static void cmd_vrfy(session *s, const char *verb, const char *arg)
 {
     reply(s, "252 2.0.0 Send some mail, I'll try my best");
 }
 
 /* cmd_quit - QUIT */
-static void
-cmd_quit(session *s, const char *verb, const char *arg)
+static void cmd_quit(session *s, const char *verb, const char *arg)
 {
     reply(s, "221 2.0.0 Bye");
     sa_conn_close(s->c, TRUE);
@@ -299,8 +284,7 @@ static const struct {
 };
 
 /* command - one command line (CRLF stripped) */
-static void
-command(session *s, char *line)
+static void command(session *s, char *line)
 {
     char   *arg = sa_smtp_split(line);
 
@@ -313,8 +297,7 @@ command(session *s, char *line)
 }
 
 /* data_end - the final dot: spool and answer */
-static void
-data_end(session *s)
+static void data_end(session *s)
 {
     g_autoptr(GError) err = NULL;
     sa_spool_file *f = g_steal_pointer(&s->spool);
@@ -336,8 +319,7 @@ data_end(session *s)
 }
 
 /* data_write - message text into the spool, within the size limit */
-static void
-data_write(session *s, const void *buf, gsize len)
+static void data_write(session *s, const void *buf, gsize len)
 {
     g_autoptr(GError) err = NULL;
 
@@ -353,8 +335,7 @@ data_write(session *s, const void *buf, gsize len)
 }
 
 /* data_input - message text until the final dot; FALSE to wait */
-static gboolean
-data_input(session *s)
+static gboolean data_input(session *s)
 {
     GByteArray *in = s->c->in;
     guint8 *lf = memchr(in->data, '\n', in->len);
@@ -386,8 +367,7 @@ data_input(session *s)
 }
 
 /* command_input - one command line; FALSE to wait */
-static gboolean
-command_input(session *s)
+static gboolean command_input(session *s)
 {
     GByteArray *in = s->c->in;
     guint8 *lf = memchr(in->data, '\n', in->len);
@@ -420,8 +400,7 @@ command_input(session *s)
 }
 
 /* on_input - process what was read */
-static void
-on_input(sa_conn *c)
+static void on_input(sa_conn *c)
 {
     session *s = c->ctx;
 
@@ -433,8 +412,7 @@ on_input(sa_conn *c)
 }
 
 /* on_tls_done - handshake result */
-static void
-on_tls_done(sa_conn *c, const char *fail)
+static void on_tls_done(sa_conn *c, const char *fail)
 {
     session *s = c->ctx;
 
@@ -452,8 +430,7 @@ on_tls_done(sa_conn *c, const char *fail)
 }
 
 /* on_timeout - no command within the timeout */
-static void
-on_timeout(sa_conn *c)
+static void on_timeout(sa_conn *c)
 {
     session *s = c->ctx;
 
@@ -468,8 +445,7 @@ on_timeout(sa_conn *c)
 }
 
 /* on_closed - end of session */
-static void
-on_closed(sa_conn *c)
+static void on_closed(sa_conn *c)
 {
     session *s = c->ctx;
 
@@ -489,8 +465,7 @@ static const sa_conn_ops server_ops = {
 };
 
 /* sa_smtp_accept - a new inbound connection */
-void
-sa_smtp_accept(int fd)
+void sa_smtp_accept(int fd)
 {
     static const char busy[] = "421 4.3.2 Service not available, too many connections\r\n";
     session *s;

@@ -42,8 +42,7 @@ static char *spool_tmp;
 static char *spool_queue;
 
 /* mkdir_p - a private directory */
-static gboolean
-mkdir_p(const char *dir, GError **error)
+static gboolean mkdir_p(const char *dir, GError **error)
 {
     if (g_mkdir_with_parents(dir, 0700) < 0) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "mkdir %s: %s", dir,
@@ -54,8 +53,7 @@ mkdir_p(const char *dir, GError **error)
 }
 
 /* sa_spool_init - create SPOOL/tmp and SPOOL/queue; drop stale temp files */
-gboolean
-sa_spool_init(const char *dir, GError **error)
+gboolean sa_spool_init(const char *dir, GError **error)
 {
     GDir   *d;
     const char *name;
@@ -76,8 +74,7 @@ sa_spool_init(const char *dir, GError **error)
 }
 
 /* write_all - write(2) until done */
-static gboolean
-write_all(int fd, const void *buf, gsize len)
+static gboolean write_all(int fd, const void *buf, gsize len)
 {
     const char *p = buf;
 
@@ -96,9 +93,8 @@ write_all(int fd, const void *buf, gsize len)
 }
 
 /* sa_spool_begin - a temp file with the envelope written */
-sa_spool_file *
-sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
-               GPtrArray *rcpts, GError **error)
+sa_spool_file *sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
+                              GPtrArray *rcpts, GError **error)
 {
     sa_spool_file *f = g_new0(sa_spool_file, 1);
     g_autoptr(GString) env = g_string_new(SPOOL_MAGIC "\n");
@@ -126,8 +122,7 @@ sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
 }
 
 /* flush - write the buffered text */
-static gboolean
-flush(sa_spool_file *f, GError **error)
+static gboolean flush(sa_spool_file *f, GError **error)
 {
     if (f->buf->len > 0 && !write_all(f->fd, f->buf->data, f->buf->len)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s",
@@ -139,16 +134,14 @@ flush(sa_spool_file *f, GError **error)
 }
 
 /* sa_spool_append - more message text */
-gboolean
-sa_spool_append(sa_spool_file *f, const void *buf, gsize len, GError **error)
+gboolean sa_spool_append(sa_spool_file *f, const void *buf, gsize len, GError **error)
 {
     g_byte_array_append(f->buf, buf, (guint) len);
     return f->buf->len < SPOOL_BUF || flush(f, error);
 }
 
 /* fsync_dir - make a rename durable */
-static gboolean
-fsync_dir(const char *dir)
+static gboolean fsync_dir(const char *dir)
 {
     int     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     gboolean ok;
@@ -161,8 +154,7 @@ fsync_dir(const char *dir)
 }
 
 /* sa_spool_commit - fsync, rename into the queue, fsync the queue dir */
-gboolean
-sa_spool_commit(sa_spool_file *f, GError **error)
+gboolean sa_spool_commit(sa_spool_file *f, GError **error)
 {
     gboolean ok = FALSE;
 
@@ -194,8 +186,7 @@ sa_spool_commit(sa_spool_file *f, GError **error)
 }
 
 /* sa_spool_abort - drop a message being received */
-void
-sa_spool_abort(sa_spool_file *f)
+void sa_spool_abort(sa_spool_file *f)
 {
     if (f == NULL)
         return;
@@ -209,8 +200,7 @@ sa_spool_abort(sa_spool_file *f)
 }
 
 /* cmp_mid - queue files in MID order */
-static gint
-cmp_mid(gconstpointer a, gconstpointer b)
+static gint cmp_mid(gconstpointer a, gconstpointer b)
 {
     guint64 x = g_ascii_strtoull(strrchr(*(char *const *) a, '/') + 1, NULL, 10);
     guint64 y = g_ascii_strtoull(strrchr(*(char *const *) b, '/') + 1, NULL, 10);
@@ -219,8 +209,7 @@ cmp_mid(gconstpointer a, gconstpointer b)
 }
 
 /* sa_spool_list - queue file paths, oldest MID first */
-GPtrArray *
-sa_spool_list(void)
+GPtrArray *sa_spool_list(void)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
     GDir   *d = g_dir_open(spool_queue, 0, NULL);
@@ -238,8 +227,7 @@ sa_spool_list(void)
 }
 
 /* sa_spool_count - messages in the queue */
-guint
-sa_spool_count(void)
+guint sa_spool_count(void)
 {
     g_autoptr(GPtrArray) l = sa_spool_list();
 
@@ -247,8 +235,7 @@ sa_spool_count(void)
 }
 
 /* sa_spool_read - the envelope of a queue file */
-sa_spool_msg *
-sa_spool_read(const char *path, GError **error)
+sa_spool_msg *sa_spool_read(const char *path, GError **error)
 {
     FILE   *fp = fopen(path, "re");
     sa_spool_msg *m;
@@ -294,8 +281,7 @@ sa_spool_read(const char *path, GError **error)
 }
 
 /* sa_spool_msg_free - free an envelope */
-void
-sa_spool_msg_free(sa_spool_msg *m)
+void sa_spool_msg_free(sa_spool_msg *m)
 {
     if (m == NULL)
         return;
@@ -306,8 +292,7 @@ sa_spool_msg_free(sa_spool_msg *m)
 }
 
 /* sa_spool_remove - a delivered message leaves the queue */
-gboolean
-sa_spool_remove(const char *path, GError **error)
+gboolean sa_spool_remove(const char *path, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
 
