@@ -25,13 +25,15 @@ DESTDIR     ?=
 BUILD       ?= build
 CC          ?= cc
 PKGS        := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 openssl
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked of pkg-config when first used, not when make reads this file: on a
+# bare machine `make run` installs GLib (deps) before anything compiles.
+PKG_CFLAGS   = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS     = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 OPT         ?= -O2 -g
 SAN         ?=
 CPPFLAGS    += -D_GNU_SOURCE -DSEGTLS_VERSION='"$(VERSION)"' \
-               -DSEGTLS_SYSCONFDIR='"$(SYSCONFDIR)"' -Ilib
+               -DSEGTLS_SYSCONFDIR='"$(SYSCONFDIR)"'
 CFLAGS      += -std=c11 $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS)
 LDFLAGS     += $(SAN)
 LDLIBS      += $(PKG_LIBS)
@@ -41,12 +43,26 @@ TEST_SCRIPTS :=
 EXTRA_LIBS  :=
 EXTRA_TARGETS :=
 .DEFAULT_GOAL := all
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 -include $(sort $(wildcard lib/*.mk policyd/*.mk milter/*.mk tools/*.mk \
          nginx-module/*.mk standalone/*.mk t/*.mk))
 
-LIB_SRCS    := $(wildcard lib/*.c)
+# libsegtls, one archive per layer (lib/layers.mk). Programs and tests see
+# every layer; a layer's own files see only the layers it uses.
+LIB_INCS    := $(LAYERS:%=-Ilib/%)
+INCS        := $(LIB_INCS)
+LIB_SRCS    := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LIB         := $(BUILD)/libsegtls.a
+LIB         := $(foreach l,$(call reverse,$(LAYERS)),$(BUILD)/lib/libsegtls-$(l).a)
+
+define LAYER_template
+$(BUILD)/lib/$(1)/%.o: INCS = $(foreach u,$(1) $(LAYER_$(1)),-Ilib/$(u))
+$(BUILD)/lib/libsegtls-$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/$(1)/*.c))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
 
 UNIT_SRCS   := $(wildcard t/unit/*.c)
 UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%.t)
@@ -59,12 +75,7 @@ all: $(PROG_BINS) $(UNIT_BINS) $(EXTRA_TARGETS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
-
-$(LIB): $(LIB_OBJS)
-	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(CC) $(CPPFLAGS) $(INCS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # One rule per program, from its NAME_SRCS.
 define PROGRAM_template
@@ -112,7 +123,8 @@ check-asan: deps
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' test
 
-run: deps all
+run: deps
+	$(MAKE) all
 	@tools/run.sh
 
 install: all

@@ -7,7 +7,7 @@
  *   Info: GUI HTTPS TLS success protocol P cipher C address IP port N
  *   Warning: SSL error with client IP:N - (CODE, 'OPENSSL ERROR STRING')
  *
- * in the gateway's line format (lib/recfmt.c, shared with segtls).
+ * in the gateway's line format (lib/recfmt/recfmt.c, shared with segtls).
  *
  * The handshake is watched with an OpenSSL info callback set on the
  * SSL_CTX of every server that logs, chained to nginx's own callback:

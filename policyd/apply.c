@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "error.h"
 #include "msg.h"
 #include "policyd.h"

@@ -2,7 +2,7 @@
  * segtls-policyd - the daemon that holds the segtls settings.
  *
  * It owns the store (committed settings, pending changes, rollback
- * history) and answers the control protocol (lib/ctl.h) on a UNIX socket.
+ * history) and answers the control protocol (lib/policy/ctl.h) on a UNIX socket.
  * This file is the process: options, the socket's privileges, daemon
  * mode, pidfile and signals (SIGHUP reloads the committed file and the
  * apply configuration, SIGTERM and SIGINT stop cleanly). --check-config

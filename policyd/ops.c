@@ -1,5 +1,5 @@
 /*
- * ops - the operations of the control protocol (see lib/ctl.h).
+ * ops - the operations of the control protocol (see lib/policy/ctl.h).
  *
  * One table maps each "op" to its handler. A handler gets the request
  * object, already known to be an object with a string "op", and returns
@@ -18,6 +18,7 @@
 #include "policyd.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "warnings.h"
 
 typedef JsonObject *(*op_handler) (policyd *pd, JsonObject *req,
                                    const char *user, GError **error);

@@ -23,6 +23,7 @@
 #include "standalone.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "warnings.h"
 
 #define SA_HTTP_TIMEOUT 30
 

@@ -1,7 +1,7 @@
 /*
  * log - records of segtls-standalone: mail_logs, gui_logs and IDs.
  *
- * A thin layer over lib/record.h and lib/ids.h: the protocol modules
+ * A thin layer over lib/records/record.h and lib/records/ids.h: the protocol modules
  * say sa_mail_info("ICID %lu close", icid) and this module stamps and
  * writes the line, and keeps the last SA_RECENT records for the GUI
  * status page. IDs come from the persistent counters under --state-dir.

@@ -71,6 +71,13 @@ static seg_settings *load_settings(GError **error)
     return seg_settings_from_keyfile(data, len, path, error);
 }
 
+/* server_ctx - a listening service's context; --cert overrides its certificate */
+static SSL_CTX *server_ctx(const seg_service_settings *svc, int seclevel, GError **error)
+{
+    return seg_tlsctx_server(svc->methods, svc->ciphers, svc->renegotiation,
+                             sa.opt.cert ? sa.opt.cert : svc->certificate, seclevel, error);
+}
+
 /* build_contexts - the three SSL_CTXs for some settings */
 static gboolean build_contexts(const seg_settings *s, SSL_CTX **in, SSL_CTX **gui,
                                SSL_CTX **out, GError **error)
@@ -82,14 +89,12 @@ static gboolean build_contexts(const seg_settings *s, SSL_CTX **in, SSL_CTX **gu
 
     *in = *gui = *out = NULL;
     if (sa.opt.smtp_listen && s->svc[SEG_SVC_INBOUND].tls != SEG_TLSMODE_NO
-        && (*in = seg_tlsctx_server(&s->svc[SEG_SVC_INBOUND], sa.opt.cert,
-                                    0, &err)) == NULL) {
+        && (*in = server_ctx(&s->svc[SEG_SVC_INBOUND], 0, &err)) == NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_TLS, "Inbound SMTP: %s", err->message);
         return FALSE;
     }
     if (sa.opt.https_listen
-        && (*gui = seg_tlsctx_server(&s->svc[SEG_SVC_GUI], sa.opt.cert,
-                                     SEG_SECLEVEL_AUTO, &err)) == NULL) {
+        && (*gui = server_ctx(&s->svc[SEG_SVC_GUI], SEG_SECLEVEL_AUTO, &err)) == NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_TLS, "GUI HTTPS: %s", err->message);
         goto fail;
     }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "atomic.h"
 #include "error.h"
 #include "msg.h"
 #include "standalone.h"
@@ -73,25 +74,6 @@ gboolean sa_spool_init(const char *dir, GError **error)
     return TRUE;
 }
 
-/* write_all - write(2) until done */
-static gboolean write_all(int fd, const void *buf, gsize len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return FALSE;
-        }
-        p += n;
-        len -= (gsize) n;
-    }
-    return TRUE;
-}
-
 /* sa_spool_begin - a temp file with the envelope written */
 sa_spool_file *sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
                               GPtrArray *rcpts, GError **error)
@@ -124,7 +106,7 @@ sa_spool_file *sa_spool_begin(guint64 mid, guint64 icid, const char *sender,
 /* flush - write the buffered text */
 static gboolean flush(sa_spool_file *f, GError **error)
 {
-    if (f->buf->len > 0 && !write_all(f->fd, f->buf->data, f->buf->len)) {
+    if (f->buf->len > 0 && !seg_write_all(f->fd, f->buf->data, f->buf->len)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s",
                     f->tmp_path, g_strerror(errno));
         return FALSE;

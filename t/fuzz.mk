@@ -23,9 +23,9 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= $(BUILD)-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS  := -std=c11 $(WARN) -Wno-error -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS  = -std=c11 $(WARN) -Wno-error -O1 -g -fno-omit-frame-pointer \
                 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(PKG_CFLAGS)
-FUZZ_CPPFLAGS := $(CPPFLAGS) -Ipolicyd -Imilter -Istandalone
+FUZZ_CPPFLAGS = $(CPPFLAGS) $(LIB_INCS) -Ipolicyd -Imilter -Istandalone
 FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN)
 # control-socket target: policyd without main.c; commit never applies
 FUZZ_CTL_SRCS := $(filter-out policyd/main.c,$(segtls-policyd_SRCS))
@@ -45,7 +45,7 @@ FUZZ_NAMES   := $(FUZZ_SRCS:t/fuzz/%.c=%)
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 FUZZ_LIB     := $(FUZZ_BUILD)/libsegtls.a
-FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard lib/*.c))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c)))
 
 .PHONY: fuzz fuzz-build fuzz-clean
 

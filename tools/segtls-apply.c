@@ -1,10 +1,10 @@
 /*
  * segtls-apply - apply the committed TLS settings to Postfix and nginx.
  *
- * Renders the settings (lib/render.h), checks every value with OpenSSL,
+ * Renders the settings (lib/apply/render.h), checks every value with OpenSSL,
  * keeps the current files, writes them (postconf for main.cf and
  * master.cf), reloads, probes every server and TLS version, and puts the
- * previous files back when anything disagrees (lib/apply.h). --render
+ * previous files back when anything disagrees (lib/apply/apply.h). --render
  * prints what would be written, --dry-run the diff. Exit 0 ok, 1 error,
  * 2 usage.
  */

@@ -4,9 +4,9 @@
  * Non-interactive counterpart of the sslconfig dialog: show, set,
  * commit, clear, rollbackconfig and status, each a row in one table with
  * its own options and --help. Every subcommand is one or two control
- * requests (lib/ctl.h). Errors are one line on stderr starting with
+ * requests (lib/policy/ctl.h). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
- * with the servers (lib/probe.h) and exits 1 when what they negotiate
+ * with the servers (lib/tls/probe.h) and exits 1 when what they negotiate
  * differs from what the committed settings make usable (status.c).
  */
 #include <errno.h>

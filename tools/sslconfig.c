@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cipherstr.h"
 #include "ctl.h"
 #include "dialog.h"
 #include "error.h"

@@ -6,7 +6,7 @@
  * methods ("configured") and the versions that can really negotiate with
  * them ("usable", found by in-memory handshakes), and names the probe
  * targets of its apply configuration. Here each server service with a
- * target is probed once per TLS version (lib/probe.h); the versions that
+ * target is probed once per TLS version (lib/tls/probe.h); the versions that
  * negotiate are "live". Live differing from what should negotiate (the
  * usable versions; none for Inbound SMTP at inbound.tls=no) is drift:
  * someone changed the server behind segtls's back, or an apply did not

@@ -2,7 +2,7 @@
  * segtls-tlsverify - probe a server's TLS versions and compare them with
  * the policy (SPEC section 8).
  *
- * One real handshake per TLS version (lib/probe.c): SMTP with STARTTLS,
+ * One real handshake per TLS version (lib/tls/probe.c): SMTP with STARTTLS,
  * or direct TLS for HTTPS. Each version gets one line; with a policy
  * (--service and a segtls key file, or --methods) the versions that
  * negotiate are compared with the ones the policy can use, and every
@@ -25,6 +25,7 @@
 #include "store.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "warnings.h"
 
 #define EXIT_AGREE      0
 #define EXIT_DISAGREE   1

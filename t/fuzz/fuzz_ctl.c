@@ -13,7 +13,7 @@
  * carry a one-line "error". Linked with --wrap: seg_apply() never runs
  * (a commit must not touch the real Postfix or nginx), and msg_info()
  * and friends format their message but print nothing (quiet.c). The
- * warnings of show, set and commit (lib/usable.c: real in-memory
+ * warnings of show, set and commit (lib/tls/usable.c: real in-memory
  * handshakes, some 20 ms each under ASan) are one fixed line unless
  * FUZZ_CTL_USABLE=1 is in the environment: the requests are what is
  * fuzzed here, and they run ten times faster without the handshakes.

@@ -1,5 +1,5 @@
 /*
- * fuzz_keyfile - libFuzzer target: the settings key file (lib/store.h).
+ * fuzz_keyfile - libFuzzer target: the settings key file (lib/policy/store.h).
  *
  * The input is the text of segtls.conf. It is parsed as the committed
  * file is (seg_settings_from_keyfile) and as a rollback file is (extra

@@ -1,5 +1,5 @@
 /*
- * fuzz_menu - libFuzzer target: TLS method input (lib/tlsver.h).
+ * fuzz_menu - libFuzzer target: TLS method input (lib/tls/tlsver.h).
  *
  * The input, cut at its first NUL, is given to both the gateway menu
  * parser (seg_methods_parse_menu: "1-3", "2,3") and the settings value

@@ -1,5 +1,5 @@
 /*
- * fuzz_pflog - libFuzzer target: the Postfix log parser (lib/pflog.h).
+ * fuzz_pflog - libFuzzer target: the Postfix log parser (lib/records/pflog.h).
  *
  * The input is split into lines and fed through one parser instance, as
  * segtls-logparse does with a log file, then the parser is flushed. Each

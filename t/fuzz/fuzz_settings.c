@@ -1,5 +1,5 @@
 /*
- * fuzz_settings - libFuzzer target: setting values (lib/settings.h).
+ * fuzz_settings - libFuzzer target: setting values (lib/policy/settings.h).
  *
  * The input, cut at its first NUL, is given as the value of every
  * setting (seg_settings_set), to seg_cipher_string_check(), and as a
@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "cipherstr.h"
 #include "settings.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * pflog_scan - unit tests of the parser's word-at-a-time scanning helpers
- * (lib/pflog_int.h, lib/pflog_field.c) against plain byte-by-byte code.
+ * (lib/records/pflog_int.h, lib/records/pflog_field.c) against plain byte-by-byte code.
  *
  * Every helper gets random inputs of every length from 0 to past two
  * words, built from the bytes that matter to it (the ones it looks for,
@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pflog_field.h"
 #include "pflog_int.h"
+#include "pflog_rec.h"
 
 #define ROUNDS  200000
 

@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "apply.h"
+#include "cipherstr.h"
 #include "error.h"
 #include "render.h"
+#include "render_client.h"
+#include "render_nginx.h"
 #include "tlsver.h"
 
 static const char *const smtpd[] = {"smtp/inet", NULL};

@@ -3,7 +3,9 @@
  */
 #include <string.h>
 
+#include "cipherstr.h"
 #include "error.h"
+#include "quote.h"
 #include "settings.h"
 #include "tlsver.h"
 
@@ -220,7 +222,15 @@ static void test_refused(void)
          "outbound.ca_file: \"/etc/$x\": character '$' is not allowed in a "
          "path"},
         {"outbound.ca_file", "/etc/x'", "outbound.ca_file: \"/etc/x'\": "
-         "character ''' is not allowed in a path"},
+         "character '\\'' is not allowed in a path"},
+        /* the renderers' rule (issue 13.5): a comma splits a main.cf list, a
+         * backquote and a tab too; over 1024 bytes: test_refused_long_path */
+        {"inbound.certificate", "/etc/ssl/a,b.pem", "inbound.certificate: "
+         "\"/etc/ssl/a,b.pem\": character ',' is not allowed in a path"},
+        {"gui.certificate", "/etc/`id`.pem", "gui.certificate: \"/etc/`id`.pem\": "
+         "character '`' is not allowed in a path"},
+        {"outbound.ca_file", "/etc/ssl/x\ty", "outbound.ca_file: \"/etc/ssl/x\\ty\": "
+         "character '\\t' is not allowed in a path"},
         {"outbound.ca_file", "/etc/x\\y", "outbound.ca_file: \"/etc/x\\\\y\": "
          "character '\\\\' is not allowed in a path"},
         {"gui.certificate", "/etc/{x}", "gui.certificate: \"/etc/{x}\": "
@@ -269,6 +279,20 @@ static void test_refused_long(void)
     g_assert_cmpstr(error2->message, ==, want2);
     g_assert_true(seg_settings_equal(s, orig));
     g_assert_cmpstr(q80, ==, want80);
+}
+
+/* test_refused_long_path - 1025 bytes are refused, as the renderers refuse them */
+static void test_refused_long_path(void)
+{
+    g_autoptr(seg_settings) s = seg_settings_new_default();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *tail = g_strnfill(1019, 'a');
+    g_autofree char *ok = g_strdup_printf("/etc/%s", tail);      /* 1024 */
+    g_autofree char *big = g_strdup_printf("/etc/a%s", tail);    /* 1025 */
+
+    g_assert_true(seg_settings_set(s, "gui.certificate", ok, NULL));
+    g_assert_false(seg_settings_set(s, "gui.certificate", big, &error));
+    g_assert_true(g_str_has_suffix(error->message, "...\": path is longer than 1024 bytes"));
 }
 
 /* test_unknown - unknown keys */
@@ -368,6 +392,7 @@ int main(int argc, char **argv)
     g_test_add_func("/settings/roundtrip", test_roundtrip);
     g_test_add_func("/settings/refused", test_refused);
     g_test_add_func("/settings/refused_long", test_refused_long);
+    g_test_add_func("/settings/refused_long_path", test_refused_long_path);
     g_test_add_func("/settings/unknown", test_unknown);
     g_test_add_func("/settings/modes", test_modes);
     g_test_add_func("/settings/equal_copy", test_equal_copy);

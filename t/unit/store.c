@@ -1,5 +1,5 @@
 /*
- * store - unit tests of lib/store.c, lib/keyfile.c and lib/atomic.c:
+ * store - unit tests of lib/policy/store.c, lib/policy/keyfile.c and lib/util/atomic.c:
  * the key-file format and its file:line errors, atomic writes, pending
  * changes, commit, reload and the rollback history (SPEC section 3).
  *
@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "atomic.h"
 #include "error.h"
 #include "store.h"
 

@@ -14,6 +14,7 @@
 #include "settings.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "warnings.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

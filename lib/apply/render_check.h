@@ -1,0 +1,55 @@
+/*
+ * render_check - what every renderer shares: the target description, the
+ * rendering being built, and the checks each value passes again before it
+ * is rendered (versions, cipher strings, paths, master.cf service names).
+ */
+#ifndef SEGTLS_RENDER_CHECK_H
+#define SEGTLS_RENDER_CHECK_H
+
+#include <glib.h>
+#include "settings.h"
+
+/* OpenSSL application names in the Postfix tls_config_file. */
+#define SEG_RENDER_APP_INBOUND  "segtls_inbound"
+#define SEG_RENDER_APP_OUTBOUND "segtls_outbound"
+
+#define SEG_RENDER_DEFAULT_SMTPD_SERVICE "smtp/inet"
+#define SEG_RENDER_DEFAULT_SMTP_SERVICE  "smtp/unix"
+
+typedef struct seg_render_target {
+    const char *const *smtpd_services;  /* master.cf "name/type", NULL ends */
+    const char *const *smtp_services;   /* "smtp/unix", "relay/unix", ... */
+    const char *tls_config_file;        /* absolute path */
+    const char *gui_log;                /* nginx "segtls_gui_log PATH;" (needs
+                                           ngx_http_segtls_module); NULL or
+                                           "" = none */
+} seg_render_target;
+
+typedef struct seg_render {
+    GPtrArray  *main_cf;        /* char *: "name = value" */
+    GPtrArray  *master_cf;      /* char *: "service/type/parameter=value" */
+    char       *postfix_tls;    /* text of the tls_config_file */
+    char       *nginx;          /* text of the nginx include */
+    char       *client;         /* text of the OPENSSL_CONF file */
+    GPtrArray  *notices;        /* char *: "notice: Service: ..." */
+} seg_render;
+
+/* seg_render_settings_check - every settings value, checked again */
+gboolean seg_render_settings_check(const seg_settings *s, GError **error);
+
+/* seg_render_target_check - service names, tls_config_file and gui_log paths */
+gboolean seg_render_target_check(const seg_render_target *t, GError **error);
+
+/*
+ * seg_render_check_path - an absolute path without blanks, commas,
+ * control characters or any of ; { } ' " # $ \ `. "what" names it in
+ * the message: "inbound.certificate: character ';' is not allowed in a
+ * path".
+ */
+gboolean seg_render_check_path(const char *what, const char *path,
+                               GError **error);
+
+/* seg_render_check_service - "name/type" of a master.cf service */
+gboolean seg_render_check_service(const char *service, GError **error);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * warnings - the usable-cipher warnings of a configuration (SPEC section 2).
+ *
+ * For each service, the usable-version analysis (tls/usable.c) runs with
+ * what the service's target enforces: the certificate of a listening
+ * service, security level 1 for Postfix's smtp at the verify modes. An
+ * enabled version that cannot negotiate gives one warning line, shown at
+ * edit, commit and apply time.
+ */
+#include <string.h>
+
+#include "error.h"
+#include "tlsver.h"
+#include "usable.h"
+#include "warnings.h"
+
+/* join_human - "TLS v1.1", "TLS v1.1 and TLS v1.2", "A, B and C" */
+static void join_human(GString *out, unsigned mask)
+{
+    guint n = 0, total = 0;
+
+    for (const seg_tlsver *v = seg_tlsver_table;
+         v < seg_tlsver_table + SEG_TLS_NVERS; v++)
+        total += (mask & v->bit) != 0;
+    for (const seg_tlsver *v = seg_tlsver_table;
+         v < seg_tlsver_table + SEG_TLS_NVERS; v++) {
+        if (!(mask & v->bit))
+            continue;
+        if (n > 0)
+            g_string_append(out, n + 1 == total ? " and " : ", ");
+        g_string_append(out, v->human);
+        n++;
+    }
+}
+
+/* service_params - what a service's target enforces */
+static void service_params(const seg_settings *s, seg_service svc,
+                           seg_tls_role *role, int *seclevel)
+{
+    seg_tls_mode tls = s->svc[svc].tls;
+
+    *role = svc == SEG_SVC_OUTBOUND ? SEG_ROLE_CLIENT : SEG_ROLE_SERVER;
+    *seclevel = svc == SEG_SVC_OUTBOUND
+        && (tls == SEG_TLSMODE_PREFERRED_VERIFY
+            || tls == SEG_TLSMODE_REQUIRED_VERIFY) ? 1 : 0;
+}
+
+/* analyse - usable mask of one service; warning lines into out */
+static unsigned analyse(const seg_settings *s, seg_service svc, GPtrArray *out)
+{
+    const seg_service_settings *ss = &s->svc[svc];
+    const char *title = seg_service_title(svc);
+    const char *cert = ss->certificate;
+    g_autoptr(GError) error = NULL;
+    unsigned enabled = ss->methods;
+    unsigned usable = 0;
+    seg_tls_role role;
+    int seclevel;
+
+    service_params(s, svc, &role, &seclevel);
+    if (role == SEG_ROLE_CLIENT)
+        cert = NULL;
+    if (!seg_usable_versions(ss->ciphers, enabled, role, cert, seclevel,
+                             &usable, &error)) {
+        if (out)
+            g_ptr_array_add(out, g_strdup_printf("Warning: %s: %s", title,
+                                                 error->message));
+        if (error->code != SEG_ERROR_IO)
+            return 0;
+        g_clear_error(&error);
+        if (!seg_usable_versions(ss->ciphers, enabled, role, NULL, seclevel,
+                                 &usable, &error)) {
+            if (out)
+                g_ptr_array_add(out, g_strdup_printf("Warning: %s: %s", title,
+                                                     error->message));
+            return 0;
+        }
+    }
+    if (out && usable != enabled) {
+        unsigned lost = enabled & ~usable;
+        gboolean one = seg_methods_lowest(lost) == lost;
+        GString *line = g_string_new(NULL);
+
+        g_string_append_printf(line, "Warning: %s: ", title);
+        join_human(line, lost);
+        g_string_append_printf(line, " %s enabled but no cipher in the cipher "
+                               "string can be used with %s; ",
+                               one ? "is" : "are", one ? "it" : "them");
+        if (usable == 0) {
+            g_string_append(line, "no TLS version can be negotiated.");
+        } else {
+            g_string_append(line, "only ");
+            join_human(line, usable);
+            g_string_append(line, " can be negotiated.");
+        }
+        g_ptr_array_add(out, g_string_free(line, FALSE));
+    }
+    return usable;
+}
+
+/* seg_settings_warnings - usable-cipher warnings of all services */
+GPtrArray *seg_settings_warnings(const seg_settings *s)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+    for (int svc = 0; svc < SEG_SVC_COUNT; svc++)
+        analyse(s, (seg_service) svc, out);
+    return out;
+}
+
+/* seg_service_usable - usable mask of one service */
+unsigned seg_service_usable(const seg_settings *s, seg_service svc)
+{
+    g_return_val_if_fail(svc < SEG_SVC_COUNT, 0);
+    return analyse(s, svc, NULL);
+}

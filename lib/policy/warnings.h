@@ -1,0 +1,24 @@
+/*
+ * warnings - usable-cipher warnings of a whole configuration.
+ */
+#ifndef SEGTLS_WARNINGS_H
+#define SEGTLS_WARNINGS_H
+
+#include <glib.h>
+#include "settings.h"
+
+/*
+ * seg_settings_warnings - the usable-cipher warnings of all services, in
+ * service order, one line each (char *, owned by the array):
+ *  "Warning: Inbound SMTP: TLS v1.1 is enabled but no cipher in the cipher
+ *   string can be used with it; only TLS v1.2 can be negotiated."
+ * With several usable versions: "only TLS v1.2 and TLS v1.3 can be
+ * negotiated"; with none: "no TLS version can be negotiated."
+ * A certificate that cannot be read gives a warning line too.
+ */
+GPtrArray *seg_settings_warnings(const seg_settings *s);
+
+/* seg_service_usable - usable mask of one service, as the warnings see it */
+unsigned seg_service_usable(const seg_settings *s, seg_service svc);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * pflog - Postfix log line parser: line header, times and the tables.
+ *
+ * seg_pflog_line() splits "TIME HOST PROGRAM[PID]: TEXT" eight bytes at
+ * a time and at fixed offsets (no regex, no allocation), converts the
+ * time (once per distinct time field), and hands the line to the handler
+ * of the daemon named by the last component of PROGRAM (postfix/smtpd,
+ * postfix/submission/smtpd, postfix-in/smtp ...), found by a small hash
+ * table of the names as integers. The handlers (pflog_smtpd.c,
+ * pflog_smtp.c) keep one pf_conn per process id (pflog_conn.c) and
+ * one pf_msg per queue id (pflog_msg.c); the pieces they look for are
+ * parsed by pflog_field.c and records are built by pflog_rec.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "msg.h"
+#include "pflog_conn.h"
+#include "pflog_int.h"
+#include "pflog_msg.h"
+#include "pflog_rec.h"
+#include "pflog_smtp.h"
+#include "pflog_smtpd.h"
+
+#define PF_LINE_MAX     65536   /* longer lines are malformed */
+
+/* month names as three bytes in an integer (see MON) */
+#define MON(a, b, c)    ((guint32) (guchar) (a) << 16 | (guint32) (guchar) (b) << 8 | (guchar) (c))
+static const guint32 months[12] = {
+    MON('J', 'a', 'n'), MON('F', 'e', 'b'), MON('M', 'a', 'r'), MON('A', 'p', 'r'),
+    MON('M', 'a', 'y'), MON('J', 'u', 'n'), MON('J', 'u', 'l'), MON('A', 'u', 'g'),
+    MON('S', 'e', 'p'), MON('O', 'c', 't'), MON('N', 'o', 'v'), MON('D', 'e', 'c'),
+};
+
+/* the handler of each daemon, by the last component of the program name */
+static const struct {
+    const char *name;
+    gboolean  (*fn)(seg_pflog *, const pf_line *);
+} daemons[] = {
+    {"smtpd", pf_smtpd},
+    {"smtp", pf_smtp},
+    {"qmgr", pf_qmgr},
+    {"pickup", pf_pickup},
+    {"lmtp", pf_smtp},
+    {"discard", pf_local},
+    {"local", pf_local},
+    {"virtual", pf_local},
+    {"pipe", pf_local},
+    {"error", pf_local},
+    {"retry", pf_local},
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(daemons) < PF_DAEMON_SLOTS / 2);
+
+/* digits - n decimal digits at s, or -1 */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
+static long days_from_civil(long y, int m, int d)
+{
+    long era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned) (y - era * 400);
+    doy = (unsigned) ((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long) doe - 719468;
+}
+
+/* local_time - seconds since the epoch of a local time (cached per hour) */
+static time_t local_time(seg_pflog *p, int year, int mon, int day, int h, int m, int s)
+{
+    if (p->tc_key[0] != year || p->tc_key[1] != mon || p->tc_key[2] != day
+        || p->tc_key[3] != h) {
+        struct tm tm = {.tm_year = year - 1900, .tm_mon = mon, .tm_mday = day,
+                        .tm_hour = h, .tm_isdst = -1};
+
+        p->tc_base = mktime(&tm);
+        p->tc_key[0] = year;
+        p->tc_key[1] = mon;
+        p->tc_key[2] = day;
+        p->tc_key[3] = h;
+    }
+    return p->tc_base + m * 60 + s;
+}
+
+/* parse_3164 - "Nov 27 23:16:05 " */
+static size_t parse_3164(seg_pflog *p, const char *s, size_t n, time_t *when)
+{
+    int mon, day, h, m, sec;
+    guint32 name;
+    guint64 ts[2];
+
+    if (n >= 16) {                      /* the same field as the last line? */
+        memcpy(ts, s, 16);
+        if (p->ts_when && ts[0] == p->ts_last[0] && ts[1] == p->ts_last[1]) {
+            *when = p->ts_when;
+            return 16;
+        }
+    }
+    if (n < 16 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' || s[15] != ' ')
+        return 0;
+    name = MON(s[0], s[1], s[2]);
+    for (mon = 0; mon < 12 && months[mon] != name; mon++)
+        ;
+    day = s[4] == ' ' ? digits(s + 5, 1) : digits(s + 4, 2);
+    h = digits(s + 7, 2);
+    m = digits(s + 10, 2);
+    sec = digits(s + 13, 2);
+    if (mon == 12 || day < 1 || day > 31 || h < 0 || h > 23 || m < 0 || m > 59
+        || sec < 0 || sec > 60)
+        return 0;
+    if (mon + 6 < p->last_mon)
+        p->year++;                      /* the log went from December to January */
+    p->last_mon = mon;
+    *when = local_time(p, p->year, mon, day, h, m, sec);
+    if (p->year_now && *when > p->year_now + 86400) {
+        p->year--;                      /* read on Jan 1: last December's lines */
+        *when = local_time(p, p->year, mon, day, h, m, sec);
+    }
+    p->year_now = 0;
+    memcpy(p->ts_last, ts, 16);
+    p->ts_when = *when;                 /* a time of 0 is just not cached */
+    return 16;
+}
+
+/* parse_3339 - "2026-11-27T23:16:05.123456+01:00 " */
+static size_t parse_3339(const char *s, size_t n, time_t *when)
+{
+    int y, mo, d, h, m, sec, oh, om;
+    size_t i = 19;
+    long off = 0;
+
+    if (n < 21 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ')
+        || s[13] != ':' || s[16] != ':')
+        return 0;
+    y = digits(s, 4);
+    mo = digits(s + 5, 2);
+    d = digits(s + 8, 2);
+    h = digits(s + 11, 2);
+    m = digits(s + 14, 2);
+    sec = digits(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23
+        || m < 0 || m > 59 || sec < 0 || sec > 60)
+        return 0;
+    if (s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+    if (i < n && s[i] == 'Z') {
+        i++;
+    } else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        oh = digits(s + i + 1, 2);
+        om = digits(s + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return 0;
+        off = (oh * 3600L + om * 60L) * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return 0;
+    }
+    if (i >= n || s[i] != ' ')
+        return 0;
+    *when = (time_t) (days_from_civil(y, mo, d) * 86400L + h * 3600L + m * 60L + sec - off);
+    return i + 1;
+}
+
+/* daemon_key - a name of 1 to 7 bytes as an integer: its bytes, its length on top */
+static guint64 daemon_key(const char *s, size_t n)
+{
+    guint64 k = (guint64) n << 56;
+
+    for (size_t i = 0; i < n; i++)
+        k |= (guint64) (guchar) s[i] << (8 * i);
+    return k;
+}
+
+/* daemon_slot - the slot of a daemon name key in p->dkey: its own or an empty one */
+static guint daemon_slot(const seg_pflog *p, guint64 key)
+{
+    guint i = (guint) ((key * 0x9E3779B97F4A7C15ULL) >> 58) & (PF_DAEMON_SLOTS - 1);
+
+    while (p->dkey[i] != 0 && p->dkey[i] != key)
+        i = (i + 1) & (PF_DAEMON_SLOTS - 1);
+    return i;
+}
+
+/* daemons_init - the daemon table of a new parser */
+static void daemons_init(seg_pflog *p)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(daemons); i++) {
+        const char *name = daemons[i].name;
+        guint64 key = daemon_key(name, strlen(name));
+        guint s = daemon_slot(p, key);
+
+        p->dkey[s] = key;
+        p->dfn[s] = (guint8) i;
+    }
+}
+
+/* parse_pid - "PID]: " at s (e: end of line); the pid and the text after it */
+static long parse_pid(const char *s, const char *e, const char **text)
+{
+    const char *q = s;
+    long pid = 0;
+    guint64 w, nd;
+    unsigned k;
+
+    if (e - s >= 8) {                   /* up to 7 digits without a loop */
+        w = pf_load8(s);
+        nd = pf_nondigit8(w);
+        if (nd != 0 && (k = (unsigned) __builtin_ctzll(nd) >> 3) != 0) {
+            pid = (long) pf_digits8(w << (8 * (8 - k)));
+            q = s + k;
+            goto end;
+        }
+    }
+    for (; q < e && *q >= '0' && *q <= '9' && q - s < 11; q++)
+        pid = pid * 10 + (*q - '0');
+end:
+    if (q == s || e - q < 3 || q[0] != ']' || q[1] != ':' || q[2] != ' ' || pid <= 0)
+        return 0;
+    *text = q + 3;
+    return pid;
+}
+
+/*
+ * find_program - "HOST PROG[" at s: the '[' (NULL: malformed), PROG and
+ * the last '/' in it (NULL: none). With SSE2, when both fit in 48 bytes,
+ * without a loop.
+ */
+static const char *find_program(const char *s, const char *e, const char **prog,
+                                const char **slash)
+{
+    const char *b;
+    size_t i;
+
+    *slash = NULL;
+#ifdef __SSE2__
+    if (e - s >= 48) {
+        guint64 sp, sl, br, in;
+        unsigned h, k;
+
+        pf_masks48(s, ' ', '/', '[', &sp, &sl, &br);
+        if (sp != 0 && (h = (unsigned) __builtin_ctzll(sp)) > 0 && h < 46
+            && (br & (~0ULL << (h + 1))) != 0) {
+            k = (unsigned) __builtin_ctzll(br & (~0ULL << (h + 1)));
+            in = (~0ULL << (h + 1)) & ((1ULL << k) - 1);        /* PROG */
+            if (k == h + 1 || (sp & in) != 0)
+                return NULL;
+            if ((sl & in) != 0)
+                *slash = s + 63 - __builtin_clzll(sl & in);
+            *prog = s + h + 1;
+            return s + k;
+        }
+    }
+#endif
+    i = pf_span(s, e - s, ' ', ' ', ' ');                   /* host */
+    if (s + i == e || i == 0)
+        return NULL;
+    *prog = s += i + 1;
+    for (b = s;; b++) {                                     /* program */
+        b += pf_span(b, e - b, ' ', '/', '[');
+        if (b == e || *b == ' ')
+            return NULL;
+        if (*b == '[')
+            break;
+        *slash = b;
+    }
+    return b == s ? NULL : b;
+}
+
+/* split - "TIME HOST PROG[PID]: TEXT" into l; FALSE when malformed */
+static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
+{
+    const char *e = s + n, *b, *slash, *text;
+    size_t used;
+    long pid;
+
+    if (n == 0)
+        return FALSE;
+    used = (s[0] >= '0' && s[0] <= '9') ? parse_3339(s, n, &l->when)
+        : parse_3164(p, s, n, &l->when);
+    if (used == 0 || (b = find_program(s + used, e, &s, &slash)) == NULL
+        || (pid = parse_pid(b + 1, e, &text)) == 0)
+        return FALSE;
+    l->pid = pid;
+    l->text.p = text;
+    l->text.n = e - text;
+    l->daemon.p = slash ? slash + 1 : s;
+    l->daemon.n = b - l->daemon.p;
+    l->syslog_name.p = s;
+    l->syslog_name.n = slash ? (size_t) (slash - s) : (size_t) (b - s);
+    return TRUE;
+}
+
+/* seg_pflog_line - parse one line (trailing newline allowed); TRUE if used */
+gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
+{
+    pf_line l;
+    gboolean used = FALSE;
+    guint i;
+
+    p->st.lines++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    if (len > PF_LINE_MAX || !split(p, line, len, &l)) {
+        p->st.malformed++;
+        p->st.skipped++;
+        return FALSE;
+    }
+    if (l.daemon.n > 0 && l.daemon.n < 8) {
+        /* "[PID]: " follows the name: 8 bytes can be read from names of 3 or more */
+        guint64 key = l.daemon.p + 8 <= line + len
+            ? (pf_load8(l.daemon.p) & ((1ULL << (8 * l.daemon.n)) - 1)) | (guint64) l.daemon.n << 56
+            : daemon_key(l.daemon.p, l.daemon.n);
+
+        if (p->dkey[i = daemon_slot(p, key)] != 0)
+            used = daemons[p->dfn[i]].fn(p, &l);
+    }
+    if (used)
+        p->st.used++;
+    else
+        p->st.skipped++;
+    return used;
+}
+
+/* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
+seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
+{
+    seg_pflog *p = g_new0(seg_pflog, 1);
+    time_t now = time(NULL);
+    struct tm tm;
+
+    p->ids = ids;
+    p->emit = emit;
+    p->ctx = ctx;
+    p->year = localtime_r(&now, &tm) ? tm.tm_year + 1900 : 1970;
+    p->year_now = now;
+    p->last_mon = -1;
+    p->tc_key[0] = -1;
+    p->local_addr = g_strdup("unknown");
+    p->local_addr_len = strlen(p->local_addr);
+    pf_conns_init(p);
+    pf_msgs_init(p);
+    daemons_init(p);
+    return p;
+}
+
+/* seg_pflog_set_year - year of RFC 3164 times (default: this year, or last
+ * year when the first time would be over a day in the future) */
+void seg_pflog_set_year(seg_pflog *p, int year)
+{
+    p->year = year;
+    p->year_now = 0;
+    p->last_mon = -1;
+    p->tc_key[0] = -1;
+    p->ts_when = 0;
+}
+
+/* seg_pflog_set_interface - interface name and local address of records */
+void seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr)
+{
+    g_free(p->ifname);
+    g_free(p->local_addr);
+    p->ifname = g_strdup(name);
+    p->local_addr = g_strdup(addr ? addr : "unknown");
+    p->ifname_len = name ? strlen(name) : 0;
+    p->local_addr_len = strlen(p->local_addr);
+}
+
+/* seg_pflog_expire - end deliveries idle since before now - idle (live mode) */
+void seg_pflog_expire(seg_pflog *p, time_t now, int idle)
+{
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, p->out);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        pf_conn *c = v;
+
+        if (c->id && c->last < now - idle)
+            pf_delivery_end(p, c, c->last);
+    }
+}
+
+/* by_id - order connections by ID so that flush output is stable */
+static gint by_id(gconstpointer a, gconstpointer b)
+{
+    const pf_conn *x = *(pf_conn *const *) a, *y = *(pf_conn *const *) b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* seg_pflog_flush - end of input: finish every pending delivery */
+void seg_pflog_flush(seg_pflog *p)
+{
+    g_autoptr(GPtrArray) open = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, p->out);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        if (((pf_conn *) v)->id)
+            g_ptr_array_add(open, v);
+    g_ptr_array_sort(open, by_id);
+    for (guint i = 0; i < open->len; i++) {
+        pf_conn *c = open->pdata[i];
+
+        pf_delivery_end(p, c, c->last);
+    }
+}
+
+/* seg_pflog_get_stats - counters so far */
+void seg_pflog_get_stats(const seg_pflog *p, seg_pflog_stats *st)
+{
+    *st = p->st;
+}
+
+/* seg_pflog_free - forget everything (no records are written) */
+void seg_pflog_free(seg_pflog *p)
+{
+    if (p == NULL)
+        return;
+    pf_conns_free(p);
+    pf_msgs_free(p);
+    g_free(p->ifname);
+    g_free(p->local_addr);
+    g_free(p);
+}

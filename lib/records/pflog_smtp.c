@@ -1,0 +1,338 @@
+/*
+ * pflog_smtp - outbound records from postfix/smtp, qmgr and pickup lines.
+ *
+ * An smtp process delivers one message to one next hop at a time. Its
+ * connection (DCID) starts at the TLS line ("... TLS connection
+ * established to", "SSL_connect error to") or, without TLS, at the first
+ * "QUEUEID: to=<...>, relay=..." line. Recipient lines are collected and
+ * the delivery ends (Delivery start, Message done, DCID close) when the
+ * same process starts something else, when qmgr removes or re-activates
+ * the message, or at seg_pflog_flush()/seg_pflog_expire(). Postfix does
+ * not log outbound disconnects, so this is the closest honest "close".
+ * A handshake failure becomes "TLS deferring" when the status line says
+ * "deferred (Cannot start TLS: handshake failure)", and "TLS failed" when
+ * Postfix goes on without TLS ("QUEUEID: Cannot start TLS: handshake
+ * failure" followed by a plaintext delivery).
+ */
+#include "pflog_conn.h"
+#include "pflog_field.h"
+#include "pflog_int.h"
+#include "pflog_msg.h"
+#include "pflog_rec.h"
+#include "pflog_smtp.h"
+
+/* tls_failed - a pending handshake failure that did not defer the mail */
+static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
+{
+    if (c->tls != PF_TLS_NONE && c->id)
+        pf_rec_tls_error(p, when, "DCID ", &c->idt, "failed", c->err_code, c->err);
+    c->tls = PF_TLS_NONE;
+}
+
+/* rid_list - "0, 1, 2" of the delivered recipients (at most ~1000 bytes) */
+static size_t rid_list(const pf_conn *c, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (guint i = 0; i < c->rids->len && n + 16 < size; i++) {
+        char d[16], *e = d + sizeof(d), *s = e;
+        guint v = g_array_index(c->rids, guint, i);
+
+        do
+            *--s = (char) ('0' + v % 10);
+        while ((v /= 10) != 0);
+        if (i) {
+            buf[n++] = ',';
+            buf[n++] = ' ';
+        }
+        memcpy(buf + n, s, e - s);
+        n += e - s;
+    }
+    return n;
+}
+
+/*
+ * delivery_recs - "Delivery start DCID n MID m to RID [rids]" and "Message
+ * done" with the same tail, built once (it always fits: rids is short)
+ */
+static void delivery_recs(seg_pflog *p, const pf_conn *c, const pf_msg *m, time_t when)
+{
+    char tail[sizeof(p->buf)];
+    size_t t0, n;
+
+    PF_PUT(p, "Delivery start");
+    t0 = p->len;
+    PF_PUT(p, " DCID ");
+    pf_put_id(p, &c->idt);
+    PF_PUT(p, " MID ");
+    pf_put_id(p, &m->midt);
+    PF_PUT(p, " to RID [");
+    p->len += rid_list(c, p->buf + p->len, MIN(1024, sizeof(p->buf) - 1 - p->len));
+    PF_PUT(p, "]");
+    n = p->len - t0;
+    memcpy(tail, p->buf + t0, n);
+    pf_rec(p, c->start);
+    PF_PUT(p, "Message done");
+    pf_put(p, tail, n);
+    pf_rec(p, when);
+}
+
+/* delivery_end - Delivery start / Message done / DCID close; m: the message of c->qid or NULL */
+static void delivery_end(seg_pflog *p, pf_conn *c, pf_msg *m, time_t when)
+{
+    tls_failed(p, c, when);
+    if (m && m->dpid == c->pid)
+        m->dpid = 0;
+    if (c->id && m && m->mid && c->rids && c->rids->len)
+        delivery_recs(p, c, m, when);
+    if (c->id) {
+        PF_PUT(p, "DCID ");
+        pf_put_id(p, &c->idt);
+        PF_PUT(p, " close");
+        pf_rec(p, when);
+    }
+    c->id = 0;
+    c->qid[0] = 0;
+    c->tls_reported = FALSE;
+    if (c->rids)
+        g_array_set_size(c->rids, 0);
+}
+
+/* pf_delivery_end - Delivery start / Message done / DCID close */
+void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
+{
+    delivery_end(p, c, c->qid[0] ? pf_msg_get(p, (pf_str) {c->qid, strlen(c->qid)}) : NULL, when);
+}
+
+/* conn_start - a new delivery connection of process c */
+static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_str port)
+{
+    if (c->id)
+        pf_delivery_end(p, c, c->last);
+    if ((c->id = pf_new_id(p, SEG_ID_DCID, &c->idt)) != 0) {
+        PF_PUT(p, "New SMTP DCID ");
+        pf_put_id(p, &c->idt);
+        PF_PUT(p, " interface ");
+        pf_put_short(p, p->local_addr, p->local_addr_len);
+        PF_PUT(p, " address ");
+        pf_put_str(p, addr);
+        PF_PUT(p, " port ");
+        if (port.n)
+            pf_put_str(p, port);
+        else
+            PF_PUT(p, "25");
+        pf_rec(p, when);
+    }
+}
+
+/* on_connect_error - "SSL_connect error to NAME[ADDR]:PORT: REASON" */
+static gboolean on_connect_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port;
+
+    if (!pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
+        return FALSE;
+    conn_start(p, c, l->when, addr, port);
+    pf_tls_error_begin(c, s);
+    return TRUE;
+}
+
+/* rcpt_rid - the RID of a recipient, "MID m ICID n RID r To: <a>" when new */
+static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
+{
+    gboolean added;
+    guint i = pf_msg_rcpt(m, rcpt, &added);
+
+    if (added && m->mid) {
+        pf_put_mid_icid(p, m);
+        PF_PUT(p, " RID ");
+        pf_put_u64(p, i);
+        PF_PUT(p, " To: <");
+        pf_put_str(p, rcpt);
+        PF_PUT(p, ">");
+        pf_rec(p, when);
+    }
+    return i;
+}
+
+/* on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, ..., status=S (text)" */
+static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid, pf_str s)
+{
+    pf_str rcpt, rest = s, name, addr, port, status, why;
+    size_t at;
+    pf_msg *m;
+    guint rid;
+
+    if (!pf_find(s, ">, ", 3, &at))
+        return FALSE;
+    rcpt.p = s.p;
+    rcpt.n = at;
+    rest.p += at + 3;
+    rest.n -= at + 3;
+    if (!pf_find(rest, "relay=", 6, &at))
+        return FALSE;
+    rest.p += at + 6;
+    rest.n -= at + 6;
+    if (!pf_find(rest, ", status=", 9, &at))
+        return FALSE;
+    status.p = rest.p + at + 9;
+    status.n = rest.n - at - 9;
+    why = status;
+    if (pf_find(status, " ", 1, &at)) {
+        status.n = at;
+        why.p += at + 1;
+        why.n -= at + 1;
+        if (!PF_HAS(&why, "("))
+            why.n = 0;
+    } else {
+        why.n = 0;
+    }
+    if (!pf_peer(&rest, &name, &addr, &port)) {
+        /* relay=none: no connection was made; nothing to record */
+        return FALSE;
+    }
+    if (c->id && c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0))
+        pf_delivery_end(p, c, c->last);
+    if (c->id == 0)
+        conn_start(p, c, l->when, addr, port);
+    pf_copy(c->qid, sizeof(c->qid), qid);
+    if ((m = pf_msg_get(p, qid)) == NULL)
+        m = pf_msg_new(p, l->when, qid, 0, NULL);
+    m->dpid = c->pid;
+    rid = rcpt_rid(p, m, l->when, rcpt);
+    if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
+        if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
+            if (c->id)
+                pf_rec_tls_error(p, l->when, "DCID ", &c->idt, "deferring", c->err_code, c->err);
+            c->tls = PF_TLS_NONE;
+            c->tls_reported = TRUE;
+        } else if (PF_HAS(&why, "TLS is required, but was not offered by host")) {
+            if (c->id && !c->tls_reported) {
+                PF_PUT(p, "DCID ");
+                pf_put_id(p, &c->idt);
+                PF_PUT(p, " STARTTLS command not supported.");
+                pf_rec(p, l->when);
+            }
+            c->tls_reported = TRUE;
+        }
+    }
+    tls_failed(p, c, l->when);
+    if (status.n == 4 && memcmp(status.p, "sent", 4) == 0) {
+        if (c->rids == NULL)
+            c->rids = g_array_new(FALSE, FALSE, sizeof(guint));
+        if (c->rids->len == 0)
+            c->start = l->when;
+        g_array_append_val(c->rids, rid);
+    }
+    return TRUE;
+}
+
+/* pf_smtp - one postfix/.../smtp line */
+gboolean pf_smtp(seg_pflog *p, const pf_line *l)
+{
+    pf_conn *c = pf_conn_get(p, p->out, l->pid);
+    pf_str s = l->text, qid, proto, cipher, addr, port;
+    gboolean used = FALSE;
+
+    if (PF_HAS(&s, "SSL_connect error to ")) {
+        used = on_connect_error(p, c, l, s);
+    } else if (PF_HAS(&s, "warning: TLS library problem: ")) {
+        used = pf_tls_library(c, s);   /* kept for the outcome */
+    } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {
+        conn_start(p, c, l->when, addr, port);
+        if (c->id)
+            pf_rec_tls_success(p, l->when, "DCID ", &c->idt, proto, cipher);
+        used = TRUE;
+    } else if (pf_qid(&s, &qid)) {
+        if (PF_HAS(&s, "to=<")) {
+            used = on_status(p, c, l, qid, s);
+        } else if (PF_HAS(&s, "Cannot start TLS: handshake failure") && c->tls != PF_TLS_NONE) {
+            pf_copy(c->qid, sizeof(c->qid), qid);
+            tls_failed(p, c, l->when);  /* delivery goes on without TLS */
+            used = TRUE;
+        }
+    }
+    c->last = l->when;
+    return used;
+}
+
+/* end_delivery_of - end the delivery of message m, if one is in progress */
+static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
+{
+    pf_conn *c;
+
+    if (m->dpid && (c = pf_conn_find(p, p->out, m->dpid)) != NULL
+        && c->id && strcmp(c->qid, m->qid) == 0)
+        delivery_end(p, c, m, when);    /* m is the message of c->qid */
+    m->dpid = 0;
+}
+
+/* pf_qmgr - "QID: from=<a>, size=..." and "QID: removed" */
+gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid, from;
+    size_t at;
+    pf_msg *m;
+
+    if (!pf_qid(&s, &qid))
+        return FALSE;
+    m = pf_msg_get(p, qid);
+    if (PF_HAS(&s, "from=<")) {
+        if (!pf_find(s, ">, ", 3, &at))
+            return FALSE;
+        from.p = s.p;
+        from.n = at;
+        if (m == NULL)
+            m = pf_msg_new(p, l->when, qid, 0, NULL);
+        end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
+        if (!m->from_done && m->mid) {
+            pf_put_mid_icid(p, m);
+            PF_PUT(p, " From: <");
+            pf_put_str(p, from);
+            PF_PUT(p, ">");
+            pf_rec(p, l->when);
+        }
+        m->from_done = TRUE;
+        return TRUE;
+    }
+    if (m && s.n == 7 && memcmp(s.p, "removed", 7) == 0) {
+        end_delivery_of(p, m, l->when);
+        if (m->mid) {
+            PF_PUT(p, "Message finished MID ");
+            pf_put_id(p, &m->midt);
+            PF_PUT(p, " done");
+            pf_rec(p, l->when);
+        }
+        pf_msg_remove(p, m);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* pf_local - "QID: to=<r>, ..." of discard, local, virtual, pipe, error: RIDs only */
+gboolean pf_local(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid, rcpt;
+    size_t at;
+    pf_msg *m;
+
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_find(s, ">, ", 3, &at))
+        return FALSE;
+    rcpt.p = s.p;
+    rcpt.n = at;
+    if ((m = pf_msg_get(p, qid)) == NULL)
+        m = pf_msg_new(p, l->when, qid, 0, NULL);
+    rcpt_rid(p, m, l->when, rcpt);
+    return TRUE;
+}
+
+/* pf_pickup - "QID: uid=0 from=<a>": a local submission (ICID 0) */
+gboolean pf_pickup(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, qid;
+
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "uid="))
+        return FALSE;
+    pf_msg_new(p, l->when, qid, 0, NULL);
+    return TRUE;
+}

@@ -1,0 +1,200 @@
+/*
+ * pflog_smtpd - inbound records from postfix/smtpd log lines.
+ *
+ * One smtpd process serves one client at a time, so the pid names the
+ * connection from "connect from" to "disconnect from": the ICID is taken
+ * at the connect line and every later line of that pid carries it. A
+ * failed handshake is logged in two lines ("SSL_accept error from ...:
+ * -1", then "warning: TLS library problem: error:...:file:line:"); the
+ * first one is kept until the second (or any other line) arrives.
+ */
+#include "pflog_conn.h"
+#include "pflog_field.h"
+#include "pflog_int.h"
+#include "pflog_msg.h"
+#include "pflog_rec.h"
+#include "pflog_smtpd.h"
+
+/* tls_failed - "ICID n TLS failed: (code, 'string')" for a pending failure */
+static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
+{
+    if (c->tls != PF_TLS_NONE && c->id)
+        pf_rec_tls_error(p, when, "ICID ", &c->idt, "failed", c->err_code, c->err);
+    c->tls = PF_TLS_NONE;
+}
+
+/* close_conn - "ICID n close" */
+static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
+{
+    tls_failed(p, c, when);
+    if (c->id) {
+        PF_PUT(p, "ICID ");
+        pf_put_id(p, &c->idt);
+        PF_PUT(p, " close");
+        pf_rec(p, when);
+    }
+    c->id = 0;
+}
+
+/* on_connect - "connect from NAME[ADDR]:PORT" */
+static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port, host = {"unknown", 7};
+    gboolean verified = FALSE;
+
+    if (!pf_peer(&s, &name, &addr, &port))
+        return FALSE;
+    close_conn(p, c, c->last);          /* its disconnect line was lost */
+    addr.n = pf_nul_len(addr.p, addr.n);        /* as a C string copy would be */
+    if (!(name.n == 7 && memcmp(name.p, "unknown", 7) == 0)) {
+        host = name;
+        verified = TRUE;
+    } else if (c->ptr_name[0] && strlen(c->ptr_addr) == addr.n
+               && memcmp(c->ptr_addr, addr.p, addr.n) == 0) {
+        host.p = c->ptr_name;           /* PTR that did not verify */
+        host.n = strlen(c->ptr_name);
+    }
+    if ((c->id = pf_new_id(p, SEG_ID_ICID, &c->idt)) != 0) {
+        PF_PUT(p, "New SMTP ICID ");
+        pf_put_id(p, &c->idt);
+        PF_PUT(p, " interface ");
+        if (p->ifname)
+            pf_put_short(p, p->ifname, p->ifname_len);
+        else
+            pf_put_str(p, l->syslog_name);
+        PF_PUT(p, " (");
+        pf_put_short(p, p->local_addr, p->local_addr_len);
+        PF_PUT(p, ") address ");
+        pf_put_short(p, addr.p, addr.n);
+        PF_PUT(p, " reverse dns host ");
+        pf_put_str(p, host);
+        if (verified)
+            PF_PUT(p, " verified yes");
+        else
+            PF_PUT(p, " verified no");
+        pf_rec(p, l->when);
+    }
+    c->ptr_name[0] = c->ptr_addr[0] = 0;
+    return TRUE;
+}
+
+/* on_disconnect - "disconnect from NAME[ADDR]:PORT ..." */
+static gboolean on_disconnect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    if (c->id == 0)
+        return FALSE;
+    close_conn(p, c, l->when);
+    return TRUE;
+}
+
+/* on_accept_error - "SSL_accept error from NAME[ADDR]:PORT: REASON" */
+static gboolean on_accept_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    pf_str name, addr, port;
+
+    if (c->id == 0 || !pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": "))
+        return FALSE;
+    pf_tls_error_begin(c, s);
+    return TRUE;
+}
+
+/* on_library - "warning: TLS library problem: error:..." */
+static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    if (!pf_tls_library(c, s))
+        return FALSE;
+    tls_failed(p, c, l->when);
+    return TRUE;
+}
+
+/* on_hostname - "warning: hostname NAME does not resolve to address ADDR..." */
+static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t at, end;
+    pf_str name, addr;
+
+    if (!pf_find(s, " does not resolve to address ", 29, &at))
+        return FALSE;
+    name.p = s.p;
+    name.n = at;
+    addr.p = s.p + at + 29;
+    addr.n = s.n - at - 29;
+    if (pf_find(addr, " ", 1, &end))
+        addr.n = end;
+    if (addr.n > 0 && addr.p[addr.n - 1] == ':')
+        addr.n--;                       /* "ADDR: Name or service not known" */
+    if (name.n == 0 || name.n >= PF_NAME_MAX || addr.n == 0 || addr.n >= PF_ADDR_MAX)
+        return FALSE;
+    pf_copy(c->ptr_name, sizeof(c->ptr_name), name);
+    pf_copy(c->ptr_addr, sizeof(c->ptr_addr), addr);
+    return TRUE;
+}
+
+/* on_reject - "NOQUEUE: reject: ...: 530 5.7.0 Must issue a STARTTLS command first" */
+static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
+{
+    size_t at;
+
+    if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
+        return FALSE;
+    PF_PUT(p, "ICID ");
+    pf_put_id(p, &c->idt);
+    PF_PUT(p, " TLS was required but remote host did not initiate it");
+    pf_rec(p, l->when);
+    return TRUE;
+}
+
+static const struct {
+    const char *prefix;
+    size_t      len;
+    gboolean  (*fn)(seg_pflog *, pf_conn *, const pf_line *, pf_str);
+} handlers[] = {
+#define H(s, f) {s, sizeof(s) - 1, f}
+    H("connect from ", on_connect),
+    H("disconnect from ", on_disconnect),
+    H("SSL_accept error from ", on_accept_error),
+    H("warning: TLS library problem: ", on_library),
+    H("warning: hostname ", on_hostname),
+    H("NOQUEUE: reject: ", on_reject),
+#undef H
+};
+
+/* 1 + the first of the handlers above whose prefix starts with that byte, 0: none */
+static const guint8 first[256] = {['c'] = 1, ['d'] = 2, ['S'] = 3, ['w'] = 4, ['N'] = 6};
+
+/* pf_smtpd - one postfix/.../smtpd line */
+gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
+{
+    pf_conn *c = pf_conn_get(p, p->in, l->pid);
+    pf_str s = l->text, qid, proto, cipher, addr, port;
+    gboolean used = FALSE;
+    size_t i, k;
+
+    /* only the handlers whose prefix starts with the first byte of the text */
+    i = G_N_ELEMENTS(handlers);
+    for (k = s.n ? first[(guchar) s.p[0]] : 0; k > 0 && k <= G_N_ELEMENTS(handlers)
+         && handlers[k - 1].prefix[0] == s.p[0]; k++) {
+        if (pf_has(&s, handlers[k - 1].prefix, handlers[k - 1].len)) {
+            i = k - 1;
+            break;
+        }
+    }
+    /* A failure not followed by its library line is written as it is. */
+    if (c->tls != PF_TLS_NONE && !(i < G_N_ELEMENTS(handlers) && handlers[i].fn == on_library)) {
+        tls_failed(p, c, l->when);
+        used = TRUE;
+    }
+    if (i < G_N_ELEMENTS(handlers)) {
+        used |= handlers[i].fn(p, c, l, s);
+    } else if (pf_tls_established(s, "from", 4, &addr, &port, &proto, &cipher)) {
+        if (c->id) {
+            pf_rec_tls_success(p, l->when, "ICID ", &c->idt, proto, cipher);
+            used = TRUE;
+        }
+    } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
+        pf_msg_new(p, l->when, qid, c->id, &c->idt);
+        used = TRUE;
+    }
+    c->last = l->when;
+    return used;
+}
