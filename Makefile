@@ -69,7 +69,7 @@ UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%.t)
 
 PROG_BINS   := $(PROGRAMS:%=$(BUILD)/bin/%)
 
-.PHONY: all deps test check-asan run install clean bench fuzz
+.PHONY: all deps test check-asan run install clean bench fuzz deb
 .SECONDARY:
 all: $(PROG_BINS) $(UNIT_BINS) $(EXTRA_TARGETS)
 
@@ -89,14 +89,15 @@ $(BUILD)/t/%.t: $(BUILD)/t/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # Debian packages. Installed only when one is missing.
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libssl-dev openssl libmilter-dev perl postfix nginx nginx-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
             libclang-rt-14-dev ca-certificates miltertest \
-            libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata
+            libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
+            debhelper dpkg-dev lintian
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -131,7 +132,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/segtls $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR)
-	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/log/segtls $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
 	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
@@ -145,6 +146,17 @@ install: all
 	  sed 's,@SBINDIR@,$(SBINDIR),g; s,@BINDIR@,$(BINDIR),g' $$f > $(DESTDIR)$(UNITDIR)/$${f##*/}; done; true
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+
+# make deb: the Debian packages (debian/), built from a copy of the tree in
+# $(BUILD)/deb so that the checkout stays clean; the .deb files and the
+# lintian report land in $(BUILD)/deb.
+DEB_DIR := $(BUILD)/deb
+deb: deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/segtls-$(VERSION)
+	tar -C $(CURDIR) --exclude='./build*' --exclude=./.git --exclude='./run' -cf - . | \
+	    tar -C $(DEB_DIR)/segtls-$(VERSION) -xf -
+	cd $(DEB_DIR)/segtls-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz

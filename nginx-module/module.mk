@@ -16,6 +16,9 @@ NGX_MODDIR     ?= /usr/lib/nginx/modules
 NGX_MODCONF    ?= /usr/share/nginx/modules-available
 NGX_MODENABLED ?= /etc/nginx/modules-enabled
 NGX_MOD_SO     := $(BUILD)/nginx/ngx_http_segtls_module.so
+# compiler and linker flags of the module (debian/rules passes Debian's)
+NGX_CC_OPT     ?=
+NGX_LD_OPT     ?=
 
 ifneq ($(wildcard $(NGX_KIT)/conf_flags),)
 EXTRA_TARGETS  += $(NGX_MOD_SO)
@@ -27,9 +30,10 @@ $(BUILD)/ngxbuild/objs/Makefile: nginx-module/config
 	rm -rf $(BUILD)/ngxbuild
 	@mkdir -p $(BUILD)
 	cp -a $(NGX_KIT) $(BUILD)/ngxbuild
-	cd $(BUILD)/ngxbuild && SEGTLS_VERSION=$(VERSION) bash -c \
-	    '. ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module="$$1"' \
-	    configure $(CURDIR)/nginx-module >configure.log 2>&1 || \
+	cd $(BUILD)/ngxbuild && env -u CFLAGS -u CPPFLAGS -u LDFLAGS SEGTLS_VERSION=$(VERSION) bash -c \
+	    '. ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module="$$1" \
+	      --with-cc-opt="$$2 -fPIC" --with-ld-opt="$$3 -fPIC"' \
+	    configure $(CURDIR)/nginx-module "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" >configure.log 2>&1 || \
 	    { tail -20 $(BUILD)/ngxbuild/configure.log; exit 1; }
 
 # Copied under a temporary name and renamed: never rewrite a loaded file.
@@ -42,6 +46,7 @@ $(NGX_MOD_SO): $(BUILD)/ngxbuild/objs/Makefile nginx-module/ngx_http_segtls_modu
 
 .PHONY: install-nginx-module
 install: install-nginx-module
+ifeq ($(NGX_PACKAGE),)
 install-nginx-module: $(NGX_MOD_SO)
 	install -d $(DESTDIR)$(NGX_MODDIR) $(DESTDIR)$(NGX_MODCONF) \
 	    $(DESTDIR)$(NGX_MODENABLED) $(DESTDIR)$(SYSCONFDIR)/segtls
@@ -53,4 +58,13 @@ install-nginx-module: $(NGX_MOD_SO)
 	ln -sf $(NGX_MODCONF)/mod-http-segtls.conf $(DESTDIR)$(NGX_MODENABLED)/50-mod-http-segtls.conf
 	sed 's,@LOCALSTATEDIR@,$(LOCALSTATEDIR),g; s,@NGX_MODCONF@,$(NGX_MODCONF),g' \
 	    conf/nginx-segtls.conf >$(DESTDIR)$(SYSCONFDIR)/segtls/nginx-segtls.conf
+else
+# NGX_PACKAGE=1 (debian/rules): the plain module name; dh_nginx writes the
+# load_module file and enables it, and dpkg replaces a loaded file safely.
+install-nginx-module: $(NGX_MOD_SO)
+	install -d $(DESTDIR)$(NGX_MODDIR) $(DESTDIR)$(SYSCONFDIR)/segtls
+	install -m 0644 $(NGX_MOD_SO) $(DESTDIR)$(NGX_MODDIR)/ngx_http_segtls_module.so
+	sed 's,@LOCALSTATEDIR@,$(LOCALSTATEDIR),g; s,@NGX_MODCONF@,$(NGX_MODCONF),g' \
+	    conf/nginx-segtls.conf >$(DESTDIR)$(SYSCONFDIR)/segtls/nginx-segtls.conf
+endif
 endif
