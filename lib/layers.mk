@@ -11,7 +11,8 @@
 #   recfmt   record line and timestamp format; plain C, no GLib (the
 #            nginx module compiles it too)
 #   util     logging, errors, atomic files and locks, privileges, quoting,
-#            key-file scanning, SMTP client I/O
+#            the path rule, key-file scanning, SMTP client I/O (uses recfmt
+#            for the time of a log line)
 #   tls      TLS versions, cipher strings, OpenSSL contexts and errors,
 #            usable-version analysis, the per-version probe
 #   records  ID counters, the record writer, the Postfix log parser
@@ -21,7 +22,7 @@
 # Programs above use any layer. Linking order is the reverse of LAYERS.
 LAYERS         := recfmt util tls records policy apply
 LAYER_recfmt   :=
-LAYER_util     :=
+LAYER_util     := recfmt
 LAYER_tls      := util
 LAYER_records  := util recfmt
 LAYER_policy   := util tls recfmt

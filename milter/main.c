@@ -45,6 +45,7 @@ static char *opt_state_dir;
 static char *opt_user;
 static char *opt_group;
 static gboolean opt_foreground;
+static char *opt_log_file;
 static gboolean opt_no_follow;
 static gboolean opt_no_milter;
 
@@ -67,6 +68,8 @@ static GOptionEntry options[] = {
      "Group allowed to use a unix socket (default " DEFAULT_SOCK_GROUP ")", "NAME"},
     {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
      "Stay in the foreground and log to stderr", NULL},
+    {"log-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_log_file,
+     "Detached, log to this file (default: syslog, else " MSG_FALLBACK_FILE ")", "PATH"},
     G_OPTION_ENTRY_NULL
 };
 
@@ -253,9 +256,9 @@ int main(int argc, char **argv)
         seg_drop_privileges(pw);
     }
     if (!opt_foreground) {
+        (void) msg_detach_init(LOG_MAIL, opt_log_file);
         if (daemon(0, 0) < 0)
             msg_fatal("daemon: %s", g_strerror(errno));
-        msg_syslog_init(LOG_MAIL);
     }
     block_signals();
     small_stacks();

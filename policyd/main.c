@@ -33,6 +33,7 @@ static char *opt_group;
 static char *opt_pidfile;
 static char *opt_user;
 static char *opt_apply_config;
+static char *opt_log_file;
 static gboolean opt_foreground;
 static gboolean opt_check;
 static int opt_verbose;
@@ -64,6 +65,8 @@ static GOptionEntry options[] = {
      "Write the process id to this file", "PATH"},
     {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
      "Stay in the foreground and log to stderr", NULL},
+    {"log-file", 'l', 0, G_OPTION_ARG_FILENAME, &opt_log_file,
+     "Detached, log to this file (default: syslog, else " MSG_FALLBACK_FILE ")", "PATH"},
     {"check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
      "Load the --config file, report what is wrong, exit 0 or 1", NULL},
     {"verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
@@ -184,7 +187,7 @@ static void detach_done(int readyfd)
         msg_fatal("chdir /: %s", g_strerror(errno));
     if ((null = open("/dev/null", O_RDWR)) < 0)
         msg_fatal("open /dev/null: %s", g_strerror(errno));
-    msg_syslog_init(LOG_MAIL);
+    (void) msg_detach_init(LOG_MAIL, opt_log_file);
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
     dup2(null, STDERR_FILENO);

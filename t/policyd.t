@@ -239,7 +239,7 @@ kill -TERM "$PD"; wait "$PD"
 # --- daemon mode ---
 rm -f "$T/policyd.pid"
 "$POLICYD" --config "$CONF" --state-dir "$T/state" --socket "$S" \
-    --pidfile "$T/policyd.pid"
+    --pidfile "$T/policyd.pid" --log-file "$T/detached.log" 2>"$T/detach.err"
 is $? 0 "daemon mode: parent exits 0"
 wait_file "$T/policyd.pid" 50 && DPID=$(cat "$T/policyd.pid")
 [ -n "${DPID:-}" ] && at_exit "kill -9 $DPID"
@@ -248,5 +248,10 @@ like "$OUT" "^segtls-policyd is running \\(pid ${DPID:-none}\\)" "daemon answers
 [ -n "${DPID:-}" ] && kill -TERM "$DPID"
 for ((i=0; i<100; i++)); do [ -e "$S" ] || [ -e "$T/policyd.pid" ] || break; sleep 0.05; done
 ok "$([ ! -e "$S" ] && [ ! -e "$T/policyd.pid" ]; echo $?)" "daemon stops on SIGTERM, cleans up"
+# detached, its messages go to --log-file (a host without syslog sees them)
+like "$(cat "$T/detached.log")" "^[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} segtls-policyd\\[${DPID:-none}\\]: listening on $S .*"$'\n'"[A-Z][a-z]{2} [ 1-3][0-9] [0-9:]{8} segtls-policyd\\[${DPID:-none}\\]: stopping\$" \
+    "detached: messages in the --log-file, with time and pid"
+is "$(cat "$T/detach.err")" "segtls-policyd: no apply configuration $T/no-apply.conf: commit only stores the settings" \
+    "detached with --log-file: only what came before detaching on stderr"
 
 done_testing

@@ -1,21 +1,34 @@
 /*
  * msg - the one logging idiom of segtls.
  *
- * Programs call msg_init() with their name first. Until msg_syslog_init()
- * is called, everything goes to stderr as "progname: level: text";
- * afterwards to syslog with the matching priority. msg_fatal() exits 1,
- * msg_fatalx() with the status given; both flush first.
+ * Programs call msg_init() with their name first. Until msg_detach_init()
+ * is called, everything goes to stderr as "progname: level: text". A
+ * daemon that leaves its terminal calls msg_detach_init() first: then to
+ * syslog with the matching priority when /dev/log answers, else appended
+ * to a file ("Dec  5 19:04:38 progname[pid]: level: text", one write per
+ * line), so that a host without a syslog daemon still sees why a daemon
+ * stopped. msg_fatal() exits 1, msg_fatalx() with the status given.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "msg.h"
+#include "recfmt.h"
+
+#define MSG_SYSLOG_PATH "/dev/log"
 
 static const char *msg_progname = "segtls";
 static int msg_use_syslog;
+static int msg_fd = -1;             /* the fallback file, -1: none */
 int msg_verbose;
 
 /* msg_init - remember the program name */
@@ -26,11 +39,45 @@ void msg_init(const char *progname)
     msg_progname = slash ? slash + 1 : progname;
 }
 
-/* msg_syslog_init - send further messages to syslog */
-void msg_syslog_init(int facility)
+/* syslog_answers - is a syslog daemon reading /dev/log? */
+static int syslog_answers(void)
 {
-    openlog(msg_progname, LOG_PID | LOG_NDELAY, facility);
-    msg_use_syslog = 1;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int     ok;
+
+    if (fd < 0)
+        return 0;
+    memcpy(sun.sun_path, MSG_SYSLOG_PATH, sizeof(MSG_SYSLOG_PATH));
+    ok = connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* msg_detach_init - syslog, or the file when none answers; where they go */
+const char *msg_detach_init(int facility, const char *fallback)
+{
+    int     fd;
+
+    if (fallback == NULL && syslog_answers()) {
+        openlog(msg_progname, LOG_PID | LOG_NDELAY, facility);
+        msg_use_syslog = 1;
+        return "syslog";
+    }
+    if (fallback == NULL) {
+        fallback = MSG_FALLBACK_FILE;
+        msg_warn("no syslog at %s: messages go to %s", MSG_SYSLOG_PATH, fallback);
+    }
+    fd = open(fallback, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) {
+        msg_warn("no syslog at %s, and %s: %s: messages are lost once detached",
+                 MSG_SYSLOG_PATH, fallback, strerror(errno));
+        return NULL;
+    }
+    if (msg_fd >= 0)
+        close(msg_fd);
+    msg_fd = fd;
+    return fallback;
 }
 
 /* msg_set_verbose - set the debug level */
@@ -43,8 +90,27 @@ void msg_set_verbose(int level)
 G_GNUC_PRINTF(3, 0)
 static void msg_vprint(int prio, const char *level, const char *fmt, va_list ap)
 {
+    char    line[2048], stamp[SEG_RECFMT_TIME_LEN];
+    int     n, m;
+
     if (msg_use_syslog) {
         vsyslog(prio, fmt, ap);
+        return;
+    }
+    if (msg_fd >= 0) {
+        if (seg_recfmt_syslog_time(time(NULL), stamp, sizeof(stamp)) == 0)
+            stamp[0] = 0;
+        n = snprintf(line, sizeof(line), "%s %s[%ld]: %s", stamp, msg_progname,
+                     (long) getpid(), level);
+        if (n < 0 || (size_t) n >= sizeof(line) - 1)
+            return;
+        m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+        if (m < 0)
+            return;
+        n = (size_t) (n + m) >= sizeof(line) - 1 ? (int) sizeof(line) - 2 : n + m;
+        line[n++] = '\n';
+        if (write(msg_fd, line, (size_t) n) < 0)
+            return;                     /* nowhere left to say it */
         return;
     }
     fprintf(stderr, "%s: %s", msg_progname, level);

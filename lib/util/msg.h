@@ -4,7 +4,7 @@
  * Every program reports through msg_info(), msg_warn(), msg_error(),
  * msg_fatal() (exit 1) and msg_fatalx() (exit with a given status).
  * Lines go to stderr as "progname: level: text" (info lines have no
- * level word), or to syslog once msg_syslog_init() was called.
+ * level word); a daemon that detaches calls msg_detach_init() first.
  */
 #ifndef SEGTLS_MSG_H
 #define SEGTLS_MSG_H
@@ -12,7 +12,15 @@
 #include <glib.h>
 
 void msg_init(const char *progname);
-void msg_syslog_init(int facility);
+/* where a detached daemon logs when /dev/log is not there */
+#define MSG_FALLBACK_FILE "/var/log/segtls/segtls.log"
+/*
+ * msg_detach_init - further messages to syslog when a syslog daemon
+ * answers on /dev/log and fallback is NULL, else appended to fallback
+ * (default MSG_FALLBACK_FILE). Returns "syslog", the file, or NULL when
+ * neither can be used (said on stderr). Call it while stderr still works.
+ */
+const char *msg_detach_init(int facility, const char *fallback);
 void msg_set_verbose(int level);
 extern int msg_verbose;
 
