@@ -92,6 +92,12 @@ static void print(seg_report *r, render_fn render)
     fflush(stdout);
 }
 
+/* follow_line - one line of the followed file */
+static void follow_line(void *ctx, const char *line, size_t len)
+{
+    seg_report_line(((follow_ctx *) ctx)->r, line, len);
+}
+
 /* follow_tick - every --interval: the report so far; stop on a signal */
 static gboolean follow_tick(void *ctx)
 {
@@ -181,7 +187,7 @@ int main(int argc, char **argv)
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         if (!seg_logread_follow(files ? files[0] : SEG_RECORD_MAIL_LOGS, FOLLOW_CHECK_MS,
-                                seg_report_line, follow_tick, &f))
+                                follow_line, follow_tick, &f))
             return 1;
     } else if (files == NULL || files[0] == NULL) {
         ok = seg_logread_path(SEG_RECORD_MAIL_LOGS, seg_report_line, r);
