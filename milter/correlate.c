@@ -149,6 +149,14 @@ gboolean mt_init(const char *state_dir, const char *record_path, GError **error)
     return TRUE;
 }
 
+/* mt_set_push - also push every record by syslog (tag mail_logs) */
+void mt_set_push(seg_syslogpush *push)
+{
+    g_mutex_lock(&mt.lock);
+    seg_record_set_push(mt.rec, push, SEG_RECORD_SYSLOG_IDENT);
+    g_mutex_unlock(&mt.lock);
+}
+
 /* mt_shutdown - close everything */
 void mt_shutdown(void)
 {
