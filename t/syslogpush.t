@@ -17,7 +17,7 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
     skip_all "rsyslog-gnutls not installed (make deps)"
 export TZ=UTC
 PFLOG=$SEGTLS_TOP/t/data/pflog/mta-maillog.log
-plan 20
+plan 24
 
 certs_make "$T/certs"
 # the receiver's certificate: the test CA, names 127.0.0.1 and localhost
@@ -182,6 +182,30 @@ wait_lines "$T/hole.rec" $((3 + n))
 ms=$((($(date +%s%N) - t0) / 1000000))
 is "$(($(wc -l <"$T/hole.rec") - 3))" "$n" "black hole: all $n records written to the file"
 ok $([ "$ms" -lt 5000 ]; echo $?) "black hole: without waiting for the server (${ms} ms)"
+
+# --- segtls-standalone: mail_logs and gui_logs, by TLS, no files ------------
+SA=$(bin segtls-standalone)
+S_SMTP=$(free_port); S_HTTPS=$(free_port)
+printf '[inbound]\nmethods=1.2-1.3\n[gui]\nmethods=1.2-1.3\n' >"$T/sa.conf"
+"$SA" --config "$T/sa.conf" --cert "$CERTS/rsa.pem" --spool "$T/sa/spool" --state-dir "$T/sa/state" \
+    --smtp-listen "127.0.0.1:$S_SMTP" --https-listen "127.0.0.1:$S_HTTPS" --no-log-files \
+    --syslog "tls:localhost:$TLS" --syslog-ca "$CERTS/ca.crt" >"$T/sa.err" 2>&1 &
+sa_pid=$!
+at_exit "kill $sa_pid"
+wait_port "$S_HTTPS" && wait_port "$S_SMTP"
+before=$(wc -l <"$T/rs/tls.out")
+curl -sk -o /dev/null "https://127.0.0.1:$S_HTTPS/"
+swaks -s 127.0.0.1 -p "$S_SMTP" --tls -f a@example.org -t b@example.net --h-Subject x >/dev/null 2>&1
+wait_lines "$T/rs/tls.out" $((before + 8))
+sleep 0.5
+tail -n +$((before + 1)) "$T/rs/tls.out" | sed -E 's/ICID [0-9]+/ICID n/; s/MID [0-9]+/MID m/; s/port [0-9]+/port p/; s/address [0-9.]+ port/address a port/' >"$T/sa.got"
+is "$(grep -c -x '22|gui_logs| Info: GUI HTTPS TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384 address a port p' "$T/sa.got")" 1 \
+    "standalone: the gui_logs record arrives with the tag gui_logs"
+is "$(grep -c -x '20|gui_logs| Warning: SSL error with client 127.0.0.1:p - .*' <(sed -E 's/client 127.0.0.1:[0-9]+/client 127.0.0.1:p/' "$T/sa.got"))" 1 \
+    "standalone: a gui_logs Warning arrives with priority mail.warning"
+is "$(grep -c -x '22|mail_logs| Info: ICID n TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384' "$T/sa.got")" 1 \
+    "standalone: mail_logs records arrive with the tag mail_logs"
+ok $([ ! -e /var/log/segtls/mail_logs.x ] && ! ls "$T/sa" | grep -q _logs; echo $?) "standalone --no-log-files: no record file written"
 
 # --- usage errors -------------------------------------------------------------
 "$MILTER" -f --no-milter -l "$T/x.log" -o "$T/x.rec" -d "$T/x.state" --syslog "smtp:127.0.0.1:1" 2>"$T/err"
