@@ -29,7 +29,9 @@
 
 #include "error.h"
 #include "msg.h"
+#include "metrics.h"
 #include "privs.h"
+#include "recmetrics.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
@@ -52,6 +54,7 @@ static char *opt_syslog_ca;
 static char *opt_syslog_facility;
 static gint opt_syslog_queue;
 static gboolean opt_no_mail_log;
+static char *opt_metrics;
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -74,6 +77,8 @@ static GOptionEntry options[] = {
      "Syslog facility (default mail)", "NAME"},
     {"syslog-queue", 0, 0, G_OPTION_ARG_INT, &opt_syslog_queue,
      "Records queued while the server is away, beyond: dropped and counted (default 10000)", "N"},
+    {"metrics", 0, 0, G_OPTION_ARG_STRING, &opt_metrics,
+     "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
      "IDs and the follower's offset (default " DEFAULT_STATE_DIR ")", "DIR"},
     {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
@@ -260,6 +265,10 @@ int main(int argc, char **argv)
         msg_error("%s", err->message);
         return 2;
     }
+    if (opt_metrics && !seg_metrics_check_spec(opt_metrics, &err)) {
+        msg_error("--metrics: %s", err->message);
+        return 2;
+    }
     if (!opt_syslog && (opt_syslog_ca || opt_syslog_facility || opt_syslog_queue)) {
         msg_error("--syslog-ca, --syslog-facility and --syslog-queue need --syslog");
         return 2;
@@ -281,6 +290,9 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (push)
         mt_set_push(push);
+    mt_metrics();
+    if (push)
+        seg_recmetrics_push(push);
     if (!opt_no_milter) {
         if (!mt_filter_register(sock, &err))
             msg_fatal("%s", err->message);
@@ -297,6 +309,8 @@ int main(int argc, char **argv)
     }
     block_signals();
     small_stacks();
+    if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))
+        msg_fatal("%s", err->message);
     if (!opt_no_follow
         && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);

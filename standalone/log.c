@@ -12,6 +12,7 @@
 #include "ids.h"
 #include "msg.h"
 #include "recfmt.h"
+#include "recmetrics.h"
 #include "record.h"
 #include "standalone.h"
 
@@ -42,7 +43,10 @@ gboolean sa_log_open(GError **error)
     if (push) {
         seg_record_set_push(mail_log, push, "mail_logs");
         seg_record_set_push(gui_log, push, "gui_logs");
+        seg_recmetrics_push(push);
     }
+    seg_recmetrics_attach(mail_log, "mail_logs");
+    seg_recmetrics_attach(gui_log, "gui_logs");
     return TRUE;
 }
 

@@ -21,6 +21,7 @@
 
 #include "ctl.h"
 #include "error.h"
+#include "metrics.h"
 #include "msg.h"
 #include "record.h"
 #include "standalone.h"
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
          "Syslog facility (default mail)", "NAME"},
         {"syslog-queue", 0, 0, G_OPTION_ARG_INT, &o->syslog_queue,
          "Records queued while the server is away; beyond, dropped and counted (10000)", "N"},
+        {"metrics", 0, 0, G_OPTION_ARG_STRING, &o->metrics,
+         "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
          "Directory of the persistent ICID/DCID/MID counters (default "
          SEG_DEFAULT_STATE_DIR ")", "DIR"},
@@ -313,6 +316,8 @@ int main(int argc, char **argv)
         msg_fatalx(2, "--no-log-files: needs --syslog, not with --mail-log or --gui-log");
     if (!o->syslog && (o->syslog_ca || o->syslog_facility || o->syslog_queue))
         msg_fatalx(2, "--syslog-ca, --syslog-facility and --syslog-queue need --syslog");
+    if (o->metrics && !seg_metrics_check_spec(o->metrics, &err))
+        msg_fatalx(2, "--metrics: %s", err->message);
     if (o->syslog_queue < 0 || o->syslog_queue > 10000000)
         msg_fatalx(2, "--syslog-queue: 1 to 10000000 records");
     if (o->socket) {
@@ -357,6 +362,8 @@ int main(int argc, char **argv)
     if (o->https_listen && !sa_listen(o->https_listen, sa_https_accept, &err))
         msg_fatal("--https-listen: %s", err->message);
 
+    if (o->metrics && !seg_metrics_listen(o->metrics, &err))
+        msg_fatal("%s", err->message);
     sa.loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGHUP, on_hup, NULL);
     if (o->config)
@@ -394,6 +401,7 @@ int main(int argc, char **argv)
     g_free(o->syslog);
     g_free(o->syslog_ca);
     g_free(o->syslog_facility);
+    g_free(o->metrics);
     g_free(o->state_dir);
     g_free(o->hostname);
     return 0;

@@ -33,6 +33,7 @@ typedef struct sa_options {
     char       *syslog_ca;          /* --syslog-ca FILE */
     char       *syslog_facility;    /* --syslog-facility NAME */
     int         syslog_queue;       /* --syslog-queue N */
+    char       *metrics;            /* --metrics ADDR */
     char       *state_dir;          /* --state-dir DIR (IDs) */
     char       *smtp_listen;        /* 127.0.0.1:25 */
     char       *https_listen;
