@@ -97,7 +97,9 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
             libclang-rt-14-dev ca-certificates miltertest \
             libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
-            debhelper dpkg-dev lintian
+            debhelper dpkg-dev lintian \
+            libpsl-dev publicsuffix glib-networking rsyslog rsyslog-gnutls prometheus \
+            chromium chromium-driver python3-selenium
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

@@ -18,6 +18,7 @@
 
 #include "msg.h"
 #include "milter.h"
+#include "recmetrics.h"
 
 #define CONN_KEEP       600     /* seconds a closed connection is remembered */
 #define MSG_KEEP        (6 * 86400)     /* longer than a queue lifetime */
@@ -147,6 +148,22 @@ gboolean mt_init(const char *state_dir, const char *record_path, GError **error)
         msgs_load();
     }
     return TRUE;
+}
+
+/* mt_set_push - also push every record by syslog (tag mail_logs) */
+void mt_set_push(seg_syslogpush *push)
+{
+    g_mutex_lock(&mt.lock);
+    seg_record_set_push(mt.rec, push, SEG_RECORD_SYSLOG_IDENT);
+    g_mutex_unlock(&mt.lock);
+}
+
+/* mt_metrics - count the records (lib/records/recmetrics.h) */
+void mt_metrics(void)
+{
+    g_mutex_lock(&mt.lock);
+    seg_recmetrics_attach(mt.rec, "mail_logs");
+    g_mutex_unlock(&mt.lock);
 }
 
 /* mt_shutdown - close everything */

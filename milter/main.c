@@ -29,7 +29,9 @@
 
 #include "error.h"
 #include "msg.h"
+#include "metrics.h"
 #include "privs.h"
+#include "recmetrics.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
@@ -48,6 +50,12 @@ static gboolean opt_foreground;
 static char *opt_log_file;
 static gboolean opt_no_follow;
 static gboolean opt_no_milter;
+static char *opt_syslog;
+static char *opt_syslog_ca;
+static char *opt_syslog_facility;
+static gint opt_syslog_queue;
+static gboolean opt_no_mail_log;
+static char *opt_metrics;
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -60,6 +68,18 @@ static GOptionEntry options[] = {
      "No filter: every record from the Postfix log alone (nothing in the mail path)", NULL},
     {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
      "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
+    {"no-mail-log", 0, 0, G_OPTION_ARG_NONE, &opt_no_mail_log,
+     "No records file: records only by --syslog", NULL},
+    {"syslog", 0, 0, G_OPTION_ARG_STRING, &opt_syslog,
+     "Also push each record to syslog: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT", "DEST"},
+    {"syslog-ca", 0, 0, G_OPTION_ARG_FILENAME, &opt_syslog_ca,
+     "CA certificates the tls: server must chain to (default: the system's)", "FILE"},
+    {"syslog-facility", 0, 0, G_OPTION_ARG_STRING, &opt_syslog_facility,
+     "Syslog facility (default mail)", "NAME"},
+    {"syslog-queue", 0, 0, G_OPTION_ARG_INT, &opt_syslog_queue,
+     "Records queued while the server is away, beyond: dropped and counted (default 10000)", "N"},
+    {"metrics", 0, 0, G_OPTION_ARG_STRING, &opt_metrics,
+     "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
      "IDs and the follower's offset (default " DEFAULT_STATE_DIR ")", "DIR"},
     {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
@@ -149,7 +169,8 @@ static void give_to(const struct passwd *pw, const char *state_dir, const char *
     g_autoptr(GDir) dir = g_dir_open(state_dir, 0, NULL);
     const char *name;
 
-    if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0 || chown(records, pw->pw_uid, pw->pw_gid) < 0)
+    if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0
+        || (records && chown(records, pw->pw_uid, pw->pw_gid) < 0))
         msg_fatal("cannot give %s and %s to %s: %s", state_dir, records, pw->pw_name,
                   g_strerror(errno));
     while (dir && (name = g_dir_read_name(dir)) != NULL) {
@@ -211,6 +232,7 @@ int main(int argc, char **argv)
     g_autofree char *records = NULL, *state_dir = NULL, *maillog = NULL;
     struct passwd *pw = NULL;
     mt_follower *fol = NULL;
+    seg_syslogpush *push = NULL;
     int rc;
 
     msg_init(argv[0]);
@@ -231,7 +253,30 @@ int main(int argc, char **argv)
     }
     sock = opt_socket ? opt_socket : DEFAULT_SOCKET;
     /* absolute: a daemon works in / */
-    records = absolute(opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS);
+    if (opt_no_mail_log && (opt_mail_log || !opt_syslog)) {
+        msg_error("--no-mail-log: %s", opt_mail_log ? "not with --mail-log" : "needs --syslog");
+        return 2;
+    }
+    if (opt_syslog_queue < 0 || opt_syslog_queue > 10000000) {
+        msg_error("--syslog-queue %d: 1 to 10000000 records", opt_syslog_queue);
+        return 2;
+    }
+    if (opt_syslog && ((push = seg_syslogpush_new(opt_syslog, opt_syslog_ca, (guint) opt_syslog_queue,
+                                                  &err)) == NULL
+                       || (opt_syslog_facility
+                           && !seg_syslogpush_set_facility(push, opt_syslog_facility, &err)))) {
+        msg_error("%s", err->message);
+        return 2;
+    }
+    if (opt_metrics && !seg_metrics_check_spec(opt_metrics, &err)) {
+        msg_error("--metrics: %s", err->message);
+        return 2;
+    }
+    if (!opt_syslog && (opt_syslog_ca || opt_syslog_facility || opt_syslog_queue)) {
+        msg_error("--syslog-ca, --syslog-facility and --syslog-queue need --syslog");
+        return 2;
+    }
+    records = opt_no_mail_log ? NULL : absolute(opt_mail_log ? opt_mail_log : SEG_RECORD_MAIL_LOGS);
     state_dir = absolute(opt_state_dir ? opt_state_dir : DEFAULT_STATE_DIR);
     maillog = absolute(opt_maillog ? opt_maillog : DEFAULT_MAILLOG);
     if (!check_spec(sock)) {
@@ -246,6 +291,11 @@ int main(int argc, char **argv)
         msg_fatal("%s: %s", state_dir, g_strerror(errno));
     if (!mt_init(state_dir, records, &err))
         msg_fatal("%s", err->message);
+    if (push)
+        mt_set_push(push);
+    mt_metrics();
+    if (push)
+        seg_recmetrics_push(push);
     if (!opt_no_milter) {
         if (!mt_filter_register(sock, &err))
             msg_fatal("%s", err->message);
@@ -262,21 +312,33 @@ int main(int argc, char **argv)
     }
     block_signals();
     small_stacks();
+    if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))
+        msg_fatal("%s", err->message);
     if (!opt_no_follow
         && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
     if (opt_no_milter) {
-        msg_info("following %s, records to %s", maillog, records);
+        msg_info("following %s, records to %s%s%s", maillog, records ? records : "syslog",
+                 push && records ? " and " : "", push && records ? seg_syslogpush_dest(push) : "");
         wait_for_stop();
         rc = MI_SUCCESS;
     } else {
-        msg_info("listening on %s, records to %s", sock, records);
+        msg_info("listening on %s, records to %s%s%s", sock, records ? records : "syslog",
+                 push && records ? " and " : "", push && records ? seg_syslogpush_dest(push) : "");
         rc = smfi_main();
     }
     mt_follower_stop(fol);
     if (mt_dropped())
         msg_warn("%" G_GUINT64_FORMAT " records could not be written", mt_dropped());
     mt_shutdown();
+    if (push) {
+        seg_syslogpush_stats st;
+
+        seg_syslogpush_get_stats(push, &st);
+        seg_syslogpush_free(push, 2000);
+        if (st.dropped)
+            msg_warn("syslog push: %" G_GUINT64_FORMAT " records dropped", st.dropped);
+    }
     msg_info("stopped");
     return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -21,6 +21,8 @@
 
 /* correlate.c */
 gboolean mt_init(const char *state_dir, const char *record_path, GError **error);
+void    mt_set_push(seg_syslogpush *push);
+void    mt_metrics(void);
 void    mt_shutdown(void);
 gboolean mt_reopen(void);
 guint64 mt_new_id(seg_id_kind kind);

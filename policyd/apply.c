@@ -23,6 +23,7 @@
 
 #include "atomic.h"
 #include "error.h"
+#include "metrics.h"
 #include "msg.h"
 #include "policyd.h"
 #include "store.h"
@@ -44,6 +45,7 @@ typedef struct apply_job {
     char       *conf_path;      /* the pending settings given to segtls-apply */
     char       *out_path;
     char       *err_path;
+    gint64      started;        /* monotonic us, for the metrics */
 } apply_job;
 
 static policyd_apply_conf *conf;        /* last good; NULL = no file */
@@ -209,6 +211,21 @@ static JsonObject *success(apply_job *j, char **out, char **err)
     return resp;
 }
 
+/* count_apply - segtls_apply_total{result} and segtls_apply_duration_seconds */
+static void count_apply(const apply_job *j, gboolean ok)
+{
+    g_autofree char *labels = seg_metrics_labels("result", ok ? "success" : "failure", NULL);
+
+    seg_metrics_describe("segtls_apply_total", "counter",
+                         "Commits applied with segtls-apply, by result");
+    seg_metrics_describe("segtls_apply_duration_seconds", "summary",
+                         "Time segtls-apply took per commit");
+    seg_metrics_add("segtls_apply_total", labels, 1);
+    seg_metrics_add("segtls_apply_duration_seconds_sum", NULL,
+                    (double) (g_get_monotonic_time() - j->started) / 1e6);
+    seg_metrics_add("segtls_apply_duration_seconds_count", NULL, 1);
+}
+
 /* on_done - segtls-apply ended: commit or not, then answer */
 static void on_done(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -225,6 +242,7 @@ static void on_done(GObject *src, GAsyncResult *res, gpointer data)
     job = NULL;
     out = read_lines(j->out_path);
     err = read_lines(j->err_path);
+    count_apply(j, error == NULL && g_subprocess_get_successful(j->proc));
     if (error == NULL && g_subprocess_get_successful(j->proc)) {
         resp = success(j, out, err);
     } else {
@@ -267,6 +285,7 @@ static gboolean spawn(apply_job *j, const char *program, GError **error)
         g_prefix_error(error, "cannot run %s: ", program);
         return FALSE;
     }
+    j->started = g_get_monotonic_time();
     msg_info("commit by %s: running %s (pid %s)", j->user, program,
              g_subprocess_get_identifier(j->proc));
     g_subprocess_wait_async(j->proc, j->cancel, on_done, j);

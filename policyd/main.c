@@ -22,6 +22,7 @@
 
 #include "ctl.h"
 #include "error.h"
+#include "metrics.h"
 #include "msg.h"
 #include "privs.h"
 #include "policyd.h"
@@ -46,7 +47,11 @@ static gboolean opt_verbose_cb(const char *name, const char *value,
     return TRUE;
 }
 
+static char *opt_metrics;
+
 static GOptionEntry options[] = {
+    {"metrics", 0, 0, G_OPTION_ARG_STRING, &opt_metrics,
+     "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
      "Committed settings file (default " SEG_DEFAULT_CONFIG ")", "PATH"},
     {"state-dir", 's', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
@@ -244,6 +249,8 @@ int main(int argc, char **argv)
     if (opt_user != NULL)
         pw = lookup_user(opt_user);
 
+    if (opt_metrics && !seg_metrics_check_spec(opt_metrics, &err))
+        msg_fatal("--metrics: %s", err->message);
     if (!policyd_probe_socket(pd.socket_path, &err))
         msg_fatal("%s", err->message);
     if (!policyd_apply_load(&pd, &err))
@@ -270,6 +277,14 @@ int main(int argc, char **argv)
     if (readyfd >= 0)
         detach_done(readyfd);
 
+    if (opt_metrics) {
+        seg_metrics_describe("segtls_apply_total", "counter",
+                             "Commits applied with segtls-apply, by result");
+        seg_metrics_set("segtls_apply_total", "result=\"success\"", 0);
+        seg_metrics_set("segtls_apply_total", "result=\"failure\"", 0);
+        if (!seg_metrics_listen(opt_metrics, &err))
+            msg_fatal("%s", err->message);
+    }
     pd.loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGHUP, on_hup, &pd);
     g_unix_signal_add(SIGTERM, on_term, &pd);

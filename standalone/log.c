@@ -12,6 +12,7 @@
 #include "ids.h"
 #include "msg.h"
 #include "recfmt.h"
+#include "recmetrics.h"
 #include "record.h"
 #include "standalone.h"
 
@@ -20,6 +21,7 @@
 static seg_record *mail_log;
 static seg_record *gui_log;
 static seg_ids *ids;
+static seg_syslogpush *push;            /* --syslog */
 static GPtrArray *recent;               /* formatted lines, oldest first */
 
 /* sa_log_open - open both logs and the ID counters */
@@ -28,10 +30,23 @@ gboolean sa_log_open(GError **error)
     recent = g_ptr_array_new_with_free_func(g_free);
     if ((ids = seg_ids_open(sa.opt.state_dir, error)) == NULL)
         return FALSE;
-    if ((mail_log = seg_record_open(sa.opt.mail_log, error)) == NULL)
+    if (sa.opt.syslog
+        && ((push = seg_syslogpush_new(sa.opt.syslog, sa.opt.syslog_ca,
+                                       (guint) sa.opt.syslog_queue, error)) == NULL
+            || (sa.opt.syslog_facility
+                && !seg_syslogpush_set_facility(push, sa.opt.syslog_facility, error))))
         return FALSE;
-    if ((gui_log = seg_record_open(sa.opt.gui_log, error)) == NULL)
+    if ((mail_log = seg_record_open(sa.opt.no_log_files ? NULL : sa.opt.mail_log, error)) == NULL)
         return FALSE;
+    if ((gui_log = seg_record_open(sa.opt.no_log_files ? NULL : sa.opt.gui_log, error)) == NULL)
+        return FALSE;
+    if (push) {
+        seg_record_set_push(mail_log, push, "mail_logs");
+        seg_record_set_push(gui_log, push, "gui_logs");
+        seg_recmetrics_push(push);
+    }
+    seg_recmetrics_attach(mail_log, "mail_logs");
+    seg_recmetrics_attach(gui_log, "gui_logs");
     return TRUE;
 }
 
@@ -52,6 +67,15 @@ void sa_log_close(void)
 {
     g_clear_pointer(&mail_log, seg_record_close);
     g_clear_pointer(&gui_log, seg_record_close);
+    if (push) {
+        seg_syslogpush_stats st;
+
+        seg_syslogpush_get_stats(push, &st);
+        if (st.dropped)
+            msg_warn("syslog push: %" G_GUINT64_FORMAT " records dropped", st.dropped);
+        seg_syslogpush_free(push, 2000);
+        push = NULL;
+    }
     g_clear_pointer(&ids, seg_ids_close);
     g_clear_pointer(&recent, g_ptr_array_unref);
 }

@@ -21,6 +21,7 @@
 
 #include "ctl.h"
 #include "error.h"
+#include "metrics.h"
 #include "msg.h"
 #include "record.h"
 #include "standalone.h"
@@ -250,6 +251,19 @@ int main(int argc, char **argv)
          "mail_logs file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
         {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &o->gui_log,
          "gui_logs file (default " SEG_RECORD_GUI_LOGS ")", "PATH"},
+        {"no-log-files", 0, 0, G_OPTION_ARG_NONE, &o->no_log_files,
+         "No mail_logs and gui_logs files: records only by --syslog", NULL},
+        {"syslog", 0, 0, G_OPTION_ARG_STRING, &o->syslog,
+         "Also push each record to syslog (tags mail_logs, gui_logs): udp:HOST:PORT, "
+         "tcp:HOST:PORT or tls:HOST:PORT", "DEST"},
+        {"syslog-ca", 0, 0, G_OPTION_ARG_FILENAME, &o->syslog_ca,
+         "CA certificates the tls: server must chain to (default: the system's)", "FILE"},
+        {"syslog-facility", 0, 0, G_OPTION_ARG_STRING, &o->syslog_facility,
+         "Syslog facility (default mail)", "NAME"},
+        {"syslog-queue", 0, 0, G_OPTION_ARG_INT, &o->syslog_queue,
+         "Records queued while the server is away; beyond, dropped and counted (10000)", "N"},
+        {"metrics", 0, 0, G_OPTION_ARG_STRING, &o->metrics,
+         "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
          "Directory of the persistent ICID/DCID/MID counters (default "
          SEG_DEFAULT_STATE_DIR ")", "DIR"},
@@ -298,6 +312,14 @@ int main(int argc, char **argv)
     check_int("max-conns", o->max_conns, 1);
     check_int("retry-min", o->retry_min, 1);
     check_int("retry-max", o->retry_max, o->retry_min);
+    if (o->no_log_files && (!o->syslog || o->mail_log || o->gui_log))
+        msg_fatalx(2, "--no-log-files: needs --syslog, not with --mail-log or --gui-log");
+    if (!o->syslog && (o->syslog_ca || o->syslog_facility || o->syslog_queue))
+        msg_fatalx(2, "--syslog-ca, --syslog-facility and --syslog-queue need --syslog");
+    if (o->metrics && !seg_metrics_check_spec(o->metrics, &err))
+        msg_fatalx(2, "--metrics: %s", err->message);
+    if (o->syslog_queue < 0 || o->syslog_queue > 10000000)
+        msg_fatalx(2, "--syslog-queue: 1 to 10000000 records");
     if (o->socket) {
         char   *given = o->socket;
 
@@ -322,7 +344,7 @@ int main(int argc, char **argv)
 
     if (g_mkdir_with_parents(o->state_dir, 0750) < 0)
         msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));
-    for (char **f = (char *[]) {o->mail_log, o->gui_log, NULL}; *f; f++) {
+    for (char **f = (char *[]) {o->mail_log, o->gui_log, NULL}; *f && !o->no_log_files; f++) {
         g_autofree char *dir = g_path_get_dirname(*f);
 
         if (g_mkdir_with_parents(dir, 0750) < 0)
@@ -340,6 +362,8 @@ int main(int argc, char **argv)
     if (o->https_listen && !sa_listen(o->https_listen, sa_https_accept, &err))
         msg_fatal("--https-listen: %s", err->message);
 
+    if (o->metrics && !seg_metrics_listen(o->metrics, &err))
+        msg_fatal("%s", err->message);
     sa.loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGHUP, on_hup, NULL);
     if (o->config)
@@ -374,6 +398,10 @@ int main(int argc, char **argv)
     g_free(o->spool);
     g_free(o->mail_log);
     g_free(o->gui_log);
+    g_free(o->syslog);
+    g_free(o->syslog_ca);
+    g_free(o->syslog_facility);
+    g_free(o->metrics);
     g_free(o->state_dir);
     g_free(o->hostname);
     return 0;

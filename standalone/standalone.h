@@ -28,6 +28,12 @@ typedef struct sa_options {
     char       *spool;              /* --spool DIR */
     char       *mail_log;           /* --mail-log PATH */
     char       *gui_log;            /* --gui-log PATH */
+    gboolean    no_log_files;       /* --no-log-files: records only by --syslog */
+    char       *syslog;             /* --syslog DEST */
+    char       *syslog_ca;          /* --syslog-ca FILE */
+    char       *syslog_facility;    /* --syslog-facility NAME */
+    int         syslog_queue;       /* --syslog-queue N */
+    char       *metrics;            /* --metrics ADDR */
     char       *state_dir;          /* --state-dir DIR (IDs) */
     char       *smtp_listen;        /* 127.0.0.1:25 */
     char       *https_listen;

@@ -7,9 +7,7 @@
  * through the record writer, which starts a new file with its header.
  * IDs start at 1 in memory unless --state-dir asks for the persistent
  * counters the milter uses.
- *
- * Lines are found 64 bytes at a time (feed_lines): most are shorter than
- * two cache lines, and a memchr() call per line cost more than the scan.
+ * Files are read by lib/records/logread.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,19 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "ids.h"
+#include "logread.h"
 #include "msg.h"
 #include "pflog.h"
 #include "recfmt.h"
 #include "record.h"
 
-#define READ_SIZE       (1024 * 1024)
-#define READ_CHUNK      (128 * 1024)    /* plain files: parsed while in cache */
 #define OUT_SIZE        (256 * 1024)
 #define OUT_LINE        (SEG_RECORD_LINE_MAX + 64)      /* room for one line */
 
@@ -112,113 +105,10 @@ static void emit_record(void *ctx, time_t when, seg_record_level level,
     o->used += o->pre_len + len + 1;
 }
 
-/* is_plain - a seekable file that does not start with the gzip magic */
-static gboolean is_plain(int fd)
+/* feed_line - the reader's callback: one Postfix log line to the parser */
+static void feed_line(void *ctx, const char *line, size_t len)
 {
-    unsigned char magic[2];
-    off_t at = lseek(fd, 0, SEEK_CUR);
-
-    return at >= 0 && pread(fd, magic, 2, at) >= 0 && !(magic[0] == 0x1f && magic[1] == 0x8b);
-}
-
-/* read_plain - read(2) without zlib; -1 on error */
-static int read_plain(int fd, char *buf, size_t size)
-{
-    ssize_t n;
-
-    do
-        n = read(fd, buf, MIN(size, READ_CHUNK));
-    while (n < 0 && errno == EINTR);
-    return (int) n;
-}
-
-/* feed_lines - give every complete line of s..e to the parser; the rest */
-static const char *feed_lines(seg_pflog *p, const char *s, const char *e)
-{
-    const char *nl;
-#ifdef __SSE2__
-    const __m128i lf = _mm_set1_epi8('\n');
-    const char *b;
-
-    /* a mask of the newlines of 64 bytes, then one line per bit */
-    for (b = s; e - b >= 64; b += 64) {
-        guint64 m = 0;
-
-        for (int i = 0; i < 4; i++) {
-            __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (b + 16 * i));
-
-            m |= (guint64) (guint32) _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) << (16 * i);
-        }
-        for (; m != 0; m &= m - 1) {
-            nl = b + __builtin_ctzll(m);
-            seg_pflog_line(p, s, nl - s);
-            s = nl + 1;
-        }
-    }
-    for (; (nl = memchr(b, '\n', e - b)) != NULL; b = s = nl + 1)
-        seg_pflog_line(p, s, nl - s);
-#else
-    while ((nl = memchr(s, '\n', e - s)) != NULL) {
-        seg_pflog_line(p, s, nl - s);
-        s = nl + 1;
-    }
-#endif
-    return s;
-}
-
-/* parse_stream - feed every line of one (maybe gzip) file to the parser */
-static gboolean parse_stream(seg_pflog *p, const char *name, int fd)
-{
-    gboolean plain = is_plain(fd);
-    gzFile gz = plain ? NULL : gzdopen(fd, "rb");
-    g_autofree char *buf = g_malloc(READ_SIZE);
-    size_t have = 0;
-    gboolean skipping = FALSE, ok = TRUE;
-    int n, errnum;
-
-    if (gz == NULL && !plain) {
-        msg_error("%s: %s", name, g_strerror(errno ? errno : ENOMEM));
-        close(fd);
-        return FALSE;
-    }
-    if (gz)
-        gzbuffer(gz, 256 * 1024);
-    while ((n = plain ? read_plain(fd, buf + have, READ_SIZE - have)
-            : gzread(gz, buf + have, READ_SIZE - have)) > 0) {
-        const char *s = buf, *e = buf + have + n, *nl;
-
-        if (skipping && (nl = memchr(s, '\n', e - s)) != NULL) {
-            s = nl + 1;                 /* the end of a line longer than the buffer */
-            skipping = FALSE;
-        }
-        if (!skipping)
-            s = feed_lines(p, s, e);
-        have = e - s;
-        if (have == READ_SIZE) {        /* a line longer than the buffer */
-            if (!skipping)
-                seg_pflog_line(p, buf, have);
-            skipping = TRUE;
-            have = 0;
-        } else if (have > 0 && s != buf) {
-            memmove(buf, s, have);
-        }
-    }
-    if (n < 0 && plain) {
-        msg_error("%s: %s", name, g_strerror(errno));
-        ok = FALSE;
-    } else if (n < 0) {
-        const char *why = gzerror(gz, &errnum);
-
-        msg_error("%s: %s", name, errnum == Z_ERRNO ? g_strerror(errno) : why);
-        ok = FALSE;
-    }
-    if (have > 0 && !skipping)
-        seg_pflog_line(p, buf, have);   /* last line without a newline */
-    if (gz)
-        gzclose(gz);
-    else
-        close(fd);
-    return ok;
+    seg_pflog_line(ctx, line, len);
 }
 
 /* word_ok - an option value that goes into records: one short word */
@@ -302,18 +192,10 @@ int main(int argc, char **argv)
         seg_pflog_set_interface(p, ifname, local_addr);
 
     if (files == NULL || files[0] == NULL) {
-        ok = parse_stream(p, "stdin", dup(0));
+        ok = seg_logread_fd("stdin", dup(0), feed_line, p);
     } else {
-        for (char **f = files; *f; f++) {
-            int fd = strcmp(*f, "-") == 0 ? dup(0) : open(*f, O_RDONLY | O_CLOEXEC);
-
-            if (fd < 0) {
-                msg_error("open %s: %s", *f, g_strerror(errno));
-                ok = FALSE;
-                continue;
-            }
-            ok &= parse_stream(p, *f, fd);
-        }
+        for (char **f = files; *f; f++)
+            ok &= seg_logread_path(*f, feed_line, p);
     }
     seg_pflog_flush(p);
     seg_pflog_get_stats(p, &st);

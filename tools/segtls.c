@@ -502,10 +502,11 @@ static char *helper_path(const char *name)
     return g_strdup(name);
 }
 
-/* cmd_tlsverify - run segtls-tlsverify with the same arguments (no shell) */
-static int cmd_tlsverify(int argc, char **argv)
+/* exec_helper - run a sibling program with the same arguments (no shell) */
+G_NORETURN
+static void exec_helper(const char *name, int argc, char **argv)
 {
-    g_autofree char *path = helper_path("segtls-tlsverify");
+    g_autofree char *path = helper_path(name);
     char  **args = g_new0(char *, argc + 1);
     int     i;
 
@@ -514,6 +515,18 @@ static int cmd_tlsverify(int argc, char **argv)
         args[i] = argv[i];
     execvp(path, args);
     fail(1, "cannot run %s: %s", path, g_strerror(errno));
+}
+
+/* cmd_tlsverify - segtls-tlsverify */
+static int cmd_tlsverify(int argc, char **argv)
+{
+    exec_helper("segtls-tlsverify", argc, argv);
+}
+
+/* cmd_report - segtls-report, the TLS Connections report */
+static int cmd_report(int argc, char **argv)
+{
+    exec_helper("segtls-report", argc, argv);
 }
 
 static const struct command {
@@ -532,6 +545,8 @@ static const struct command {
      "daemon, services, live versions and drift"},
     {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] [OPTIONS]",
      "probe each TLS version of a server (segtls-tlsverify)"},
+    {"report", cmd_report, "report [OPTIONS] [FILE...]",
+     "TLS Connections report from mail_logs (segtls-report)"},
     {"raw", cmd_raw, NULL, NULL},
 };
 

@@ -199,6 +199,25 @@ size_t seg_recfmt_line(time_t when, const char *level, const char *text,
     return n;
 }
 
+/* seg_recfmt_syslog_msg - "<PRI>Mmm dd hh:mm:ss TAG: Level: text"; length */
+size_t seg_recfmt_syslog_msg(time_t when, int pri, const char *tag, const char *level,
+                             const char *text, size_t len, char *buf, size_t size)
+{
+    char    stamp[SEG_RECFMT_TIME_LEN];
+    int     n;
+
+    if (size == 0 || pri < 0 || pri > 191 || seg_recfmt_syslog_time(when, stamp, sizeof(stamp)) == 0)
+        return 0;
+    n = snprintf(buf, size, "<%d>%s %s: %s: ", pri, stamp, tag, level);
+    if (n < 0 || (size_t) n >= size)
+        return 0;
+    if (len > size - (size_t) n - 1)
+        len = size - (size_t) n - 1;    /* cut */
+    memcpy(buf + n, text, len);
+    buf[n + len] = 0;
+    return (size_t) n + len;
+}
+
 /* seg_recfmt_utc_offset - local time offset from UTC in seconds at when */
 long seg_recfmt_utc_offset(time_t when)
 {

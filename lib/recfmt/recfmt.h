@@ -28,6 +28,14 @@ size_t seg_recfmt_time(time_t when, char *buf, size_t size);
 size_t seg_recfmt_tm(const struct tm *tm, char *buf, size_t size);
 /* seg_recfmt_syslog_time - "Dec  5 19:04:38" (RFC 3164, local time); length */
 size_t seg_recfmt_syslog_time(time_t when, char *buf, size_t size);
+/*
+ * seg_recfmt_syslog_msg - the gateway's syslog push message, "<PRI>Mmm dd
+ * hh:mm:ss TAG: Level: text" (RFC 3164 shape, no host name, no newline:
+ * what the public SIEM integrations for the gateway parse); a long text
+ * is cut; length, 0 when tag or level do not fit
+ */
+size_t seg_recfmt_syslog_msg(time_t when, int pri, const char *tag, const char *level,
+                             const char *text, size_t len, char *buf, size_t size);
 /* seg_recfmt_line - "<time> <level>: <text>\n"; a long text is cut; length */
 size_t seg_recfmt_line(time_t when, const char *level, const char *text,
                        size_t len, char *buf, size_t size);

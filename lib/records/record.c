@@ -40,6 +40,11 @@ struct seg_record {
     seg_record_clock_fn clock;
     void       *clock_ctx;
     int         syslog_fd;          /* -1: no syslog copy */
+    seg_syslogpush *push;           /* NULL: no syslog push */
+    char       *push_tag;
+    seg_record_tap_fn tap;
+    void       *tap_ctx;
+    guint64     written;
     gboolean    failing;            /* inside a burst of write errors */
     guint64     dropped;            /* records not written, ever */
     guint64     burst_dropped;      /* ... in the current burst */
@@ -172,6 +177,8 @@ seg_record *seg_record_open_clock(const char *path, seg_record_clock_fn clock,
     r->syslog_fd = -1;
     r->clock = clock ? clock : default_clock;
     r->clock_ctx = ctx;
+    if (path == NULL)
+        return g_steal_pointer(&r);     /* no file: push and tap only */
     if ((r->fd = open_file(r, error)) < 0)
         return NULL;
     return g_steal_pointer(&r);
@@ -203,10 +210,25 @@ void seg_record_set_syslog(seg_record *r, gboolean on)
     g_strlcpy(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
     r->syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (r->syslog_fd >= 0 && connect(r->syslog_fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        msg_warn("syslog copy of %s: connect /dev/log: %m", r->path);
+        msg_warn("syslog copy of %s: connect /dev/log: %m", seg_record_path(r));
         close(r->syslog_fd);
         r->syslog_fd = -1;
     }
+}
+
+/* seg_record_set_push - also queue each record for a syslog push with this tag */
+void seg_record_set_push(seg_record *r, seg_syslogpush *push, const char *tag)
+{
+    r->push = push;
+    g_free(r->push_tag);
+    r->push_tag = g_strdup(tag ? tag : SEG_RECORD_SYSLOG_IDENT);
+}
+
+/* seg_record_set_tap - one function told of each record */
+void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx)
+{
+    r->tap = fn;
+    r->tap_ctx = ctx;
 }
 
 /* send_syslog - the syslog copy; losses there are not counted */
@@ -237,7 +259,19 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
     n = seg_recfmt_line(when, levels[level].name, text, len, buf, sizeof(buf));
     if (r->syslog_fd >= 0)
         send_syslog(r, when, level, text, len);
+    if (r->push)
+        (void) seg_syslogpush_send(r->push, r->push_tag, when, levels[level].name,
+                                   levels[level].prio, text, len);
+    if (r->path == NULL) {
+        r->written++;
+        if (r->tap)
+            r->tap(r->tap_ctx, level, text, len, TRUE);
+        return TRUE;
+    }
     if (r->fd >= 0 && write_line(r->fd, buf, n)) {
+        r->written++;
+        if (r->tap)
+            r->tap(r->tap_ctx, level, text, len, TRUE);
         if (r->failing)
             msg_info("%s: writing again, %" G_GUINT64_FORMAT " records were dropped",
                      r->path, r->burst_dropped);
@@ -252,6 +286,8 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
     }
     r->dropped++;
     r->burst_dropped++;
+    if (r->tap)
+        r->tap(r->tap_ctx, level, text, len, FALSE);
     return FALSE;
 }
 
@@ -295,8 +331,11 @@ gboolean seg_record_write(seg_record *r, seg_record_level level, const char *fmt
 /* seg_record_reopen - reopen by path (after logrotate); header if empty */
 gboolean seg_record_reopen(seg_record *r, GError **error)
 {
-    int fd = open_file(r, error);
+    int fd;
 
+    if (r->path == NULL)
+        return TRUE;                    /* no file */
+    fd = open_file(r, error);
     if (fd < 0)
         return FALSE;                   /* keep writing to the old file */
     if (r->fd >= 0)
@@ -305,16 +344,22 @@ gboolean seg_record_reopen(seg_record *r, GError **error)
     return TRUE;
 }
 
+/* seg_record_written - records written (or, without a file, pushed) */
+guint64 seg_record_written(const seg_record *r)
+{
+    return r->written;
+}
+
 /* seg_record_dropped - records that could not be written */
 guint64 seg_record_dropped(const seg_record *r)
 {
     return r->dropped;
 }
 
-/* seg_record_path - the file name */
+/* seg_record_path - the file name ("(no file)" without one) */
 const char *seg_record_path(const seg_record *r)
 {
-    return r->path;
+    return r->path ? r->path : "(no file)";
 }
 
 /* seg_record_close - close the file (and the syslog socket) */
@@ -326,6 +371,7 @@ void seg_record_close(seg_record *r)
         close(r->fd);
     if (r->syslog_fd >= 0)
         close(r->syslog_fd);
+    g_free(r->push_tag);
     g_free(r->path);
     g_free(r);
 }

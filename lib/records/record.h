@@ -15,6 +15,8 @@
  * (ENOSPC, EIO, ...) are returned, never fatal: the record is counted as
  * dropped and one error is logged per burst of failures. Lines and the
  * header are formatted by recfmt.h, which the nginx module shares.
+ * Opened without a path, there is no file: the records only go to the
+ * syslog push (seg_record_set_push) and the tap.
  */
 #ifndef SEGTLS_RECORD_H
 #define SEGTLS_RECORD_H
@@ -23,6 +25,7 @@
 #include <glib.h>
 
 #include "recfmt.h"
+#include "syslogpush.h"
 
 typedef enum {
     SEG_RECORD_INFO,            /* "Info" */
@@ -41,7 +44,7 @@ typedef enum {
 typedef struct seg_record seg_record;
 typedef time_t (*seg_record_clock_fn)(void *ctx);
 
-/* seg_record_open - open (create 0640) for appending; header if empty */
+/* seg_record_open - open (create 0640) for appending; header if empty; NULL path: no file */
 seg_record *seg_record_open(const char *path, GError **error);
 /* seg_record_open_clock - the same, with a time source (NULL: time()) */
 seg_record *seg_record_open_clock(const char *path, seg_record_clock_fn clock,
@@ -50,6 +53,15 @@ seg_record *seg_record_open_clock(const char *path, seg_record_clock_fn clock,
 void seg_record_set_clock(seg_record *r, seg_record_clock_fn clock, void *ctx);
 /* seg_record_set_syslog - also send each record to syslog (mail, "mail_logs") */
 void seg_record_set_syslog(seg_record *r, gboolean on);
+
+/* seg_record_set_push - also queue each record for a syslog push with this tag (NULL: none) */
+void seg_record_set_push(seg_record *r, seg_syslogpush *push, const char *tag);
+
+/* seg_record_tap_fn - told of each record, after it was written (ok) or not */
+typedef void (*seg_record_tap_fn)(void *ctx, seg_record_level level, const char *text,
+                                  size_t len, gboolean ok);
+/* seg_record_set_tap - one function told of each record (metrics) */
+void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx);
 
 /* seg_record_write - one record stamped with the clock's time */
 gboolean seg_record_write(seg_record *r, seg_record_level level,
@@ -65,6 +77,8 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
 
 /* seg_record_reopen - reopen by path (after logrotate); header if empty */
 gboolean seg_record_reopen(seg_record *r, GError **error);
+/* seg_record_written - records written to the file (or, without a file, pushed) */
+guint64 seg_record_written(const seg_record *r);
 /* seg_record_dropped - records that could not be written */
 guint64 seg_record_dropped(const seg_record *r);
 const char *seg_record_path(const seg_record *r);

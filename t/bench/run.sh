@@ -11,6 +11,7 @@
 # result, not an error).
 #
 #   logparse  segtls-logparse lines/s vs pflogsumm and wc -l
+#   report    segtls report lines/s vs segtls-logparse reading the same file
 #   tls       STARTTLS handshakes per core: standalone vs Postfix smtpd,
 #             vs the crypto bound of the certificate
 #   apply     segtls-apply latency (Postfix + nginx), sessions kept
@@ -21,7 +22,7 @@ export SEGTLS_TOP=${SEGTLS_TOP:-$(cd "$D/../.." && pwd)}
 export SEGTLS_BUILD=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
 export SEGTLS_BIN=${SEGTLS_BIN:-$SEGTLS_BUILD/bin}
 export BENCH_RUNS=${BENCH_RUNS:-3}
-ALL="logparse tls apply milter memory"
+ALL="logparse report tls apply milter memory"
 fail=0
 
 echo "# segtls benchmarks: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
