@@ -11,7 +11,7 @@
 #   recfmt   record line and timestamp format; plain C, no GLib (the
 #            nginx module compiles it too)
 #   util     logging, errors, atomic files and locks, privileges, quoting,
-#            key-file scanning, SMTP client I/O
+#            key-file scanning, SMTP client I/O, reading files others name
 #   tls      TLS versions, cipher strings, OpenSSL contexts and errors,
 #            usable-version analysis, the per-version probe
 #   records  ID counters, the record writer, the Postfix log parser

@@ -327,7 +327,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc,
     c->out = g_io_stream_get_output_stream(G_IO_STREAM(sc));
     c->cancel = g_cancellable_new();
     c->buf = g_byte_array_new();
-    peer_cred(sc, &c->base.uid, &c->base.gid);
+    c->base.has_ids = peer_cred(sc, &c->base.uid, &c->base.gid);
     c->user = peer_user(c->base.uid);
     conns = g_list_prepend(conns, c);
     if (++nconns == max_conns) {

@@ -442,8 +442,8 @@ static job *job_new(policyd *pd, JsonObject *req, const char *user,
     j->check_keys = g_ptr_array_new();
     j->check_paths = g_ptr_array_new_with_free_func(g_free);
     j->cert_dirs = g_strdupv(pd->cert_dirs);
-    j->uid = caller ? caller->uid : (uid_t) -1;
-    j->gid = caller ? caller->gid : (gid_t) -1;
+    j->uid = caller && caller->has_ids ? caller->uid : (uid_t) -1;
+    j->gid = caller && caller->has_ids ? caller->gid : (gid_t) -1;
     return j;
 }
 
@@ -748,11 +748,13 @@ static void rollback_restores(JsonObject *o, const seg_rollback_entry *e,
     for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
         g_autofree char *saved = seg_settings_get(e->settings, *k);
         g_autofree char *now = seg_settings_get(committed, *k);
+        g_autofree char *line = NULL;
 
-        if (strcmp(saved, now) != 0)
-            json_array_add_string_element(diff, g_strdup_printf(
-                "%s = %s (committed: %s)", *k, *saved ? saved : "\"\"",
-                *now ? now : "\"\""));
+        if (strcmp(saved, now) == 0)
+            continue;
+        line = g_strdup_printf("%s = %s (committed: %s)", *k, *saved ? saved : "\"\"",
+                               *now ? now : "\"\"");
+        json_array_add_string_element(diff, line);
     }
     json_object_set_object_member(o, "settings", seg_settings_to_json(e->settings));
     json_object_set_array_member(o, "differences", diff);
@@ -1033,7 +1035,7 @@ static void capture_reply(policyd_conn *conn, JsonObject *resp)
  */
 JsonObject *policyd_dispatch(policyd *pd, JsonObject *request, const char *user)
 {
-    capture c = {{capture_reply, FALSE, geteuid(), getegid()}, NULL};
+    capture c = {{capture_reply, FALSE, TRUE, geteuid(), getegid()}, NULL};
     JsonObject *resp;
 
     inline_jobs = TRUE;

@@ -49,13 +49,15 @@ void policyd_unlisten(policyd *pd);
  *            SEG_ERROR_DENIED "permission denied: set changes the
  *            settings and this connection may only read"
  *  uid, gid  whose rights the certificate paths the caller names are
- *            checked with (SO_PEERCRED on the sockets); (uid_t) -1: a
- *            caller without a system account, checked as nobody
+ *            checked with (SO_PEERCRED on the sockets), when has_ids is
+ *            TRUE; otherwise (a caller without a system account, or a
+ *            front that sets nothing: zero-filled is safe) as nobody's
  */
 typedef struct policyd_conn policyd_conn;
 struct policyd_conn {
     void      (*reply)(policyd_conn *conn, JsonObject *resp);
     gboolean    readonly;
+    gboolean    has_ids;
     uid_t       uid;
     gid_t       gid;
 };
