@@ -11,8 +11,8 @@
 #   recfmt   record line and timestamp format; plain C, no GLib (the
 #            nginx module compiles it too)
 #   util     logging, errors, atomic files and locks, privileges, quoting,
-#            the path rule, key-file scanning, SMTP client I/O (uses recfmt
-#            for the time of a log line)
+#            the path rule, key-file scanning, SMTP client I/O, reading files
+#            others name, metrics (uses recfmt for the time of a log line)
 #   tls      TLS versions, cipher strings, OpenSSL contexts and errors,
 #            usable-version analysis, the per-version probe
 #   records  ID counters, the record writer, the Postfix log parser

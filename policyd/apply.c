@@ -7,7 +7,8 @@
  * GSubprocess (argv, no shell), its output into files in the state dir,
  * and waits asynchronously, so the daemon keeps answering. Only when
  * segtls-apply exits 0 is the pending configuration committed; the
- * answer then carries its warnings, notices and output lines. When it
+ * answer then carries its warnings (those about the services the commit
+ * changed; the others summed up, ops.c), notices and output lines. When it
  * fails the answer is "apply failed: <its error line>", and the committed
  * file and the pending changes stay as they were. While it runs, requests
  * that change anything are refused (ops.c asks policyd_apply_busy()).
@@ -188,8 +189,12 @@ static JsonObject *success(apply_job *j, char **out, char **err)
     g_autoptr(GPtrArray) notices = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
     gboolean nothing = FALSE;
+    unsigned touched = 0;
     JsonObject *resp;
 
+    if (seg_store_pending(j->pd->store) != NULL)
+        touched = seg_settings_changed_services(seg_store_committed(j->pd->store),
+                                                seg_store_pending(j->pd->store));
     if (!seg_store_commit(j->pd->store, j->user, j->comment, j->keep, &nothing,
                           &error)) {
         g_autofree char *msg = g_strdup_printf(
@@ -199,13 +204,14 @@ static JsonObject *success(apply_job *j, char **out, char **err)
         return policyd_error_response(msg);
     }
     msg_info("configuration committed by %s and applied", j->user);
+    policyd_ops_changed();
     add_prefixed(warnings, err, "Warning:");
     add_prefixed(warnings, out, "Warning:");
     add_prefixed(notices, out, "notice:");
     add_prefixed(lines, out, NULL);
     resp = policyd_ok_response();
     json_object_set_boolean_member(resp, "nothing", nothing);
-    json_object_set_array_member(resp, "warnings", policyd_strings_array(warnings));
+    policyd_warnings_split(resp, warnings, touched, "commit");
     json_object_set_array_member(resp, "notices", policyd_strings_array(notices));
     json_object_set_array_member(resp, "lines", policyd_strings_array(lines));
     return resp;

@@ -7,11 +7,19 @@
  * never holds up another one, and so the request size limit holds before
  * a line is complete. Each request gets exactly one response line; a
  * request that is too long gets an error response and the connection is
- * closed. A commit that applies answers later (policyd_conn_reply); the
+ * closed. Any request may be answered later (policyd_conn_reply: its
+ * analysis runs in a worker thread, a commit runs segtls-apply); the
  * connection reads nothing more until then. The caller's user comes from
  * SO_PEERCRED, which is also checked against the socket file's owner
  * and group (root, the owner and members of the group only): a defence
- * in depth should the file mode be wrong.
+ * in depth should the file mode be wrong. Its uid and gid go with every
+ * request: certificate paths are checked with the caller's rights.
+ *
+ * A second, read-only socket (--read-socket, its own --read-group) serves
+ * the readers: the status pages of segtls-standalone, monitoring, `segtls
+ * status`. Its connections are marked read-only and policyd_run() refuses
+ * every request that would change something; members of the control
+ * socket's group may use it too.
  * Connections are capped below the descriptor limit: at the cap the
  * service stops accepting (callers wait in the backlog) until one closes,
  * instead of GLib retrying a failing accept(2) in a busy loop.
@@ -36,8 +44,19 @@
 #define READ_CHUNK      4096
 #define FD_RESERVE      64      /* descriptors kept for the store, apply, logs */
 
+/* A listening socket: the control socket or the read-only one. */
+typedef struct listener {
+    GSocketService *service;
+    const char *path;
+    uid_t       uid;            /* owner of the socket file */
+    gid_t       gid;            /* group of the socket file */
+    gboolean    readonly;
+} listener;
+
 typedef struct conn {
+    policyd_conn base;          /* first: deferred answers come through it */
     policyd    *pd;
+    listener   *l;
     GSocketConnection *sc;
     GInputStream *in;
     GOutputStream *out;
@@ -53,21 +72,34 @@ typedef struct conn {
 static GList *conns;            /* open connections, freed at shutdown */
 static guint nconns;            /* length of conns */
 static guint max_conns;         /* stop accepting at this many */
-static GSocketService *accepting; /* to stop and restart accepting */
-static uid_t sock_uid;          /* owner of the socket file */
-static gid_t sock_gid;          /* group of the socket file */
+static gboolean accepting;      /* to stop and restart accepting */
+static listener control;        /* the read-write socket */
+static listener reader;         /* the read-only socket, service NULL if none */
 
 static void conn_process(conn *c);
+
+/* accept_all - start or stop accepting on every socket */
+static void accept_all(gboolean on)
+{
+    for (listener *l = &control; l != NULL; l = l == &control ? &reader : NULL) {
+        if (l->service == NULL)
+            continue;
+        if (on)
+            g_socket_service_start(l->service);
+        else
+            g_socket_service_stop(l->service);
+    }
+}
 
 /* conn_free - close and forget one connection */
 static void conn_free(conn *c)
 {
     conns = g_list_remove(conns, c);
     if (c->deferred)
-        policyd_apply_forget(c);
-    if (nconns-- == max_conns && accepting != NULL) {
+        policyd_conn_forget(&c->base);
+    if (nconns-- == max_conns && accepting) {
         msg_info("control: accepting connections again");
-        g_socket_service_start(accepting);
+        accept_all(TRUE);
     }
     g_cancellable_cancel(c->cancel);
     g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
@@ -79,18 +111,29 @@ static void conn_free(conn *c)
     g_free(c);
 }
 
-/* peer_user - user name of the peer (SO_PEERCRED), or its uid */
-static char *peer_user(GSocketConnection *sc)
+/* peer_cred - uid and gid of the peer (SO_PEERCRED); FALSE when unknown */
+static gboolean peer_cred(GSocketConnection *sc, uid_t *uid, gid_t *gid)
 {
     g_autoptr(GCredentials) cred = NULL;
+    struct ucred *uc;
+
+    *uid = (uid_t) -1;
+    *gid = (gid_t) -1;
+    cred = g_socket_get_credentials(g_socket_connection_get_socket(sc), NULL);
+    if (cred == NULL
+        || (uc = g_credentials_get_native(cred, G_CREDENTIALS_TYPE_LINUX_UCRED)) == NULL)
+        return FALSE;
+    *uid = uc->uid;
+    *gid = uc->gid;
+    return TRUE;
+}
+
+/* peer_user - user name of a uid, or the number; "unknown" for -1 */
+static char *peer_user(uid_t uid)
+{
     struct passwd pw, *res = NULL;
     char    pwbuf[4096];
-    uid_t   uid;
 
-    cred = g_socket_get_credentials(g_socket_connection_get_socket(sc), NULL);
-    if (cred == NULL)
-        return g_strdup("unknown");
-    uid = g_credentials_get_unix_user(cred, NULL);
     if (uid == (uid_t) -1)
         return g_strdup("unknown");
     if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
@@ -129,18 +172,18 @@ static char *group_name(gid_t gid)
     return g_strdup_printf("%lu", (unsigned long) gid);
 }
 
-/* peer_allowed - root, the socket's owner, or a member of its group */
-static gboolean peer_allowed(GSocketConnection *sc)
+/*
+ * peer_allowed - root, the socket's owner, or a member of its group; on
+ * the read-only socket also the control socket's owner and group
+ */
+static gboolean peer_allowed(const listener *l, uid_t uid, gid_t gid)
 {
-    g_autoptr(GCredentials) cred = NULL;
-    struct ucred *uc;
-
-    cred = g_socket_get_credentials(g_socket_connection_get_socket(sc), NULL);
-    if (cred == NULL
-        || (uc = g_credentials_get_native(cred, G_CREDENTIALS_TYPE_LINUX_UCRED)) == NULL)
+    if (uid == (uid_t) -1)
         return FALSE;
-    return uc->uid == 0 || uc->uid == sock_uid || uc->gid == sock_gid
-        || in_group(uc->uid, sock_gid);
+    if (uid == 0 || uid == l->uid || gid == l->gid || in_group(uid, l->gid))
+        return TRUE;
+    return l->readonly && (uid == control.uid || gid == control.gid
+                           || in_group(uid, control.gid));
 }
 
 /* on_written - a reply went out: go on, or close */
@@ -198,7 +241,8 @@ static JsonObject *handle_line(conn *c, const char *line, gsize len)
     root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
         return policyd_error_response("request is not a JSON object");
-    return policyd_dispatch_conn(c->pd, json_node_get_object(root), c->user, c);
+    return policyd_dispatch_conn(c->pd, json_node_get_object(root), c->user,
+                                 &c->base);
 }
 
 /* on_read - more bytes arrived, or the peer went away */
@@ -258,9 +302,11 @@ static void conn_process(conn *c)
     }
 }
 
-/* policyd_conn_reply - the answer of a deferred request */
-void policyd_conn_reply(policyd_conn *c, JsonObject *resp)
+/* conn_deferred_reply - the answer of a deferred request */
+static void conn_deferred_reply(policyd_conn *base, JsonObject *resp)
 {
+    conn   *c = (conn *) base;
+
     c->deferred = FALSE;
     conn_reply(c, resp);
 }
@@ -270,22 +316,27 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc,
                             GObject *source, gpointer data)
 {
     conn   *c = g_new0(conn, 1);
+    listener *l = data;
 
-    c->pd = data;
+    c->base.reply = conn_deferred_reply;
+    c->base.readonly = l->readonly;
+    c->l = l;
+    c->pd = g_object_get_data(G_OBJECT(service), "policyd");
     c->sc = g_object_ref(sc);
     c->in = g_io_stream_get_input_stream(G_IO_STREAM(sc));
     c->out = g_io_stream_get_output_stream(G_IO_STREAM(sc));
     c->cancel = g_cancellable_new();
     c->buf = g_byte_array_new();
-    c->user = peer_user(sc);
+    c->base.has_ids = peer_cred(sc, &c->base.uid, &c->base.gid);
+    c->user = peer_user(c->base.uid);
     conns = g_list_prepend(conns, c);
     if (++nconns == max_conns) {
         msg_warn("control: %u connections open; accepting no more until one closes",
                  nconns);
-        g_socket_service_stop(accepting);
+        accept_all(FALSE);
     }
-    if (!peer_allowed(sc)) {
-        g_autofree char *group = group_name(sock_gid);
+    if (!peer_allowed(l, c->base.uid, c->base.gid)) {
+        g_autofree char *group = group_name(l->gid);
         g_autofree char *text = g_strdup_printf(
             "permission denied: user %s is not in group %s", c->user, group);
 
@@ -385,14 +436,15 @@ static guint conn_limit(void)
 }
 
 /*
- * policyd_listen - create the socket (parent dir 0750 when missing, mode
- * 0660, group and owner when given) and start serving it.
+ * listen_one - create one socket (its directory with dir_mode when
+ * missing, mode 0660, group and owner when given) and serve it
  */
-gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
-                        GError **error)
+static gboolean listen_one(policyd *pd, listener *l, const char *path,
+                           const char *group, uid_t owner, int dir_mode,
+                           GError **error)
 {
     g_autoptr(GSocketAddress) addr = NULL;
-    g_autofree char *dir = g_path_get_dirname(pd->socket_path);
+    g_autofree char *dir = g_path_get_dirname(path);
     gid_t   gid = (gid_t) -1;
     gboolean made_dir = FALSE;
     struct stat st;
@@ -400,7 +452,7 @@ gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
     if (group != NULL && !lookup_group(group, &gid, error))
         return FALSE;
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        if (g_mkdir_with_parents(dir, 0750) < 0) {
+        if (g_mkdir_with_parents(dir, dir_mode) < 0) {
             g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "create %s: %s", dir,
                         g_strerror(errno));
             return FALSE;
@@ -408,53 +460,90 @@ gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
         made_dir = TRUE;
     }
     if (made_dir && (gid != (gid_t) -1 || owner != (uid_t) -1)
-        && chown(dir, owner, gid) < 0) {
+        && chown(dir, owner, dir_mode == 0750 ? gid : (gid_t) -1) < 0) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "chown %s: %s", dir,
                     g_strerror(errno));
         return FALSE;
     }
-    pd->service = g_socket_service_new();
-    addr = g_unix_socket_address_new(pd->socket_path);
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(pd->service), addr,
+    l->path = path;
+    l->service = g_socket_service_new();
+    addr = g_unix_socket_address_new(path);
+    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(l->service), addr,
                                        G_SOCKET_TYPE_STREAM,
                                        G_SOCKET_PROTOCOL_DEFAULT,
                                        NULL, NULL, error)) {
-        g_clear_object(&pd->service);
+        g_clear_object(&l->service);
         return FALSE;
     }
-    if (chmod(pd->socket_path, 0660) < 0
+    if (chmod(path, 0660) < 0
         || ((gid != (gid_t) -1 || owner != (uid_t) -1)
-            && chown(pd->socket_path, owner, gid) < 0)) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", pd->socket_path,
+            && chown(path, owner, gid) < 0)
+        || stat(path, &st) < 0) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", path,
                     g_strerror(errno));
-        policyd_unlisten(pd);
         return FALSE;
     }
-    if (stat(pd->socket_path, &st) < 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: %s", pd->socket_path,
-                    g_strerror(errno));
-        policyd_unlisten(pd);
-        return FALSE;
-    }
-    sock_uid = st.st_uid;
-    sock_gid = st.st_gid;
-    accepting = pd->service;
-    max_conns = conn_limit();
-    g_signal_connect(pd->service, "incoming", G_CALLBACK(on_incoming), pd);
+    l->uid = st.st_uid;
+    l->gid = st.st_gid;
+    g_object_set_data(G_OBJECT(l->service), "policyd", pd);
+    g_signal_connect(l->service, "incoming", G_CALLBACK(on_incoming), l);
     return TRUE;
 }
 
-/* policyd_unlisten - stop serving, close connections, remove the socket */
+/*
+ * policyd_listen - create the control socket and, with pd->read_socket_path,
+ * the read-only one, and serve them. A directory the daemon creates is
+ * 0750 and in the control socket's group, or 0755 when the read-only
+ * socket is in it too (its readers are in another group); each socket
+ * file is 0660 in its group.
+ */
+gboolean policyd_listen(policyd *pd, const char *group, const char *read_group,
+                        uid_t owner, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(pd->socket_path);
+    g_autofree char *rdir = pd->read_socket_path
+        ? g_path_get_dirname(pd->read_socket_path) : NULL;
+    gboolean shared = rdir != NULL && strcmp(dir, rdir) == 0;
+
+    control.readonly = FALSE;
+    reader.readonly = TRUE;
+    if (!listen_one(pd, &control, pd->socket_path, group, owner,
+                    shared ? 0755 : 0750, error))
+        goto fail;
+    if (pd->read_socket_path != NULL) {
+        if (!policyd_probe_socket(pd->read_socket_path, error)
+            || !listen_one(pd, &reader, pd->read_socket_path, read_group, owner,
+                           0755, error)) {
+            g_prefix_error(error, "%s: ", pd->read_socket_path);
+            goto fail;
+        }
+    }
+    pd->service = control.service;
+    pd->read_service = reader.service;
+    accepting = TRUE;
+    max_conns = conn_limit();
+    return TRUE;
+
+fail:
+    policyd_unlisten(pd);
+    return FALSE;
+}
+
+/* policyd_unlisten - stop serving, close connections, remove the sockets */
 void policyd_unlisten(policyd *pd)
 {
-    accepting = NULL;
+    accepting = FALSE;
     while (conns != NULL)
         conn_free(conns->data);
-    if (pd->service != NULL) {
-        g_socket_service_stop(pd->service);
-        g_socket_listener_close(G_SOCKET_LISTENER(pd->service));
-        g_clear_object(&pd->service);
-        if (unlink(pd->socket_path) < 0 && errno != ENOENT)
-            msg_warn("remove %s: %s", pd->socket_path, g_strerror(errno));
+    for (listener *l = &control; l != NULL; l = l == &control ? &reader : NULL) {
+        if (l->service == NULL)
+            continue;
+        g_socket_service_stop(l->service);
+        g_socket_listener_close(G_SOCKET_LISTENER(l->service));
+        g_clear_object(&l->service);
+        if (unlink(l->path) < 0 && errno != ENOENT)
+            msg_warn("remove %s: %s", l->path, g_strerror(errno));
     }
+    pd->service = NULL;
+    pd->read_service = NULL;
 }

@@ -2,7 +2,8 @@
  * segtls-policyd - the daemon that holds the segtls settings.
  *
  * It owns the store (committed settings, pending changes, rollback
- * history) and answers the control protocol (lib/policy/ctl.h) on a UNIX socket.
+ * history) and answers the control protocol (lib/policy/ctl.h) on a UNIX
+ * socket, and with --read-socket on a second, read-only one.
  * This file is the process: options, the socket's privileges, daemon
  * mode, pidfile and signals (SIGHUP reloads the committed file and the
  * apply configuration, SIGTERM and SIGINT stop cleanly). --check-config
@@ -31,6 +32,9 @@ static char *opt_config;
 static char *opt_state_dir;
 static char *opt_socket;
 static char *opt_group;
+static char *opt_read_socket;
+static char *opt_read_group;
+static char **opt_cert_dirs;
 static char *opt_pidfile;
 static char *opt_user;
 static char *opt_apply_config;
@@ -64,6 +68,14 @@ static GOptionEntry options[] = {
      "Control socket (default " SEG_DEFAULT_SOCKET ")", "PATH"},
     {"group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
      "Group of the control socket (default: the caller's)", "NAME"},
+    {"read-socket", 'R', 0, G_OPTION_ARG_FILENAME, &opt_read_socket,
+     "Also serve this read-only socket (show, status, rollback list, commit detail)",
+     "PATH"},
+    {"read-group", 0, 0, G_OPTION_ARG_STRING, &opt_read_group,
+     "Group of the read-only socket (default: the caller's)", "NAME"},
+    {"cert-dir", 'C', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_cert_dirs,
+     "A directory certificate paths may be under (repeatable; default /etc/ssl, "
+     "/etc/segtls, /etc/letsencrypt)", "DIR"},
     {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
      "Run as this user once the socket exists", "NAME"},
     {"pidfile", 'p', 0, G_OPTION_ARG_FILENAME, &opt_pidfile,
@@ -105,6 +117,29 @@ static char *absolute(const char *path)
     return g_canonicalize_filename(path, NULL);
 }
 
+/*
+ * cert_dirs - the certificate directories: absolute, canonical, without
+ * a trailing "/"; fatal (exit 2) otherwise
+ */
+static char **cert_dirs(char **given)
+{
+    static const char *const defaults[] = {POLICYD_CERT_DIRS, NULL};
+    GPtrArray *dirs = g_ptr_array_new();
+
+    if (given == NULL || *given == NULL)
+        given = (char **) defaults;
+    for (char **d = given; *d != NULL; d++) {
+        g_autofree char *canon = g_canonicalize_filename(*d, "/");
+
+        if (**d != '/' || strcmp(canon, *d) != 0)
+            msg_fatalx(2, "--cert-dir %s: must be an absolute path without \".\", "
+                       "\"..\" or a trailing \"/\"", *d);
+        g_ptr_array_add(dirs, g_strdup(*d));
+    }
+    g_ptr_array_add(dirs, NULL);
+    return (char **) g_ptr_array_free(dirs, FALSE);
+}
+
 /* lookup_user - the passwd entry to run as; fatal when unknown */
 static struct passwd *lookup_user(const char *name)
 {
@@ -121,8 +156,10 @@ static gboolean on_hup(gpointer data)
     g_autoptr(GError) err = NULL;
     policyd *pd = data;
 
-    if (seg_store_reload(pd->store, &err))
+    if (seg_store_reload(pd->store, &err)) {
         msg_info("reloaded %s", pd->config_path);
+        policyd_ops_changed();
+    }
     else
         msg_error("%s; keeping the last good configuration", err->message);
     g_clear_error(&err);
@@ -241,6 +278,12 @@ int main(int argc, char **argv)
     }
     pd.state_dir = absolute(opt_state_dir ? opt_state_dir : SEG_DEFAULT_STATE_DIR);
     pd.socket_path = absolute(opt_socket ? opt_socket : SEG_DEFAULT_SOCKET);
+    pd.read_socket_path = opt_read_socket ? absolute(opt_read_socket) : NULL;
+    if (pd.read_socket_path != NULL && strcmp(pd.read_socket_path, pd.socket_path) == 0)
+        msg_fatalx(2, "--read-socket and --socket must differ");
+    if (opt_read_group != NULL && opt_read_socket == NULL)
+        msg_fatalx(2, "--read-group needs --read-socket");
+    pd.cert_dirs = cert_dirs(opt_cert_dirs);
     pd.pidfile = opt_pidfile ? absolute(opt_pidfile) : NULL;
     if (opt_apply_config == NULL && g_getenv("SEGTLS_APPLY_CONFIG") != NULL)
         opt_apply_config = g_strdup(g_getenv("SEGTLS_APPLY_CONFIG"));
@@ -257,10 +300,12 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (!opt_foreground)
         readyfd = detach();
-    if (!policyd_listen(&pd, opt_group, pw ? pw->pw_uid : (uid_t) -1, &err))
+    if (!policyd_listen(&pd, opt_group, opt_read_group, pw ? pw->pw_uid : (uid_t) -1,
+                        &err))
         msg_fatal("%s: %s", pd.socket_path, err->message);
     if (pd.pidfile != NULL
-        && (pidfd = open(pd.pidfile, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        && (pidfd = open(pd.pidfile, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                         0644)) < 0) {
         policyd_unlisten(&pd);
         msg_fatal("open %s: %s", pd.pidfile, g_strerror(errno));
     }
@@ -290,7 +335,11 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, on_term, &pd);
     g_unix_signal_add(SIGINT, on_term, &pd);
     g_socket_service_start(pd.service);
-    msg_info("listening on %s (config %s, state %s)", pd.socket_path,
+    if (pd.read_service != NULL)
+        g_socket_service_start(pd.read_service);
+    msg_info("listening on %s%s%s (config %s, state %s)", pd.socket_path,
+             pd.read_socket_path ? ", read-only on " : "",
+             pd.read_socket_path ? pd.read_socket_path : "",
              pd.config_path, pd.state_dir);
     g_main_loop_run(pd.loop);
 
@@ -304,12 +353,17 @@ int main(int argc, char **argv)
     g_free(pd.config_path);
     g_free(pd.state_dir);
     g_free(pd.socket_path);
+    g_free(pd.read_socket_path);
+    g_strfreev(pd.cert_dirs);
     g_free(pd.pidfile);
     g_free(pd.apply_config);
     g_free(opt_config);
     g_free(opt_state_dir);
     g_free(opt_socket);
     g_free(opt_group);
+    g_free(opt_read_socket);
+    g_free(opt_read_group);
+    g_strfreev(opt_cert_dirs);
     g_free(opt_pidfile);
     g_free(opt_user);
     g_free(opt_apply_config);

@@ -2,9 +2,10 @@
  * policyd - internal interfaces of segtls-policyd.
  *
  * main.c owns the process (options, daemon mode, signals, privileges),
- * control.c the control socket and its connections, ops.c the table of
- * protocol operations that act on the store, apply.c the apply
- * configuration and the segtls-apply run of a commit.
+ * control.c the control sockets (read-write and read-only) and their
+ * connections, ops.c the table of protocol operations that act on the
+ * store (and their worker-thread jobs), apply.c the apply configuration
+ * and the segtls-apply run of a commit.
  */
 #ifndef SEGTLS_POLICYD_H
 #define SEGTLS_POLICYD_H
@@ -19,34 +20,63 @@ typedef struct policyd {
     char           *config_path;
     char           *state_dir;
     char           *socket_path;
+    char           *read_socket_path; /* read-only socket, or NULL */
+    char          **cert_dirs;      /* certificate directories (--cert-dir) */
     char           *pidfile;
     char           *apply_config;   /* apply.conf path */
     GMainLoop      *loop;
     GSocketService *service;
+    GSocketService *read_service;
 } policyd;
+
+#define POLICYD_CERT_DIRS       "/etc/ssl", "/etc/segtls", "/etc/letsencrypt"
 
 /* control.c */
 gboolean policyd_probe_socket(const char *path, GError **error);
-gboolean policyd_listen(policyd *pd, const char *group, uid_t owner,
-                        GError **error);
+gboolean policyd_listen(policyd *pd, const char *group, const char *read_group,
+                        uid_t owner, GError **error);
 void policyd_unlisten(policyd *pd);
 
 /*
- * A request whose answer comes later (a commit that runs segtls-apply):
- * dispatch returns NULL, the connection reads nothing more until
- * policyd_conn_reply() sends the answer (taken).
+ * Who sends a request, and where its answer goes. Any request may be
+ * answered later (its analysis runs in a worker thread; a commit runs
+ * segtls-apply): policyd_run() returns NULL without an error and the
+ * caller waits until policyd_conn_reply() hands it the answer (taken).
+ * A control connection (control.c), and any other front, embeds a
+ * policyd_conn whose reply function sends the answer its way, and calls
+ * policyd_conn_forget() when it goes away first.
+ *  readonly  only requests that change nothing are run; the others get
+ *            SEG_ERROR_DENIED "permission denied: set changes the
+ *            settings and this connection may only read"
+ *  uid, gid  whose rights the certificate paths the caller names are
+ *            checked with (SO_PEERCRED on the sockets), when has_ids is
+ *            TRUE; otherwise (a caller without a system account, or a
+ *            front that sets nothing: zero-filled is safe) as nobody's
  */
-typedef struct conn policyd_conn;
+typedef struct policyd_conn policyd_conn;
+struct policyd_conn {
+    void      (*reply)(policyd_conn *conn, JsonObject *resp);
+    gboolean    readonly;
+    gboolean    has_ids;
+    uid_t       uid;
+    gid_t       gid;
+};
 void policyd_conn_reply(policyd_conn *conn, JsonObject *resp);
+void policyd_conn_forget(policyd_conn *conn);
 
 /* ops.c */
-JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
-                             const char *user);
+JsonObject *policyd_run(policyd *pd, JsonObject *request, const char *user,
+                        policyd_conn *conn, GError **error);
 JsonObject *policyd_dispatch_conn(policyd *pd, JsonObject *request,
                                   const char *user, policyd_conn *conn);
+JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
+                             const char *user);
 JsonObject *policyd_error_response(const char *message);
 JsonObject *policyd_ok_response(void);
 JsonArray *policyd_strings_array(GPtrArray *lines);
+void policyd_warnings_split(JsonObject *resp, GPtrArray *lines, unsigned touched,
+                            const char *what);
+void policyd_ops_changed(void);
 void policyd_ops_cleanup(void);
 
 /* applyconf.c - the apply configuration (apply.conf) */

@@ -177,6 +177,16 @@ for u in segtls-milter segtls-standalone; do
     like "$(grep '^ReadWritePaths=' "$f" || echo none)" '^(ReadWritePaths=[^ ]*segtls[^ ]*( [^ ]*segtls[^ ]*)*|none)$' \
        "$u.service: writes only segtls paths"
 done
+# The internet-facing standalone reads its settings on the read-only socket
+# (issue 13 item 18): never in a group that may set and commit.
+f=$U/segtls-standalone.service
+like "$(sed -n '/^ExecStart=/,/[^\\]$/p' "$f" | tr -d '\\\n')" '--socket /run/segtls/policyd-read\.sock ' \
+    "segtls-standalone.service: settings from policyd's read-only socket"
+is "$(grep -E '^(SupplementaryGroups|Group)=' "$f" | sort | tr '\n' ' ')" "Group=segtls SupplementaryGroups=segtls-read " \
+    "segtls-standalone.service: in the read group only"
+like "$(sed -n '/^ExecStart=/,/[^\\]$/p' "$U/segtls-policyd.service" | tr -d '\\\n')" \
+    '--read-socket /run/segtls/policyd-read\.sock +--read-group segtls-read' \
+    "segtls-policyd.service: serves the read-only socket to group segtls-read"
 f=$U/segtls-policyd.service
 is "$(grep -E '^(NoNewPrivileges|PrivateTmp|ProtectHome|ProtectSystem)=' "$f" | sort | tr '\n' ' ')" \
    "NoNewPrivileges=yes PrivateTmp=yes ProtectHome=yes ProtectSystem=full " \

@@ -69,7 +69,7 @@ for c in "${CASES[@]}"; do
     SEGTLS_SOCKET=$S pinned "$at" "$SEGTLS" commit -m pinned >"$W/commit" 2>&1
     is "$(head -1 "$W/commit")" "Changes committed: $want" "$zone $want: commit line, exact bytes"
     SEGTLS_SOCKET=$S "$SEGTLS" rollbackconfig list >"$W/rb" 2>&1
-    like "$(cat "$W/rb")" "^1\\. $want root: " "$zone $want: rollback entry time"
+    like "$(cat "$W/rb")" "^1\\. before: pinned, committed $want by root"$'\n' "$zone $want: rollback entry time"
     kill "$pd"
     wait "$pd"
     is "$?" 0 "$zone $want: policyd stops on SIGTERM"

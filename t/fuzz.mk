@@ -32,7 +32,7 @@ FUZZ_CTL_SRCS := $(filter-out policyd/main.c,$(segtls-policyd_SRCS))
 # quiet.o: msg_info() and friends print nothing
 FUZZ_QUIET   := -Wl,--wrap=msg_info -Wl,--wrap=msg_warn -Wl,--wrap=msg_error \
                 -Wl,--wrap=msg_debug
-FUZZ_CTL_WRAP := -Wl,--wrap=seg_apply -Wl,--wrap=seg_settings_warnings
+FUZZ_CTL_WRAP := -Wl,--wrap=seg_apply -Wl,--wrap=seg_settings_analyse
 # milter log relabeller: correlate.c and relabel.c only
 FUZZ_RELABEL_SRCS := milter/correlate.c milter/relabel.c
 # pure parsers split out of the milter and the standalone server

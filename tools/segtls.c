@@ -2,9 +2,11 @@
  * segtls - command line client of segtls-policyd.
  *
  * Non-interactive counterpart of the sslconfig dialog: show, set,
- * commit, clear, rollbackconfig and status, each a row in one table with
- * its own options and --help. Every subcommand is one or two control
- * requests (lib/policy/ctl.h). Errors are one line on stderr starting with
+ * commit, clear, rollbackconfig, commitdetail and status, each a row in
+ * one table with its own options and --help. Every subcommand is one or
+ * two control requests (lib/policy/ctl.h); the commands that only read
+ * fall back to the read-only socket when the control socket is not open
+ * to the user (seg_ctl_read_socket_path). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
  * with the servers (lib/tls/probe.h) and exits 1 when what they negotiate
  * differs from what the committed settings make usable (status.c).
@@ -26,6 +28,7 @@
 #include "status.h"
 
 static char *opt_socket;
+static gboolean reading;        /* the command only reads */
 
 typedef int (*cmd_fn) (int argc, char **argv);
 
@@ -44,6 +47,13 @@ static void fail(int status, const char *fmt, ...)
     exit(status);
 }
 
+/* socket_path - the socket this command talks to */
+static const char *socket_path(void)
+{
+    return reading ? seg_ctl_read_socket_path(opt_socket)
+        : seg_ctl_socket_path(opt_socket);
+}
+
 /*
  * call - send a request (taken), return the ok response or exit 1. When a
  * commit's apply failed, also say that the changes are still pending.
@@ -53,7 +63,7 @@ static JsonObject *call(JsonObject *req)
     g_autoptr(GError) err = NULL;
     JsonObject *resp;
 
-    resp = seg_ctl_call(seg_ctl_socket_path(opt_socket), req, &err);
+    resp = seg_ctl_call(socket_path(), req, &err);
     json_object_unref(req);
     if (resp == NULL)
         fail(1, "%s", err->message);
@@ -78,6 +88,17 @@ static void print_lines(JsonObject *resp, const char *member)
     arr = json_object_get_array_member(resp, member);
     for (i = 0; i < json_array_get_length(arr); i++)
         printf("%s\n", json_array_get_string_element(arr, i));
+}
+
+/* print_warnings - the warnings about what was touched, then the summary */
+static void print_warnings(JsonObject *resp)
+{
+    const char *summary = json_object_get_string_member_with_default(
+        resp, "warnings_summary", "");
+
+    print_lines(resp, "warnings");
+    if (*summary)
+        printf("%s\n", summary);
 }
 
 /* ask - print a prompt, read one answer line; NULL at EOF */
@@ -143,6 +164,22 @@ static void parse_sub(const char *name, const char *params, const char *summary,
         fail(2, "%s: wrong number of arguments (try segtls %s --help)", name, name);
 }
 
+/*
+ * note_of - " (nginx cannot renegotiate; not applied)" after a key's value
+ * when the server cannot do what it says (seg_renegotiation_note), else ""
+ */
+static char *note_of(JsonObject *values, const char *key)
+{
+    g_autoptr(seg_settings) s = seg_settings_from_json(values, NULL);
+    int     svc = seg_settings_key_service(key);
+    const char *note;
+
+    if (s == NULL || svc < 0 || !g_str_has_suffix(key, ".renegotiation")
+        || (note = seg_renegotiation_note(s, (seg_service) svc)) == NULL)
+        return g_strdup("");
+    return g_strdup_printf(" (%s)", note);
+}
+
 /* show_text - committed values, pending differences, warnings */
 static void show_text(JsonObject *resp)
 {
@@ -152,21 +189,26 @@ static void show_text(JsonObject *resp)
     const char *const *key;
     gboolean any = FALSE;
 
-    for (key = seg_settings_keys(); *key != NULL; key++)
-        printf("%s = %s\n", *key,
-               json_object_get_string_member_with_default(committed, *key, ""));
+    for (key = seg_settings_keys(); *key != NULL; key++) {
+        g_autofree char *note = note_of(committed, *key);
+
+        printf("%s = %s%s\n", *key,
+               json_object_get_string_member_with_default(committed, *key, ""), note);
+    }
     if (pnode != NULL && JSON_NODE_HOLDS_OBJECT(pnode))
         pending = json_node_get_object(pnode);
     for (key = seg_settings_keys(); pending != NULL && *key != NULL; key++) {
         const char *c = json_object_get_string_member_with_default(committed, *key, "");
         const char *v = json_object_get_string_member_with_default(pending, *key, "");
+        g_autofree char *note = NULL;
 
         if (strcmp(c, v) == 0)
             continue;
         if (!any)
             printf("\nPending changes:\n");
         any = TRUE;
-        printf("  %s = %s\n", *key, v);
+        note = note_of(pending, *key);
+        printf("  %s = %s%s\n", *key, v, note);
     }
     if (!any)
         printf("\nNo pending changes.\n");
@@ -202,6 +244,7 @@ static int cmd_show(int argc, char **argv)
 
     parse_sub("show", "", "Show the committed settings, pending changes and warnings.",
               entries, &argc, &argv, 0, 0);
+    reading = TRUE;
     resp = call(seg_ctl_request("show"));
     if (json) {
         print_json(resp);
@@ -229,7 +272,7 @@ static int cmd_set(int argc, char **argv)
         json_object_set_string_member(settings, argv[i], argv[i + 1]);
     json_object_set_object_member(req, "settings", settings);
     resp = call(req);
-    print_lines(resp, "warnings");
+    print_warnings(resp);
     json_object_unref(resp);
     return 0;
 }
@@ -293,7 +336,7 @@ static int cmd_commit(int argc, char **argv)
         if (seg_recfmt_time(time(NULL), when, sizeof(when)) == 0)
             g_strlcpy(when, "unknown", sizeof(when));
         printf("Changes committed: %s\n", when);
-        print_lines(resp, "warnings");
+        print_warnings(resp);
         /* the apply's output lines hold its notices */
         print_lines(resp, json_object_has_member(resp, "lines") ? "lines" : "notices");
     }
@@ -335,63 +378,73 @@ static int cmd_clear(int argc, char **argv)
     return 0;
 }
 
-/* rollback_print - the saved configurations; their number */
-static guint rollback_print(void)
+/*
+ * rollback_print - the saved configurations, each with its id, what it
+ * restores and how it differs from the committed one; their ids
+ */
+static GArray *rollback_print(void)
 {
     JsonObject *resp = call(seg_ctl_request("rollback_list"));
     JsonArray *arr = json_object_get_array_member(resp, "rollbacks");
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(guint64));
     guint   n = arr ? json_array_get_length(arr) : 0;
-    guint   i;
 
     if (n == 0)
         printf("There are no saved configurations to roll back to.\n");
-    for (i = 0; i < n; i++) {
+    for (guint i = 0; i < n; i++) {
         JsonObject *e = json_array_get_object_element(arr, i);
-        const char *comment = json_object_get_string_member_with_default(e, "comment", "");
+        guint64 id = (guint64) json_object_get_int_member_with_default(e, "id", 0);
+        JsonNode *dn = json_object_get_member(e, "differences");
+        JsonArray *diff = dn && JSON_NODE_HOLDS_ARRAY(dn) ? json_node_get_array(dn) : NULL;
 
-        printf("%" G_GINT64_FORMAT ". %s %s%s%s\n",
-               json_object_get_int_member_with_default(e, "id", 0),
-               json_object_get_string_member_with_default(e, "time", ""),
-               json_object_get_string_member_with_default(e, "user", ""),
-               *comment ? ": " : "", comment);
+        g_array_append_val(ids, id);
+        printf("%" G_GUINT64_FORMAT ". %s\n", id,
+               json_object_get_string_member_with_default(e, "restores", ""));
+        if (diff != NULL && json_array_get_length(diff) == 0)
+            printf("    (the same as the committed configuration)\n");
+        for (guint k = 0; diff != NULL && k < json_array_get_length(diff); k++)
+            printf("    %s\n", json_array_get_string_element(diff, k));
     }
     json_object_unref(resp);
-    return n;
+    return ids;
 }
 
-/* parse_id - a positive configuration number, 0 when not one */
-static guint parse_id(const char *text)
+/* parse_id - a positive configuration id, 0 when not one */
+static guint64 parse_id(const char *text)
 {
     guint64 id;
 
-    if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXUINT, &id, NULL))
+    if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &id, NULL))
         return 0;
-    return (guint) id;
+    return id;
 }
 
-/* rollback_restore - make saved configuration id pending */
-static int rollback_restore(guint id)
+/* rollback_restore - make the saved configuration with this id pending */
+static int rollback_restore(guint64 id)
 {
     JsonObject *req = seg_ctl_request("rollback_restore");
 
-    json_object_set_int_member(req, "id", id);
+    json_object_set_int_member(req, "id", (gint64) id);
     json_object_unref(call(req));
-    printf("Configuration %u restored as pending changes. "
+    printf("Configuration %" G_GUINT64_FORMAT " restored as pending changes. "
            "Use commit to apply it.\n", id);
     return 0;
 }
 
-/* cmd_rollbackconfig - segtls rollbackconfig [list | restore N] */
+/* cmd_rollbackconfig - segtls rollbackconfig [list | restore ID] */
 static int cmd_rollbackconfig(int argc, char **argv)
 {
-    guint   n;
-    guint   id;
+    g_autoptr(GArray) ids = NULL;
+    guint64 id;
 
-    parse_sub("rollbackconfig", "[list | restore N]",
-              "List the saved configurations and restore one as pending changes.",
+    parse_sub("rollbackconfig", "[list | restore ID]",
+              "List the saved configurations and restore one as pending changes. "
+              "An ID names the same configuration until it is no longer kept, "
+              "whatever is committed meanwhile.",
               NULL, &argc, &argv, 0, 2);
     if (argc == 2 && strcmp(argv[1], "list") == 0) {
-        rollback_print();
+        reading = TRUE;
+        g_array_unref(rollback_print());
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "restore") == 0) {
@@ -400,18 +453,82 @@ static int cmd_rollbackconfig(int argc, char **argv)
         return rollback_restore(id);
     }
     if (argc != 1)
-        fail(2, "rollbackconfig: expected list or restore N (try segtls rollbackconfig --help)");
-    if ((n = rollback_print()) == 0)
+        fail(2, "rollbackconfig: expected list or restore ID (try segtls rollbackconfig --help)");
+    if ((ids = rollback_print())->len == 0)
         return 0;
     for (;;) {
         g_autofree char *a = ask("Enter the number of the configuration to restore.\n[]> ");
+        GString *listed;
 
         if (a == NULL || *a == 0)
             return 0;
-        if ((id = parse_id(a)) >= 1 && id <= n)
-            return rollback_restore(id);
-        printf("Please enter a number from 1 to %u.\n", n);
+        id = parse_id(a);
+        for (guint i = 0; id != 0 && i < ids->len; i++)
+            if (g_array_index(ids, guint64, i) == id)
+                return rollback_restore(id);
+        listed = g_string_new(NULL);
+        for (guint i = 0; i < ids->len; i++)
+            g_string_append_printf(listed, "%s%" G_GUINT64_FORMAT, i ? ", " : "",
+                                   g_array_index(ids, guint64, i));
+        printf("Please enter one of the numbers listed: %s.\n", listed->str);
+        g_string_free(listed, TRUE);
     }
+}
+
+/* cmd_commitdetail - segtls commitdetail [--json] */
+static int cmd_commitdetail(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "The server's answer as JSON", NULL},
+        G_OPTION_ENTRY_NULL
+    };
+    JsonObject *resp;
+    JsonNode *node;
+    JsonObject *c;
+    JsonArray *changes;
+    const char *comment;
+    gint64  rb;
+
+    parse_sub("commitdetail", "", "Show the last commit: who, when, its comment "
+              "and what it changed.", entries, &argc, &argv, 0, 0);
+    reading = TRUE;
+    resp = call(seg_ctl_request("commit_detail"));
+    node = json_object_get_member(resp, "commit");
+    if (json) {
+        print_json(resp);
+    } else if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+        printf("There is no commit to show.\n");
+    } else {
+        c = json_node_get_object(node);
+        comment = json_object_get_string_member_with_default(c, "comment", "");
+        rb = json_object_get_int_member_with_default(c, "rollback_id", 0);
+        printf("Last commit: %s by %s\nComment: %s\n",
+               json_object_get_string_member_with_default(c, "time", ""),
+               json_object_get_string_member_with_default(c, "user", ""),
+               *comment ? comment : "(none)");
+        changes = json_object_get_array_member(c, "changes");
+        if (changes == NULL || json_array_get_length(changes) == 0)
+            printf("Changes: none\n");
+        else
+            printf("Changes:\n");
+        for (guint i = 0; changes != NULL && i < json_array_get_length(changes); i++) {
+            JsonObject *ch = json_array_get_object_element(changes, i);
+            const char *b = json_object_get_string_member_with_default(ch, "before", "");
+            const char *a = json_object_get_string_member_with_default(ch, "after", "");
+
+            printf("  %s: %s -> %s\n",
+                   json_object_get_string_member_with_default(ch, "key", ""),
+                   *b ? b : "\"\"", *a ? a : "\"\"");
+        }
+        if (rb > 0)
+            printf("The configuration before it is saved for rollback as %" G_GINT64_FORMAT
+                   ".\n", rb);
+        else
+            printf("The configuration before it was not saved for rollback.\n");
+    }
+    json_object_unref(resp);
+    return 0;
 }
 
 /* cmd_status - segtls status [--json] [--timeout SECONDS] */
@@ -431,23 +548,28 @@ static int cmd_status(int argc, char **argv)
 
     parse_sub("status", "", "Show whether segtls-policyd runs, and where; per "
               "service the configured and usable TLS versions and what the "
-              "server negotiates now. Exit 1 on drift or an unreachable server.",
+              "server negotiates now. Exit 1 on drift, an unreachable server "
+              "or a settings file on disk that is invalid.",
               entries, &argc, &argv, 0, 0);
+    reading = TRUE;
     resp = call(seg_ctl_request("status"));
     bad = segtls_status_live(resp, timeout);
+    bad |= json_object_get_string_member_with_default(resp, "config_error", NULL) != NULL;
     if (json) {
         print_json(resp);
     } else {
         printf("segtls-policyd is running (pid %" G_GINT64_FORMAT ").\n"
                "Socket: %s\nCommitted settings: %s\nState directory: %s\n"
-               "Pending changes: %s\nConnected as: %s\n",
+               "Pending changes: %s\nConnected as: %s%s\n",
                json_object_get_int_member_with_default(resp, "pid", 0),
-               seg_ctl_socket_path(opt_socket),
+               socket_path(),
                json_object_get_string_member_with_default(resp, "config", ""),
                json_object_get_string_member_with_default(resp, "state_dir", ""),
                json_object_get_boolean_member_with_default(resp, "pending", FALSE)
                ? "yes" : "no",
-               json_object_get_string_member_with_default(resp, "user", ""));
+               json_object_get_string_member_with_default(resp, "user", ""),
+               json_object_get_boolean_member_with_default(resp, "read_only", FALSE)
+               ? " (read-only)" : "");
         segtls_status_print(resp);
     }
     json_object_unref(resp);
@@ -539,8 +661,10 @@ static const struct command {
     {"set", cmd_set, "set KEY VALUE [KEY VALUE...]", "change pending settings"},
     {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]", "commit pending changes"},
     {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
-    {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore N]",
+    {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore ID]",
      "restore a saved configuration"},
+    {"commitdetail", cmd_commitdetail, "commitdetail [--json]",
+     "who committed last, when, why, what changed"},
     {"status", cmd_status, "status [--json]",
      "daemon, services, live versions and drift"},
     {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] [OPTIONS]",

@@ -7,7 +7,8 @@
  * one "set" request, all or nothing, into the pending configuration. It
  * never commits. End of input inside an operation abandons that
  * operation without sending anything and exits 1; at the operation
- * prompt it leaves like an empty answer.
+ * prompt it leaves like an empty answer. Leaving with uncommitted
+ * changes warns, as the gateway's CLI does at exit.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -26,10 +27,15 @@
 typedef struct sslconfig {
     const char *socket;
     seg_settings *shown;                /* pending if any, else committed */
+    gboolean    pending;                /* shown is pending */
     int         status;                 /* exit status so far */
 } sslconfig;
 
 typedef enum { OP_DONE, OP_EOF } op_status;
+
+/* What leaving with pending changes says (sslconfig(1)). */
+#define UNCOMMITTED "You have uncommitted changes. Use \"segtls commit\" to " \
+    "commit them or \"segtls clear\" to discard them."
 
 typedef op_status (*op_handler) (sslconfig *, const void *);
 
@@ -98,7 +104,8 @@ static gboolean fetch(sslconfig *sc, GError **error)
         || !seg_ctl_check(response, error))
         return FALSE;
     node = json_object_get_member(response, "pending");
-    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+    sc->pending = node != NULL && JSON_NODE_HOLDS_OBJECT(node);
+    if (!sc->pending)
         node = json_object_get_member(response, "committed");
     if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
@@ -138,9 +145,13 @@ static void print_listing(const seg_settings *s)
 
         dialog_printf("  %s method:  %s\n", title, token);
         print_ciphers(title, ss->ciphers);
-        if (svc != SEG_SVC_OUTBOUND)
-            dialog_printf("  %s TLS renegotiation: %s\n", title,
-                          ss->renegotiation ? "Enabled" : "Disabled");
+        if (svc != SEG_SVC_OUTBOUND) {
+            const char *note = seg_renegotiation_note(s, (seg_service) svc);
+
+            dialog_printf("  %s TLS renegotiation: %s%s%s%s\n", title,
+                          ss->renegotiation ? "Enabled" : "Disabled",
+                          note ? " (" : "", note ? note : "", note ? ")" : "");
+        }
     }
     dialog_printf("  Other TLS client services method: %s\n", other);
     dialog_printf("  Peer Certificate FQDN Validation: %s\n",
@@ -152,13 +163,11 @@ static void print_listing(const seg_settings *s)
 
 /*
  * send_set - one all-or-nothing set request of these keys of s; print
- * the warnings policyd returns about the edited service (none for
- * svc < 0: the switches change no service's warnings)
+ * the warnings policyd returns about the services they touch (none for
+ * the switches, which touch no service's warnings)
  */
-static void send_set(sslconfig *sc, const seg_settings *s, const char *const *keys,
-                     int svc)
+static void send_set(sslconfig *sc, const seg_settings *s, const char *const *keys)
 {
-    g_autofree char *prefix = NULL;
     gboolean blank = FALSE;
     g_autoptr(JsonObject) request = seg_ctl_request("set");
     g_autoptr(JsonObject) response = NULL;
@@ -182,10 +191,9 @@ static void send_set(sslconfig *sc, const seg_settings *s, const char *const *ke
         return;
     }
     node = json_object_get_member(response, "warnings");
-    if (svc < 0 || node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
         return;
     warnings = json_node_get_array(node);
-    prefix = g_strdup_printf("Warning: %s: ", seg_service_title((seg_service) svc));
     for (i = 0; i < json_array_get_length(warnings); i++) {
         JsonNode *elem = json_array_get_element(warnings, i);
         const char *w;
@@ -194,8 +202,6 @@ static void send_set(sslconfig *sc, const seg_settings *s, const char *const *ke
             || json_node_get_value_type(elem) != G_TYPE_STRING)
             continue;
         w = json_node_get_string(elem);
-        if (!g_str_has_prefix(w, prefix))
-            continue;
         if (!blank)
             dialog_printf("\n");
         blank = TRUE;
@@ -275,7 +281,7 @@ static op_status edit_service(sslconfig *sc, const void *arg)
         ss->renegotiation = yes;
         keys[2] = k_reneg;
     }
-    send_set(sc, edited, keys, (int) ed->svc);
+    send_set(sc, edited, keys);
     return OP_DONE;
 }
 
@@ -328,7 +334,7 @@ static op_status edit_toggle(sslconfig *sc, const void *arg)
     }
     edited = seg_settings_copy(sc->shown);
     *toggle_field(edited, tg) = !on;
-    send_set(sc, edited, keys, -1);
+    send_set(sc, edited, keys);
     return OP_DONE;
 }
 
@@ -356,10 +362,11 @@ static void run(sslconfig *sc)
         first = FALSE;
         print_listing(sc->shown);
         n = dialog_choose(choices, G_N_ELEMENTS(choices));
-        if (n == DIALOG_CHOICE_NONE)
-            return;
-        if (n == DIALOG_CHOICE_EOF) {
-            dialog_printf("\n");
+        if (n == DIALOG_CHOICE_NONE || n == DIALOG_CHOICE_EOF) {
+            if (sc->pending)
+                dialog_printf("\n" UNCOMMITTED "\n");
+            else if (n == DIALOG_CHOICE_EOF)
+                dialog_printf("\n");
             return;
         }
         if (operations[n].handler(sc, operations[n].arg) == OP_EOF) {

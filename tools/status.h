@@ -17,7 +17,11 @@
  */
 gboolean segtls_status_live(JsonObject *resp, double timeout);
 
-/* segtls_status_print - "Apply on commit: ..." and one line per service */
+/*
+ * segtls_status_print - "Settings file: invalid on disk: ..." when it is,
+ * "Apply on commit: ...", one line per service, then the renegotiation
+ * of GUI HTTPS and Inbound SMTP as it really holds
+ */
 void segtls_status_print(JsonObject *resp);
 
 #endif

@@ -34,6 +34,18 @@ const char *seg_ctl_socket_path(const char *option)
     return SEG_DEFAULT_SOCKET;
 }
 
+/* seg_ctl_read_socket_path - a socket a reader may use */
+const char *seg_ctl_read_socket_path(const char *option)
+{
+    const char *env = g_getenv("SEGTLS_SOCKET");
+
+    if ((option == NULL || *option == 0) && (env == NULL || *env == 0)
+        && access(SEG_DEFAULT_SOCKET, W_OK) < 0
+        && access(SEG_DEFAULT_READ_SOCKET, W_OK) == 0)
+        return SEG_DEFAULT_READ_SOCKET;
+    return seg_ctl_socket_path(option);
+}
+
 /* ctl_connect - connect(2) to the daemon; -1 with errno set on failure */
 static int ctl_connect(const char *path)
 {

@@ -2,20 +2,40 @@
  * ctl - the control protocol between segtls-policyd and its clients.
  *
  * A UNIX stream socket (default /run/segtls/policyd.sock, mode 0660,
- * group configurable). The client sends one JSON object on one line and
- * reads one JSON object on one line back; then either side may close or
- * the client may send another request. Requests are at most
- * SEG_CTL_MAX_REQUEST bytes. The daemon identifies the caller with
- * SO_PEERCRED and records that user on commit.
+ * group configurable) and optionally a read-only one (segtls-policyd
+ * --read-socket, e.g. /run/segtls/policyd-read.sock, its own group). The
+ * client sends one JSON object on one line and reads one JSON object on
+ * one line back; then either side may close or the client may send
+ * another request. Requests are at most SEG_CTL_MAX_REQUEST bytes. The
+ * daemon identifies the caller with SO_PEERCRED, records that user on
+ * commit and checks certificate paths with that user's rights. An HTTP
+ * front runs the same requests (policyd_run) and may send these objects
+ * as they are.
  *
  *  {"op":"show"}
  *     -> {"ok":true,"committed":{KEY:VALUE...},"pending":{...}|null,
- *         "warnings":["Warning: ..."]}     (warnings of pending, else committed)
+ *         "warnings":["Warning: ..."],"other_warnings":[],
+ *         "warnings_summary":""}     (warnings of pending, else committed)
  *  {"op":"set","settings":{KEY:VALUE,...}}
  *     -> all or nothing into pending (created from committed when none):
- *        {"ok":true,"warnings":[...]}
+ *        {"ok":true,"warnings":[...],"other_warnings":[...],
+ *         "warnings_summary":"Not shown: 1 warning about GUI HTTPS, which
+ *         this change did not touch."}
+ *        "warnings" holds the warnings about the services whose keys the
+ *        request names, "other_warnings" the rest, summed up in one line
+ *        ("" when none). A file key (gui.certificate, inbound.certificate,
+ *        outbound.ca_file) whose value changes must be canonical, under a
+ *        certificate directory of the daemon, and readable with the
+ *        caller's own rights, or the request is refused:
+ *        "gui.certificate: \"/root/x\": not under a certificate directory
+ *        (/etc/ssl, /etc/segtls, /etc/letsencrypt)",
+ *        "gui.certificate: \"/etc/ssl/private/x.pem\": Permission denied",
+ *        "...: not a regular file". A file that is not there yet is
+ *        accepted; the warnings say so.
  *  {"op":"commit","comment":"...","keep_rollback":true}
- *     -> {"ok":true,"nothing":false,"warnings":[...],"notices":[...]}
+ *     -> {"ok":true,"nothing":false,"warnings":[...],"other_warnings":[...],
+ *         "warnings_summary":"...","notices":[...]}
+ *        as for set, "warnings" are about the services the commit changed;
  *        "nothing":true when there were no pending changes; when the
  *        daemon applies commits the answer comes once segtls-apply is
  *        done, adds "lines" (its output), and a failure is
@@ -23,18 +43,48 @@
  *        While an apply runs, set/clear/rollback_restore/commit get
  *        {"ok":false,"error":"an apply is in progress"}.
  *  {"op":"clear"}            -> {"ok":true,"nothing":false}
- *  {"op":"rollback_list"}    -> {"ok":true,"rollbacks":[{"id":1,"time":..,"user":..,"comment":..}]}
- *  {"op":"rollback_restore","id":N} -> {"ok":true}
+ *  {"op":"rollback_list"}
+ *     -> {"ok":true,"rollbacks":[{"id":7,"time":..,"user":..,"comment":..,
+ *         "restores":"before: enable tls13 inbound, committed TIME by USER",
+ *         "settings":{KEY:VALUE...}|null,
+ *         "differences":["inbound.methods = 1.1-1.2 (committed: 1.1-1.3)"]}]}
+ *        newest first. "id" is the entry's sequence number: it names the
+ *        same saved configuration until the entry is pruned (the last 10
+ *        are kept), whatever is committed meanwhile. time, user and
+ *        comment are those of the commit the entry was saved by; it holds
+ *        the configuration in force before that commit.
+ *  {"op":"rollback_restore","id":7} -> {"ok":true,"id":7}
+ *        the entry with that id becomes pending (its file paths checked as
+ *        for set); an id not kept: {"ok":false,"error":"no saved
+ *        configuration 7"}
+ *  {"op":"commit_detail"}
+ *     -> {"ok":true,"commit":null | {"time":..,"user":..,"comment":..,
+ *         "rollback_id":7 (0: none saved),
+ *         "changes":[{"key":"inbound.methods","before":"1.1-1.2",
+ *                     "after":"1.1-1.3"}]}}     (the last commit)
  *  {"op":"status"}           -> {"ok":true,"pid":N,"config":PATH,"state_dir":DIR,
- *                                "pending":BOOL,"user":CALLER,
+ *                                "pending":BOOL,"user":CALLER,"read_only":BOOL,
+ *                                "certificate_dirs":[DIR...],
+ *                                "config_error":"FILE:LINE: ..."|null,
  *                                "services":[{"service":"gui","title":..,
  *                                  "configured":"1.1-1.2","usable":"1.2",
- *                                  "tls":..(inbound, outbound)}...],
+ *                                  "tls":..(inbound, outbound),
+ *                                  "renegotiation":"enabled"|"disabled",
+ *                                  "renegotiation_applied":BOOL,
+ *                                  "renegotiation_note":"nginx cannot
+ *                                   renegotiate; not applied" (when not
+ *                                   applied) (gui, inbound)}...],
  *                                "apply_config":PATH,"apply":BOOL,
  *                                "apply_file":BOOL,"applying":BOOL,
  *                                "probe_smtp":"H:P","probe_https":"H:P"}
- *                                (the probe targets only with an apply file)
+ *        "config_error": the committed file on disk is invalid now (a hand
+ *        edit; the last good configuration stays in force until a valid
+ *        file is loaded). The probe targets only with an apply file.
  *  any failure               -> {"ok":false,"error":"one line"}
+ *  on the read-only socket, set, commit, clear and rollback_restore
+ *                            -> {"ok":false,"error":"permission denied: set
+ *                                changes the settings and this connection
+ *                                may only read"}
  */
 #ifndef SEGTLS_CTL_H
 #define SEGTLS_CTL_H
@@ -43,10 +93,18 @@
 #include <json-glib/json-glib.h>
 
 #define SEG_DEFAULT_SOCKET      "/run/segtls/policyd.sock"
+#define SEG_DEFAULT_READ_SOCKET "/run/segtls/policyd-read.sock"
 #define SEG_CTL_MAX_REQUEST     (64 * 1024)
 
 /* seg_ctl_socket_path - --socket value, else $SEGTLS_SOCKET, else default */
 const char *seg_ctl_socket_path(const char *option);
+
+/*
+ * seg_ctl_read_socket_path - the same for a client that only reads: the
+ * default control socket when this process may connect to it, else the
+ * default read-only socket when it may connect to that one
+ */
+const char *seg_ctl_read_socket_path(const char *option);
 
 /*
  * seg_ctl_call - connect, send one request, read one response. Returns

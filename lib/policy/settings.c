@@ -371,6 +371,49 @@ char *seg_settings_get(const seg_settings *s, const char *key)
     return row ? format_value(s, row) : NULL;
 }
 
+/* seg_settings_key_service - the service a key belongs to, -1 for none */
+int seg_settings_key_service(const char *key)
+{
+    for (int svc = 0; key != NULL && svc < SEG_SVC_COUNT; svc++) {
+        gsize   n = strlen(service_names[svc].key);
+
+        if (strncmp(key, service_names[svc].key, n) == 0 && key[n] == '.')
+            return svc;
+    }
+    return -1;
+}
+
+/* seg_settings_changed_services - services whose settings differ */
+unsigned seg_settings_changed_services(const seg_settings *a, const seg_settings *b)
+{
+    unsigned mask = 0;
+
+    for (guint i = 0; i < NKEYS; i++) {
+        int     svc = seg_settings_key_service(key_table[i].key);
+
+        if (svc >= 0 && !value_equal(a, b, key_table + i))
+            mask |= 1u << svc;
+    }
+    return mask;
+}
+
+/* seg_settings_key_is_file - is the key's value a file path? */
+gboolean seg_settings_key_is_file(const char *key)
+{
+    const key_row *row = find_row(key);
+
+    return row != NULL && row->kind == KIND_PATH;
+}
+
+/* seg_renegotiation_note - what holds beyond the setting, or NULL */
+const char *seg_renegotiation_note(const seg_settings *s, seg_service svc)
+{
+    g_return_val_if_fail(svc < SEG_SVC_COUNT, NULL);
+    if (svc == SEG_SVC_GUI && s->svc[svc].renegotiation)
+        return "nginx cannot renegotiate; not applied";
+    return NULL;
+}
+
 /* seg_settings_other_client_methods - 1.1-1.2, plus 1.0 when enabled */
 unsigned seg_settings_other_client_methods(const seg_settings *s)
 {

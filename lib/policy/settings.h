@@ -95,6 +95,24 @@ char *seg_settings_get(const seg_settings *s, const char *key);
 const char *seg_tls_mode_name(seg_tls_mode mode);
 gboolean seg_tls_mode_parse(const char *name, gboolean outbound, seg_tls_mode *mode);
 
+/* seg_settings_key_service - service of "inbound.methods", -1 for others */
+int seg_settings_key_service(const char *key);
+
+/* seg_settings_changed_services - bit 1 << svc for each service that differs */
+unsigned seg_settings_changed_services(const seg_settings *a, const seg_settings *b);
+
+/* seg_settings_key_is_file - gui.certificate, inbound.certificate, outbound.ca_file */
+gboolean seg_settings_key_is_file(const char *key);
+
+/*
+ * seg_renegotiation_note - what really holds where the server cannot do
+ * what the setting says, else NULL: GUI HTTPS with renegotiation enabled
+ * gives "nginx cannot renegotiate; not applied" (nginx never allows
+ * client-initiated renegotiation). Every place that shows the setting
+ * shows the note: "Enabled (nginx cannot renegotiate; not applied)".
+ */
+const char *seg_renegotiation_note(const seg_settings *s, seg_service svc);
+
 /*
  * Other TLS client services: their versions are 1.1-1.2, plus 1.0 when
  * other_client.tlsv1_0 is on.

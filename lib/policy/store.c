@@ -9,12 +9,21 @@
  *                           so the order never depends on the clock. Each
  *                           holds a [rollback] group (time, user, comment)
  *                           and the settings groups.
+ *   STATE/last-commit.conf  the last commit (0640): [commit] time, user,
+ *                           comment, rollback (the id it saved, 0 for
+ *                           none); [before] and [after] the changed keys
  *   STATE/lock              flock(2) held around every change
  *
  * Every file is replaced with seg_atomic_write(). A commit saves the
  * rollback entry, then replaces the committed file, then removes
  * pending.conf: a kill -9 at any point leaves the committed file old or
  * new, and at worst a pending.conf equal to it, which open drops.
+ * last-commit.conf is written after the committed file: a crash between
+ * the two leaves the detail of the commit before.
+ *
+ * A rollback entry's id is its sequence number: listing, restoring and
+ * the control protocol all name entries by it, so an id keeps meaning
+ * the same configuration until it is pruned.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,6 +43,8 @@
 #define ROLLBACK_GROUP  "rollback"
 #define ROLLBACK_DIGITS 20
 #define LOCK_NAME       "lock"
+#define LAST_COMMIT     "last-commit.conf"
+#define COMMIT_GROUP    "commit"
 
 #define MODE_COMMITTED  0644
 #define MODE_STATE      0640
@@ -48,6 +59,7 @@ struct seg_store {
     char   *pending_path;
     char   *rollback_dir;
     char   *lock_path;
+    char   *last_commit_path;
     seg_settings *committed;
     seg_settings *pending;              /* NULL = no pending changes */
 };
@@ -163,6 +175,7 @@ seg_store *seg_store_open(const char *config_path, const char *state_dir,
     st->pending_path = g_build_filename(state_dir, PENDING_NAME, NULL);
     st->rollback_dir = g_build_filename(state_dir, ROLLBACK_DIR, NULL);
     st->lock_path = g_build_filename(state_dir, LOCK_NAME, NULL);
+    st->last_commit_path = g_build_filename(state_dir, LAST_COMMIT, NULL);
     if (!make_dir(st->state_dir, MODE_STATE_DIR, error)
         || !make_dir(st->rollback_dir, MODE_STATE_DIR, error)) {
         seg_store_free(st);
@@ -190,6 +203,7 @@ void seg_store_free(seg_store *st)
     g_free(st->pending_path);
     g_free(st->rollback_dir);
     g_free(st->lock_path);
+    g_free(st->last_commit_path);
     g_clear_pointer(&st->committed, seg_settings_free);
     g_clear_pointer(&st->pending, seg_settings_free);
     g_free(st);
@@ -374,7 +388,7 @@ static char *now_text(void)
 
 /* rb_save - save the committed settings as the newest entry; its path */
 static char *rb_save(seg_store *st, const char *user, const char *comment,
-                     GError **error)
+                     guint64 *id, GError **error)
 {
     g_autoptr(GArray) files = rb_scan(st);
     g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -391,7 +405,37 @@ static char *rb_save(seg_store *st, const char *user, const char *comment,
     (void) g_key_file_set_comment(kf, NULL, NULL, ROLLBACK_HEADER, NULL);
     if (!write_settings(path, kf, MODE_STATE, error))
         return NULL;
+    *id = seq;
     return g_steal_pointer(&path);
+}
+
+/*
+ * save_last_commit - who, when, why and what of the commit from before
+ * to after; a failure is logged, the commit stands
+ */
+static void save_last_commit(seg_store *st, const seg_settings *before,
+                             const seg_settings *after, const char *user,
+                             const char *comment, guint64 rollback_id)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+    g_autofree char *when = now_text();
+
+    g_key_file_set_string(kf, COMMIT_GROUP, "time", when);
+    g_key_file_set_string(kf, COMMIT_GROUP, "user", user ? user : "");
+    g_key_file_set_string(kf, COMMIT_GROUP, "comment", comment ? comment : "");
+    g_key_file_set_uint64(kf, COMMIT_GROUP, "rollback", rollback_id);
+    for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
+        g_autofree char *b = seg_settings_get(before, *k);
+        g_autofree char *a = seg_settings_get(after, *k);
+
+        if (strcmp(a, b) == 0)
+            continue;
+        g_key_file_set_string(kf, "before", *k, b);
+        g_key_file_set_string(kf, "after", *k, a);
+    }
+    if (!write_settings(st->last_commit_path, kf, MODE_STATE, &err))
+        msg_warn("%s", err->message);
 }
 
 /* check_text - user and comment must be one line of UTF-8 */
@@ -434,7 +478,9 @@ static gboolean commit_locked(seg_store *st, const char *user, const char *comme
     g_autofree char *config_dir = g_path_get_dirname(st->config_path);
     g_autofree char *data = NULL;
     g_autofree char *saved = NULL;
+    g_autoptr(seg_settings) before = NULL;
     seg_settings *pending;
+    guint64 rollback_id = 0;
     gboolean missing;
     gsize   len;
 
@@ -451,7 +497,7 @@ static gboolean commit_locked(seg_store *st, const char *user, const char *comme
         return TRUE;
     }
     refresh_committed(st);
-    if (keep && (saved = rb_save(st, user, comment, error)) == NULL)
+    if (keep && (saved = rb_save(st, user, comment, &rollback_id, error)) == NULL)
         return FALSE;
     seg_atomic_cleanup(st->config_path);
     data = seg_settings_to_keyfile(st->pending, &len);
@@ -461,8 +507,9 @@ static gboolean commit_locked(seg_store *st, const char *user, const char *comme
             (void) g_unlink(saved);     /* nothing was committed after all */
         return FALSE;
     }
-    seg_settings_free(st->committed);
+    before = st->committed;
     st->committed = g_steal_pointer(&st->pending);
+    save_last_commit(st, before, st->committed, user, comment, rollback_id);
     if (!remove_pending(st, NULL, &err))
         msg_warn("%s", err->message);   /* open drops it: equal to committed */
     seg_atomic_cleanup(st->pending_path);
@@ -498,13 +545,15 @@ static void rb_entry_free(gpointer p)
     g_free(e->time);
     g_free(e->user);
     g_free(e->comment);
+    if (e->settings != NULL)
+        seg_settings_free(e->settings);
     g_free(e);
 }
 
-/* rb_meta - one field of the [rollback] group, "" when absent */
-static char *rb_meta(GKeyFile *kf, const char *key)
+/* kf_text - one string of a group, "" when absent */
+static char *kf_text(GKeyFile *kf, const char *group, const char *key)
 {
-    char   *v = g_key_file_get_string(kf, ROLLBACK_GROUP, key, NULL);
+    char   *v = kf ? g_key_file_get_string(kf, group, key, NULL) : NULL;
 
     return v ? v : g_strdup("");
 }
@@ -517,42 +566,107 @@ GPtrArray *seg_store_rollback_list(seg_store *st)
     guint   i;
 
     for (i = 0; i < files->len && i < SEG_ROLLBACK_KEEP; i++) {
-        g_autoptr(GKeyFile) kf = g_key_file_new();
-        seg_rollback_entry *e;
+        const rb_file *f = &g_array_index(files, rb_file, i);
+        g_autoptr(GKeyFile) kf = NULL;
+        seg_rollback_entry *e = g_new0(seg_rollback_entry, 1);
 
-        if (!g_key_file_load_from_file(kf, g_array_index(files, rb_file, i).path,
-                                       G_KEY_FILE_NONE, NULL))
-            kf = NULL;
-        e = g_new0(seg_rollback_entry, 1);
-        e->id = i + 1;
-        e->time = kf ? rb_meta(kf, "time") : g_strdup("");
-        e->user = kf ? rb_meta(kf, "user") : g_strdup("");
-        e->comment = kf ? rb_meta(kf, "comment") : g_strdup("");
+        e->settings = read_settings(f->path, ROLLBACK_GROUP, &kf, NULL, NULL);
+        if (kf == NULL) {               /* broken settings: still who and when */
+            kf = g_key_file_new();
+            if (!g_key_file_load_from_file(kf, f->path, G_KEY_FILE_NONE, NULL))
+                g_clear_pointer(&kf, g_key_file_unref);
+        }
+        e->id = f->seq;
+        e->time = kf_text(kf, ROLLBACK_GROUP, "time");
+        e->user = kf_text(kf, ROLLBACK_GROUP, "user");
+        e->comment = kf_text(kf, ROLLBACK_GROUP, "comment");
         g_ptr_array_add(list, e);
     }
     return list;
 }
 
-/* seg_store_rollback_restore - saved configuration id becomes pending */
-gboolean seg_store_rollback_restore(seg_store *st, guint id, GError **error)
+/* rb_get - the kept entry with this id; the caller may hold the lock */
+static seg_settings *rb_get(seg_store *st, guint64 id, GError **error)
 {
-    g_autoptr(GArray) files = NULL;
+    g_autoptr(GArray) files = rb_scan(st);
+
+    for (guint i = 0; i < files->len && i < SEG_ROLLBACK_KEEP; i++)
+        if (g_array_index(files, rb_file, i).seq == id)
+            return read_settings(g_array_index(files, rb_file, i).path,
+                                 ROLLBACK_GROUP, NULL, NULL, error);
+    g_set_error(error, SEG_ERROR, SEG_ERROR_NOT_FOUND,
+                "no saved configuration %" G_GUINT64_FORMAT, id);
+    return NULL;
+}
+
+/* seg_store_rollback_get - the saved configuration with this id */
+seg_settings *seg_store_rollback_get(seg_store *st, guint64 id, GError **error)
+{
+    return rb_get(st, id, error);
+}
+
+/* seg_store_rollback_restore - saved configuration id becomes pending */
+gboolean seg_store_rollback_restore(seg_store *st, guint64 id, GError **error)
+{
     g_autoptr(seg_settings) s = NULL;
     gboolean ok;
     int     lock;
 
     if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
         return FALSE;
-    files = rb_scan(st);
-    if (id < 1 || id > files->len || id > SEG_ROLLBACK_KEEP) {
-        seg_lock_release(lock);
-        g_set_error(error, SEG_ERROR, SEG_ERROR_NOT_FOUND,
-                    "no saved configuration number %u", id);
-        return FALSE;
-    }
-    s = read_settings(g_array_index(files, rb_file, id - 1).path, ROLLBACK_GROUP,
-                      NULL, NULL, error);
+    s = rb_get(st, id, error);
     ok = s != NULL && put_pending(st, s, error);
     seg_lock_release(lock);
     return ok;
+}
+
+/* seg_commit_detail_free - release a commit detail */
+void seg_commit_detail_free(seg_commit_detail *d)
+{
+    if (d == NULL)
+        return;
+    g_free(d->time);
+    g_free(d->user);
+    g_free(d->comment);
+    g_ptr_array_unref(d->keys);
+    g_ptr_array_unref(d->before);
+    g_ptr_array_unref(d->after);
+    g_free(d);
+}
+
+/* seg_store_last_commit - the last commit; NULL when none is recorded */
+seg_commit_detail *seg_store_last_commit(seg_store *st)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    seg_commit_detail *d;
+
+    if (!g_key_file_load_from_file(kf, st->last_commit_path, G_KEY_FILE_NONE, NULL)
+        || !g_key_file_has_group(kf, COMMIT_GROUP))
+        return NULL;
+    d = g_new0(seg_commit_detail, 1);
+    d->time = kf_text(kf, COMMIT_GROUP, "time");
+    d->user = kf_text(kf, COMMIT_GROUP, "user");
+    d->comment = kf_text(kf, COMMIT_GROUP, "comment");
+    d->rollback_id = g_key_file_get_uint64(kf, COMMIT_GROUP, "rollback", NULL);
+    d->keys = g_ptr_array_new();
+    d->before = g_ptr_array_new_with_free_func(g_free);
+    d->after = g_ptr_array_new_with_free_func(g_free);
+    for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
+        if (!g_key_file_has_key(kf, "after", *k, NULL))
+            continue;
+        g_ptr_array_add(d->keys, (gpointer) *k);
+        g_ptr_array_add(d->before, kf_text(kf, "before", *k));
+        g_ptr_array_add(d->after, kf_text(kf, "after", *k));
+    }
+    return d;
+}
+
+/* seg_store_check_file - is the committed file on disk valid now? */
+gboolean seg_store_check_file(const char *config_path, GError **error)
+{
+    g_autoptr(seg_settings) s = NULL;
+    gboolean missing;
+
+    s = read_settings(config_path, NULL, NULL, &missing, error);
+    return s != NULL || missing;
 }

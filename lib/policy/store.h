@@ -11,7 +11,8 @@
  * The state directory (default /var/lib/segtls) holds pending.conf (the
  * whole pending configuration, same format), rollback/ (the last 10
  * saved configurations, each with a [rollback] group: time, user,
- * comment), ids (see records) and the lock file. Every write is atomic
+ * comment), last-commit.conf (who, when, why and what of the last
+ * commit), ids (see records) and the lock file. Every write is atomic
  * (temp file, fsync, rename, fsync of the directory) and serialised by an
  * flock(2) on STATE_DIR/lock.
  *
@@ -31,12 +32,32 @@
 
 typedef struct seg_store seg_store;
 
+/*
+ * A saved configuration: the one in force before a commit, with the
+ * time, user and comment of that commit. Its id is its sequence number,
+ * which never changes and is never given to another entry: a commit
+ * between a list and a restore cannot make an id name another entry.
+ */
 typedef struct seg_rollback_entry {
-    guint       id;             /* 1 = newest */
-    char       *time;           /* "Fri Nov 27 23:10:42 2026" */
+    guint64     id;             /* sequence number, highest = newest */
+    char       *time;           /* of the commit: "Fri Nov 27 23:10:42 2026" */
+    char       *user;           /* who committed */
+    char       *comment;        /* the commit's comment */
+    seg_settings *settings;     /* what restoring brings back; NULL: unreadable */
+} seg_rollback_entry;
+
+/* The last commit: who, when, why, what changed (keys with both values). */
+typedef struct seg_commit_detail {
+    char       *time;
     char       *user;
     char       *comment;
-} seg_rollback_entry;
+    guint64     rollback_id;    /* entry saved by that commit, 0 for none */
+    GPtrArray  *keys;           /* changed keys (char *) in listing order */
+    GPtrArray  *before;         /* their values before, same order */
+    GPtrArray  *after;          /* and after */
+} seg_commit_detail;
+void seg_commit_detail_free(seg_commit_detail *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_commit_detail, seg_commit_detail_free)
 
 /*
  * seg_store_open - load the committed file (a missing file means
@@ -75,7 +96,23 @@ gboolean seg_store_commit(seg_store *st, const char *user, const char *comment,
 
 /* seg_store_rollback_list - newest first; free with g_ptr_array_unref */
 GPtrArray *seg_store_rollback_list(seg_store *st);
+/*
+ * seg_store_rollback_get - the saved configuration with this id, or NULL
+ * with "no saved configuration ID" (SEG_ERROR_NOT_FOUND)
+ */
+seg_settings *seg_store_rollback_get(seg_store *st, guint64 id, GError **error);
 /* seg_store_rollback_restore - saved configuration id becomes pending */
-gboolean seg_store_rollback_restore(seg_store *st, guint id, GError **error);
+gboolean seg_store_rollback_restore(seg_store *st, guint64 id, GError **error);
+
+/* seg_store_last_commit - the last commit through the store; NULL: none yet */
+seg_commit_detail *seg_store_last_commit(seg_store *st);
+
+/*
+ * seg_store_check_file - is the committed file on disk valid now? FALSE
+ * with "file:line: message" when not (a hand edit not yet reloaded, or
+ * one SIGHUP refused); a missing file is valid (the defaults). Reads only
+ * the file, not the store: callable from any thread.
+ */
+gboolean seg_store_check_file(const char *config_path, GError **error);
 
 #endif

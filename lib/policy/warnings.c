@@ -5,11 +5,14 @@
  * what the service's target enforces: the certificate of a listening
  * service, security level 1 for Postfix's smtp at the verify modes. An
  * enabled version that cannot negotiate gives one warning line, shown at
- * edit, commit and apply time.
+ * edit, commit and apply time. A certificate file is read by a reader
+ * the caller may give (segtls-policyd checks where the file really is);
+ * by default with seg_file_read_bounded(), which never blocks on a FIFO.
  */
 #include <string.h>
 
 #include "error.h"
+#include "safefile.h"
 #include "tlsver.h"
 #include "usable.h"
 #include "warnings.h"
@@ -45,31 +48,50 @@ static void service_params(const seg_settings *s, seg_service svc,
             || tls == SEG_TLSMODE_REQUIRED_VERIFY) ? 1 : 0;
 }
 
+/* read_default - a certificate file read by seg_file_read_bounded() */
+static gboolean read_default(const char *path, char **pem, gsize *len,
+                             gpointer data, GError **error)
+{
+    return seg_file_read_bounded(path, SEG_FILE_MAX_CERT, pem, len, NULL, error);
+}
+
 /* analyse - usable mask of one service; warning lines into out */
-static unsigned analyse(const seg_settings *s, seg_service svc, GPtrArray *out)
+static unsigned analyse(const seg_settings *s, seg_service svc,
+                        seg_cert_reader reader, gpointer data, GPtrArray *out)
 {
     const seg_service_settings *ss = &s->svc[svc];
     const char *title = seg_service_title(svc);
     const char *cert = ss->certificate;
     g_autoptr(GError) error = NULL;
+    g_autofree char *pem = NULL;
     unsigned enabled = ss->methods;
     unsigned usable = 0;
     seg_tls_role role;
+    gsize   len = 0;
     int seclevel;
 
     service_params(s, svc, &role, &seclevel);
-    if (role == SEG_ROLE_CLIENT)
+    if (role == SEG_ROLE_CLIENT || cert == NULL || *cert == 0)
         cert = NULL;
-    if (!seg_usable_versions(ss->ciphers, enabled, role, cert, seclevel,
-                             &usable, &error)) {
+    if (cert != NULL && !(reader ? reader : read_default)(cert, &pem, &len, data,
+                                                          &error)) {
+        if (out)
+            g_ptr_array_add(out, g_strdup_printf("Warning: %s: cannot load "
+                                                 "certificate %s: %s", title,
+                                                 cert, error->message));
+        g_clear_error(&error);
+        cert = NULL;
+    }
+    if (!seg_usable_versions_pem(ss->ciphers, enabled, role, pem, len, cert,
+                                 seclevel, &usable, &error)) {
         if (out)
             g_ptr_array_add(out, g_strdup_printf("Warning: %s: %s", title,
                                                  error->message));
         if (error->code != SEG_ERROR_IO)
             return 0;
         g_clear_error(&error);
-        if (!seg_usable_versions(ss->ciphers, enabled, role, NULL, seclevel,
-                                 &usable, &error)) {
+        if (!seg_usable_versions_pem(ss->ciphers, enabled, role, NULL, 0, NULL,
+                                     seclevel, &usable, &error)) {
             if (out)
                 g_ptr_array_add(out, g_strdup_printf("Warning: %s: %s", title,
                                                      error->message));
@@ -98,13 +120,31 @@ static unsigned analyse(const seg_settings *s, seg_service svc, GPtrArray *out)
     return usable;
 }
 
+/* seg_settings_analyse - each service's warnings and usable versions */
+void seg_settings_analyse(const seg_settings *s, seg_cert_reader reader,
+                          gpointer data, seg_analysis *a)
+{
+    for (int svc = 0; svc < SEG_SVC_COUNT; svc++) {
+        a->warnings[svc] = g_ptr_array_new_with_free_func(g_free);
+        a->usable[svc] = analyse(s, (seg_service) svc, reader, data,
+                                 a->warnings[svc]);
+    }
+}
+
+/* seg_analysis_clear - free what seg_settings_analyse filled in */
+void seg_analysis_clear(seg_analysis *a)
+{
+    for (int svc = 0; svc < SEG_SVC_COUNT; svc++)
+        g_clear_pointer(&a->warnings[svc], g_ptr_array_unref);
+}
+
 /* seg_settings_warnings - usable-cipher warnings of all services */
 GPtrArray *seg_settings_warnings(const seg_settings *s)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
     for (int svc = 0; svc < SEG_SVC_COUNT; svc++)
-        analyse(s, (seg_service) svc, out);
+        analyse(s, (seg_service) svc, NULL, NULL, out);
     return out;
 }
 
@@ -112,5 +152,5 @@ GPtrArray *seg_settings_warnings(const seg_settings *s)
 unsigned seg_service_usable(const seg_settings *s, seg_service svc)
 {
     g_return_val_if_fail(svc < SEG_SVC_COUNT, 0);
-    return analyse(s, svc, NULL);
+    return analyse(s, svc, NULL, NULL, NULL);
 }

@@ -8,11 +8,10 @@
  * level 0. Without a configured certificate the server uses a built-in
  * RSA-2048 or ECDSA P-256 key (usable_keys.c: fixed, since generating
  * them is slow) with a self-signed certificate made once per process.
+ * The configured certificate is parsed from memory: the caller reads the
+ * file (seg_file_read_bounded, or a reader of its own that checks more).
  */
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -21,6 +20,7 @@
 #include "cipherstr.h"
 #include "error.h"
 #include "quote.h"
+#include "safefile.h"
 #include "tlsver.h"
 #include "usable.h"
 #include "usable_keys.h"
@@ -118,24 +118,21 @@ static const char *ossl_reason(const char *fallback)
     return r ? r : fallback;
 }
 
-/* load_pem - private key and chain from one PEM file */
-static gboolean load_pem(const char *path, cert_key *ck, GError **error)
+/* parse_pem - private key and chain from PEM text; NULL or the reason */
+static const char *parse_pem(const char *pem, gsize len, cert_key *ck)
 {
+    BIO    *bio = BIO_new_mem_buf(pem, (int) len);
     const char *why = NULL;
-    struct stat st;
-    FILE *fp;
-    X509 *x;
+    X509   *x;
 
-    if ((fp = fopen(path, "r")) == NULL) {
-        why = g_strerror(errno);
-    } else if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-        why = "not a regular file";
-    } else if ((ck->key = PEM_read_PrivateKey(fp, NULL, no_passphrase,
-                                              NULL)) == NULL) {
+    if (bio == NULL || len > G_MAXINT) {
+        why = "cannot read it";
+    } else if ((ck->key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase,
+                                                  NULL)) == NULL) {
         why = "no private key found";
     } else {
-        rewind(fp);
-        while ((x = PEM_read_X509(fp, NULL, no_passphrase, NULL)) != NULL) {
+        (void) BIO_reset(bio);
+        while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
             if (ck->cert == NULL) {
                 ck->cert = x;
             } else {
@@ -149,14 +146,22 @@ static gboolean load_pem(const char *path, cert_key *ck, GError **error)
         else if (!X509_check_private_key(ck->cert, ck->key))
             why = "the private key does not match the certificate";
     }
-    if (fp)
-        fclose(fp);
+    BIO_free(bio);
     ERR_clear_error();
+    return why;
+}
+
+/* load_pem - private key and chain from PEM text named name */
+static gboolean load_pem(const char *name, const char *pem, gsize len,
+                         cert_key *ck, GError **error)
+{
+    const char *why = parse_pem(pem, len, ck);
+
     if (why == NULL)
         return TRUE;
     cert_key_clear(ck);
     g_set_error(error, SEG_ERROR, SEG_ERROR_IO,
-                "cannot load certificate %s: %s", path, why);
+                "cannot load certificate %s: %s", name, why);
     return FALSE;
 }
 
@@ -260,6 +265,27 @@ gboolean seg_usable_versions(const char *ciphers, unsigned methods,
                              seg_tls_role role, const char *certificate,
                              int seclevel, unsigned *usable, GError **error)
 {
+    g_autoptr(GError) err = NULL;
+    g_autofree char *pem = NULL;
+    gsize   len = 0;
+
+    if (role == SEG_ROLE_SERVER && certificate && *certificate
+        && !seg_file_read_bounded(certificate, SEG_FILE_MAX_CERT, &pem, &len,
+                                  NULL, &err)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO,
+                    "cannot load certificate %s: %s", certificate, err->message);
+        return FALSE;
+    }
+    return seg_usable_versions_pem(ciphers, methods, role, pem, len,
+                                   certificate, seclevel, usable, error);
+}
+
+/* seg_usable_versions_pem - the same with the certificate file's contents */
+gboolean seg_usable_versions_pem(const char *ciphers, unsigned methods,
+                                 seg_tls_role role, const char *pem, gsize len,
+                                 const char *name, int seclevel,
+                                 unsigned *usable, GError **error)
+{
     cert_key own = {0};
     const cert_key *peers[2];
     SSL_CTX *test = NULL;
@@ -270,7 +296,7 @@ gboolean seg_usable_versions(const char *ciphers, unsigned methods,
 
     g_return_val_if_fail(ciphers != NULL, FALSE);
     if (role == SEG_ROLE_SERVER) {
-        if (certificate && *certificate && !load_pem(certificate, &own, error))
+        if (pem != NULL && !load_pem(name ? name : "(memory)", pem, len, &own, error))
             return FALSE;
         peers[0] = own.key ? &own : builtin(FALSE);
         npeers = 1;

@@ -24,10 +24,24 @@
 
 typedef enum { SEG_ROLE_SERVER, SEG_ROLE_CLIENT } seg_tls_role;
 
-/* seg_usable_versions - subset of methods that negotiates */
+/*
+ * seg_usable_versions - subset of methods that negotiates. The
+ * certificate file is read with seg_file_read_bounded() (safefile.h): a
+ * FIFO or a device is refused at once, never waited on.
+ */
 gboolean seg_usable_versions(const char *ciphers, unsigned methods,
                              seg_tls_role role, const char *certificate,
                              int seclevel, unsigned *usable, GError **error);
+
+/*
+ * seg_usable_versions_pem - the same with the certificate file's contents
+ * already read (pem, len; NULL: none configured); name is the file's
+ * name in messages ("cannot load certificate NAME: no private key found").
+ */
+gboolean seg_usable_versions_pem(const char *ciphers, unsigned methods,
+                                 seg_tls_role role, const char *pem, gsize len,
+                                 const char *name, int seclevel,
+                                 unsigned *usable, GError **error);
 
 /*
  * seg_cipher_describe - the VERIFY listing: one `openssl ciphers -v`

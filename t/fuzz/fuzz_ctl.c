@@ -13,10 +13,11 @@
  * carry a one-line "error". Linked with --wrap: seg_apply() never runs
  * (a commit must not touch the real Postfix or nginx), and msg_info()
  * and friends format their message but print nothing (quiet.c). The
- * warnings of show, set and commit (lib/tls/usable.c: real in-memory
- * handshakes, some 20 ms each under ASan) are one fixed line unless
- * FUZZ_CTL_USABLE=1 is in the environment: the requests are what is
- * fuzzed here, and they run ten times faster without the handshakes.
+ * analysis behind show, set, commit and status (lib/tls/usable.c: real
+ * in-memory handshakes, some 20 ms each under ASan) gives one fixed line
+ * unless FUZZ_CTL_USABLE=1 is in the environment: the requests are what
+ * is fuzzed here, and they run ten times faster without the handshakes.
+ * policyd_dispatch() runs the analysis in this thread.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -29,18 +30,22 @@
 #include "msg.h"
 #include "policyd.h"
 #include "usable.h"
+#include "warnings.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
 gboolean __wrap_seg_apply(const seg_settings *s, const seg_apply_opts *o,
                           seg_apply_report *rep, GError **error);
-GPtrArray *__wrap_seg_settings_warnings(const seg_settings *s);
-GPtrArray *__real_seg_settings_warnings(const seg_settings *s);
+void __wrap_seg_settings_analyse(const seg_settings *s, seg_cert_reader reader,
+                                 gpointer data, seg_analysis *a);
+void __real_seg_settings_analyse(const seg_settings *s, seg_cert_reader reader,
+                                 gpointer data, seg_analysis *a);
 
 static char *top_dir;           /* private temporary directory */
 static char *config_path;       /* TOP/segtls.conf */
 static char *state_dir;         /* TOP/state */
+static const char *const cert_dirs[] = {POLICYD_CERT_DIRS, NULL};
 
 /* __wrap_seg_apply - the apply step of a commit does nothing here */
 gboolean __wrap_seg_apply(const seg_settings *s, const seg_apply_opts *o,
@@ -49,19 +54,23 @@ gboolean __wrap_seg_apply(const seg_settings *s, const seg_apply_opts *o,
     return TRUE;
 }
 
-/* __wrap_seg_settings_warnings - one fixed line, or the real ones */
-GPtrArray *__wrap_seg_settings_warnings(const seg_settings *s)
+/* __wrap_seg_settings_analyse - one fixed line, or the real analysis */
+void __wrap_seg_settings_analyse(const seg_settings *s, seg_cert_reader reader,
+                                 gpointer data, seg_analysis *a)
 {
     static int real = -1;
-    GPtrArray *w;
 
     if (real < 0)
         real = g_strcmp0(g_getenv("FUZZ_CTL_USABLE"), "1") == 0;
-    if (real)
-        return __real_seg_settings_warnings(s);
-    w = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(w, g_strdup("Warning: fuzz_ctl: usable.c not run"));
-    return w;
+    if (real) {
+        __real_seg_settings_analyse(s, reader, data, a);
+        return;
+    }
+    for (int svc = 0; svc < SEG_SVC_COUNT; svc++) {
+        a->warnings[svc] = g_ptr_array_new_with_free_func(g_free);
+        a->usable[svc] = s->svc[svc].methods;
+    }
+    g_ptr_array_add(a->warnings[0], g_strdup("Warning: fuzz_ctl: usable.c not run"));
 }
 
 /* rm_entry - nftw callback: remove one entry, depth first */
@@ -157,6 +166,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     clean();
     pd.config_path = config_path;
     pd.state_dir = state_dir;
+    pd.cert_dirs = (char **) cert_dirs;
     pd.store = seg_store_open(config_path, state_dir, &err);
     if (pd.store == NULL) {
         fprintf(stderr, "fuzz_ctl: %s\n", err->message);

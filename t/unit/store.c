@@ -624,14 +624,14 @@ static void test_rollback(fixture *f, gconstpointer data)
         seg_rollback_entry *e = g_ptr_array_index(list, i);
         g_autofree char *comment = g_strdup_printf("change %u", 12 - i);
 
-        g_assert_cmpuint(e->id, ==, i + 1);
+        g_assert_cmpuint(e->id, ==, 12 - i);       /* the sequence number */
         g_assert_cmpstr(e->comment, ==, comment);
         g_assert_cmpstr(e->user, ==, (12 - i - 1) % 2 ? "bob" : "admin");
         g_assert_true(g_regex_match(re, e->time, 0, NULL));
     }
 
-    /* id 3 saved the configuration before commit 10: ciphers[8] */
-    g_assert_true(seg_store_rollback_restore(st, 3, &err));
+    /* id 10 saved the configuration before commit 10: ciphers[8] */
+    g_assert_true(seg_store_rollback_restore(st, 10, &err));
     g_assert_no_error(err);
     {
         g_autoptr(seg_settings) want = changed(ciphers[8]);
@@ -640,12 +640,76 @@ static void test_rollback(fixture *f, gconstpointer data)
         g_assert_true(seg_settings_equal(seg_store_pending(st), want));
         g_assert_true(seg_settings_equal(seg_store_committed(st), now));
     }
-    g_assert_false(seg_store_rollback_restore(st, 11, &err));
-    g_assert_error(err, SEG_ERROR, SEG_ERROR_NOT_FOUND);
-    g_assert_cmpstr(err->message, ==, "no saved configuration number 11");
-    g_clear_error(&err);
-    g_assert_false(seg_store_rollback_restore(st, 0, &err));
-    g_assert_cmpstr(err->message, ==, "no saved configuration number 0");
+    /* ids 1 and 2 were pruned; 13 was never given */
+    for (guint64 gone = 0; gone <= 13; gone += gone == 2 ? 11 : 1) {
+        g_autofree char *msg = g_strdup_printf("no saved configuration %"
+                                               G_GUINT64_FORMAT, gone);
+
+        g_assert_false(seg_store_rollback_restore(st, gone, &err));
+        g_assert_error(err, SEG_ERROR, SEG_ERROR_NOT_FOUND);
+        g_assert_cmpstr(err->message, ==, msg);
+        g_clear_error(&err);
+    }
+    seg_store_free(st);
+}
+
+/*
+ * test_rollback_stable - an id names the same configuration after more
+ * commits (issue 13 item 17: a commit between list and restore)
+ */
+static void test_rollback_stable(fixture *f, gconstpointer data)
+{
+    seg_store *st = open_ok(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) list = NULL;
+    g_autoptr(seg_settings) a = changed("AES128");
+    g_autoptr(seg_settings) b = changed("AES256");
+    g_autoptr(seg_settings) c = changed("CHACHA20");
+    guint64 shown;
+
+    g_assert_true(seg_store_set_pending(st, a, &err));
+    g_assert_true(seg_store_commit(st, "admin", "to a", TRUE, NULL, &err));
+    g_assert_true(seg_store_set_pending(st, b, &err));
+    g_assert_true(seg_store_commit(st, "admin", "to b", TRUE, NULL, &err));
+    list = seg_store_rollback_list(st);
+    shown = ((seg_rollback_entry *) g_ptr_array_index(list, 0))->id;
+    g_assert_true(seg_settings_equal(((seg_rollback_entry *)
+                                      g_ptr_array_index(list, 0))->settings, a));
+    /* another commit between the list and the restore */
+    g_assert_true(seg_store_set_pending(st, c, &err));
+    g_assert_true(seg_store_commit(st, "bob", "to c", TRUE, NULL, &err));
+    g_assert_true(seg_store_rollback_restore(st, shown, &err));
+    g_assert_no_error(err);
+    g_assert_true(seg_settings_equal(seg_store_pending(st), a));
+    seg_store_free(st);
+}
+
+/* test_last_commit - who, when, why and what the last commit changed */
+static void test_last_commit(fixture *f, gconstpointer data)
+{
+    seg_store *st = open_ok(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(seg_settings) a = seg_settings_new_default();
+    g_autoptr(seg_commit_detail) d = NULL;
+
+    g_assert_null(seg_store_last_commit(st));
+    set_ok(a, "inbound.methods", "1.2-1.3");
+    set_ok(a, "inbound.ciphers", "AES128");
+    g_assert_true(seg_store_set_pending(st, a, &err));
+    g_assert_true(seg_store_commit(st, "admin", "tls13 in", TRUE, NULL, &err));
+    g_assert_no_error(err);
+    d = seg_store_last_commit(st);
+    g_assert_nonnull(d);
+    g_assert_cmpstr(d->user, ==, "admin");
+    g_assert_cmpstr(d->comment, ==, "tls13 in");
+    g_assert_cmpuint(d->rollback_id, ==, 1);
+    g_assert_cmpuint(d->keys->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(d->keys, 0), ==, "inbound.methods");
+    g_assert_cmpstr(g_ptr_array_index(d->before, 0), ==, "1.1-1.2");
+    g_assert_cmpstr(g_ptr_array_index(d->after, 0), ==, "1.2-1.3");
+    g_assert_cmpstr(g_ptr_array_index(d->keys, 1), ==, "inbound.ciphers");
+    g_assert_cmpstr(g_ptr_array_index(d->before, 1), ==, SEG_DEFAULT_INBOUND_CIPHERS);
+    g_assert_cmpstr(g_ptr_array_index(d->after, 1), ==, "AES128");
     seg_store_free(st);
 }
 
@@ -756,8 +820,10 @@ static void test_concurrent(fixture *f, gconstpointer data)
     g_assert_cmpuint(list->len, <=, SEG_ROLLBACK_KEEP);
     g_assert_cmpuint(count_dir(rbdir, &dots), ==, list->len);
     g_assert_cmpuint(dots, ==, 0);
-    for (i = 1; i <= list->len; i++) {
-        g_assert_true(seg_store_rollback_restore(st, i, &err));
+    for (i = 0; i < list->len; i++) {
+        seg_rollback_entry *e = g_ptr_array_index(list, i);
+
+        g_assert_true(seg_store_rollback_restore(st, e->id, &err));
         g_assert_no_error(err);
     }
     seg_store_free(st);
@@ -785,6 +851,8 @@ int main(int argc, char **argv)
     ADD("/store/commit-fail", test_commit_fail);
     ADD("/store/reload", test_reload);
     ADD("/store/rollback", test_rollback);
+    ADD("/store/rollback-stable", test_rollback_stable);
+    ADD("/store/last-commit", test_last_commit);
     ADD("/store/concurrent", test_concurrent);
     ADD("/store/crash", test_crash);
     return g_test_run();
