@@ -497,6 +497,8 @@ static void rb_entry_free(gpointer p)
     g_free(e->time);
     g_free(e->user);
     g_free(e->comment);
+    if (e->settings != NULL)
+        seg_settings_free(e->settings);
     g_free(e);
 }
 
@@ -516,13 +518,16 @@ GPtrArray *seg_store_rollback_list(seg_store *st)
     guint   i;
 
     for (i = 0; i < files->len && i < SEG_ROLLBACK_KEEP; i++) {
-        g_autoptr(GKeyFile) kf = g_key_file_new();
-        seg_rollback_entry *e;
+        const char *path = g_array_index(files, rb_file, i).path;
+        g_autoptr(GKeyFile) kf = NULL;
+        seg_rollback_entry *e = g_new0(seg_rollback_entry, 1);
 
-        if (!g_key_file_load_from_file(kf, g_array_index(files, rb_file, i).path,
-                                       G_KEY_FILE_NONE, NULL))
-            kf = NULL;
-        e = g_new0(seg_rollback_entry, 1);
+        e->settings = read_settings(path, ROLLBACK_GROUP, &kf, NULL, NULL);
+        if (kf == NULL) {           /* broken settings: still show who and when */
+            kf = g_key_file_new();
+            if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL))
+                g_clear_pointer(&kf, g_key_file_unref);
+        }
         e->id = i + 1;
         e->time = kf ? rb_meta(kf, "time") : g_strdup("");
         e->user = kf ? rb_meta(kf, "user") : g_strdup("");

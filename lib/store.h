@@ -35,6 +35,7 @@ typedef struct seg_rollback_entry {
     char       *time;           /* "Fri Nov 27 23:10:42 2026" */
     char       *user;
     char       *comment;
+    seg_settings *settings;     /* what restoring it brings back; NULL: unreadable */
 } seg_rollback_entry;
 
 /* seg_settings_to_keyfile - serialise (all keys, canonical values) */

@@ -37,6 +37,7 @@
 #define FD_RESERVE      64      /* descriptors kept for the store, apply, logs */
 
 typedef struct conn {
+    policyd_conn base;          /* first: deferred answers come through it */
     policyd    *pd;
     GSocketConnection *sc;
     GInputStream *in;
@@ -64,7 +65,7 @@ static void conn_free(conn *c)
 {
     conns = g_list_remove(conns, c);
     if (c->deferred)
-        policyd_apply_forget(c);
+        policyd_apply_forget(&c->base);
     if (nconns-- == max_conns && accepting != NULL) {
         msg_info("control: accepting connections again");
         g_socket_service_start(accepting);
@@ -198,7 +199,8 @@ static JsonObject *handle_line(conn *c, const char *line, gsize len)
     root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
         return policyd_error_response("request is not a JSON object");
-    return policyd_dispatch_conn(c->pd, json_node_get_object(root), c->user, c);
+    return policyd_dispatch_conn(c->pd, json_node_get_object(root), c->user,
+                                 &c->base);
 }
 
 /* on_read - more bytes arrived, or the peer went away */
@@ -258,9 +260,11 @@ static void conn_process(conn *c)
     }
 }
 
-/* policyd_conn_reply - the answer of a deferred request */
-void policyd_conn_reply(policyd_conn *c, JsonObject *resp)
+/* conn_deferred_reply - the answer of a deferred request */
+static void conn_deferred_reply(policyd_conn *base, JsonObject *resp)
 {
+    conn   *c = (conn *) base;
+
     c->deferred = FALSE;
     conn_reply(c, resp);
 }
@@ -271,6 +275,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc,
 {
     conn   *c = g_new0(conn, 1);
 
+    c->base.reply = conn_deferred_reply;
     c->pd = data;
     c->sc = g_object_ref(sc);
     c->in = g_io_stream_get_input_stream(G_IO_STREAM(sc));

@@ -272,6 +272,47 @@ static JsonObject *op_clear(policyd *pd, JsonObject *req, const char *user,
     return resp;
 }
 
+/*
+ * rollback_restores - what restoring entry e brings back: "settings" (the
+ * saved configuration), "differences" (each key where it differs from
+ * the committed one: "KEY = SAVED (committed: NOW)") and "restores", one
+ * line saying which configuration that is.
+ */
+static void rollback_restores(JsonObject *o, const seg_rollback_entry *e,
+                              const seg_settings *committed)
+{
+    JsonArray *diff = json_array_new();
+    g_autofree char *what = NULL;
+
+    if (e->settings == NULL) {
+        json_object_set_null_member(o, "settings");
+        json_object_set_array_member(o, "differences", diff);
+        json_object_set_string_member(o, "restores",
+                                      "a saved configuration that cannot be read");
+        return;
+    }
+    for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
+        g_autofree char *saved = seg_settings_get(e->settings, *k);
+        g_autofree char *now = seg_settings_get(committed, *k);
+
+        g_autofree char *line = NULL;
+
+        if (strcmp(saved, now) == 0)
+            continue;
+        line = g_strdup_printf("%s = %s (committed: %s)", *k,
+                               *saved ? saved : "\"\"", *now ? now : "\"\"");
+        json_array_add_string_element(diff, line);
+    }
+    what = g_strdup_printf("the configuration in force before the commit of %s by %s%s",
+                           e->time && *e->time ? e->time : "an unknown time",
+                           e->user && *e->user ? e->user : "an unknown user",
+                           json_array_get_length(diff) == 0
+                           ? ", the same as the committed one" : "");
+    json_object_set_object_member(o, "settings", seg_settings_to_json(e->settings));
+    json_object_set_array_member(o, "differences", diff);
+    json_object_set_string_member(o, "restores", what);
+}
+
 /* op_rollback_list - saved configurations, newest first */
 static JsonObject *op_rollback_list(policyd *pd, JsonObject *req,
                                     const char *user, GError **error)
@@ -289,6 +330,7 @@ static JsonObject *op_rollback_list(policyd *pd, JsonObject *req,
         json_object_set_string_member(o, "time", e->time ? e->time : "");
         json_object_set_string_member(o, "user", e->user ? e->user : "");
         json_object_set_string_member(o, "comment", e->comment ? e->comment : "");
+        rollback_restores(o, e, seg_store_committed(pd->store));
         json_array_add_object_element(arr, o);
     }
     resp = ok_response();
@@ -372,11 +414,57 @@ static const struct op {
     {"status", op_status, FALSE},
 };
 
+/* policyd_conn_reply - the answer of a deferred request, its caller's way */
+void policyd_conn_reply(policyd_conn *conn, JsonObject *resp)
+{
+    conn->reply(conn, resp);
+}
+
 /* policyd_dispatch - run one request, always return a response */
 JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
                              const char *user)
 {
     return policyd_dispatch_conn(pd, request, user, NULL);
+}
+
+/*
+ * policyd_run - run one request for user, the one path of every change:
+ * the ok response; NULL with error set (SEG_ERROR_LOCKED while an apply
+ * runs, SEG_ERROR_NOT_FOUND, SEG_ERROR_PROTOCOL for a malformed request,
+ * the settings' own codes for refused values); or NULL without an error
+ * when the answer comes later through conn (conn not NULL only).
+ */
+JsonObject *policyd_run(policyd *pd, JsonObject *request, const char *user,
+                        policyd_conn *conn, GError **error)
+{
+    GError *err = NULL;
+    JsonNode *node;
+    const char *name;
+    JsonObject *resp;
+    gsize   i;
+
+    node = member_of_type(request, "op", G_TYPE_STRING, TRUE, error);
+    if (node == NULL)
+        return NULL;
+    name = json_node_get_string(node);
+    for (i = 0; i < G_N_ELEMENTS(ops); i++) {
+        if (strcmp(ops[i].name, name) != 0)
+            continue;
+        if (ops[i].changes && policyd_apply_busy()) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_LOCKED, "an apply is in progress");
+            return NULL;
+        }
+        caller = conn;
+        resp = ops[i].handler(pd, request, user, &err);
+        caller = NULL;
+        if (resp == NULL && err != NULL) {
+            msg_debug("%s by %s: %s", name, user, err->message);
+            g_propagate_error(error, err);
+        }
+        return resp;
+    }
+    g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL, "unknown op \"%s\"", name);
+    return NULL;
 }
 
 /*
@@ -387,34 +475,9 @@ JsonObject *policyd_dispatch_conn(policyd *pd, JsonObject *request,
                                   const char *user, policyd_conn *conn)
 {
     g_autoptr(GError) err = NULL;
-    JsonNode *node;
-    const char *name;
-    JsonObject *resp;
-    gsize   i;
+    JsonObject *resp = policyd_run(pd, request, user, conn, &err);
 
-    node = member_of_type(request, "op", G_TYPE_STRING, TRUE, &err);
-    if (node == NULL)
+    if (resp == NULL && err != NULL)
         return policyd_error_response(err->message);
-    name = json_node_get_string(node);
-    for (i = 0; i < G_N_ELEMENTS(ops); i++) {
-        if (strcmp(ops[i].name, name) != 0)
-            continue;
-        if (ops[i].changes && policyd_apply_busy())
-            return policyd_error_response("an apply is in progress");
-        caller = conn;
-        resp = ops[i].handler(pd, request, user, &err);
-        caller = NULL;
-        if (resp == NULL && err == NULL)
-            return NULL;                /* deferred */
-        if (resp == NULL) {
-            msg_debug("%s by %s: %s", name, user, err->message);
-            return policyd_error_response(err->message);
-        }
-        return resp;
-    }
-    {
-        g_autofree char *msg = g_strdup_printf("unknown op \"%s\"", name);
-
-        return policyd_error_response(msg);
-    }
+    return resp;
 }

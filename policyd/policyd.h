@@ -33,10 +33,15 @@ void policyd_unlisten(policyd *pd);
 
 /*
  * A request whose answer comes later (a commit that runs segtls-apply):
- * dispatch returns NULL, the connection reads nothing more until
- * policyd_conn_reply() sends the answer (taken).
+ * dispatch returns NULL, the caller waits until policyd_conn_reply()
+ * hands it the answer (taken). A control connection (control.c) and a
+ * web request (web.c) each embed a policyd_conn whose reply function
+ * sends the answer their way.
  */
-typedef struct conn policyd_conn;
+typedef struct policyd_conn policyd_conn;
+struct policyd_conn {
+    void      (*reply)(policyd_conn *conn, JsonObject *resp);
+};
 void policyd_conn_reply(policyd_conn *conn, JsonObject *resp);
 
 /* ops.c */
@@ -44,6 +49,8 @@ JsonObject *policyd_dispatch(policyd *pd, JsonObject *request,
                              const char *user);
 JsonObject *policyd_dispatch_conn(policyd *pd, JsonObject *request,
                                   const char *user, policyd_conn *conn);
+JsonObject *policyd_run(policyd *pd, JsonObject *request, const char *user,
+                        policyd_conn *conn, GError **error);
 JsonObject *policyd_error_response(const char *message);
 JsonObject *policyd_ok_response(void);
 JsonArray *policyd_strings_array(GPtrArray *lines);
