@@ -85,7 +85,8 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libssl-dev openssl libmilter-dev perl postfix nginx nginx-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
             libclang-rt-14-dev ca-certificates miltertest \
-            libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata
+            libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
+            libsoup-3.0-dev libpam0g-dev chromium chromium-driver python3-selenium
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
