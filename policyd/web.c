@@ -198,8 +198,11 @@ void web_send_error(web_req *r, int status, const char *message)
 /* web_redirect - 303 See Other to a path of ours */
 void web_redirect(web_req *r, const char *to)
 {
+    /* relative: behind the TLS proxy this server's own URI says http: */
     security_headers(r->msg);
-    soup_server_message_set_redirect(r->msg, 303, to);
+    soup_server_message_set_status(r->msg, 303, NULL);
+    soup_message_headers_replace(soup_server_message_get_response_headers(r->msg),
+                                 "Location", to);
     web_resume(r);
 }
 

@@ -10,6 +10,9 @@
  *   GET /status.json  the same as JSON
  *   anything else     404 (405 for methods other than GET and HEAD)
  *
+ * With --gui-proxy every request goes to segtls-policyd's web UI instead
+ * (gui_proxy.c).
+ *
  * Records (gui_logs): "GUI HTTPS TLS success protocol P cipher C address
  * IP port PORT", and "Warning: SSL error with client IP:PORT - (code,
  * 'string')" for a failed handshake.
@@ -216,6 +219,10 @@ static void on_input(sa_conn *c)
 
     if (c->in->len == 0)                /* the peer closed; nothing to answer */
         return;
+    if (sa.opt.gui_proxy != NULL) {     /* the web UI of segtls-policyd */
+        sa_gui_proxy_take(c);
+        return;
+    }
     res = sa_http_parse((char *) c->in->data, c->in->len, &r->head, &path);
     if (res == SA_HTTP_MORE)
         return;
