@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -753,7 +754,7 @@ static gboolean route_match(const char *pattern, const char *path, const char **
     digits = strspn(path + pre, "0123456789");
     if (digits == 0 || digits > 10 || strcmp(path + pre + digits, brace + 4) != 0)
         return FALSE;
-    *arg = path + pre;
+    *arg = path + pre;          /* the digits, up to the next '/' */
     return TRUE;
 }
 
@@ -949,6 +950,7 @@ static void on_request(SoupServer *srv, SoupServerMessage *msg, const char *path
     r->pd = data;
     r->msg = msg;
     r->ip = client_ip(msg);
+    path = g_uri_get_path(uri);     /* as sent (still %-encoded), not decoded */
     r->path = g_uri_get_query(uri) ? g_strconcat(path, "?", g_uri_get_query(uri), NULL)
         : g_strdup(path);
     r->method = soup_server_message_get_method(msg);
@@ -965,7 +967,10 @@ static void on_request(SoupServer *srv, SoupServerMessage *msg, const char *path
         if (strcmp(routes[i].method, r->method) == 0
             || (strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
             rt = &routes[i];
-            r->route_arg = arg;
+            if (arg != NULL) {
+                g_strlcpy(r->arg, arg, MIN(sizeof(r->arg), strspn(arg, "0123456789") + 1));
+                r->route_arg = r->arg;
+            }
             break;
         }
     }
@@ -1040,8 +1045,10 @@ static GSocket *listen_socket(const char *path, const char *group, uid_t owner,
         return NULL;
     if ((sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
                              G_SOCKET_PROTOCOL_DEFAULT, error)) == NULL
-        || !g_socket_bind(sock, addr, FALSE, error)
-        || !g_socket_listen(sock, error))
+        || !g_socket_bind(sock, addr, FALSE, error))
+        return NULL;
+    g_socket_set_listen_backlog(sock, SOMAXCONN);     /* bursts of proxied requests */
+    if (!g_socket_listen(sock, error))
         return NULL;
     if (chmod(path, 0660) < 0
         || ((gid != (gid_t) -1 || owner != (uid_t) -1) && chown(path, owner, gid) < 0)) {

@@ -52,7 +52,8 @@ typedef struct web_req {
     gboolean    paused;
     gboolean    gone;           /* the client went away while paused */
     gboolean    logged;         /* the request record is written */
-    const char *route_arg;      /* {id} of the route, or NULL */
+    const char *route_arg;      /* {id} of the route (in arg), or NULL */
+    char        arg[12];
     void      (*deferred)(struct web_req *r, JsonObject *resp);
     void      (*commit_done)(struct web_req *r, JsonObject *resp);
 } web_req;
