@@ -21,6 +21,8 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 FLAGS = ("--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
          "--disable-background-networking --disable-component-update --disable-sync "
@@ -38,6 +40,13 @@ def browser(extra=()):
     return d
 
 
+def submit(d, element_id):
+    """click a button that loads a new page, and wait for that page"""
+    old = d.find_element(By.TAG_NAME, "html")
+    d.find_element(By.ID, element_id).click()
+    WebDriverWait(d, 300).until(EC.staleness_of(old))
+
+
 def box(d, key, v):
     e = d.find_element(By.ID, key + ":" + v)
     return {"checked": e.is_selected(), "enabled": e.is_enabled()}
@@ -51,10 +60,10 @@ def edit(base, user, password, outdir, comment):
         seen["login_title"] = d.title
         d.find_element(By.ID, "username").send_keys(user)
         d.find_element(By.ID, "password").send_keys(password)
-        d.find_element(By.ID, "login-submit").click()
+        submit(d, "login-submit")
         seen["main_title"] = d.title
         seen["notes"] = d.find_element(By.ID, "notes").text
-        d.find_element(By.ID, "edit").click()
+        submit(d, "edit")
         seen["edit_title"] = d.title
         seen["gui_before"] = {v: box(d, "gui.methods", v) for v in ("1.0", "1.1", "1.2", "1.3")}
         d.find_element(By.ID, "gui.methods:1.0").click()
@@ -74,17 +83,18 @@ def edit(base, user, password, outdir, comment):
         seen["gui_restored"] = {v: box(d, "gui.methods", v) for v in ("1.0", "1.1", "1.2", "1.3")}
         d.find_element(By.ID, "inbound.methods:1.3").click()
         seen["inbound_after"] = {v: box(d, "inbound.methods", v) for v in ("1.0", "1.1", "1.2", "1.3")}
-        d.find_element(By.ID, "submit").click()
+        submit(d, "submit")
         seen["flash_submit"] = d.find_element(By.ID, "flash").text
         seen["pending"] = d.find_element(By.ID, "pending").text
         d.find_element(By.ID, "comment").send_keys(comment)
-        d.find_element(By.ID, "commit").click()
+        submit(d, "commit")
         seen["flash_commit"] = d.find_element(By.ID, "flash").text
         seen["inbound_view"] = d.find_element(By.ID, "view-inbound.methods").text
         row = d.find_element(By.ID, "rollback-1")
         seen["rollback_user"] = row.find_element(By.CSS_SELECTOR, "td.user").text
         seen["rollback_restores"] = row.find_element(By.CSS_SELECTOR, "td.restores").text
         d.get(base + "/?live=1")
+        d.set_window_size(1280, 2300)
         seen["live_inbound"] = d.find_element(By.ID, "live-inbound").text
         d.save_screenshot(outdir + "/webui-committed.png")
     finally:
