@@ -11,6 +11,10 @@
  *
  * Who: a session cookie (login form or POST /api/v1/session), or, for
  * the API only, HTTP Basic (checked by PAM each time, only over TLS).
+ * A request that may change something is refused when its Origin is not
+ * this server (login forms included), and with a session it needs the
+ * session's CSRF token; API bodies must be JSON, which a foreign page
+ * cannot send without a preflight this server never answers.
  * Members of the admin group change and commit; other accepted accounts
  * read. Everything that changes settings builds the same control
  * request the CLI sends and runs it through policyd_run() with the web
@@ -143,7 +147,7 @@ static void security_headers(SoupServerMessage *msg)
     soup_message_headers_replace(h, "Cache-Control", "no-store");
     soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
     soup_message_headers_replace(h, "X-Frame-Options", "DENY");
-    soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
+    soup_message_headers_replace(h, "Referrer-Policy", "same-origin");    /* no-referrer makes a form's Origin "null" */
     soup_message_headers_replace(h, "Content-Security-Policy",
                                  "default-src 'none'; script-src 'self'; "
                                  "style-src 'self'; img-src 'self'; "
@@ -861,9 +865,27 @@ char *web_form_field(web_req *r, const char *name)
     return v;
 }
 
-/* handle - rights, CSRF and body checks, then the route's handler */
+/* same_origin - no Origin header, or the one of this server (https://Host) */
+static gboolean same_origin(SoupServerMessage *msg)
+{
+    SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+    const char *origin = soup_message_headers_get_one(h, "Origin");
+    const char *host = soup_message_headers_get_one(h, "Host");
+
+    if (origin == NULL)
+        return TRUE;
+    return host != NULL && g_ascii_strncasecmp(origin, "https://", 8) == 0
+        && g_ascii_strcasecmp(origin + 8, host) == 0;
+}
+
+/* handle - rights, origin, CSRF and body checks, then the route's handler */
 static void handle(web_req *r, const struct route *rt)
 {
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0
+        && !same_origin(r->msg)) {
+        web_send_error(r, 403, "cross-origin request refused");
+        return;
+    }
     if (rt->role > r->role) {
         g_autofree char *m = NULL;
 

@@ -34,7 +34,7 @@
 #include "tlsver.h"
 #include "web.h"
 
-#define FIELD_NONE  "form"          /* marks a submitted edit form */
+#define FIELD_FORM  "form"          /* marks a submitted edit form */
 
 /* A switch of the edit form: the key, its on and off values. */
 static const struct toggle {
@@ -680,7 +680,7 @@ static void edit_form(web_req *r, int status, JsonObject *cur, const char *error
     }
     g_string_append(b, "<form method=\"post\" action=\"/edit\" id=\"edit-form\">");
     csrf_field(b, r);
-    g_string_append(b, "<input type=\"hidden\" name=\"" FIELD_NONE "\" value=\"edit\">"
+    g_string_append(b, "<input type=\"hidden\" name=\"" FIELD_FORM "\" value=\"edit\">"
                     "<table class=\"cfg edit\">\n");
     for (int svc = 0; svc < SEG_SVC_COUNT; svc++) {
         const char *skey = seg_service_key((seg_service) svc);
@@ -785,7 +785,7 @@ static JsonObject *form_settings(GHashTable *form)
         char   *key = NULL;
         const seg_tlsver *ver;
 
-        if (strcmp(k, "csrf") == 0 || strcmp(k, FIELD_NONE) == 0)
+        if (strcmp(k, "csrf") == 0 || strcmp(k, FIELD_FORM) == 0)
             continue;
         if (version_box(k, &key, &ver)) {
             unsigned mask = GPOINTER_TO_UINT(g_hash_table_lookup(boxes, key));

@@ -15,7 +15,8 @@
  *
  * Records (gui_logs): "GUI HTTPS TLS success protocol P cipher C address
  * IP port PORT", and "Warning: SSL error with client IP:PORT - (code,
- * 'string')" for a failed handshake.
+ * 'string')" for a failed handshake; each answer the gateway's request
+ * line (log.c, lib/guirec.h).
  */
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 typedef struct request {
     sa_conn    *c;
     gboolean    head;
+    const char *path;           /* of the request being answered, or NULL */
 } request;
 
 /*
@@ -201,6 +203,7 @@ static void respond(request *r, int code, const char *reason, const char *type, 
 {
     gsize   len = strlen(body);
 
+    sa_gui_request(r->c->peer_ip, code, r->path ? (r->head ? "HEAD" : "GET") : NULL, r->path);
     sa_conn_printf(r->c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
                    "Connection: close\r\n\r\n", code, reason, type, len);
@@ -232,6 +235,7 @@ static void on_input(sa_conn *c)
         return;
     }
     g_byte_array_set_size(c->in, 0);
+    r->path = path;
     if (res == SA_HTTP_BAD) {
         respond(r, 400, "Bad Request", "text/plain", "bad request\n");
     } else if (res == SA_HTTP_METHOD) {

@@ -132,6 +132,7 @@ void    sa_log_close(void);
 guint64 sa_id_next(sa_id_kind kind);
 void    sa_mail_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void    sa_gui_record(gboolean warning, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void    sa_gui_request(const char *ip, int status, const char *method, const char *path);
 GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
 
 /* Inbound SMTP (smtp_server.c). */

@@ -75,7 +75,7 @@ since() { sleep 0.2; tail -c "+$(($1 + 1))" "$GUI" | sed -E "s/^$TS //" | grep -
 # session_args - AS=(the curl arguments of the session of the last wlogin)
 session_args() { AS=(-H "Cookie: $WCOOKIE" -H "X-CSRF-Token: $WCSRF"); }
 
-plan 70
+plan 77
 
 # --- who: nobody, Basic, sessions ---
 api GET /api/v1/settings ""
@@ -115,6 +115,11 @@ api GET /api/v1/settings/pending "" "${AS[@]}"
 is "$(jget 'j["pending"]')" None "... and nothing changed"
 api PUT /api/v1/settings/pending "$VALID" -H "Cookie: $WCOOKIE" -H "X-CSRF-Token: 0$WCSRF"
 is "$ST" 403 "PUT with a wrong CSRF token: 403"
+api PUT /api/v1/settings/pending "$VALID" "${AS[@]}" -H 'Origin: https://evil.example'
+is "$ST $(err)" "403 cross-origin request refused" "PUT from a foreign origin, even with the token: 403"
+st=$(wcurl -o /dev/null -w '%{http_code}' -H 'Origin: https://evil.example' \
+    --data-urlencode "username=$WADM" --data-urlencode "password=$WPASS" "$WURL/login")
+is "$st" 403 "a login form posted from a foreign origin: 403"
 ST=$(wcurl -o "$T/body" -w '%{http_code}' -X PUT -H 'Content-Type: text/plain' \
     --data-binary "$VALID" "${AS[@]}" "$WURL/api/v1/settings/pending"); BODY=$(cat "$T/body")
 is "$ST $(err)" "415 the request body must be application/json" "PUT as text/plain: 415"
