@@ -325,7 +325,7 @@ static JsonObject *body_json(web_req *r)
     return json_object_ref(json_node_get_object(root));
 }
 
-/* api_login - POST /api/v1/session {"user","password"}: a session */
+/* api_login_done - PAM said yes (a session, its cookie and token) or no */
 static void api_login_done(web_req *r, const char *user, web_role role, int status,
                            const char *error)
 {
@@ -852,7 +852,7 @@ static gboolean over_tls(SoupServerMessage *msg)
     return p != NULL && g_ascii_strcasecmp(p, "https") == 0;
 }
 
-/* form_field - one field of a urlencoded body, or NULL */
+/* web_form_field - one field of a urlencoded body, or NULL */
 char *web_form_field(web_req *r, const char *name)
 {
     g_autoptr(GBytes) b = soup_message_body_flatten(

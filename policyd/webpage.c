@@ -530,7 +530,7 @@ void web_page_main(web_req *r)
     main_render(r, status);
 }
 
-/* web_page_login - GET /login */
+/* login_form - the login page, with an error line when one is given */
 static void login_form(web_req *r, int status, const char *error)
 {
     GString *b = g_string_new("<h1>Log In</h1>\n");

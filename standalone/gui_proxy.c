@@ -157,10 +157,12 @@ static void send_header(proxy *p)
     gsize   end = header_end(c->in->data, c->in->len, &text_len);
     guint   status;
 
+    if (end > SA_REQ_MAX || (end == 0 && c->in->len >= SA_REQ_MAX)) {
+        reply(p, 431, "Request Header Fields Too Large");
+        return;
+    }
     if (end == 0) {
-        if (c->in->len >= SA_REQ_MAX)
-            reply(p, 431, "Request Header Fields Too Large");
-        else if (c->eof)
+        if (c->eof)
             sa_conn_close(c, FALSE);
         return;
     }

@@ -75,13 +75,19 @@ since() { sleep 0.2; tail -c "+$(($1 + 1))" "$GUI" | sed -E "s/^$TS //" | grep -
 # session_args - AS=(the curl arguments of the session of the last wlogin)
 session_args() { AS=(-H "Cookie: $WCOOKIE" -H "X-CSRF-Token: $WCSRF"); }
 
-plan 77
+plan 78
 
 # --- who: nobody, Basic, sessions ---
 api GET /api/v1/settings ""
 is "$ST $(err)" "401 authentication required" "no credentials: 401"
 like "$(wcurl -D - -o /dev/null "$WURL/api/v1/settings")" $'[Ww][Ww][Ww]-[Aa]uthenticate: Basic realm="segtls"' \
     "401 says Basic"
+got=$(sed -nE 's%^ *\{"([A-Z]+)", "/api/v1([^"]*)", WEB_ROLE_(READ|ADMIN).*%\1 \2%p' "$SEGTLS_TOP/policyd/web.c" |
+    while read -r m p; do
+        printf '%s %s %s\n' "$m" "$p" "$(wcurl -o /dev/null -w '%{http_code}' -X "$m" \
+            -H 'Content-Type: application/json' -d '{}' "$WURL/api/v1${p/\{id\}/1}")"
+    done | awk '{ n++ } $3 != 401 { bad++ } END { print n, bad + 0 }')
+is "$got" "12 0" "no credentials: every API route that needs a login (12) answers 401"
 api GET /api/v1/settings "" -u "$WADM:wrong"
 is "$ST $(err)" "401 login failed: wrong user name or password" "Basic with a wrong password: 401"
 api GET /api/v1/settings "" -u "$WADM:$WPASS"
