@@ -75,7 +75,7 @@ since() { sleep 0.2; tail -c "+$(($1 + 1))" "$GUI" | sed -E "s/^$TS //" | grep -
 # session_args - AS=(the curl arguments of the session of the last wlogin)
 session_args() { AS=(-H "Cookie: $WCOOKIE" -H "X-CSRF-Token: $WCSRF"); }
 
-plan 78
+plan 83
 
 # --- who: nobody, Basic, sessions ---
 api GET /api/v1/settings ""
@@ -174,6 +174,19 @@ like "$(sed -n 1p "$T/hostile.out")" '"api": \{"accepted": false, "message": "in
     "the API's message for a gap is the CLI's"
 api GET /api/v1/settings/pending "" "${AS[@]}"
 is "$(jget 'j["pending"]')" None "after all hostile values nothing is pending"
+
+# --- the edit form as a browser without JavaScript submits it ---
+NOJS=("$SEGTLS_TOP/t/lib/webui_nojs.py" "$WURL" "$WCOOKIE")
+is "$(/usr/bin/python3 "${NOJS[@]}")" "303 /" "the edit form as served, submitted without JavaScript: accepted"
+api GET /api/v1/settings/pending "" "${AS[@]}"
+is "$(jget 'j["pending"]')" None "... and nothing changed"
+is "$(/usr/bin/python3 "${NOJS[@]}" inbound.methods:1.1 inbound.methods:1.3)" "303 /" \
+    "without JavaScript: Inbound SMTP TLS v1.1 unchecked, TLS v1.3 checked"
+api GET /api/v1/settings/pending "" "${AS[@]}"
+is "$(jget 'j["pending"]["inbound.methods"]')" "1.2-1.3" "... pending inbound.methods 1.2-1.3"
+"$SEGTLS" clear -y >/dev/null
+is "$(/usr/bin/python3 "${NOJS[@]}" inbound.methods:1.2 inbound.methods:1.3)" "400 None" \
+    "without JavaScript a gap gets through the form and the server refuses it"
 
 # --- read-only: 403 on every change, reads work ---
 RO=(-H "Cookie: $RO_COOKIE" -H "X-CSRF-Token: $RO_CSRF")
