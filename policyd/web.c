@@ -852,13 +852,20 @@ static gboolean over_tls(SoupServerMessage *msg)
     return p != NULL && g_ascii_strcasecmp(p, "https") == 0;
 }
 
-/* web_form_field - one field of a urlencoded body, or NULL */
-char *web_form_field(web_req *r, const char *name)
+/* web_form - the urlencoded body as a table (free with g_hash_table_destroy) */
+GHashTable *web_form(web_req *r)
 {
     g_autoptr(GBytes) b = soup_message_body_flatten(
         soup_server_message_get_request_body(r->msg));
     g_autofree char *text = g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-    GHashTable *form = soup_form_decode(text);
+
+    return soup_form_decode(text);
+}
+
+/* web_form_field - one field of a urlencoded body, or NULL */
+char *web_form_field(web_req *r, const char *name)
+{
+    GHashTable *form = web_form(r);
     char   *v = g_strdup(g_hash_table_lookup(form, name));
 
     g_hash_table_destroy(form);

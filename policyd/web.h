@@ -89,6 +89,7 @@ void web_resume(web_req *r);
 int web_error_status(const GError *err);
 JsonObject *web_run(web_req *r, JsonObject *req, GError **error);
 void web_record_action(web_req *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+GHashTable *web_form(web_req *r);
 char *web_form_field(web_req *r, const char *name);
 JsonObject *web_set(web_req *r, JsonObject *settings, GError **error);
 void web_commit(web_req *r, const char *comment, gboolean keep,

@@ -817,16 +817,6 @@ static JsonObject *form_settings(GHashTable *form)
     return s;
 }
 
-/* posted_form - the urlencoded body as a table (free with g_hash_table_destroy) */
-static GHashTable *posted_form(web_req *r)
-{
-    g_autoptr(GBytes) b = soup_message_body_flatten(
-        soup_server_message_get_request_body(r->msg));
-    g_autofree char *text = g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-
-    return soup_form_decode(text);
-}
-
 /* form_values - what the form showed, for showing it again after an error */
 static JsonObject *form_values(web_req *r, JsonObject *settings)
 {
@@ -847,7 +837,7 @@ static JsonObject *form_values(web_req *r, JsonObject *settings)
 void web_page_edit_post(web_req *r)
 {
     g_autoptr(GError) err = NULL;
-    GHashTable *form = posted_form(r);
+    GHashTable *form = web_form(r);
     JsonObject *settings = form_settings(form);
     g_autoptr(JsonObject) shown = form_values(r, settings);
     JsonObject *resp;
