@@ -119,6 +119,7 @@ static const struct {
 };
 
 static SoupServer *server;
+static GSocketService *service;     /* accepts; libsoup serves each connection */
 static policyd_web_opts opts;
 static char *sock_path;
 
@@ -1088,6 +1089,24 @@ static GSocket *listen_socket(const char *path, const char *group, uid_t owner,
     return g_steal_pointer(&sock);
 }
 
+/*
+ * on_incoming - a connection for libsoup. GIO accepts, not libsoup's own
+ * listener: in libsoup 3.2 that leaks every accepted socket.
+ */
+static gboolean on_incoming(GSocketService *svc, GSocketConnection *conn,
+                            GObject *source, gpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(conn, NULL);
+    g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(conn, NULL);
+
+    if (local == NULL || remote == NULL)
+        return TRUE;                    /* gone already */
+    if (!soup_server_accept_iostream(server, G_IO_STREAM(conn), local, remote, &err))
+        msg_warn("web UI: %s", err->message);
+    return TRUE;
+}
+
 /* policyd_web_start - listen on the web socket; FALSE with error */
 gboolean policyd_web_start(policyd *pd, const policyd_web_opts *o, uid_t owner,
                            GError **error)
@@ -1110,10 +1129,13 @@ gboolean policyd_web_start(policyd *pd, const policyd_web_opts *o, uid_t owner,
     soup_server_add_handler(server, NULL, on_request, pd, NULL);
     g_signal_connect(server, "request-finished", G_CALLBACK(on_finished), NULL);
     g_signal_connect(server, "request-aborted", G_CALLBACK(on_finished), NULL);
-    if (!soup_server_listen_socket(server, sock, 0, error)) {
+    service = g_socket_service_new();
+    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), NULL);
+    if (!g_socket_listener_add_socket(G_SOCKET_LISTENER(service), sock, NULL, error)) {
         policyd_web_stop();
         return FALSE;
     }
+    g_socket_service_start(service);
     msg_info("web UI on %s (admin group %s, idle timeout %d s)", o->socket,
              o->admin_group, o->idle_timeout);
     return TRUE;
@@ -1129,6 +1151,11 @@ void policyd_web_reopen(void)
 /* policyd_web_stop - close the server, remove the socket */
 void policyd_web_stop(void)
 {
+    if (service != NULL) {
+        g_socket_service_stop(service);
+        g_socket_listener_close(G_SOCKET_LISTENER(service));
+        g_clear_object(&service);
+    }
     if (server != NULL) {
         soup_server_disconnect(server);
         g_clear_object(&server);
