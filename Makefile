@@ -97,7 +97,7 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             swaks curl bsdutils procps iproute2 valgrind clang \
             libclang-rt-14-dev ca-certificates miltertest \
             libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
-            debhelper dpkg-dev lintian \
+            debhelper dpkg-dev lintian libsoup-3.0-dev libpam0g-dev \
             libpsl-dev publicsuffix glib-networking rsyslog rsyslog-gnutls prometheus \
             chromium chromium-driver python3-selenium
 deps:
@@ -144,10 +144,17 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf ] || \
 	  install -m 0644 conf/segtls.conf $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/segtls/apply.conf ] || install -m 0644 conf/apply.conf $(DESTDIR)$(SYSCONFDIR)/segtls/apply.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/pam.d
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/segtls ] || install -m 0644 conf/segtls.pam $(DESTDIR)$(SYSCONFDIR)/pam.d/segtls
+	sed 's,@LOCALSTATEDIR@,$(LOCALSTATEDIR),g; s,@RUNDIR@,/run/segtls,g; s,@SYSCONFDIR@,$(SYSCONFDIR),g; s,@NGINX_INCLUDE@,/etc/nginx/snippets/segtls-gui.conf,g' \
+	    conf/nginx-segtls-webui.conf >$(DESTDIR)$(SYSCONFDIR)/segtls/nginx-segtls-webui.conf
 	for f in conf/*.service; do [ -e "$$f" ] && \
 	  sed 's,@SBINDIR@,$(SBINDIR),g; s,@BINDIR@,$(BINDIR),g' $$f > $(DESTDIR)$(UNITDIR)/$${f##*/}; done; true
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+	install -d $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(PREFIX)/share/doc/segtls
+	for m in man/*.7; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/; done; true
+	install -m 0644 policyd/webui/openapi.json $(DESTDIR)$(PREFIX)/share/doc/segtls/openapi.json
 
 # make deb: the Debian packages (debian/), built from a copy of the tree in
 # $(BUILD)/deb so that the checkout stays clean; the .deb files and the

@@ -303,12 +303,12 @@ static void conn_process(conn *c)
 }
 
 /* conn_deferred_reply - the answer of a deferred request */
-static void conn_deferred_reply(policyd_conn *base, JsonObject *resp)
+static void conn_deferred_reply(policyd_conn *base, JsonObject *resp, const GError *error)
 {
     conn   *c = (conn *) base;
 
     c->deferred = FALSE;
-    conn_reply(c, resp);
+    conn_reply(c, resp ? resp : policyd_error_response(error->message));
 }
 
 /* on_incoming - a client connected */

@@ -27,6 +27,8 @@
 #include "msg.h"
 #include "privs.h"
 #include "policyd.h"
+#include "record.h"
+#include "web.h"
 
 static char *opt_config;
 static char *opt_state_dir;
@@ -39,6 +41,13 @@ static char *opt_pidfile;
 static char *opt_user;
 static char *opt_apply_config;
 static char *opt_log_file;
+static char *opt_web_socket;
+static char *opt_web_group;
+static char *opt_web_admin_group;
+static char *opt_web_read_group;
+static char *opt_gui_log;
+static char *opt_pam_service;
+static int opt_web_idle = WEB_DEFAULT_IDLE;
 static gboolean opt_foreground;
 static gboolean opt_check;
 static int opt_verbose;
@@ -80,6 +89,23 @@ static GOptionEntry options[] = {
      "Run as this user once the socket exists", "NAME"},
     {"pidfile", 'p', 0, G_OPTION_ARG_FILENAME, &opt_pidfile,
      "Write the process id to this file", "PATH"},
+    {"web-socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_web_socket,
+     "Serve the web UI and REST API on this UNIX socket, for the GUI HTTPS "
+     "server in front (e.g. " WEB_DEFAULT_SOCKET "; default: no web UI)", "PATH"},
+    {"web-group", 0, 0, G_OPTION_ARG_STRING, &opt_web_group,
+     "Group of the web socket: the GUI HTTPS server's (default: the caller's)", "NAME"},
+    {"web-admin-group", 0, 0, G_OPTION_ARG_STRING, &opt_web_admin_group,
+     "Accounts in this group change and commit in the web UI (default "
+     WEB_DEFAULT_ADMIN_GROUP ")", "NAME"},
+    {"web-read-group", 0, 0, G_OPTION_ARG_STRING, &opt_web_read_group,
+     "Only accounts in this group (or the admin group) may look (default: any account)",
+     "NAME"},
+    {"web-idle-timeout", 0, 0, G_OPTION_ARG_INT, &opt_web_idle,
+     "Seconds of inactivity that end a web session (default 1800)", "SECONDS"},
+    {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_gui_log,
+     "gui_logs file of the web UI's records (default " SEG_RECORD_GUI_LOGS ")", "PATH"},
+    {"pam-service", 0, 0, G_OPTION_ARG_STRING, &opt_pam_service,
+     "PAM service of web logins (default " WEB_DEFAULT_PAM ")", "NAME"},
     {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
      "Stay in the foreground and log to stderr", NULL},
     {"log-file", 'l', 0, G_OPTION_ARG_FILENAME, &opt_log_file,
@@ -165,6 +191,7 @@ static gboolean on_hup(gpointer data)
     g_clear_error(&err);
     if (!policyd_apply_load(pd, &err))
         msg_error("%s; keeping the last good apply configuration", err->message);
+    policyd_web_reopen();
     return G_SOURCE_CONTINUE;
 }
 
@@ -254,6 +281,8 @@ static void parse_options(int *argc, char ***argv)
         msg_fatalx(2, "%s (try --help)", err->message);
     if (*argc > 1)
         msg_fatalx(2, "unexpected argument \"%s\" (try --help)", (*argv)[1]);
+    if (opt_web_idle < 10 || opt_web_idle > 86400)
+        msg_fatalx(2, "--web-idle-timeout: %d: must be 10 to 86400 seconds", opt_web_idle);
 }
 
 /* main - parse options, listen, load the store, serve until SIGTERM */
@@ -264,6 +293,8 @@ int main(int argc, char **argv)
     policyd pd = {0};
     int     pidfd = -1;
     int     readyfd = -1;
+    g_autofree char *web_socket_path = NULL;
+    g_autofree char *web_gui_log = NULL;
 
     msg_init(argv[0]);
     parse_options(&argc, &argv);
@@ -303,6 +334,28 @@ int main(int argc, char **argv)
     if (!policyd_listen(&pd, opt_group, opt_read_group, pw ? pw->pw_uid : (uid_t) -1,
                         &err))
         msg_fatal("%s: %s", pd.socket_path, err->message);
+    if (opt_web_socket != NULL) {
+        policyd_web_opts wo = {
+            .socket = absolute(opt_web_socket),
+            .group = opt_web_group,
+            .admin_group = opt_web_admin_group ? opt_web_admin_group
+                : (char *) WEB_DEFAULT_ADMIN_GROUP,
+            .read_group = opt_web_read_group,
+            .gui_log = opt_gui_log ? absolute(opt_gui_log) : g_strdup(SEG_RECORD_GUI_LOGS),
+            .pam_service = opt_pam_service ? opt_pam_service : (char *) WEB_DEFAULT_PAM,
+            .idle_timeout = opt_web_idle,
+        };
+
+        web_socket_path = wo.socket;
+        web_gui_log = wo.gui_log;
+        if (!policyd_web_start(&pd, &wo, pw ? pw->pw_uid : (uid_t) -1, &err)) {
+            policyd_unlisten(&pd);
+            msg_fatal("web UI: %s", err->message);
+        }
+        if (pw != NULL && pw->pw_uid != 0)
+            msg_warn("web UI: as user %s, PAM can check passwords only when that "
+                     "user may read /etc/shadow (group shadow)", pw->pw_name);
+    }
     if (pd.pidfile != NULL
         && (pidfd = open(pd.pidfile, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
                          0644)) < 0) {
@@ -344,6 +397,7 @@ int main(int argc, char **argv)
     g_main_loop_run(pd.loop);
 
     policyd_apply_shutdown();
+    policyd_web_stop();
     policyd_unlisten(&pd);
     if (pd.pidfile != NULL && unlink(pd.pidfile) < 0 && errno != ENOENT)
         msg_warn("remove %s: %s", pd.pidfile, g_strerror(errno));
@@ -367,5 +421,11 @@ int main(int argc, char **argv)
     g_free(opt_pidfile);
     g_free(opt_user);
     g_free(opt_apply_config);
+    g_free(opt_web_socket);
+    g_free(opt_web_group);
+    g_free(opt_web_admin_group);
+    g_free(opt_web_read_group);
+    g_free(opt_gui_log);
+    g_free(opt_pam_service);
     return 0;
 }

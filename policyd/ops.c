@@ -491,8 +491,9 @@ static void job_done(job *j)
         job_free(j);
     }
     if (resp == NULL)
-        resp = policyd_error_response(err->message);
-    policyd_conn_reply(conn, resp);
+        policyd_conn_fail(conn, err);
+    else
+        policyd_conn_reply(conn, resp);
 }
 
 /* job_task_done - GTask callback */
@@ -506,7 +507,7 @@ static JsonObject *job_start(job *j)
 {
     GTask  *task;
 
-    if (inline_jobs || j->conn == NULL) {
+    if (inline_jobs || j->conn == NULL || j->conn->sync) {
         job_thread(NULL, NULL, j, NULL);
         if (j->conn == NULL) {          /* no one to answer later: now */
             g_autoptr(GError) err = NULL;
@@ -952,7 +953,13 @@ static const struct op {
 /* policyd_conn_reply - the answer of a deferred request, its caller's way */
 void policyd_conn_reply(policyd_conn *conn, JsonObject *resp)
 {
-    conn->reply(conn, resp);
+    conn->reply(conn, resp, NULL);
+}
+
+/* policyd_conn_fail - a deferred request failed: the error, its caller's way */
+void policyd_conn_fail(policyd_conn *conn, const GError *error)
+{
+    conn->reply(conn, NULL, error);
 }
 
 /*
@@ -1024,9 +1031,9 @@ typedef struct capture {
 } capture;
 
 /* capture_reply - keep the answer */
-static void capture_reply(policyd_conn *conn, JsonObject *resp)
+static void capture_reply(policyd_conn *conn, JsonObject *resp, const GError *error)
 {
-    ((capture *) conn)->resp = resp;
+    ((capture *) conn)->resp = resp ? resp : policyd_error_response(error->message);
 }
 
 /*
@@ -1035,7 +1042,7 @@ static void capture_reply(policyd_conn *conn, JsonObject *resp)
  */
 JsonObject *policyd_dispatch(policyd *pd, JsonObject *request, const char *user)
 {
-    capture c = {{capture_reply, FALSE, TRUE, geteuid(), getegid()}, NULL};
+    capture c = {{capture_reply, FALSE, TRUE, geteuid(), getegid(), FALSE}, NULL};
     JsonObject *resp;
 
     inline_jobs = TRUE;

@@ -41,7 +41,8 @@ void policyd_unlisten(policyd *pd);
  * Who sends a request, and where its answer goes. Any request may be
  * answered later (its analysis runs in a worker thread; a commit runs
  * segtls-apply): policyd_run() returns NULL without an error and the
- * caller waits until policyd_conn_reply() hands it the answer (taken).
+ * caller waits until its reply function gets the answer: the ok response
+ * (taken), or the error with its code (policyd_conn_fail; NULL response).
  * A control connection (control.c), and any other front, embeds a
  * policyd_conn whose reply function sends the answer its way, and calls
  * policyd_conn_forget() when it goes away first.
@@ -52,16 +53,25 @@ void policyd_unlisten(policyd *pd);
  *            checked with (SO_PEERCRED on the sockets), when has_ids is
  *            TRUE; otherwise (a caller without a system account, or a
  *            front that sets nothing: zero-filled is safe) as nobody's
+ *  sync      the thread part of a request runs in the call and the answer
+ *            reaches reply before policyd_run() returns (the web front,
+ *            whose handlers read several answers in a row); only a
+ *            commit's apply still answers later. The file work of that
+ *            part never blocks for long: certificates are read by
+ *            lib/util/safefile (no FIFOs, bounded size, a child killed
+ *            after 5 s for another user's rights)
  */
 typedef struct policyd_conn policyd_conn;
 struct policyd_conn {
-    void      (*reply)(policyd_conn *conn, JsonObject *resp);
+    void      (*reply)(policyd_conn *conn, JsonObject *resp, const GError *error);
     gboolean    readonly;
     gboolean    has_ids;
     uid_t       uid;
     gid_t       gid;
+    gboolean    sync;
 };
 void policyd_conn_reply(policyd_conn *conn, JsonObject *resp);
+void policyd_conn_fail(policyd_conn *conn, const GError *error);
 void policyd_conn_forget(policyd_conn *conn);
 
 /* ops.c */

@@ -10,9 +10,13 @@
  *   GET /status.json  the same as JSON
  *   anything else     404 (405 for methods other than GET and HEAD)
  *
+ * With --gui-proxy every request goes to segtls-policyd's web UI instead
+ * (gui_proxy.c).
+ *
  * Records (gui_logs): "GUI HTTPS TLS success protocol P cipher C address
  * IP port PORT", and "Warning: SSL error with client IP:PORT - (code,
- * 'string')" for a failed handshake.
+ * 'string')" for a failed handshake; each answer the gateway's request
+ * line (log.c, lib/guirec.h).
  */
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +34,7 @@
 typedef struct request {
     sa_conn    *c;
     gboolean    head;
+    const char *path;           /* of the request being answered, or NULL */
 } request;
 
 /*
@@ -199,6 +204,7 @@ static void respond(request *r, int code, const char *reason, const char *type, 
 {
     gsize   len = strlen(body);
 
+    sa_gui_request(r->c->peer_ip, code, r->path ? (r->head ? "HEAD" : "GET") : NULL, r->path);
     sa_conn_printf(r->c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
                    "Connection: close\r\n\r\n", code, reason, type, len);
@@ -217,6 +223,10 @@ static void on_input(sa_conn *c)
 
     if (c->in->len == 0)                /* the peer closed; nothing to answer */
         return;
+    if (sa.opt.gui_proxy != NULL) {     /* the web UI of segtls-policyd */
+        sa_gui_proxy_take(c);
+        return;
+    }
     res = sa_http_parse((char *) c->in->data, c->in->len, &r->head, &path);
     if (res == SA_HTTP_MORE)
         return;
@@ -226,6 +236,7 @@ static void on_input(sa_conn *c)
         return;
     }
     g_byte_array_set_size(c->in, 0);
+    r->path = path;
     if (res == SA_HTTP_BAD) {
         respond(r, 400, "Bad Request", "text/plain", "bad request\n");
     } else if (res == SA_HTTP_METHOD) {

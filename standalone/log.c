@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "guirec.h"
 #include "ids.h"
 #include "msg.h"
 #include "recfmt.h"
@@ -141,6 +142,21 @@ void sa_gui_record(gboolean warning, const char *fmt, ...)
     text = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     write_record(gui_log, warning ? SEG_RECORD_WARNING : SEG_RECORD_INFO, text);
+}
+
+/*
+ * sa_gui_request - the gateway's request line of one answer of the status
+ * pages: "req:IP user:- id:- STATUS METHOD PATH HTTP/1.1 -" (no sessions
+ * here; method and path NULL when the request could not be read)
+ */
+void sa_gui_request(const char *ip, int status, const char *method, const char *path)
+{
+    char    buf[SEG_GUIREC_MAX];
+    seg_guirec rec = {.kind = SEG_GUIREC_REQUEST, .ip = ip, .status = status,
+                      .method = method, .path = path};
+
+    if (seg_guirec_format(&rec, buf, sizeof(buf)) > 0)
+        write_record(gui_log, SEG_RECORD_INFO, buf);
 }
 
 /* sa_log_recent - the last records, oldest first */

@@ -243,6 +243,9 @@ int main(int argc, char **argv)
          "Inbound SMTP address", "IP:PORT"},
         {"https-listen", 0, 0, G_OPTION_ARG_STRING, &o->https_listen,
          "GUI HTTPS address", "IP:PORT"},
+        {"gui-proxy", 0, 0, G_OPTION_ARG_FILENAME, &o->gui_proxy,
+         "Hand GUI HTTPS requests to segtls-policyd's web UI on this UNIX socket "
+         "(its --web-socket)", "PATH"},
         {"relay", 0, 0, G_OPTION_ARG_STRING, &o->relay,
          "Deliver spooled mail to this next hop", "HOST:PORT"},
         {"spool", 0, 0, G_OPTION_ARG_FILENAME, &o->spool,
@@ -394,6 +397,7 @@ int main(int argc, char **argv)
     g_free(o->cert);
     g_free(o->smtp_listen);
     g_free(o->https_listen);
+    g_free(o->gui_proxy);
     g_free(o->relay);
     g_free(o->spool);
     g_free(o->mail_log);

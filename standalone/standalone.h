@@ -37,6 +37,7 @@ typedef struct sa_options {
     char       *state_dir;          /* --state-dir DIR (IDs) */
     char       *smtp_listen;        /* 127.0.0.1:25 */
     char       *https_listen;
+    char       *gui_proxy;          /* --gui-proxy PATH (policyd's web UI) */
     char       *relay;              /* HOST:PORT */
     char       *hostname;           /* banner and EHLO name */
     int         timeout;            /* seconds per command */
@@ -137,6 +138,7 @@ void    sa_log_close(void);
 guint64 sa_id_next(sa_id_kind kind);
 void    sa_mail_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void    sa_gui_record(gboolean warning, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void    sa_gui_request(const char *ip, int status, const char *method, const char *path);
 GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
 
 /* Inbound SMTP (smtp_server.c). */
@@ -203,6 +205,9 @@ void    sa_client_tick(void);           /* several times a second */
 /* GUI HTTPS (https.c). */
 void    sa_https_accept(int fd);
 void    sa_https_settings_changed(void);    /* recompute usable versions */
+
+/* GUI HTTPS in front of segtls-policyd's web UI (gui_proxy.c). */
+void    sa_gui_proxy_take(sa_conn *c);
 
 /* GUI HTTPS request parser (http_parse.c): pure, fuzzed. */
 #define SA_REQ_MAX      (16 * 1024)     /* request header bound */

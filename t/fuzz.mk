@@ -27,8 +27,8 @@ FUZZ_CFLAGS  = -std=c11 $(WARN) -Wno-error -O1 -g -fno-omit-frame-pointer \
                 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(PKG_CFLAGS)
 FUZZ_CPPFLAGS = $(CPPFLAGS) $(LIB_INCS) -Ipolicyd -Imilter -Istandalone
 FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN)
-# control-socket target: policyd without main.c; commit never applies
-FUZZ_CTL_SRCS := $(filter-out policyd/main.c,$(segtls-policyd_SRCS))
+# control-socket target: policyd without main.c and the web UI; commit never applies
+FUZZ_CTL_SRCS := $(filter-out policyd/main.c policyd/web%.c tools/status.c,$(segtls-policyd_SRCS))
 # quiet.o: msg_info() and friends print nothing
 FUZZ_QUIET   := -Wl,--wrap=msg_info -Wl,--wrap=msg_warn -Wl,--wrap=msg_error \
                 -Wl,--wrap=msg_debug

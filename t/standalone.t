@@ -169,6 +169,9 @@ like "$(grep 'Warning: SSL error' "$A/gui_logs" | tail -1)" \
 like "$(grep 'GUI HTTPS TLS success' "$A/gui_logs" | head -1)" \
     "Info: GUI HTTPS TLS success protocol TLSv1.2 cipher [A-Z0-9-]+ address 127\.0\.0\.1 port [0-9]+$" \
     "gui_logs success record"
+like "$(grep ' req:' "$A/gui_logs" | grep ' /nope ' | tail -1)" \
+    " Info: req:127\.0\.0\.1 user:- id:- 404 GET /nope HTTP/1\.1 -\$" \
+    "gui_logs: the gateway's request line of an answer"
 
 # ------------------------------------------- a message, relayed over TLS
 conf "$T/a.conf" "[inbound]" "methods=1.2-1.3" "[gui]" "methods=1.2-1.3" "[outbound]" "methods=1.2-1.3"

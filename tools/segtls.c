@@ -23,6 +23,7 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "ctl.h"
+#include "live.h"
 #include "msg.h"
 #include "recfmt.h"
 #include "status.h"
@@ -553,7 +554,7 @@ static int cmd_status(int argc, char **argv)
               entries, &argc, &argv, 0, 0);
     reading = TRUE;
     resp = call(seg_ctl_request("status"));
-    bad = segtls_status_live(resp, timeout);
+    bad = seg_live_probe(resp, timeout);
     bad |= json_object_get_string_member_with_default(resp, "config_error", NULL) != NULL;
     if (json) {
         print_json(resp);
