@@ -42,7 +42,6 @@ void    mt_save(void);
 gboolean mt_filter_register(const char *sockspec, GError **error);
 
 /* macros.c */
-const char *mt_clean(const char *v, char *buf, size_t size, gboolean spaces);
 char   *mt_envelope(const char *arg);
 long    mt_smtpd_pid_of(const char *v);
 gboolean mt_qid_ok(const char *qid);

@@ -161,7 +161,7 @@ ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
 {
     char     buf[SEG_RECFMT_LINE_MAX + SEG_RECFMT_TIME_LEN + 16];
     size_t   n;
-    ssize_t  w;
+    int      w;
 
     ngx_http_segtls_header(file);
 
@@ -171,17 +171,21 @@ ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
         return;
     }
 
-    w = write(file->fd, buf, n);
+    /*
+     * one write(2); a short write on a regular file is a full disk: the
+     * record is lost, and the part written is marked cut in place when
+     * the worker may open the file (recfmt.h), never truncated
+     */
 
-    if (w == (ssize_t) n) {
+    w = seg_recfmt_append(file->fd, buf, n);
+
+    if (w == 1) {
         ngx_http_segtls_failing = 0;
         return;
     }
 
-    /* a short write on a regular file is a full disk: the record is lost */
-
     if (!ngx_http_segtls_failing) {
-        ngx_log_error(NGX_LOG_ALERT, log, w == -1 ? ngx_errno : 0,
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "segtls_gui_log: write to \"%V\" failed, "
                       "dropping records until it works again", &file->name);
         ngx_http_segtls_failing = 1;
