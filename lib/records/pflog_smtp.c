@@ -155,42 +155,30 @@ static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
     return i;
 }
 
-/* on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, ..., status=S (text)" */
+/*
+ * on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, delay=..., ...,
+ * status=S (text)", each piece where the grammar puts it: the addresses
+ * (the sender chose them, quotes and all) end at their own '>', and only
+ * the status= field after relay= and the fields Postfix writes counts
+ */
 static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid, pf_str s)
 {
-    pf_str rcpt, rest = s, name, addr, port, status, why;
-    size_t at;
+    pf_str rcpt, orig, name, addr, port, status, why;
     pf_msg *m;
     guint rid;
 
-    if (!pf_find(s, ">, ", 3, &at))
+    if (!pf_addr(&s, &rcpt) || !PF_HAS(&s, ", "))
         return FALSE;
-    rcpt.p = s.p;
-    rcpt.n = at;
-    rest.p += at + 3;
-    rest.n -= at + 3;
-    if (!pf_find(rest, "relay=", 6, &at))
+    if (PF_HAS(&s, "orig_to=<") && (!pf_addr(&s, &orig) || !PF_HAS(&s, ", ")))
         return FALSE;
-    rest.p += at + 6;
-    rest.n -= at + 6;
-    if (!pf_find(rest, ", status=", 9, &at))
+    if (!PF_HAS(&s, "relay="))
         return FALSE;
-    status.p = rest.p + at + 9;
-    status.n = rest.n - at - 9;
-    why = status;
-    if (pf_find(status, " ", 1, &at)) {
-        status.n = at;
-        why.p += at + 1;
-        why.n -= at + 1;
-        if (!PF_HAS(&why, "("))
-            why.n = 0;
-    } else {
-        why.n = 0;
-    }
-    if (!pf_peer(&rest, &name, &addr, &port)) {
+    if (!pf_peer(&s, &name, &addr, &port)) {
         /* relay=none: no connection was made; nothing to record */
         return FALSE;
     }
+    if (!pf_status(s, &status, &why))
+        return FALSE;
     if (c->id && c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0))
         pf_delivery_end(p, c, c->last);
     if (c->id == 0)
@@ -271,17 +259,14 @@ static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
 gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
 {
     pf_str s = l->text, qid, from;
-    size_t at;
     pf_msg *m;
 
     if (!pf_qid(&s, &qid))
         return FALSE;
     m = pf_msg_get(p, qid);
     if (PF_HAS(&s, "from=<")) {
-        if (!pf_find(s, ">, ", 3, &at))
+        if (!pf_addr(&s, &from) || !PF_HAS(&s, ", "))
             return FALSE;
-        from.p = s.p;
-        from.n = at;
         if (m == NULL)
             m = pf_msg_new(p, l->when, qid, 0, NULL);
         end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
@@ -313,13 +298,10 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
 gboolean pf_local(seg_pflog *p, const pf_line *l)
 {
     pf_str s = l->text, qid, rcpt;
-    size_t at;
     pf_msg *m;
 
-    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_find(s, ">, ", 3, &at))
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_addr(&s, &rcpt) || !PF_HAS(&s, ", "))
         return FALSE;
-    rcpt.p = s.p;
-    rcpt.n = at;
     if ((m = pf_msg_get(p, qid)) == NULL)
         m = pf_msg_new(p, l->when, qid, 0, NULL);
     rcpt_rid(p, m, l->when, rcpt);

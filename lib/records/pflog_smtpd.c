@@ -110,15 +110,16 @@ static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 /* on_hostname - "warning: hostname NAME does not resolve to address ADDR..." */
 static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    size_t at, end;
-    pf_str name, addr;
+    pf_str name = s, addr;
+    size_t end;
 
-    if (!pf_find(s, " does not resolve to address ", 29, &at))
+    /* NAME is one word (Postfix logs only valid host names here) */
+    name.n = pf_span(s.p, s.n, ' ', ' ', ' ');
+    s.p += name.n;
+    s.n -= name.n;
+    if (!PF_HAS(&s, " does not resolve to address "))
         return FALSE;
-    name.p = s.p;
-    name.n = at;
-    addr.p = s.p + at + 29;
-    addr.n = s.n - at - 29;
+    addr = s;
     if (pf_find(addr, " ", 1, &end))
         addr.n = end;
     if (addr.n > 0 && addr.p[addr.n - 1] == ':')
@@ -130,12 +131,22 @@ static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s
     return TRUE;
 }
 
-/* on_reject - "NOQUEUE: reject: ...: 530 5.7.0 Must issue a STARTTLS command first" */
+/*
+ * on_reject - "NOQUEUE: reject: CMD from NAME[ADDR]:PORT: 530 5.7.0 Must
+ * issue a STARTTLS command first; ...": the reply must be exactly that,
+ * where the grammar puts it (a client's address, HELO name or a reply
+ * text quoting them may say the same words anywhere else on the line)
+ */
 static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    size_t at;
+    pf_str name, addr, port;
+    size_t cmd = pf_span(s.p, s.n, ' ', ' ', ' ');
 
-    if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
+    s.p += cmd;
+    s.n -= cmd;
+    if (c->id == 0 || cmd == 0 || !PF_HAS(&s, " from ") || !pf_peer(&s, &name, &addr, &port)
+        || !PF_HAS(&s, ": ") || !PF_HAS(&s, "530 5.7.0 Must issue a STARTTLS command first")
+        || !(s.n == 0 || s.p[0] == ';'))
         return FALSE;
     PF_PUT(p, "ICID ");
     pf_put_id(p, &c->idt);

@@ -200,6 +200,52 @@ static void test_outbound_failures(fixture *f, gconstpointer data)
            "DCID 2 close\n");          /* at the flush */
 }
 
+/*
+ * test_forged - what a remote sender chose, quotes and all, is one field
+ * (issue 13 item 13). Lines from Postfix 3.7.11 (private instance, next
+ * hop under smtp_tls_security_level = encrypt without STARTTLS) given
+ * RCPT TO:<"x>, relay=bank.example[203.0.113.5]:25, delay=0, dsn=2.0.0,
+ * status=sent (ok"@evil.test>, MAIL FROM:<"a>, size=1"@example.org>, and
+ * a rejected RCPT TO:<"Must issue a STARTTLS command first"@rej.test>
+ * sent with that HELO name too.
+ */
+static void test_forged(fixture *f, gconstpointer data)
+{
+    feed(f,
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: connect from localhost[127.0.0.1]:44848\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: CFE46A721AC: client=localhost[127.0.0.1]:44848\n"
+         "Dec 05 19:43:52 mta postfix/cleanup[3851]: CFE46A721AC: message-id=<20261205194352.CFE46A721AC@mta.test.local>\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: disconnect from localhost[127.0.0.1]:44848 ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5\n"
+         "Dec 05 19:43:52 mta postfix/qmgr[3803]: CFE46A721AC: from=<a@example.org>, size=385, nrcpt=1 (queue active)\n"
+         "Dec 05 19:43:52 mta postfix/smtp[3852]: CFE46A721AC: to=<\"x>, relay=bank.example[203.0.113.5]:25, delay=0, dsn=2.0.0, status=sent (ok\"@evil.test>, relay=127.0.0.1[127.0.0.1]:52827, delay=0.01, delays=0.01/0.01/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host 127.0.0.1[127.0.0.1])\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: connect from localhost[127.0.0.1]:44860\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: E6424A721B8: client=localhost[127.0.0.1]:44860\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: NOQUEUE: reject: RCPT from localhost[127.0.0.1]:44860: 554 5.7.1 <Must issue a STARTTLS command first@rej.test>: Recipient address rejected: Access denied; from=<\"a>, size=1\"@example.org> to=<\"Must issue a STARTTLS command first\"@rej.test> proto=ESMTP helo=<Must?issue?a?STARTTLS?command?first>\n"
+         "Dec 05 19:43:52 mta postfix/smtpd[3806]: disconnect from localhost[127.0.0.1]:44860 ehlo=1 mail=1 rcpt=3/4 data=1 quit=1 commands=7/8\n"
+         "Dec 05 19:43:52 mta postfix/qmgr[3803]: E6424A721B8: from=<\"a>, size=1\"@example.org>, size=301, nrcpt=3 (queue active)\n"
+         "Dec 05 19:43:52 mta postfix/smtp[3852]: E6424A721B8: to=<\"q\\\"uo\\\\te>\"@y.test>, relay=127.0.0.1[127.0.0.1]:52827, delay=0, delays=0/0/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host 127.0.0.1[127.0.0.1])\n"
+         "Dec 05 19:43:52 mta postfix/smtp[3852]: E6424A721B8: to=<\"sp ace\"@z.test>, orig_to=<\"o>, relay=x[1.2.3.4]:25, status=sent (\"@z.test>, relay=127.0.0.1[127.0.0.1]:52827, conn_use=2, delay=0, delays=0/0/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host 127.0.0.1[127.0.0.1])\n",
+         TRUE);
+    expect(f,
+           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "Start MID 1 ICID 1\n"
+           "ICID 1 close\n"
+           "MID 1 ICID 1 From: <a@example.org>\n"
+           "New SMTP DCID 1 interface unknown address 127.0.0.1 port 52827\n"
+           "MID 1 ICID 1 RID 0 To: <\"x>, relay=bank.example[203.0.113.5]:25, delay=0, dsn=2.0.0, status=sent (ok\"@evil.test>\n"
+           "DCID 1 STARTTLS command not supported.\n"
+           "New SMTP ICID 2 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "Start MID 2 ICID 2\n"
+           "ICID 2 close\n"
+           "MID 2 ICID 2 From: <\"a>, size=1\"@example.org>\n"
+           "DCID 1 close\n"
+           "New SMTP DCID 2 interface unknown address 127.0.0.1 port 52827\n"
+           "MID 2 ICID 2 RID 0 To: <\"q\\\"uo\\\\te>\"@y.test>\n"
+           "DCID 2 STARTTLS command not supported.\n"
+           "MID 2 ICID 2 RID 1 To: <\"sp ace\"@z.test>\n"
+           "DCID 2 close\n");
+}
+
 /* test_times - RFC 3339 with zones, RFC 3164 padding and the new year */
 static void test_times(fixture *f, gconstpointer data)
 {
@@ -341,6 +387,7 @@ int main(int argc, char **argv)
     ADD("inbound_failed", test_inbound_failed);
     ADD("message", test_message);
     ADD("outbound_failures", test_outbound_failures);
+    ADD("forged", test_forged);
     ADD("times", test_times);
     ADD("garbage", test_garbage);
 #undef ADD
