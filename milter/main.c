@@ -29,11 +29,13 @@
 
 #include "error.h"
 #include "msg.h"
+#include "pflog.h"
 #include "privs.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
-#define DEFAULT_MAILLOG     "/var/log/mail.log"
+#define DEFAULT_MAILLOG     "/var/log/postfix.log"      /* conf/postfix-milter.cf's maillog_file */
+#define DEFAULT_PF_CONFIG   "/etc/postfix"
 #define DEFAULT_STATE_DIR   "/var/lib/segtls"
 #define DEFAULT_SOCK_GROUP  "postfix"
 #define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
@@ -47,6 +49,8 @@ static char *opt_group;
 static gboolean opt_foreground;
 static gboolean opt_no_follow;
 static gboolean opt_no_milter;
+static char *opt_pf_config;
+static char **opt_names;
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -57,6 +61,10 @@ static GOptionEntry options[] = {
      "Do not follow the Postfix log (milter records only)", NULL},
     {"no-milter", 0, 0, G_OPTION_ARG_NONE, &opt_no_milter,
      "No filter: every record from the Postfix log alone (nothing in the mail path)", NULL},
+    {"postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_pf_config,
+     "Follow the programs of the Postfix configuration in DIR (default " DEFAULT_PF_CONFIG ")", "DIR"},
+    {"syslog-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names,
+     "Follow programs NAME/... instead (repeat for more)", "NAME"},
     {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
      "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
@@ -199,6 +207,36 @@ static char *absolute(const char *path)
     return g_canonicalize_filename(path, NULL);
 }
 
+/*
+ * syslog_names - the syslog names of Postfix's programs in the log:
+ * --syslog-name, else those of --postfix-config (an error when they
+ * cannot be read), else those of /etc/postfix when it has a main.cf,
+ * else "postfix"; NULL with error on bad input
+ */
+static char **syslog_names(GError **error)
+{
+    const char *dir = opt_pf_config ? opt_pf_config : DEFAULT_PF_CONFIG;
+    g_autofree char *main_cf = g_build_filename(dir, "main.cf", NULL);
+    g_autoptr(GError) err = NULL;
+    char **names;
+
+    if (opt_names) {
+        if (!seg_pflog_set_syslog_names(NULL, (const char *const *) opt_names, error))
+            return NULL;
+        return g_strdupv(opt_names);
+    }
+    if (opt_pf_config == NULL && !g_file_test(main_cf, G_FILE_TEST_EXISTS))
+        return g_strsplit("postfix", " ", -1);
+    if ((names = seg_pflog_postfix_names(dir, &err)) != NULL)
+        return names;
+    if (opt_pf_config) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&err), "--postfix-config %s: ", dir);
+        return NULL;
+    }
+    msg_warn("%s; following programs postfix/...", err->message);
+    return g_strsplit("postfix", " ", -1);
+}
+
 /* main - options, socket, files, privileges, then milter and follower */
 int main(int argc, char **argv)
 {
@@ -206,6 +244,7 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     const char *sock;
     g_autofree char *records = NULL, *state_dir = NULL, *maillog = NULL;
+    g_auto(GStrv) names = NULL;
     struct passwd *pw = NULL;
     mt_follower *fol = NULL;
     int rc;
@@ -235,6 +274,14 @@ int main(int argc, char **argv)
         msg_error("bad --socket \"%s\": want unix:/PATH or inet:PORT@ADDR", sock);
         return 2;
     }
+    if (opt_names && opt_pf_config) {
+        msg_error("--syslog-name and --postfix-config: give one of them");
+        return 2;
+    }
+    if (!opt_no_follow && (names = syslog_names(&err)) == NULL) {
+        msg_error("%s", err->message);
+        return 2;
+    }
     if (opt_user && (pw = getpwnam(opt_user)) == NULL) {
         msg_error("unknown user \"%s\"", opt_user);
         return 2;
@@ -260,7 +307,8 @@ int main(int argc, char **argv)
     block_signals();
     small_stacks();
     if (!opt_no_follow
-        && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
+        && (fol = mt_follower_start(maillog, state_dir, opt_no_milter,
+                                    (const char *const *) names, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
     if (opt_no_milter) {
         msg_info("following %s, records to %s", maillog, records);

@@ -6,7 +6,9 @@
  * at the connect line and every later line of that pid carries it. A
  * failed handshake is logged in two lines ("SSL_accept error from ...:
  * -1", then "warning: TLS library problem: error:...:file:line:"); the
- * first one is kept until the second (or any other line) arrives.
+ * first one is kept until the second (or any other line) arrives. The
+ * state of a process is released when it exits (pflog.c also releases it
+ * once it has been quiet for a while).
  */
 #include "pflog_conn.h"
 #include "pflog_field.h"
@@ -23,8 +25,8 @@ static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
     c->tls = PF_TLS_NONE;
 }
 
-/* close_conn - "ICID n close" */
-static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
+/* pf_smtpd_close - "ICID n close" (a pending TLS failure first) */
+void pf_smtpd_close(seg_pflog *p, pf_conn *c, time_t when)
 {
     tls_failed(p, c, when);
     if (c->id) {
@@ -44,7 +46,7 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 
     if (!pf_peer(&s, &name, &addr, &port))
         return FALSE;
-    close_conn(p, c, c->last);          /* its disconnect line was lost */
+    pf_smtpd_close(p, c, c->last);          /* its disconnect line was lost */
     addr.n = pf_nul_len(addr.p, addr.n);        /* as a C string copy would be */
     if (!(name.n == 7 && memcmp(name.p, "unknown", 7) == 0)) {
         host = name;
@@ -83,7 +85,7 @@ static gboolean on_disconnect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str
 {
     if (c->id == 0)
         return FALSE;
-    close_conn(p, c, l->when);
+    pf_smtpd_close(p, c, l->when);
     return TRUE;
 }
 
@@ -176,11 +178,13 @@ static const guint8 first[256] = {['c'] = 1, ['d'] = 2, ['S'] = 3, ['w'] = 4, ['
 /* pf_smtpd - one postfix/.../smtpd line */
 gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
 {
-    pf_conn *c = pf_conn_get(p, p->in, l->pid);
+    pf_conn *c = pf_conn_get(p, p->in, l);
     pf_str s = l->text, qid, proto, cipher, addr, port;
     gboolean used = FALSE;
     size_t i, k;
 
+    if (c == NULL)
+        return FALSE;
     /* only the handlers whose prefix starts with the first byte of the text */
     i = G_N_ELEMENTS(handlers);
     for (k = s.n ? first[(guchar) s.p[0]] : 0; k > 0 && k <= G_N_ELEMENTS(handlers)
@@ -202,6 +206,10 @@ gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
             pf_rec_tls_success(p, l->when, "ICID ", &c->idt, proto, cipher);
             used = TRUE;
         }
+    } else if (PF_HAS(&s, "fatal: ") || PF_HAS(&s, "panic: ")) {
+        pf_smtpd_close(p, c, l->when);  /* the process exits */
+        pf_conn_release(p, p->in, c);
+        return TRUE;
     } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
         pf_msg_new(p, l->when, qid, c->id, &c->idt);
         used = TRUE;

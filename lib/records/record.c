@@ -251,13 +251,13 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
         r->failing = FALSE;
         return TRUE;
     }
+    r->loss_errno = r->fd < 0 ? EBADF : errno;     /* before msg_error() touches errno */
     if (!r->failing) {
         msg_error("write %s: %s; dropping records until it works again",
-                  r->path, r->fd < 0 ? "file is not open" : g_strerror(errno));
+                  r->path, r->fd < 0 ? "file is not open" : g_strerror(r->loss_errno));
         r->failing = TRUE;
         r->burst_dropped = 0;
     }
-    r->loss_errno = r->fd < 0 ? EBADF : errno;
     r->dropped++;
     r->burst_dropped++;
     r->unrecorded++;
