@@ -588,11 +588,15 @@ void seg_pflog_expire(seg_pflog *p, time_t now, int idle)
     }
 }
 
-/* seg_pflog_flush - end of input: finish every pending delivery */
+/* seg_pflog_flush - end of input: write pending inbound TLS failures, finish every delivery */
 void seg_pflog_flush(seg_pflog *p)
 {
+    g_autoptr(GPtrArray) in = pf_conns_list(p->in);
     g_autoptr(GPtrArray) all = pf_conns_list(p->out);
 
+    g_ptr_array_sort(in, by_id);
+    for (guint i = 0; i < in->len; i++)
+        pf_smtpd_flush(p, in->pdata[i]);
     g_ptr_array_sort(all, by_id);
     for (guint i = 0; i < all->len; i++) {
         pf_conn *c = all->pdata[i];

@@ -276,12 +276,17 @@ void pf_tls_error_begin(pf_conn *c, pf_str reason)
         pf_copy(c->err, sizeof(c->err), reason);
 }
 
-/* pf_tls_library - "TLS library problem: error:..." after an error line */
+/*
+ * pf_tls_library - "TLS library problem: error:..." after an error line.
+ * Postfix logs the whole OpenSSL queue, one such line per error, oldest
+ * first; each one replaces the last, so the failure keeps the last: the
+ * SSL library's reason, as segtls reads errors everywhere (tlserr.h).
+ */
 gboolean pf_tls_library(pf_conn *c, pf_str s)
 {
     size_t  n;
 
-    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+    if (c->tls == PF_TLS_NONE || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
         return FALSE;
     s.n = n;
     pf_copy(c->err, sizeof(c->err), s);

@@ -4,9 +4,10 @@
  * One smtpd process serves one client at a time, so the pid names the
  * connection from "connect from" to "disconnect from": the ICID is taken
  * at the connect line and every later line of that pid carries it. A
- * failed handshake is logged in two lines ("SSL_accept error from ...:
- * -1", then "warning: TLS library problem: error:...:file:line:"); the
- * first one is kept until the second (or any other line) arrives. The
+ * failed handshake is logged in two lines or more ("SSL_accept error from
+ * ...: -1", then a "warning: TLS library problem: error:...:file:line:"
+ * per OpenSSL error); the failure is kept, with the last error, until
+ * another line of the process arrives. The
  * state of a process is released when it exits (pflog.c also releases it
  * once it has been quiet for a while).
  */
@@ -100,13 +101,20 @@ static gboolean on_accept_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_s
     return TRUE;
 }
 
-/* on_library - "warning: TLS library problem: error:..." */
+/*
+ * on_library - "warning: TLS library problem: error:...": kept; the
+ * failure is written at the next other line of the process (Postfix may
+ * log several of these, and the last one counts)
+ */
 static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    if (!pf_tls_library(c, s))
-        return FALSE;
-    tls_failed(p, c, l->when);
-    return TRUE;
+    return pf_tls_library(c, s);
+}
+
+/* pf_smtpd_flush - end of input: write a pending TLS failure */
+void pf_smtpd_flush(seg_pflog *p, pf_conn *c)
+{
+    tls_failed(p, c, c->last);
 }
 
 /* on_hostname - "warning: hostname NAME does not resolve to address ADDR..." */
