@@ -35,7 +35,6 @@
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
 #define DEFAULT_MAILLOG     "/var/log/postfix.log"      /* conf/postfix-milter.cf's maillog_file */
-#define DEFAULT_PF_CONFIG   "/etc/postfix"
 #define DEFAULT_STATE_DIR   "/var/lib/segtls"
 #define DEFAULT_SOCK_GROUP  "postfix"
 #define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
@@ -62,7 +61,7 @@ static GOptionEntry options[] = {
     {"no-milter", 0, 0, G_OPTION_ARG_NONE, &opt_no_milter,
      "No filter: every record from the Postfix log alone (nothing in the mail path)", NULL},
     {"postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_pf_config,
-     "Follow the programs of the Postfix configuration in DIR (default " DEFAULT_PF_CONFIG ")", "DIR"},
+     "Follow the programs of the Postfix configuration in DIR (default " SEG_PFLOG_POSTFIX_CONFIG ")", "DIR"},
     {"syslog-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names,
      "Follow programs NAME/... instead (repeat for more)", "NAME"},
     {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
@@ -210,14 +209,11 @@ static char *absolute(const char *path)
 /*
  * syslog_names - the syslog names of Postfix's programs in the log:
  * --syslog-name, else those of --postfix-config (an error when they
- * cannot be read), else those of /etc/postfix when it has a main.cf,
- * else "postfix"; NULL with error on bad input
+ * cannot be read), else those of the default configuration
+ * (seg_pflog_config_names); NULL with error on bad input
  */
 static char **syslog_names(GError **error)
 {
-    const char *dir = opt_pf_config ? opt_pf_config : DEFAULT_PF_CONFIG;
-    g_autofree char *main_cf = g_build_filename(dir, "main.cf", NULL);
-    g_autoptr(GError) err = NULL;
     char **names;
 
     if (opt_names) {
@@ -225,16 +221,9 @@ static char **syslog_names(GError **error)
             return NULL;
         return g_strdupv(opt_names);
     }
-    if (opt_pf_config == NULL && !g_file_test(main_cf, G_FILE_TEST_EXISTS))
-        return g_strsplit("postfix", " ", -1);
-    if ((names = seg_pflog_postfix_names(dir, &err)) != NULL)
-        return names;
-    if (opt_pf_config) {
-        g_propagate_prefixed_error(error, g_steal_pointer(&err), "--postfix-config %s: ", dir);
-        return NULL;
-    }
-    msg_warn("%s; following programs postfix/...", err->message);
-    return g_strsplit("postfix", " ", -1);
+    if ((names = seg_pflog_config_names(opt_pf_config, error)) == NULL)
+        g_prefix_error(error, "--postfix-config %s: ", opt_pf_config);
+    return names;
 }
 
 /* main - options, socket, files, privileges, then milter and follower */

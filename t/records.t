@@ -30,7 +30,7 @@ at_exit "kill $!"
 wait_port "$NH" && wait_port "$IN"
 ok $? "standalone and the next hop listen"
 swaks --server "127.0.0.1:$IN" --from a@example.org --to b@example.net >"$T/swaks" 2>&1
-for ((i = 0; i < 100; i++)); do grep -q 'Bounced:' "$T/sa/mail_logs" && break; sleep 0.1; done
+for ((i = 0; i < 300; i++)); do grep -q 'Bounced:' "$T/sa/mail_logs" && break; sleep 0.1; done
 got=$(grep 'Bounced:' "$T/sa/mail_logs" | sed -E "s/^$STAMP//")
 is "$got" 'Bounced: DCID 1 MID 1 to RID [0] - 550 5.1.1 no such user?Wed Dec  2 10:00:00 2026 Info: DCID 999 TLS success protocol TLSv1.3 cipher X?[2J?]0;owned?' \
     "the reply is in one Bounced record, each control character a '?'"

@@ -303,6 +303,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "segtls-logparse: --postfix-config %s: %s\n", pf_config, err->message);
         return 2;
     }
+    if (!seg_pflog_set_syslog_names(NULL, (const char *const *) (conf_names ? conf_names : names), &err)) {
+        fprintf(stderr, "segtls-logparse: --syslog-name: %s\n", err->message);
+        return 2;
+    }
     if ((ids = seg_ids_open(state_dir, &err)) == NULL)
         msg_fatal("%s", err->message);
     if (output && (out.rec = seg_record_open(output, &err)) == NULL)
@@ -310,10 +314,7 @@ int main(int argc, char **argv)
     if (output == NULL)
         out.buf = g_malloc(OUT_SIZE);
     p = seg_pflog_new(ids, emit_record, &out);
-    if (!seg_pflog_set_syslog_names(p, (const char *const *) (conf_names ? conf_names : names), &err)) {
-        fprintf(stderr, "segtls-logparse: --syslog-name: %s\n", err->message);
-        return 2;
-    }
+    seg_pflog_set_syslog_names(p, (const char *const *) (conf_names ? conf_names : names), NULL);
     if (year)
         seg_pflog_set_year(p, year);
     if (ifname || local_addr)

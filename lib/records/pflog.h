@@ -109,6 +109,14 @@ gboolean seg_pflog_set_syslog_names(seg_pflog *p, const char *const *names, GErr
  * of its multi_instance_directories. NULL with error when postconf fails.
  */
 char  **seg_pflog_postfix_names(const char *config_dir, GError **error);
+#define SEG_PFLOG_POSTFIX_CONFIG "/etc/postfix"
+/*
+ * seg_pflog_config_names - seg_pflog_postfix_names of config_dir; with
+ * config_dir NULL, of SEG_PFLOG_POSTFIX_CONFIG when it has a main.cf
+ * (a warning and just "postfix" when postconf fails), else just
+ * "postfix". NULL with error only when config_dir was given.
+ */
+char  **seg_pflog_config_names(const char *config_dir, GError **error);
 /* seg_pflog_set_release - call fn when a message is forgotten unfinished */
 void    seg_pflog_set_release(seg_pflog *p, seg_pflog_release_fn fn, void *ctx);
 /* seg_pflog_line - parse one line (trailing newline allowed); TRUE if used */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "msg.h"
 #include "pflog.h"
 
 /* postconf - the output lines of postconf -c dir ARGS...; FALSE with error */
@@ -98,4 +99,24 @@ char **seg_pflog_postfix_names(const char *config_dir, GError **error)
     }
     g_ptr_array_add(names, NULL);
     return (char **) g_ptr_array_free(g_steal_pointer(&names), FALSE);
+}
+
+/* seg_pflog_config_names - the names of config_dir, or of the default configuration */
+char **seg_pflog_config_names(const char *config_dir, GError **error)
+{
+    const char *dir = config_dir ? config_dir : SEG_PFLOG_POSTFIX_CONFIG;
+    g_autofree char *main_cf = g_build_filename(dir, "main.cf", NULL);
+    g_autoptr(GError) err = NULL;
+    char **names;
+
+    if (config_dir == NULL && !g_file_test(main_cf, G_FILE_TEST_EXISTS))
+        return g_strsplit("postfix", " ", -1);
+    if ((names = seg_pflog_postfix_names(dir, &err)) != NULL)
+        return names;
+    if (config_dir) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return NULL;
+    }
+    msg_warn("%s; following programs postfix/...", err->message);
+    return g_strsplit("postfix", " ", -1);
 }
