@@ -18,8 +18,8 @@
  *
  * Every callback accepts: trouble here (no ID, a record not written,
  * odd macros) never rejects or delays mail. Macro values are untrusted:
- * control characters and blanks become '?', long values are cut
- * (macros.c).
+ * the record writer's seg_record_field() turns control characters and
+ * blanks into '?' and cuts long values.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -88,8 +88,8 @@ static void peer_of(SMFICTX *ctx, const struct sockaddr *sa, char *addr, size_t 
         inet_ntop(AF_INET6, &in6->sin6_addr, addr, asize);
         snprintf(port, psize, "%u", ntohs(in6->sin6_port));
     } else {
-        g_strlcpy(addr, mt_clean(macro(ctx, "{client_addr}"), buf, sizeof(buf), FALSE), asize);
-        g_strlcpy(port, mt_clean(macro(ctx, "{client_port}"), buf, sizeof(buf), FALSE), psize);
+        g_strlcpy(addr, seg_record_field(macro(ctx, "{client_addr}"), buf, sizeof(buf), TRUE), asize);
+        g_strlcpy(port, seg_record_field(macro(ctx, "{client_port}"), buf, sizeof(buf), TRUE), psize);
     }
 }
 
@@ -125,8 +125,8 @@ static void tls_check(SMFICTX *ctx, conn *c)
     if (!mt_conn_claim_tls(c->icid))
         return;                         /* the log follower was first */
     mt_record("ICID " ID " TLS success protocol %s cipher %s", c->icid,
-              mt_clean(v, b1, sizeof(b1), FALSE),
-              mt_clean(macro(ctx, "{cipher}"), b2, sizeof(b2), FALSE));
+              seg_record_field(v, b1, sizeof(b1), TRUE),
+              seg_record_field(macro(ctx, "{cipher}"), b2, sizeof(b2), TRUE));
 }
 
 /* conn_get - the connection state of ctx, made on first use */
@@ -226,8 +226,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     if (ptr == NULL && verified)
         ptr = name;
     mt_record("New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
-              c->icid, mt_clean(ifname, b1, sizeof(b1), FALSE),
-              mt_clean(ifaddr, b2, sizeof(b2), FALSE), addr, mt_clean(ptr, b3, sizeof(b3), FALSE), verified ? "yes" : "no");
+              c->icid, seg_record_field(ifname, b1, sizeof(b1), TRUE),
+              seg_record_field(ifaddr, b2, sizeof(b2), TRUE), addr, seg_record_field(ptr, b3, sizeof(b3), TRUE), verified ? "yes" : "no");
     mt_conn_open(c->icid, mt_smtpd_pid_of(macro(ctx, "v")), addr, port);
     return SMFIS_CONTINUE;
 }

@@ -205,9 +205,9 @@ static gpointer run(gpointer data)
     return NULL;
 }
 
-/* mt_follower_start - start following the log in a thread */
+/* mt_follower_start - start following the log in a thread (Postfix's programs: names) */
 mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gboolean log_only,
-                                GError **error)
+                                const char *const *names, GError **error)
 {
     mt_follower *f = g_new0(mt_follower, 1);
 
@@ -216,7 +216,7 @@ mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gbool
     f->fd = -1;
     f->saved_offset = -1;
     f->buf = g_string_new(NULL);
-    f->relabel = mt_relabel_new(log_only);
+    f->relabel = mt_relabel_new(log_only, names);
     g_mutex_init(&f->lock);
     g_cond_init(&f->cond);
     if (!log_open(f, TRUE) && errno == ENOENT)

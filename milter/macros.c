@@ -4,10 +4,10 @@
  * Postfix hands the milter macro values and envelope arguments that
  * come, in part, from the SMTP client. Nothing here touches libmilter:
  * each function takes the text and returns what a record may show, so
- * that t/fuzz/fuzz_milter.c can exercise them directly.
+ * that t/fuzz/fuzz_milter.c can exercise them directly. Values are
+ * cleaned by the record writer's seg_record_field() (control characters
+ * and, in one-word fields, blanks become '?'; long values are cut).
  *
- *   mt_clean         control characters and blanks become '?', long
- *                    values are cut; "unknown" when missing or empty
  *   mt_envelope      "<a>" or "a" as the cleaned address without <>
  *   mt_smtpd_pid_of  the pid in macro v ("Postfix 3.7.11 smtpd-pid=1234")
  *   mt_qid_ok        macro i looks like a queue id
@@ -23,20 +23,6 @@
 #define QID_MIN         5
 #define QID_MAX         32
 
-/* mt_clean - a macro value fit for a record ("unknown" when missing/empty) */
-const char *mt_clean(const char *v, char *buf, size_t size, gboolean spaces)
-{
-    size_t n = 0;
-
-    if (v == NULL || *v == 0)
-        return "unknown";
-    for (; *v && n + 1 < size; v++)
-        buf[n++] = ((unsigned char) *v > 0x20 && (unsigned char) *v < 0x7f)
-            || (spaces && *v == ' ') ? *v : '?';
-    buf[n] = 0;
-    return buf;
-}
-
 /* mt_envelope - "<a>" or "a" as the address without brackets, cleaned */
 char *mt_envelope(const char *arg)
 {
@@ -49,9 +35,9 @@ char *mt_envelope(const char *arg)
     if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
         g_autofree char *in = g_strndup(arg + 1, n - 2);
 
-        return g_strdup(*in ? mt_clean(in, buf, sizeof(buf), TRUE) : "");
+        return g_strdup(*in ? seg_record_field(in, buf, sizeof(buf), FALSE) : "");
     }
-    return g_strdup(*arg ? mt_clean(arg, buf, sizeof(buf), TRUE) : "");
+    return g_strdup(*arg ? seg_record_field(arg, buf, sizeof(buf), FALSE) : "");
 }
 
 /* mt_smtpd_pid_of - the pid in macro v ("... smtpd-pid=1234"), 0 if none */

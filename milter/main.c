@@ -30,12 +30,13 @@
 #include "error.h"
 #include "msg.h"
 #include "metrics.h"
+#include "pflog.h"
 #include "privs.h"
 #include "recmetrics.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
-#define DEFAULT_MAILLOG     "/var/log/mail.log"
+#define DEFAULT_MAILLOG     "/var/log/postfix.log"      /* conf/postfix-milter.cf's maillog_file */
 #define DEFAULT_STATE_DIR   "/var/lib/segtls"
 #define DEFAULT_SOCK_GROUP  "postfix"
 #define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
@@ -56,6 +57,8 @@ static char *opt_syslog_facility;
 static gint opt_syslog_queue;
 static gboolean opt_no_mail_log;
 static char *opt_metrics;
+static char *opt_pf_config;
+static char **opt_names;
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -66,6 +69,10 @@ static GOptionEntry options[] = {
      "Do not follow the Postfix log (milter records only)", NULL},
     {"no-milter", 0, 0, G_OPTION_ARG_NONE, &opt_no_milter,
      "No filter: every record from the Postfix log alone (nothing in the mail path)", NULL},
+    {"postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_pf_config,
+     "Follow the programs of the Postfix configuration in DIR (default " SEG_PFLOG_POSTFIX_CONFIG ")", "DIR"},
+    {"syslog-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names,
+     "Follow programs NAME/... instead (repeat for more)", "NAME"},
     {"mail-log", 'o', 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
      "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
     {"no-mail-log", 0, 0, G_OPTION_ARG_NONE, &opt_no_mail_log,
@@ -223,6 +230,26 @@ static char *absolute(const char *path)
     return g_canonicalize_filename(path, NULL);
 }
 
+/*
+ * syslog_names - the syslog names of Postfix's programs in the log:
+ * --syslog-name, else those of --postfix-config (an error when they
+ * cannot be read), else those of the default configuration
+ * (seg_pflog_config_names); NULL with error on bad input
+ */
+static char **syslog_names(GError **error)
+{
+    char **names;
+
+    if (opt_names) {
+        if (!seg_pflog_set_syslog_names(NULL, (const char *const *) opt_names, error))
+            return NULL;
+        return g_strdupv(opt_names);
+    }
+    if ((names = seg_pflog_config_names(opt_pf_config, error)) == NULL)
+        g_prefix_error(error, "--postfix-config %s: ", opt_pf_config);
+    return names;
+}
+
 /* main - options, socket, files, privileges, then milter and follower */
 int main(int argc, char **argv)
 {
@@ -230,6 +257,7 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     const char *sock;
     g_autofree char *records = NULL, *state_dir = NULL, *maillog = NULL;
+    g_auto(GStrv) names = NULL;
     struct passwd *pw = NULL;
     mt_follower *fol = NULL;
     seg_syslogpush *push = NULL;
@@ -283,6 +311,14 @@ int main(int argc, char **argv)
         msg_error("bad --socket \"%s\": want unix:/PATH or inet:PORT@ADDR", sock);
         return 2;
     }
+    if (opt_names && opt_pf_config) {
+        msg_error("--syslog-name and --postfix-config: give one of them");
+        return 2;
+    }
+    if (!opt_no_follow && (names = syslog_names(&err)) == NULL) {
+        msg_error("%s", err->message);
+        return 2;
+    }
     if (opt_user && (pw = getpwnam(opt_user)) == NULL) {
         msg_error("unknown user \"%s\"", opt_user);
         return 2;
@@ -315,7 +351,8 @@ int main(int argc, char **argv)
     if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))
         msg_fatal("%s", err->message);
     if (!opt_no_follow
-        && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
+        && (fol = mt_follower_start(maillog, state_dir, opt_no_milter,
+                                    (const char *const *) names, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
     if (opt_no_milter) {
         msg_info("following %s, records to %s%s%s", maillog, records ? records : "syslog",

@@ -44,7 +44,6 @@ void    mt_save(void);
 gboolean mt_filter_register(const char *sockspec, GError **error);
 
 /* macros.c */
-const char *mt_clean(const char *v, char *buf, size_t size, gboolean spaces);
 char   *mt_envelope(const char *arg);
 long    mt_smtpd_pid_of(const char *v);
 gboolean mt_qid_ok(const char *qid);
@@ -52,12 +51,12 @@ gboolean mt_qid_ok(const char *qid);
 /* follower.c */
 typedef struct mt_follower mt_follower;
 mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gboolean log_only,
-                                GError **error);
+                                const char *const *names, GError **error);
 void    mt_follower_stop(mt_follower *f);
 
 /* relabel.c */
 typedef struct mt_relabel mt_relabel;
-mt_relabel *mt_relabel_new(gboolean log_only);
+mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names);
 void    mt_relabel_line(mt_relabel *r, const char *line, size_t len);
 void    mt_relabel_tick(mt_relabel *r, time_t now);
 void    mt_relabel_free(mt_relabel *r);

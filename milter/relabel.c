@@ -410,6 +410,14 @@ static void on_record(void *ctx, time_t when, seg_record_level level, const char
     }
 }
 
+/* on_release - the parser forgot a message unfinished (its session ended before it was queued, or it went quiet): so do we */
+static void on_release(void *ctx, guint64 y)
+{
+    mt_relabel *r = ctx;
+
+    g_hash_table_remove(r->mids, &y);
+}
+
 /* mid_ent_free - hash table value destructor */
 static void mid_ent_free(gpointer v)
 {
@@ -419,14 +427,17 @@ static void mid_ent_free(gpointer v)
     g_free(m);
 }
 
-/* mt_relabel_new - a parser whose records come out with live IDs */
-mt_relabel *mt_relabel_new(gboolean log_only)
+/* mt_relabel_new - a parser of Postfix's programs (names; NULL: "postfix") whose records come out with live IDs */
+mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names)
 {
     mt_relabel *r = g_new0(mt_relabel, 1);
 
     r->log_only = log_only;
     r->ids = seg_ids_open(NULL, NULL);
     r->parser = seg_pflog_new(r->ids, on_record, r);
+    seg_pflog_set_release(r->parser, on_release, r);
+    if (!seg_pflog_set_syslog_names(r->parser, names, NULL))
+        msg_warn("bad syslog names; following \"postfix\"");
     r->icids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     r->mids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, mid_ent_free);
     r->dcids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);

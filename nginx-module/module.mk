@@ -38,7 +38,7 @@ $(BUILD)/ngxbuild/objs/Makefile: nginx-module/config
 
 # Copied under a temporary name and renamed: never rewrite a loaded file.
 $(NGX_MOD_SO): $(BUILD)/ngxbuild/objs/Makefile nginx-module/ngx_http_segtls_module.c \
-               lib/recfmt/recfmt.c lib/recfmt/recfmt.h
+               lib/recfmt/recfmt.c lib/recfmt/recfmt.h lib/tls/tlserr.c lib/tls/tlserr.h
 	cd $(BUILD)/ngxbuild && $(NGX_SUBMAKE) -f objs/Makefile modules
 	@mkdir -p $(@D)
 	cp $(BUILD)/ngxbuild/objs/ngx_http_segtls_module.so $@.tmp

@@ -7,7 +7,9 @@
  *   Info: GUI HTTPS TLS success protocol P cipher C address IP port N
  *   Warning: SSL error with client IP:N - (CODE, 'OPENSSL ERROR STRING')
  *
- * in the gateway's line format (lib/recfmt/recfmt.c, shared with segtls).
+ * in the gateway's line format (lib/recfmt/recfmt.c, shared with segtls),
+ * the error tuple read and written as segtls does everywhere
+ * (lib/tls/tlserr.c, compiled in too: both are GLib-free).
  *
  * The handshake is watched with an OpenSSL info callback set on the
  * SSL_CTX of every server that logs, chained to nginx's own callback:
@@ -31,6 +33,7 @@
 #include <sys/file.h>
 
 #include "recfmt.h"
+#include "tlserr.h"
 
 #ifndef SEGTLS_VERSION
 #define SEGTLS_VERSION  "unknown"
@@ -161,7 +164,7 @@ ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
 {
     char     buf[SEG_RECFMT_LINE_MAX + SEG_RECFMT_TIME_LEN + 16];
     size_t   n;
-    ssize_t  w;
+    int      w;
 
     ngx_http_segtls_header(file);
 
@@ -171,17 +174,21 @@ ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
         return;
     }
 
-    w = write(file->fd, buf, n);
+    /*
+     * one write(2); a short write on a regular file is a full disk: the
+     * record is lost, and the part written is marked cut in place when
+     * the worker may open the file (recfmt.h), never truncated
+     */
 
-    if (w == (ssize_t) n) {
+    w = seg_recfmt_append(file->fd, buf, n);
+
+    if (w == 1) {
         ngx_http_segtls_failing = 0;
         return;
     }
 
-    /* a short write on a regular file is a full disk: the record is lost */
-
     if (!ngx_http_segtls_failing) {
-        ngx_log_error(NGX_LOG_ALERT, log, w == -1 ? ngx_errno : 0,
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "segtls_gui_log: write to \"%V\" failed, "
                       "dropping records until it works again", &file->name);
         ngx_http_segtls_failing = 1;
@@ -196,18 +203,19 @@ ngx_http_segtls_failure(ngx_open_file_t *file, ngx_connection_t *c,
     unsigned long code, const char *reason)
 {
     u_char  text[NGX_MAX_ERROR_STR], *p;
-    char    err[256];
+    char    tuple[SEG_TLSERR_TUPLE_MAX];
 
-    if (reason == NULL) {
-        ERR_error_string_n(code, err, sizeof(err));
-        reason = err;
+    /* "(CODE, 'STRING')" as every segtls record writes it (tlserr.c) */
+
+    if (seg_tlserr_tuple(code, reason, tuple, sizeof(tuple)) == 0) {
+        return;
     }
 
     p = ngx_snprintf(text, sizeof(text),
-                     "SSL error with client %V:%ui - (%uL, '%s')",
+                     "SSL error with client %V:%ui - %s",
                      &c->addr_text,
                      (ngx_uint_t) ngx_inet_get_port(c->sockaddr),
-                     (uint64_t) code, reason);
+                     tuple);
 
     ngx_http_segtls_write(file, c->log, SEGTLS_LEVEL_WARNING, text, p - text);
 }
@@ -349,15 +357,18 @@ ngx_http_segtls_info(const SSL *ssl, int where, int ret)
 
     /*
      * SSL_CB_ACCEPT_EXIT: ret <= 0 is either "want more data" or a
-     * failure; OpenSSL cleared the error queue when it entered the
-     * handshake, so an error on it now is this handshake's failure.
+     * failure; nginx clears the error queue before each SSL_do_handshake
+     * (ngx_ssl_clear_error), so an error on it now is this handshake's
+     * failure. It is read the one way segtls reads OpenSSL errors
+     * (tlserr.c: the last, the SSL library's reason) and left on the
+     * queue for nginx's own error handling.
      */
 
     if (ret > 0) {
         return;
     }
 
-    code = ERR_peek_last_error();
+    code = seg_tlserr_read(NULL, 0, SEG_TLSERR_KEEP);
     if (code == 0) {
         return;
     }

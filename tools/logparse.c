@@ -6,7 +6,9 @@
  * with the time of the log line that caused them, to stdout or (with -o)
  * through the record writer, which starts a new file with its header.
  * IDs start at 1 in memory unless --state-dir asks for the persistent
- * counters the milter uses.
+ * counters the milter uses. Only Postfix's programs are followed: those
+ * under the syslog names given (--syslog-name, or read from a Postfix
+ * configuration with --postfix-config; default "postfix").
  * Files are read by lib/records/logread.c.
  */
 #include <errno.h>
@@ -132,10 +134,10 @@ static gboolean word_ok(const char *opt, const char *v)
 int main(int argc, char **argv)
 {
     g_autofree char *output = NULL, *state_dir = NULL, *state_dir2 = NULL;
-    g_autofree char *ifname = NULL, *local_addr = NULL;
+    g_autofree char *ifname = NULL, *local_addr = NULL, *pf_config = NULL;
     gboolean stats = FALSE;
     gint year = 0;
-    g_auto(GStrv) files = NULL;
+    g_auto(GStrv) files = NULL, names = NULL, conf_names = NULL;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
          "Append records to FILE (header when new) instead of stdout", "FILE"},
@@ -151,6 +153,10 @@ int main(int argc, char **argv)
          "Interface name in New SMTP ICID records (default: syslog name)", "NAME"},
         {"local-address", 0, 0, G_OPTION_ARG_STRING, &local_addr,
          "Local address in New SMTP ICID/DCID records (default: unknown)", "ADDR"},
+        {"syslog-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &names,
+         "Follow programs NAME/... (repeat for more; default: postfix)", "NAME"},
+        {"postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &pf_config,
+         "Follow the syslog names of the Postfix configuration in DIR (postconf)", "DIR"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE...]"},
         G_OPTION_ENTRY_NULL
     };
@@ -179,6 +185,18 @@ int main(int argc, char **argv)
         state_dir = g_steal_pointer(&state_dir2);
     if (!word_ok("--interface", ifname) || !word_ok("--local-address", local_addr))
         return 2;
+    if (names && pf_config) {
+        fprintf(stderr, "segtls-logparse: --syslog-name and --postfix-config: give one of them\n");
+        return 2;
+    }
+    if (pf_config && (conf_names = seg_pflog_postfix_names(pf_config, &err)) == NULL) {
+        fprintf(stderr, "segtls-logparse: --postfix-config %s: %s\n", pf_config, err->message);
+        return 2;
+    }
+    if (!seg_pflog_set_syslog_names(NULL, (const char *const *) (conf_names ? conf_names : names), &err)) {
+        fprintf(stderr, "segtls-logparse: --syslog-name: %s\n", err->message);
+        return 2;
+    }
     if ((ids = seg_ids_open(state_dir, &err)) == NULL)
         msg_fatal("%s", err->message);
     if (output && (out.rec = seg_record_open(output, &err)) == NULL)
@@ -186,6 +204,7 @@ int main(int argc, char **argv)
     if (output == NULL)
         out.buf = g_malloc(OUT_SIZE);
     p = seg_pflog_new(ids, emit_record, &out);
+    seg_pflog_set_syslog_names(p, (const char *const *) (conf_names ? conf_names : names), NULL);
     if (year)
         seg_pflog_set_year(p, year);
     if (ifname || local_addr)

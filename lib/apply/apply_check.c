@@ -19,17 +19,15 @@
 #include "apply.h"
 #include "cipherstr.h"
 #include "error.h"
+#include "tlserr.h"
 
-/* ossl_error - the last OpenSSL error as text (clears the queue) */
+/* ossl_error - the OpenSSL error as text (seg_tlserr_read; clears the queue) */
 static char *ossl_error(void)
 {
-    unsigned long e = ERR_peek_last_error();
-    char    buf[256];
+    char    buf[SEG_TLSERR_TEXT_MAX];
 
-    ERR_clear_error();
-    if (e == 0)
+    if (seg_tlserr_read(buf, sizeof(buf), 0) == 0)
         return g_strdup("unknown OpenSSL error");
-    ERR_error_string_n(e, buf, sizeof(buf));
     return g_strdup(buf);
 }
 

@@ -8,10 +8,16 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE                     /* tm_gmtoff */
 #endif
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "recfmt.h"
 
@@ -176,7 +182,120 @@ size_t seg_recfmt_time(time_t when, char *buf, size_t size)
     return c->len;
 }
 
-/* seg_recfmt_line - "<time> <level>: <text>\n"; a long text is cut; length */
+#define ONES    0x0101010101010101ULL
+#define HIGHS   0x8080808080808080ULL
+
+/* zero8 - a byte of w is 0 (when no byte has its high bit set: exact up to the lowest) */
+static uint64_t zero8(uint64_t w)
+{
+    return (w - ONES) & ~w & HIGHS;
+}
+
+/* plain_len - bytes of printable ASCII at s (no space with SEG_RECFMT_WORD), 8 at a time */
+static size_t plain_len(const char *s, size_t n, int flags)
+{
+    uint64_t w, m, sp = ONES * (flags & SEG_RECFMT_WORD ? 0x21 : 0x20);
+    size_t i = 0;
+
+#ifdef __SSE2__
+    if (n >= 16) {
+        /* signed: bytes from 0x80 up are below 0x20 too */
+        const __m128i lo = _mm_set1_epi8((char) (sp & 0xff)), del = _mm_set1_epi8(0x7f);
+        __m128i v;
+        unsigned bad;
+
+        for (;; i += 16) {
+            if (i + 16 > n)
+                i = n - 16;             /* the last 16, again in part: clean before i */
+            v = _mm_loadu_si128((const __m128i *) (const void *) (s + i));
+            bad = (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, lo),
+                                                            _mm_cmpeq_epi8(v, del)));
+            if (bad != 0)
+                return i + (unsigned) __builtin_ctz(bad);
+            if (i + 16 == n)
+                return n;
+        }
+    }
+#endif
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        /* each term is exact up to its lowest byte, so the lowest of all is */
+        m = (w & HIGHS) | ((w - sp) & ~w & HIGHS) | zero8(w ^ (ONES * 0x7f));
+        if (m != 0)
+            return i + ((unsigned) __builtin_ctzll(m) >> 3);
+    }
+    while (i < n && (unsigned char) s[i] >= (sp & 0xff) && (unsigned char) s[i] < 0x7f)
+        i++;
+    return i;
+}
+
+/* utf8_len - bytes of the valid UTF-8 sequence of 2-4 bytes at s (n left), 0 if none; its code point */
+static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char b = s[0];
+    size_t k;
+
+    if (b >= 0xC2 && b <= 0xDF)
+        k = 2;
+    else if (b >= 0xE0 && b <= 0xEF)
+        k = 3;
+    else if (b >= 0xF0 && b <= 0xF4)
+        k = 4;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    *cp = b & (0x7F >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        *cp = *cp << 6 | (s[i] & 0x3F);
+    }
+    /* no overlong form, no surrogate, nothing above U+10FFFF */
+    if ((k == 3 && *cp < 0x800) || (k == 4 && (*cp < 0x10000 || *cp > 0x10FFFF))
+        || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
+    return k;
+}
+
+/* cp_unfit - a code point that must not reach a record: C1, line separators, bidi controls */
+static int cp_unfit(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029
+        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* seg_recfmt_clean - text fit for a record (see recfmt.h); length written */
+size_t seg_recfmt_clean(char *dst, const char *src, size_t len, int flags)
+{
+    const unsigned char *s = (const unsigned char *) src;
+    size_t i = 0, o = 0, k;
+    uint32_t cp;
+
+    while (i < len) {
+        if ((k = plain_len(src + i, len - i, flags)) > 0) {
+            if (dst + o != src + i)
+                memmove(dst + o, src + i, k);   /* dst may be src, behind it */
+            i += k;
+            o += k;
+            continue;
+        }
+        if (s[i] < 0x80) {              /* a control character, DEL or a space in a word */
+            dst[o++] = '?';
+            i++;
+        } else if ((k = utf8_len(s + i, len - i, &cp)) == 0 || cp_unfit(cp)) {
+            dst[o++] = '?';
+            i += k ? k : 1;
+        } else {
+            memmove(dst + o, src + i, k);
+            i += k;
+            o += k;
+        }
+    }
+    return o;
+}
+
+/* seg_recfmt_line - "<time> <level>: <text>\n", text cleaned; a long text is cut; length */
 size_t seg_recfmt_line(time_t when, const char *level, const char *text,
                        size_t len, char *buf, size_t size)
 {
@@ -192,8 +311,7 @@ size_t seg_recfmt_line(time_t when, const char *level, const char *text,
     buf[n++] = ' ';
     if (len > size - n - 2)
         len = size - n - 2;             /* cut, keep the newline */
-    memcpy(buf + n, text, len);
-    n += len;
+    n += seg_recfmt_clean(buf + n, text, len, 0);
     buf[n++] = '\n';
     buf[n] = 0;
     return n;
@@ -213,9 +331,57 @@ size_t seg_recfmt_syslog_msg(time_t when, int pri, const char *tag, const char *
         return 0;
     if (len > size - (size_t) n - 1)
         len = size - (size_t) n - 1;    /* cut */
-    memcpy(buf + n, text, len);
+    len = seg_recfmt_clean(buf + n, text, len, 0);
     buf[n + len] = 0;
     return (size_t) n + len;
+}
+
+/*
+ * mark_cut - end the n bytes a short write left at off (ours: the start
+ * of line) with SEG_RECFMT_CUT, overwriting their end in place through
+ * a second descriptor (pwrite on an O_APPEND one would append), only
+ * when the file still holds those bytes there; 1 when done
+ */
+static int mark_cut(int fd, off_t off, const char *line, size_t n)
+{
+    static const char cut[] = SEG_RECFMT_CUT;
+    char path[64], have[sizeof(cut)];
+    size_t m = n >= 2 * (sizeof(cut) - 1) ? sizeof(cut) - 1 : 1;
+    const char *mark = m == 1 ? "\n" : cut;
+    struct stat a, b;
+    int rw, ok;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    if ((rw = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+        return 0;
+    ok = fstat(fd, &a) == 0 && fstat(rw, &b) == 0 && a.st_ino == b.st_ino
+        && a.st_dev == b.st_dev
+        && pread(rw, have, m, off + (off_t) (n - m)) == (ssize_t) m
+        && memcmp(have, line + n - m, m) == 0
+        && pwrite(rw, mark, m, off + (off_t) (n - m)) == (ssize_t) m;
+    close(rw);
+    return ok;
+}
+
+/* seg_recfmt_append - one line, one write(2); a short write is marked cut (see recfmt.h) */
+int seg_recfmt_append(int fd, const char *line, size_t len)
+{
+    ssize_t n;
+    off_t end;
+    int marked;
+
+    do
+        n = write(fd, line, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return 0;
+    if ((size_t) n == len)
+        return 1;
+    /* our n bytes end where the descriptor's offset is now */
+    marked = n == 0 || ((end = lseek(fd, 0, SEEK_CUR)) >= n
+                        && mark_cut(fd, end - n, line, (size_t) n));
+    errno = ENOSPC;                     /* a short write is a full disk */
+    return marked ? 0 : -1;
 }
 
 /* seg_recfmt_utc_offset - local time offset from UTC in seconds at when */

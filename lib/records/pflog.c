@@ -3,17 +3,22 @@
  *
  * seg_pflog_line() splits "TIME HOST PROGRAM[PID]: TEXT" eight bytes at
  * a time and at fixed offsets (no regex, no allocation), converts the
- * time (once per distinct time field), and hands the line to the handler
- * of the daemon named by the last component of PROGRAM (postfix/smtpd,
- * postfix/submission/smtpd, postfix-in/smtp ...), found by a small hash
- * table of the names as integers. The handlers (pflog_smtpd.c,
- * pflog_smtp.c) keep one pf_conn per process id (pflog_conn.c) and
- * one pf_msg per queue id (pflog_msg.c); the pieces they look for are
- * parsed by pflog_field.c and records are built by pflog_rec.c.
+ * time (once per distinct time field), checks that PROGRAM is one of
+ * Postfix's (NAME/... for an accepted syslog name) and hands the line to
+ * the handler of the daemon named by the last component of PROGRAM
+ * (postfix/smtpd, postfix/submission/smtpd, postfix-in/smtp ...), found
+ * by a small hash table of the names as integers. The handlers
+ * (pflog_smtpd.c, pflog_smtp.c) keep one pf_conn per process (host,
+ * program and pid: pflog_conn.c) and one pf_msg per queue id
+ * (pflog_msg.c); the pieces they look for are parsed by pflog_field.c
+ * and records are built by pflog_rec.c. The master's lines about a
+ * child that exited release that child's state, and once a minute of
+ * log time the state quiet for too long is released (sweep).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "error.h"
 #include "msg.h"
 #include "pflog_conn.h"
 #include "pflog_int.h"
@@ -23,6 +28,12 @@
 #include "pflog_smtpd.h"
 
 #define PF_LINE_MAX     65536   /* longer lines are malformed */
+#define PF_SWEEP        60      /* seconds of log time between sweeps */
+#define PF_SWEEP_MSGS   600     /* seconds of log time between looks at the messages */
+#define PF_KEEP_IDLE    300     /* a process that holds nothing is kept this long */
+#define PF_NAME_LEN     64      /* longest accepted syslog name */
+
+static gboolean pf_master(seg_pflog *p, const pf_line *l);
 
 /* month names as three bytes in an integer (see MON) */
 #define MON(a, b, c)    ((guint32) (guchar) (a) << 16 | (guint32) (guchar) (b) << 8 | (guchar) (c))
@@ -48,6 +59,7 @@ static const struct {
     {"pipe", pf_local},
     {"error", pf_local},
     {"retry", pf_local},
+    {"master", pf_master},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(daemons) < PF_DAEMON_SLOTS / 2);
 
@@ -291,9 +303,13 @@ static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
         return FALSE;
     used = (s[0] >= '0' && s[0] <= '9') ? parse_3339(s, n, &l->when)
         : parse_3164(p, s, n, &l->when);
-    if (used == 0 || (b = find_program(s + used, e, &s, &slash)) == NULL
+    if (used == 0)
+        return FALSE;
+    l->tag.p = s + used;
+    if ((b = find_program(s + used, e, &s, &slash)) == NULL
         || (pid = parse_pid(b + 1, e, &text)) == 0)
         return FALSE;
+    l->tag.n = b - l->tag.p;
     l->pid = pid;
     l->text.p = text;
     l->text.n = e - text;
@@ -301,6 +317,126 @@ static gboolean split(seg_pflog *p, const char *s, size_t n, pf_line *l)
     l->daemon.n = b - l->daemon.p;
     l->syslog_name.p = s;
     l->syslog_name.n = slash ? (size_t) (slash - s) : (size_t) (b - s);
+    return TRUE;
+}
+
+/* postfix_name - is a program's syslog name one of the accepted names, or under one? */
+static gboolean postfix_name(const seg_pflog *p, pf_str sn)
+{
+    for (guint i = 0; i < p->nnames; i++) {
+        size_t n = p->names_n[i];
+
+        if (sn.n >= n && (sn.n == n || sn.p[n] == '/') && sn.p[0] == p->names[i][0]
+            && pf_same(sn.p, p->names[i], n))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* by_id - order processes by ID so that what they end is written in a stable order */
+static gint by_id(gconstpointer a, gconstpointer b)
+{
+    const pf_conn *x = *(pf_conn *const *) a, *y = *(pf_conn *const *) b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* end_conn - end what process c of table t holds (as of when) and forget it */
+static void end_conn(seg_pflog *p, GHashTable *t, pf_conn *c, time_t when)
+{
+    if (t == p->in)
+        pf_smtpd_close(p, c, when);
+    else
+        pf_delivery_end(p, c, when);
+    pf_conn_release(p, t, c);
+}
+
+/* idle - a process that holds nothing (its state is only a cache) */
+static gboolean idle(const pf_conn *c)
+{
+    return c->id == 0 && c->tls == PF_TLS_NONE && c->msg == NULL;
+}
+
+/*
+ * end_conns - end and forget the processes of table t that are gone: with
+ * pid, that pid on host; else those without a line since before, and
+ * those that hold nothing and had no line since before_idle
+ */
+static void end_conns(seg_pflog *p, GHashTable *t, time_t before, time_t before_idle,
+                      long pid, pf_str host)
+{
+    g_autoptr(GPtrArray) gone = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        pf_conn *c = v;
+
+        if (pid ? c->k.pid == pid && c->host_n == host.n && pf_same(c->tag, host.p, host.n)
+            : c->last < before || (c->last < before_idle && idle(c)))
+            g_ptr_array_add(gone, c);
+    }
+    g_ptr_array_sort(gone, by_id);
+    for (guint i = 0; i < gone->len; i++) {
+        pf_conn *c = gone->pdata[i];
+
+        end_conn(p, t, c, c->last);
+    }
+}
+
+/*
+ * sweep - forget what has been quiet too long, by log time: processes
+ * (an open connection is closed), those that hold nothing sooner, and,
+ * every PF_SWEEP_MSGS seconds, messages qmgr never took (the session
+ * ended before the message was queued) and queued ones
+ */
+static void sweep(seg_pflog *p)
+{
+    g_autoptr(GPtrArray) quiet = NULL;
+    pf_str none = {NULL, 0};
+
+    end_conns(p, p->in, p->now - SEG_PFLOG_CONN_IDLE, p->now - PF_KEEP_IDLE, 0, none);
+    end_conns(p, p->out, p->now - SEG_PFLOG_CONN_IDLE, p->now - PF_KEEP_IDLE, 0, none);
+    p->next_sweep = p->now + PF_SWEEP;
+    if (p->now < p->next_msg_sweep)
+        return;
+    p->next_msg_sweep = p->now + PF_SWEEP_MSGS;
+    quiet = pf_msgs_idle(p, p->now - SEG_PFLOG_NEW_IDLE, p->now - SEG_PFLOG_MSG_IDLE);
+    for (guint i = 0; i < quiet->len; i++) {
+        pf_msg *m = quiet->pdata[i];
+
+        if (p->release && m->mid)
+            p->release(p->release_ctx, m->mid);
+        pf_msg_forget(p, m, m->last);
+    }
+}
+
+/*
+ * pf_master - "warning: process PATH pid N exit status S" or "... killed
+ * by signal S": the child N of this host is gone, and what it held ends
+ */
+static gboolean pf_master(seg_pflog *p, const pf_line *l)
+{
+    pf_str s = l->text, host = {l->tag.p, l->syslog_name.p - l->tag.p - 1};
+    size_t n;
+    long pid = 0;
+
+    if (!PF_HAS(&s, "warning: process "))
+        return FALSE;
+    n = pf_span(s.p, s.n, ' ', ' ', ' ');
+    s.p += n;
+    s.n -= n;
+    if (!PF_HAS(&s, " pid "))
+        return FALSE;
+    for (n = 0; n < s.n && n < 10 && s.p[n] >= '0' && s.p[n] <= '9'; n++)
+        pid = pid * 10 + (s.p[n] - '0');
+    s.p += n;
+    s.n -= n;
+    if (pid <= 0 || !(PF_HAS(&s, " exit status ") || PF_HAS(&s, " killed by signal ")))
+        return FALSE;
+    end_conns(p, p->in, 0, 0, pid, host);
+    end_conns(p, p->out, 0, 0, pid, host);
     return TRUE;
 }
 
@@ -319,7 +455,11 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
         p->st.skipped++;
         return FALSE;
     }
-    if (l.daemon.n > 0 && l.daemon.n < 8) {
+    if (l.when > p->now)
+        p->now = l.when;
+    if (p->now >= p->next_sweep)
+        sweep(p);                       /* what is gone ends before what this line starts */
+    if (l.daemon.n > 0 && l.daemon.n < 8 && postfix_name(p, l.syslog_name)) {
         /* "[PID]: " follows the name: 8 bytes can be read from names of 3 or more */
         guint64 key = l.daemon.p + 8 <= line + len
             ? (pf_load8(l.daemon.p) & ((1ULL << (8 * l.daemon.n)) - 1)) | (guint64) l.daemon.n << 56
@@ -351,6 +491,9 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->tc_key[0] = -1;
     p->local_addr = g_strdup("unknown");
     p->local_addr_len = strlen(p->local_addr);
+    p->names[0] = g_strdup("postfix");
+    p->names_n[0] = strlen(p->names[0]);
+    p->nnames = 1;
     pf_conns_init(p);
     pf_msgs_init(p);
     daemons_init(p);
@@ -379,46 +522,95 @@ void seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr)
     p->local_addr_len = strlen(p->local_addr);
 }
 
+/* name_ok - a syslog name as a program name holds it: 1-64 bytes, no space, '[', ']' or control */
+static gboolean name_ok(const char *n)
+{
+    size_t len = strlen(n);
+
+    if (len == 0 || len > PF_NAME_LEN)
+        return FALSE;
+    for (const char *c = n; *c; c++)
+        if ((guchar) *c <= ' ' || *c == '[' || *c == ']' || *c == 0x7f)
+            return FALSE;
+    return TRUE;
+}
+
+/* seg_pflog_set_syslog_names - follow only programs NAME/... for these names (NULL: "postfix"; p NULL: check) */
+gboolean seg_pflog_set_syslog_names(seg_pflog *p, const char *const *names, GError **error)
+{
+    static const char *const dflt[] = {"postfix", NULL};
+    guint n = 0;
+
+    if (names == NULL || names[0] == NULL)
+        names = dflt;
+    for (n = 0; names[n]; n++) {
+        if (!name_ok(names[n])) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                        "syslog name \"%s\": want 1-64 characters without spaces, [ or ]",
+                        names[n]);
+            return FALSE;
+        }
+    }
+    if (n > PF_NAMES_MAX) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "more than %d syslog names", PF_NAMES_MAX);
+        return FALSE;
+    }
+    if (p == NULL)
+        return TRUE;                    /* only checked */
+    for (guint i = 0; i < p->nnames; i++)
+        g_free(p->names[i]);
+    for (guint i = 0; i < n; i++) {
+        p->names[i] = g_strdup(names[i]);
+        p->names_n[i] = strlen(names[i]);
+    }
+    p->nnames = n;
+    return TRUE;
+}
+
+/* seg_pflog_set_release - call fn when a message is forgotten unfinished */
+void seg_pflog_set_release(seg_pflog *p, seg_pflog_release_fn fn, void *ctx)
+{
+    p->release = fn;
+    p->release_ctx = ctx;
+}
+
 /* seg_pflog_expire - end deliveries idle since before now - idle (live mode) */
 void seg_pflog_expire(seg_pflog *p, time_t now, int idle)
 {
-    GHashTableIter it;
-    gpointer v;
+    g_autoptr(GPtrArray) all = pf_conns_list(p->out);
 
-    g_hash_table_iter_init(&it, p->out);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        pf_conn *c = v;
+    g_ptr_array_sort(all, by_id);
+    for (guint i = 0; i < all->len; i++) {
+        pf_conn *c = all->pdata[i];
 
         if (c->id && c->last < now - idle)
-            pf_delivery_end(p, c, c->last);
+            end_conn(p, p->out, c, c->last);
     }
 }
 
-/* by_id - order connections by ID so that flush output is stable */
-static gint by_id(gconstpointer a, gconstpointer b)
-{
-    const pf_conn *x = *(pf_conn *const *) a, *y = *(pf_conn *const *) b;
-
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* seg_pflog_flush - end of input: finish every pending delivery */
+/* seg_pflog_flush - end of input: write pending inbound TLS failures, finish every delivery */
 void seg_pflog_flush(seg_pflog *p)
 {
-    g_autoptr(GPtrArray) open = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer v;
+    g_autoptr(GPtrArray) in = pf_conns_list(p->in);
+    g_autoptr(GPtrArray) all = pf_conns_list(p->out);
 
-    g_hash_table_iter_init(&it, p->out);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        if (((pf_conn *) v)->id)
-            g_ptr_array_add(open, v);
-    g_ptr_array_sort(open, by_id);
-    for (guint i = 0; i < open->len; i++) {
-        pf_conn *c = open->pdata[i];
+    g_ptr_array_sort(in, by_id);
+    for (guint i = 0; i < in->len; i++)
+        pf_smtpd_flush(p, in->pdata[i]);
+    g_ptr_array_sort(all, by_id);
+    for (guint i = 0; i < all->len; i++) {
+        pf_conn *c = all->pdata[i];
 
-        pf_delivery_end(p, c, c->last);
+        if (c->id)
+            end_conn(p, p->out, c, c->last);
     }
+}
+
+/* seg_pflog_held - processes and messages held now */
+void seg_pflog_held(const seg_pflog *p, guint *conns, guint *msgs)
+{
+    *conns = g_hash_table_size(p->in) + g_hash_table_size(p->out);
+    *msgs = (guint) p->msgs_used;
 }
 
 /* seg_pflog_get_stats - counters so far */
@@ -432,8 +624,10 @@ void seg_pflog_free(seg_pflog *p)
 {
     if (p == NULL)
         return;
-    pf_conns_free(p);
     pf_msgs_free(p);
+    pf_conns_free(p);
+    for (guint i = 0; i < p->nnames; i++)
+        g_free(p->names[i]);
     g_free(p->ifname);
     g_free(p->local_addr);
     g_free(p);

@@ -30,6 +30,24 @@
  *            then Delivery start / Message done DCID n MID m to RID [..],
  *            DCID n close when that delivery is over
  *
+ * Only lines of Postfix's own programs count: those whose program name
+ * is NAME/DAEMON or NAME/.../DAEMON for one of the syslog names it is
+ * given (default "postfix"; seg_pflog_postfix_names() reads them from a
+ * Postfix configuration). A process is known by its host, program and
+ * pid together: a line of another program with the same pid is another
+ * process. (Any local user can write syslog with any program name;
+ * Postfix's own maillog_file, written by postlogd, only Postfix.)
+ *
+ * State is kept only while it is open: a process's until its exit
+ * (master's "process ... pid N exit status|killed by signal", its own
+ * "fatal:" or "panic:"), five minutes without a line when its connection
+ * is over, or an hour without a line in any case (an ICID or DCID still
+ * open is closed then); a message until qmgr removes it, or
+ * until it has had no line for SEG_PFLOG_MSG_IDLE seconds (queued) or
+ * SEG_PFLOG_NEW_IDLE seconds (its session ended before qmgr took it);
+ * times are the log's. One message may leave over several connections
+ * at once (recipients on different transports); each keeps its records.
+ *
  * Lines that are not understood are counted as skipped, never fatal; the
  * parser reads only the len bytes it is given (no NUL needed) and
  * allocates only per connection, message and recipient, not per line.
@@ -48,6 +66,13 @@ typedef struct seg_pflog seg_pflog;
 /* emit one record: text is len bytes, not NUL-terminated */
 typedef void (*seg_pflog_emit_fn)(void *ctx, time_t when, seg_record_level level,
                                   const char *text, size_t len);
+
+/* a message was forgotten without "Message finished" (mid: the parser's MID) */
+typedef void (*seg_pflog_release_fn)(void *ctx, guint64 mid);
+
+#define SEG_PFLOG_CONN_IDLE     3600            /* a process without a line: gone */
+#define SEG_PFLOG_NEW_IDLE      3600            /* a message qmgr never took */
+#define SEG_PFLOG_MSG_IDLE      (6 * 3600)      /* a queued message without a line */
 
 typedef struct seg_pflog_stats {
     guint64     lines;          /* lines given */
@@ -69,6 +94,31 @@ void    seg_pflog_set_year(seg_pflog *p, int year);
  * "/smtpd" ("postfix", "postfix/submission"), ADDR = "unknown".
  */
 void    seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr);
+/*
+ * seg_pflog_set_syslog_names - follow only programs NAME/... for these
+ * names (NULL or empty: "postfix"). FALSE with error for a name that is
+ * empty, longer than 64 bytes, or has a space, '[', ']' or a control
+ * character, or for more than 64 names (nothing is changed then). With
+ * p NULL the names are only checked.
+ */
+gboolean seg_pflog_set_syslog_names(seg_pflog *p, const char *const *names, GError **error);
+/*
+ * seg_pflog_postfix_names - the syslog names of the Postfix instance whose
+ * configuration is in config_dir, read with postconf: main.cf's
+ * syslog_name, every master.cf "-o syslog_name=...", and the same for each
+ * of its multi_instance_directories. NULL with error when postconf fails.
+ */
+char  **seg_pflog_postfix_names(const char *config_dir, GError **error);
+#define SEG_PFLOG_POSTFIX_CONFIG "/etc/postfix"
+/*
+ * seg_pflog_config_names - seg_pflog_postfix_names of config_dir; with
+ * config_dir NULL, of SEG_PFLOG_POSTFIX_CONFIG when it has a main.cf
+ * (a warning and just "postfix" when postconf fails), else just
+ * "postfix". NULL with error only when config_dir was given.
+ */
+char  **seg_pflog_config_names(const char *config_dir, GError **error);
+/* seg_pflog_set_release - call fn when a message is forgotten unfinished */
+void    seg_pflog_set_release(seg_pflog *p, seg_pflog_release_fn fn, void *ctx);
 /* seg_pflog_line - parse one line (trailing newline allowed); TRUE if used */
 gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len);
 /* seg_pflog_expire - end deliveries idle since before now - idle (live mode) */
@@ -76,6 +126,8 @@ void    seg_pflog_expire(seg_pflog *p, time_t now, int idle);
 /* seg_pflog_flush - end of input: finish every pending delivery */
 void    seg_pflog_flush(seg_pflog *p);
 void    seg_pflog_get_stats(const seg_pflog *p, seg_pflog_stats *st);
+/* seg_pflog_held - processes and messages held now (for tests and benchmarks) */
+void    seg_pflog_held(const seg_pflog *p, guint *conns, guint *msgs);
 void    seg_pflog_free(seg_pflog *p);
 
 /* seg_pflog_tls_error - "error:0A000102:...:file:line:" -> code and string */

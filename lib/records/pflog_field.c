@@ -1,9 +1,19 @@
 /*
  * pflog_field - the pieces of a Postfix log line the handlers look for:
- * literals, "NAME[ADDR]:PORT" peers, queue ids, the "TLS connection
+ * literals, "NAME[ADDR]:PORT" peers, queue ids, mail addresses, the
+ * "NAME=VALUE, " fields of a delivery status, the "TLS connection
  * established" line and the OpenSSL error of a failed handshake. Each
  * takes a pf_str (pointer + length into the line, no NUL) and reads only
  * its bytes.
+ *
+ * Parts of a line are chosen by remote parties (addresses, HELO names,
+ * reply texts): a piece is taken only where the line's grammar puts it,
+ * never by searching the rest of the line for a literal. Addresses are
+ * read as Postfix logs them (info_log_address_format = external): a
+ * local part that needs it is an RFC 5321 quoted string, in which '>',
+ * ',' and spaces are text and '\' escapes the next character, so
+ * to=<"x>, relay=a[1.2.3.4]:25, status=sent (ok"@evil.test> is one
+ * address.
  */
 #include "pflog_field.h"
 #include "pflog_int.h"
@@ -161,6 +171,70 @@ end:
 }
 
 /*
+ * pf_addr - an address after its "<", as Postfix logs it: up to the '>'
+ * that is not inside a quoted string; s is advanced past that '>'.
+ * FALSE when it does not end on the line.
+ */
+gboolean pf_addr(pf_str *s, pf_str *addr)
+{
+    const char *p = s->p, *e = s->p + s->n;
+    gboolean quoted = FALSE;
+
+    /* most addresses: no quote before the '>' */
+    for (p += pf_span(p, s->n, '>', '"', '"'); p < e; p++) {
+        if (quoted) {
+            if (*p == '\\')
+                p++;                    /* the next character is text */
+            else if (*p == '"')
+                quoted = FALSE;
+        } else if (*p == '"') {
+            quoted = TRUE;
+        } else if (*p == '>') {
+            addr->p = s->p;
+            addr->n = p - s->p;
+            s->n -= p + 1 - s->p;
+            s->p = p + 1;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/*
+ * pf_status - the fields after relay=NAME[ADDR]:PORT of a delivery
+ * status line, ", NAME=VALUE" each (delay, delays, dsn, conn_use ...:
+ * values Postfix writes, without spaces or commas), up to ", status=S"
+ * and its " (text)"; s is the rest of the line. FALSE when the line
+ * does not have that shape.
+ */
+gboolean pf_status(pf_str s, pf_str *status, pf_str *why)
+{
+    size_t i;
+
+    while (PF_HAS(&s, ", ")) {
+        if (PF_HAS(&s, "status=")) {
+            i = pf_span(s.p, s.n, ' ', ',', ' ');
+            status->p = s.p;
+            status->n = i;
+            s.p += i;
+            s.n -= i;
+            why->p = s.p;
+            why->n = 0;
+            if (PF_HAS(&s, " ("))
+                *why = s;
+            return status->n > 0;
+        }
+        i = pf_span(s.p, s.n, '=', ' ', ',');
+        if (i == 0 || i == s.n || s.p[i] != '=')
+            return FALSE;
+        i += 1 + pf_span(s.p + i + 1, s.n - i - 1, ',', ' ', ',');
+        s.p += i;
+        s.n -= i;
+    }
+    return FALSE;
+}
+
+/*
  * pf_tls_established - "Anonymous TLS connection established DIR
  * NAME[ADDR]:PORT: PROTO with cipher CIPHER (...)"; DIR is "from" or "to"
  */
@@ -202,12 +276,17 @@ void pf_tls_error_begin(pf_conn *c, pf_str reason)
         pf_copy(c->err, sizeof(c->err), reason);
 }
 
-/* pf_tls_library - "TLS library problem: error:..." after an error line */
+/*
+ * pf_tls_library - "TLS library problem: error:..." after an error line.
+ * Postfix logs the whole OpenSSL queue, one such line per error, oldest
+ * first; each one replaces the last, so the failure keeps the last: the
+ * SSL library's reason, as segtls reads errors everywhere (tlserr.h).
+ */
 gboolean pf_tls_library(pf_conn *c, pf_str s)
 {
     size_t  n;
 
-    if (c->tls != PF_TLS_ERROR || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
+    if (c->tls == PF_TLS_NONE || !seg_pflog_tls_error(s.p, s.n, &c->err_code, &n))
         return FALSE;
     s.n = n;
     pf_copy(c->err, sizeof(c->err), s);

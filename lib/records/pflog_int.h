@@ -33,6 +33,7 @@ typedef struct pf_idtext {
 
 typedef struct pf_line {
     time_t      when;
+    pf_str      tag;            /* "mta postfix/submission/smtpd": host and program */
     pf_str      syslog_name;    /* "postfix/submission" */
     pf_str      daemon;         /* "smtpd" */
     long        pid;
@@ -42,19 +43,44 @@ typedef struct pf_line {
 /* TLS handshake failure waiting for its details or its outcome */
 enum { PF_TLS_NONE, PF_TLS_ERROR, PF_TLS_TUPLE };
 
-typedef struct pf_conn {
-    /* what most lines touch first: two cache lines */
+#define PF_TAG_MAX      96      /* "HOST PROGRAM" of a process we follow */
+
+/* what a process is known by: its host and program, and its pid */
+typedef struct pf_conn_key {
+    guint64     hash;           /* pf_conn_hash() of the three */
     long        pid;
+    const char *tag;            /* "HOST PROGRAM", not NUL-terminated */
+    size_t      tag_n;
+} pf_conn_key;
+
+struct pf_msg;
+
+/*
+ * One Postfix process (smtpd or smtp) while it is heard of: released at
+ * its exit (master's "process ... pid N exit status", its own "fatal:"),
+ * after 5 minutes without a line when it holds nothing, and after an
+ * hour without one in any case (pflog.c), so a follower that runs for
+ * months keeps only what is open.
+ */
+typedef struct pf_conn {
+    /* what most lines touch first */
+    pf_conn_key k;              /* the key in seg_pflog.in/out; k.tag is tag below */
     guint64     id;             /* open ICID/DCID, 0: none */
     pf_idtext   idt;            /* id in decimal */
-    time_t      last;           /* time of the last line of this pid */
+    time_t      last;           /* time of the last line of this process */
     int         tls;            /* PF_TLS_* */
     /* smtp: the delivery in progress */
     gboolean    tls_reported;   /* deferring/STARTTLS record written */
     time_t      start;          /* time of the first delivered RID */
     GArray     *rids;           /* guint RIDs delivered (status=sent) */
+    struct pf_msg *msg;         /* the message being delivered, NULL: none */
+    struct pf_conn *dnext;      /* the other processes delivering msg */
+    struct pf_conn *dprev;
+    struct pf_conn *next_free;  /* in seg_pflog.conn_pool */
     char        qid[PF_QID_MAX];
     unsigned long err_code;
+    size_t      host_n;         /* the host part of tag */
+    char        tag[PF_TAG_MAX];
     /* smtpd: "hostname NAME does not resolve to address ADDR" */
     char        ptr_name[PF_NAME_MAX];
     char        ptr_addr[PF_ADDR_MAX];
@@ -69,8 +95,9 @@ typedef struct pf_msg {
     guint64     icid;           /* 0: local submission or unknown */
     pf_idtext   midt;           /* mid and icid in decimal */
     pf_idtext   icidt;
-    gboolean    from_done;
-    long        dpid;           /* smtp pid delivering it, 0: none */
+    gboolean    from_done;      /* qmgr has it: it is queued */
+    time_t      last;           /* time of the last line about it */
+    pf_conn    *dconns;         /* the smtp processes delivering it now */
     guint       nrcpt;          /* RIDs given: 0 .. nrcpt - 1 */
     size_t      rcpt_len;       /* bytes used in rcpt */
     size_t      rcpt_size;
@@ -78,13 +105,16 @@ typedef struct pf_msg {
     struct pf_msg *next_free;   /* in seg_pflog.msg_pool */
 } pf_msg;
 
-#define PF_CONN_CACHE   256     /* direct-mapped pid -> pf_conn cache slots */
+#define PF_CONN_CACHE   1024    /* direct-mapped key -> pf_conn cache slots */
 #define PF_DAEMON_SLOTS 32      /* daemon name -> handler hash table */
+#define PF_NAMES_MAX    64      /* accepted syslog names */
 
 struct seg_pflog {
     seg_ids    *ids;
     seg_pflog_emit_fn emit;
     void       *ctx;
+    seg_pflog_release_fn release;   /* a message forgotten unfinished */
+    void       *release_ctx;
     char       *ifname;         /* NULL: syslog name */
     char       *local_addr;
     size_t      ifname_len, local_addr_len;
@@ -92,15 +122,23 @@ struct seg_pflog {
     int         last_mon;       /* for the December -> January step */
     time_t      year_now;       /* year guessed from this time: the first
                                  * line may not be over a day ahead of it */
-    GHashTable *in;             /* smtpd pid -> pf_conn */
-    GHashTable *out;            /* smtp pid -> pf_conn */
+    char       *names[PF_NAMES_MAX];    /* accepted syslog names */
+    size_t      names_n[PF_NAMES_MAX];
+    guint       nnames;
+    GHashTable *in;             /* smtpd processes: pf_conn_key -> pf_conn */
+    GHashTable *out;            /* smtp processes */
+    pf_conn    *conn_pool;      /* released processes, for reuse */
+    size_t      conn_pool_n;
     pf_msg    **msgs;           /* by queue id: open addressing, linear probing */
     guint32    *msgs_hash;      /* the hash of each message in msgs */
     size_t      msgs_mask;      /* slots - 1 (a power of two) */
     size_t      msgs_used;
     pf_msg     *msg_pool;       /* removed messages, for reuse */
     size_t      msg_pool_n;
-    pf_conn    *in_cache[PF_CONN_CACHE];    /* in and out by pid % PF_CONN_CACHE */
+    time_t      now;            /* the latest time of a line */
+    time_t      next_sweep;     /* when to look for state quiet too long */
+    time_t      next_msg_sweep; /* ... and for messages quiet too long */
+    pf_conn    *in_cache[PF_CONN_CACHE];    /* in and out by key hash */
     pf_conn    *out_cache[PF_CONN_CACHE];
     guint64     dkey[PF_DAEMON_SLOTS];      /* daemon name keys, 0: empty slot */
     guint8      dfn[PF_DAEMON_SLOTS];       /* their index in pflog.c's daemons[] */

@@ -7,7 +7,9 @@
  * not cost a cache miss. Removal shifts back (no tombstones). Removed
  * messages go to a free list and are used again, recipient buffer and
  * all: the log of a busy gateway starts and ends messages all the time.
+ * A message is removed at qmgr's "removed" or, by age, by pflog.c.
  */
+#include "pflog_conn.h"
 #include "pflog_field.h"
 #include "pflog_int.h"
 #include "pflog_msg.h"
@@ -19,6 +21,8 @@
 /* msg_free - give a message back (to the free list while it has room) */
 static void msg_free(seg_pflog *p, pf_msg *m)
 {
+    while (m->dconns)                   /* its deliveries go on without it */
+        pf_conn_unlink(m->dconns);
     if (p->msg_pool_n >= PF_MSG_POOL) {
         g_free(m->rcpt);
         g_free(m);
@@ -184,6 +188,7 @@ pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid, const pf
     m->key.n = strlen(m->qid);
     m->hash = qid_hash(&m->key);
     m->icid = icid;
+    m->last = when;
     if (icid == 0)
         m->icidt = zero;
     else if (icidt)
@@ -207,6 +212,20 @@ pf_msg *pf_msg_new(seg_pflog *p, time_t when, pf_str qid, guint64 icid, const pf
         pf_rec(p, when);
     }
     return m;
+}
+
+/* pf_msgs_idle - the messages without a line since before = new_before (never queued) or before */
+GPtrArray *pf_msgs_idle(seg_pflog *p, time_t new_before, time_t before)
+{
+    GPtrArray *a = g_ptr_array_new();
+
+    for (size_t i = 0; i <= p->msgs_mask; i++) {
+        pf_msg *m = p->msgs[i];
+
+        if (m && m->last < (m->from_done ? before : new_before))
+            g_ptr_array_add(a, m);
+    }
+    return a;
 }
 
 /* pf_msg_remove - forget a message (backward shift: no tombstones) */

@@ -3,11 +3,15 @@
  *
  * Records are built piece by piece in p->buf with the pf_put*() helpers
  * of pflog_int.h (no printf: this is the hot path of segtls-logparse)
- * and handed to the callback by pf_rec(). IDs are formatted in decimal
- * once, when they are taken (pf_id_text), and copied as text after that.
+ * and handed to the callback by pf_rec(), cleaned as the record writer
+ * cleans (seg_recfmt_clean: control characters from the log, which
+ * hold what remote parties sent, never reach a record, whoever writes
+ * it). IDs are formatted in decimal once, when they are taken
+ * (pf_id_text), and copied as text after that.
  */
 #include "msg.h"
 #include "pflog_int.h"
+#include "recfmt.h"
 #include "pflog_rec.h"
 
 /* pf_put_cut - the part of a piece that fits (pf_put of a piece that does not) */
@@ -67,10 +71,10 @@ void pf_id_text(pf_idtext *d, guint64 v)
     memcpy(d->t, s, d->n);
 }
 
-/* pf_rec - hand the record built in p->buf to the callback */
+/* pf_rec - hand the record built in p->buf to the callback, cleaned */
 void pf_rec(seg_pflog *p, time_t when)
 {
-    size_t n = p->len;
+    size_t n = seg_recfmt_clean(p->buf, p->buf, p->len, 0);
 
     p->len = 0;
     p->st.records++;

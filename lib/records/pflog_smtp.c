@@ -7,8 +7,11 @@
  * "QUEUEID: to=<...>, relay=..." line. Recipient lines are collected and
  * the delivery ends (Delivery start, Message done, DCID close) when the
  * same process starts something else, when qmgr removes or re-activates
- * the message, or at seg_pflog_flush()/seg_pflog_expire(). Postfix does
- * not log outbound disconnects, so this is the closest honest "close".
+ * the message, when the process exits, or at seg_pflog_flush() /
+ * seg_pflog_expire(). Postfix does not log outbound disconnects, so this
+ * is the closest honest "close". One message may be delivered by several
+ * processes at once (recipients on different transports or next hops):
+ * each is linked to the message, and each delivery ends on its own.
  * A handshake failure becomes "TLS deferring" when the status line says
  * "deferred (Cannot start TLS: handshake failure)", and "TLS failed" when
  * Postfix goes on without TLS ("QUEUEID: Cannot start TLS: handshake
@@ -77,12 +80,12 @@ static void delivery_recs(seg_pflog *p, const pf_conn *c, const pf_msg *m, time_
     pf_rec(p, when);
 }
 
-/* delivery_end - Delivery start / Message done / DCID close; m: the message of c->qid or NULL */
-static void delivery_end(seg_pflog *p, pf_conn *c, pf_msg *m, time_t when)
+/* pf_delivery_end - Delivery start / Message done / DCID close of the delivery of c */
+void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
 {
+    pf_msg *m = c->msg;
+
     tls_failed(p, c, when);
-    if (m && m->dpid == c->pid)
-        m->dpid = 0;
     if (c->id && m && m->mid && c->rids && c->rids->len)
         delivery_recs(p, c, m, when);
     if (c->id) {
@@ -91,17 +94,12 @@ static void delivery_end(seg_pflog *p, pf_conn *c, pf_msg *m, time_t when)
         PF_PUT(p, " close");
         pf_rec(p, when);
     }
+    pf_conn_unlink(c);
     c->id = 0;
     c->qid[0] = 0;
     c->tls_reported = FALSE;
     if (c->rids)
         g_array_set_size(c->rids, 0);
-}
-
-/* pf_delivery_end - Delivery start / Message done / DCID close */
-void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
-{
-    delivery_end(p, c, c->qid[0] ? pf_msg_get(p, (pf_str) {c->qid, strlen(c->qid)}) : NULL, when);
 }
 
 /* conn_start - a new delivery connection of process c */
@@ -155,50 +153,42 @@ static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
     return i;
 }
 
-/* on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, ..., status=S (text)" */
+/*
+ * on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, delay=..., ...,
+ * status=S (text)", each piece where the grammar puts it: the addresses
+ * (the sender chose them, quotes and all) end at their own '>', and only
+ * the status= field after relay= and the fields Postfix writes counts
+ */
 static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid, pf_str s)
 {
-    pf_str rcpt, rest = s, name, addr, port, status, why;
-    size_t at;
+    pf_str rcpt, orig, name, addr, port, status, why;
     pf_msg *m;
     guint rid;
 
-    if (!pf_find(s, ">, ", 3, &at))
+    if (!pf_addr(&s, &rcpt) || !PF_HAS(&s, ", "))
         return FALSE;
-    rcpt.p = s.p;
-    rcpt.n = at;
-    rest.p += at + 3;
-    rest.n -= at + 3;
-    if (!pf_find(rest, "relay=", 6, &at))
+    if (PF_HAS(&s, "orig_to=<") && (!pf_addr(&s, &orig) || !PF_HAS(&s, ", ")))
         return FALSE;
-    rest.p += at + 6;
-    rest.n -= at + 6;
-    if (!pf_find(rest, ", status=", 9, &at))
+    if (!PF_HAS(&s, "relay="))
         return FALSE;
-    status.p = rest.p + at + 9;
-    status.n = rest.n - at - 9;
-    why = status;
-    if (pf_find(status, " ", 1, &at)) {
-        status.n = at;
-        why.p += at + 1;
-        why.n -= at + 1;
-        if (!PF_HAS(&why, "("))
-            why.n = 0;
-    } else {
-        why.n = 0;
-    }
-    if (!pf_peer(&rest, &name, &addr, &port)) {
+    if (!pf_peer(&s, &name, &addr, &port)) {
         /* relay=none: no connection was made; nothing to record */
         return FALSE;
     }
-    if (c->id && c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0))
+    if (!pf_status(s, &status, &why))
+        return FALSE;
+    m = pf_msg_get(p, qid);
+    /* the same process delivers another message now: the last delivery is over */
+    if (c->id && (c->msg ? c->msg != m
+                  : c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0)))
         pf_delivery_end(p, c, c->last);
     if (c->id == 0)
         conn_start(p, c, l->when, addr, port);
     pf_copy(c->qid, sizeof(c->qid), qid);
-    if ((m = pf_msg_get(p, qid)) == NULL)
+    if (m == NULL)
         m = pf_msg_new(p, l->when, qid, 0, NULL);
-    m->dpid = c->pid;
+    m->last = l->when;
+    pf_conn_link(c, m);
     rid = rcpt_rid(p, m, l->when, rcpt);
     if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
         if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
@@ -230,10 +220,12 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
 /* pf_smtp - one postfix/.../smtp line */
 gboolean pf_smtp(seg_pflog *p, const pf_line *l)
 {
-    pf_conn *c = pf_conn_get(p, p->out, l->pid);
+    pf_conn *c = pf_conn_get(p, p->out, l);
     pf_str s = l->text, qid, proto, cipher, addr, port;
     gboolean used = FALSE;
 
+    if (c == NULL)
+        return FALSE;
     if (PF_HAS(&s, "SSL_connect error to ")) {
         used = on_connect_error(p, c, l, s);
     } else if (PF_HAS(&s, "warning: TLS library problem: ")) {
@@ -243,6 +235,10 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
         if (c->id)
             pf_rec_tls_success(p, l->when, "DCID ", &c->idt, proto, cipher);
         used = TRUE;
+    } else if (PF_HAS(&s, "fatal: ") || PF_HAS(&s, "panic: ")) {
+        pf_delivery_end(p, c, l->when); /* the process exits */
+        pf_conn_release(p, p->out, c);
+        return TRUE;
     } else if (pf_qid(&s, &qid)) {
         if (PF_HAS(&s, "to=<")) {
             used = on_status(p, c, l, qid, s);
@@ -256,35 +252,42 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
     return used;
 }
 
-/* end_delivery_of - end the delivery of message m, if one is in progress */
-static void end_delivery_of(seg_pflog *p, pf_msg *m, time_t when)
+/* end_deliveries - end every delivery of message m in progress, by DCID */
+static void end_deliveries(seg_pflog *p, pf_msg *m, time_t when)
 {
-    pf_conn *c;
+    pf_conn *c, *first;
 
-    if (m->dpid && (c = pf_conn_find(p, p->out, m->dpid)) != NULL
-        && c->id && strcmp(c->qid, m->qid) == 0)
-        delivery_end(p, c, m, when);    /* m is the message of c->qid */
-    m->dpid = 0;
+    while ((first = m->dconns) != NULL) {
+        for (c = first->dnext; c; c = c->dnext)
+            if (c->id < first->id)
+                first = c;
+        pf_delivery_end(p, first, when);        /* unlinks it */
+    }
+}
+
+/* pf_msg_forget - end the deliveries of m, then forget it */
+void pf_msg_forget(seg_pflog *p, pf_msg *m, time_t when)
+{
+    end_deliveries(p, m, when);
+    pf_msg_remove(p, m);
 }
 
 /* pf_qmgr - "QID: from=<a>, size=..." and "QID: removed" */
 gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
 {
     pf_str s = l->text, qid, from;
-    size_t at;
     pf_msg *m;
 
     if (!pf_qid(&s, &qid))
         return FALSE;
     m = pf_msg_get(p, qid);
     if (PF_HAS(&s, "from=<")) {
-        if (!pf_find(s, ">, ", 3, &at))
+        if (!pf_addr(&s, &from) || !PF_HAS(&s, ", "))
             return FALSE;
-        from.p = s.p;
-        from.n = at;
         if (m == NULL)
             m = pf_msg_new(p, l->when, qid, 0, NULL);
-        end_delivery_of(p, m, l->when);   /* a retry: the last attempt is over */
+        m->last = l->when;
+        end_deliveries(p, m, l->when);  /* a retry: the last attempts are over */
         if (!m->from_done && m->mid) {
             pf_put_mid_icid(p, m);
             PF_PUT(p, " From: <");
@@ -296,7 +299,7 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
         return TRUE;
     }
     if (m && s.n == 7 && memcmp(s.p, "removed", 7) == 0) {
-        end_delivery_of(p, m, l->when);
+        end_deliveries(p, m, l->when);  /* every connection it left over */
         if (m->mid) {
             PF_PUT(p, "Message finished MID ");
             pf_put_id(p, &m->midt);
@@ -313,15 +316,13 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l)
 gboolean pf_local(seg_pflog *p, const pf_line *l)
 {
     pf_str s = l->text, qid, rcpt;
-    size_t at;
     pf_msg *m;
 
-    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_find(s, ">, ", 3, &at))
+    if (!pf_qid(&s, &qid) || !PF_HAS(&s, "to=<") || !pf_addr(&s, &rcpt) || !PF_HAS(&s, ", "))
         return FALSE;
-    rcpt.p = s.p;
-    rcpt.n = at;
     if ((m = pf_msg_get(p, qid)) == NULL)
         m = pf_msg_new(p, l->when, qid, 0, NULL);
+    m->last = l->when;
     rcpt_rid(p, m, l->when, rcpt);
     return TRUE;
 }

@@ -12,5 +12,6 @@ gboolean pf_qmgr(seg_pflog *p, const pf_line *l);
 gboolean pf_pickup(seg_pflog *p, const pf_line *l);
 gboolean pf_local(seg_pflog *p, const pf_line *l);
 void    pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when);
+void    pf_msg_forget(seg_pflog *p, pf_msg *m, time_t when);
 
 #endif

@@ -4,9 +4,12 @@
  * One smtpd process serves one client at a time, so the pid names the
  * connection from "connect from" to "disconnect from": the ICID is taken
  * at the connect line and every later line of that pid carries it. A
- * failed handshake is logged in two lines ("SSL_accept error from ...:
- * -1", then "warning: TLS library problem: error:...:file:line:"); the
- * first one is kept until the second (or any other line) arrives.
+ * failed handshake is logged in two lines or more ("SSL_accept error from
+ * ...: -1", then a "warning: TLS library problem: error:...:file:line:"
+ * per OpenSSL error); the failure is kept, with the last error, until
+ * another line of the process arrives. The
+ * state of a process is released when it exits (pflog.c also releases it
+ * once it has been quiet for a while).
  */
 #include "pflog_conn.h"
 #include "pflog_field.h"
@@ -23,8 +26,8 @@ static void tls_failed(seg_pflog *p, pf_conn *c, time_t when)
     c->tls = PF_TLS_NONE;
 }
 
-/* close_conn - "ICID n close" */
-static void close_conn(seg_pflog *p, pf_conn *c, time_t when)
+/* pf_smtpd_close - "ICID n close" (a pending TLS failure first) */
+void pf_smtpd_close(seg_pflog *p, pf_conn *c, time_t when)
 {
     tls_failed(p, c, when);
     if (c->id) {
@@ -44,7 +47,7 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 
     if (!pf_peer(&s, &name, &addr, &port))
         return FALSE;
-    close_conn(p, c, c->last);          /* its disconnect line was lost */
+    pf_smtpd_close(p, c, c->last);          /* its disconnect line was lost */
     addr.n = pf_nul_len(addr.p, addr.n);        /* as a C string copy would be */
     if (!(name.n == 7 && memcmp(name.p, "unknown", 7) == 0)) {
         host = name;
@@ -83,7 +86,7 @@ static gboolean on_disconnect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str
 {
     if (c->id == 0)
         return FALSE;
-    close_conn(p, c, l->when);
+    pf_smtpd_close(p, c, l->when);
     return TRUE;
 }
 
@@ -98,27 +101,35 @@ static gboolean on_accept_error(seg_pflog *p, pf_conn *c, const pf_line *l, pf_s
     return TRUE;
 }
 
-/* on_library - "warning: TLS library problem: error:..." */
+/*
+ * on_library - "warning: TLS library problem: error:...": kept; the
+ * failure is written at the next other line of the process (Postfix may
+ * log several of these, and the last one counts)
+ */
 static gboolean on_library(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    if (!pf_tls_library(c, s))
-        return FALSE;
-    tls_failed(p, c, l->when);
-    return TRUE;
+    return pf_tls_library(c, s);
+}
+
+/* pf_smtpd_flush - end of input: write a pending TLS failure */
+void pf_smtpd_flush(seg_pflog *p, pf_conn *c)
+{
+    tls_failed(p, c, c->last);
 }
 
 /* on_hostname - "warning: hostname NAME does not resolve to address ADDR..." */
 static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    size_t at, end;
-    pf_str name, addr;
+    pf_str name = s, addr;
+    size_t end;
 
-    if (!pf_find(s, " does not resolve to address ", 29, &at))
+    /* NAME is one word (Postfix logs only valid host names here) */
+    name.n = pf_span(s.p, s.n, ' ', ' ', ' ');
+    s.p += name.n;
+    s.n -= name.n;
+    if (!PF_HAS(&s, " does not resolve to address "))
         return FALSE;
-    name.p = s.p;
-    name.n = at;
-    addr.p = s.p + at + 29;
-    addr.n = s.n - at - 29;
+    addr = s;
     if (pf_find(addr, " ", 1, &end))
         addr.n = end;
     if (addr.n > 0 && addr.p[addr.n - 1] == ':')
@@ -130,12 +141,22 @@ static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s
     return TRUE;
 }
 
-/* on_reject - "NOQUEUE: reject: ...: 530 5.7.0 Must issue a STARTTLS command first" */
+/*
+ * on_reject - "NOQUEUE: reject: CMD from NAME[ADDR]:PORT: 530 5.7.0 Must
+ * issue a STARTTLS command first; ...": the reply must be exactly that,
+ * where the grammar puts it (a client's address, HELO name or a reply
+ * text quoting them may say the same words anywhere else on the line)
+ */
 static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    size_t at;
+    pf_str name, addr, port;
+    size_t cmd = pf_span(s.p, s.n, ' ', ' ', ' ');
 
-    if (c->id == 0 || !pf_find(s, "Must issue a STARTTLS command first", 35, &at))
+    s.p += cmd;
+    s.n -= cmd;
+    if (c->id == 0 || cmd == 0 || !PF_HAS(&s, " from ") || !pf_peer(&s, &name, &addr, &port)
+        || !PF_HAS(&s, ": ") || !PF_HAS(&s, "530 5.7.0 Must issue a STARTTLS command first")
+        || !(s.n == 0 || s.p[0] == ';'))
         return FALSE;
     PF_PUT(p, "ICID ");
     pf_put_id(p, &c->idt);
@@ -165,11 +186,13 @@ static const guint8 first[256] = {['c'] = 1, ['d'] = 2, ['S'] = 3, ['w'] = 4, ['
 /* pf_smtpd - one postfix/.../smtpd line */
 gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
 {
-    pf_conn *c = pf_conn_get(p, p->in, l->pid);
+    pf_conn *c = pf_conn_get(p, p->in, l);
     pf_str s = l->text, qid, proto, cipher, addr, port;
     gboolean used = FALSE;
     size_t i, k;
 
+    if (c == NULL)
+        return FALSE;
     /* only the handlers whose prefix starts with the first byte of the text */
     i = G_N_ELEMENTS(handlers);
     for (k = s.n ? first[(guchar) s.p[0]] : 0; k > 0 && k <= G_N_ELEMENTS(handlers)
@@ -191,6 +214,10 @@ gboolean pf_smtpd(seg_pflog *p, const pf_line *l)
             pf_rec_tls_success(p, l->when, "ICID ", &c->idt, proto, cipher);
             used = TRUE;
         }
+    } else if (PF_HAS(&s, "fatal: ") || PF_HAS(&s, "panic: ")) {
+        pf_smtpd_close(p, c, l->when);  /* the process exits */
+        pf_conn_release(p, p->in, c);
+        return TRUE;
     } else if (pf_qid(&s, &qid) && PF_HAS(&s, "client=")) {
         pf_msg_new(p, l->when, qid, c->id, &c->idt);
         used = TRUE;

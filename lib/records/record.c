@@ -6,10 +6,15 @@
  * buffer and written with one write(2), so lines of concurrent writers
  * (milter, nginx workers, logparse) never interleave. The header of a new
  * file is written under an flock(2), so that two processes opening the
- * same empty file write it once. A short write (full disk) is taken back
- * with ftruncate(2), so that no torn line stays. Errors never abort: they are returned,
- * the record is counted as dropped, and one error line is logged when a
- * burst of failures starts and one when writing works again. The syslog
+ * same empty file write it once. Every text is cleaned on its way into
+ * the line (seg_recfmt_clean: no control character of any producer
+ * reaches a log). A short write (full disk) is never taken back: the
+ * file is shared, and another writer may have appended after our part;
+ * seg_recfmt_append() ends that part with " [cut]" and a newline in
+ * place instead. Errors never abort: they are returned, the record is
+ * counted as dropped, one error line is logged when a burst of failures
+ * starts and one when writing works again, and the loss is recorded in
+ * the file itself, as a Warning record, as soon as it can be. The syslog
  * copy is sent as an RFC 3164 datagram to /dev/log with facility mail and
  * tag "mail_logs", without touching the program's own openlog().
  */
@@ -48,6 +53,8 @@ struct seg_record {
     gboolean    failing;            /* inside a burst of write errors */
     guint64     dropped;            /* records not written, ever */
     guint64     burst_dropped;      /* ... in the current burst */
+    guint64     unrecorded;         /* lost records the file does not say yet */
+    int         loss_errno;         /* why they were lost */
 };
 
 static const struct {
@@ -79,37 +86,15 @@ size_t seg_record_format_line(time_t when, seg_record_level level,
     return seg_recfmt_line(when, seg_record_level_name(level), text, len, buf, size);
 }
 
-/*
- * take_back - remove the n bytes a short write left at the end of the
- * file, so that the next record does not continue half a line. Only
- * when nobody appended since (the file still ends where ours did).
- */
-static void take_back(int fd, ssize_t n)
-{
-    struct stat st;
-    off_t   end = lseek(fd, 0, SEEK_CUR);
-
-    if (n > 0 && end >= n && fstat(fd, &st) == 0 && st.st_size == end
-        && ftruncate(fd, end - n) < 0)
-        msg_warn("cannot remove a partial record: %s", g_strerror(errno));
-}
-
-/* write_line - one write(2); FALSE with errno on failure */
+/* write_line - one write(2) that never leaves a torn line; FALSE with errno on failure */
 static gboolean write_line(int fd, const char *buf, size_t len)
 {
-    ssize_t n;
+    int rc = seg_recfmt_append(fd, buf, len), saved = errno;
 
-    do
-        n = write(fd, buf, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return FALSE;
-    if ((size_t) n != len) {
-        take_back(fd, n);
-        errno = ENOSPC;                 /* a short write is a full disk */
-        return FALSE;
-    }
-    return TRUE;
+    if (rc < 0)
+        msg_warn("a partial record could not be marked cut: %s", g_strerror(errno));
+    errno = saved;
+    return rc == 1;
 }
 
 /* write_header - the three lines that start a new file, in one write */
@@ -235,19 +220,39 @@ void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx)
 static void send_syslog(seg_record *r, time_t when, seg_record_level level,
                         const char *text, size_t len)
 {
-    char buf[SEG_RECORD_LINE_MAX + 128], stamp[SEG_RECFMT_TIME_LEN];
+    char buf[SEG_RECORD_LINE_MAX + 128], stamp[SEG_RECFMT_TIME_LEN], clean[SEG_RECORD_LINE_MAX];
     int n;
 
     if (seg_recfmt_syslog_time(when, stamp, sizeof(stamp)) == 0)
         return;
+    len = seg_recfmt_clean(clean, text, MIN(len, sizeof(clean)), 0);
     n = snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: %s: %.*s",
                  LOG_MAIL | levels[level].prio, stamp, SEG_RECORD_SYSLOG_IDENT,
-                 (long) getpid(), levels[level].name, (int) MIN(len, SEG_RECORD_LINE_MAX), text);
+                 (long) getpid(), levels[level].name, (int) len, clean);
     if (n > 0)
         (void) send(r->syslog_fd, buf, MIN((size_t) n, sizeof(buf) - 1), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* seg_record_write_text - a preformatted message of len bytes */
+/* record_loss - "Warning: N records lost by PROG[PID]: ERROR", as soon as it can be written */
+static void record_loss(seg_record *r, time_t when)
+{
+    char text[256], buf[SEG_RECORD_LINE_MAX + 64];
+    const char *prog = g_get_prgname();
+    size_t n;
+    int len;
+
+    len = snprintf(text, sizeof(text), "%" G_GUINT64_FORMAT " records lost by %s[%ld]: %s",
+                   r->unrecorded, prog ? prog : "segtls", (long) getpid(),
+                   g_strerror(r->loss_errno));
+    if (len <= 0)
+        return;
+    n = seg_recfmt_line(when, levels[SEG_RECORD_WARNING].name, text,
+                        MIN((size_t) len, sizeof(text) - 1), buf, sizeof(buf));
+    if (n > 0 && write_line(r->fd, buf, n))
+        r->unrecorded = 0;
+}
+
+/* seg_record_write_text - a preformatted message of len bytes (cleaned here) */
 gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level level,
                                const char *text, size_t len)
 {
@@ -268,6 +273,8 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
             r->tap(r->tap_ctx, level, text, len, TRUE);
         return TRUE;
     }
+    if (r->unrecorded && r->fd >= 0)
+        record_loss(r, when);           /* before the record, if it can be written */
     if (r->fd >= 0 && write_line(r->fd, buf, n)) {
         r->written++;
         if (r->tap)
@@ -278,9 +285,10 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
         r->failing = FALSE;
         return TRUE;
     }
+    r->loss_errno = r->fd < 0 ? EBADF : errno;     /* before msg_error() touches errno */
     if (!r->failing) {
         msg_error("write %s: %s; dropping records until it works again",
-                  r->path, r->fd < 0 ? "file is not open" : g_strerror(errno));
+                  r->path, r->fd < 0 ? "file is not open" : g_strerror(r->loss_errno));
         r->failing = TRUE;
         r->burst_dropped = 0;
     }
@@ -288,6 +296,7 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
     r->burst_dropped++;
     if (r->tap)
         r->tap(r->tap_ctx, level, text, len, FALSE);
+    r->unrecorded++;
     return FALSE;
 }
 
@@ -348,6 +357,20 @@ gboolean seg_record_reopen(seg_record *r, GError **error)
 guint64 seg_record_written(const seg_record *r)
 {
     return r->written;
+}
+
+/* seg_record_field - a value fit for one field of a record ("unknown" when NULL or empty) */
+const char *seg_record_field(const char *v, char *buf, size_t size, gboolean word)
+{
+    size_t n;
+
+    if (v == NULL || *v == 0)
+        return "unknown";
+    if (size == 0)
+        return "";
+    n = strnlen(v, size - 1);
+    buf[seg_recfmt_clean(buf, v, n, word ? SEG_RECFMT_WORD : 0)] = 0;
+    return buf;
 }
 
 /* seg_record_dropped - records that could not be written */

@@ -3,7 +3,10 @@
  *
  * Every line is "<time> <Level>: <message>", the time being
  * strftime("%a %b %e %H:%M:%S %Y") in local time ("Fri Nov 27 23:16:05
- * 2026"). A file that is new or empty when it is opened starts with
+ * 2026"). Every text is cleaned by seg_recfmt_clean() as it is
+ * written, whoever made it: control characters (C0, DEL, C1), Unicode
+ * line separators and bidi controls, and bytes that are not UTF-8
+ * become '?'. A file that is new or empty when it is opened starts with
  *
  *   Info: Begin Logfile
  *   Info: Version: <SEGTLS_VERSION> SN: <host id>
@@ -13,8 +16,11 @@
  * case, or the host name. Each line is one write(2) on an O_APPEND
  * descriptor, so concurrent writers never tear lines. Write errors
  * (ENOSPC, EIO, ...) are returned, never fatal: the record is counted as
- * dropped and one error is logged per burst of failures. Lines and the
- * header are formatted by recfmt.h, which the nginx module shares.
+ * dropped, one error is logged per burst of failures, and once writing
+ * works again the file gets "Warning: N records lost by PROG[PID]:
+ * ERROR". The file is never truncated: a record a full disk cut short
+ * ends with " [cut]" (seg_recfmt_append). Lines and the header are
+ * formatted by recfmt.h, which the nginx module shares.
  * Opened without a path, there is no file: the records only go to the
  * syslog push (seg_record_set_push) and the tap.
  */
@@ -74,6 +80,13 @@ gboolean seg_record_vwrite_at(seg_record *r, time_t when, seg_record_level level
 /* seg_record_write_text - a preformatted message of len bytes */
 gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level level,
                                const char *text, size_t len);
+
+/*
+ * seg_record_field - v fit for one field of a record, in buf (cut to
+ * size): seg_recfmt_clean(), with word also spaces; "unknown" when v is
+ * NULL or empty. The one cleaner of record fields (the milter's macros).
+ */
+const char *seg_record_field(const char *v, char *buf, size_t size, gboolean word);
 
 /* seg_record_reopen - reopen by path (after logrotate); header if empty */
 gboolean seg_record_reopen(seg_record *r, GError **error);

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "probe.h"
 #include "smtpio.h"
+#include "tlserr.h"
 
 #define PROBE_CIPHERS   "ALL:@SECLEVEL=0"
 #define PROBE_SUITES    SEG_TLS13_SUITES ":TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"
@@ -68,16 +69,15 @@ static void G_GNUC_PRINTF(3, 4) fail(probe *p, seg_probe_status st, const char *
     va_end(ap);
 }
 
-/* take_ssl_error - the first queued OpenSSL error (or the cause) into the result */
+/* take_ssl_error - the OpenSSL error (tlserr.h: the last queued) or the cause into the result */
 static void take_ssl_error(probe *p, int ret, const char *step)
 {
     int saved = errno;
     int se = p->ssl ? SSL_get_error(p->ssl, ret) : SSL_ERROR_SSL;
-    unsigned long e = ERR_peek_error();
-    char buf[256];
+    char buf[SEG_TLSERR_TEXT_MAX];
+    unsigned long e = seg_tlserr_read(buf, sizeof(buf), 0);
 
     if (e) {
-        ERR_error_string_n(e, buf, sizeof(buf));
         p->r->ssl_error = e;
         g_free(p->r->ssl_error_text);
         p->r->ssl_error_text = g_strdup(buf);
@@ -91,7 +91,6 @@ static void take_ssl_error(probe *p, int ret, const char *step)
     } else {
         fail(p, SEG_PROBE_REFUSED, "%s: connection closed by the server", step);
     }
-    ERR_clear_error();
 }
 
 /* smtp_step - send cmd (unless NULL), read the reply, expect code */
@@ -167,7 +166,7 @@ static gboolean make_ctx(probe *p, const seg_tlsver *v)
 {
     const seg_probe_opts *o = p->o;
     const char *ciphers = o->ciphers ? o->ciphers : PROBE_CIPHERS;
-    char buf[256];
+    char buf[SEG_TLSERR_TEXT_MAX];
 
     if (!(p->ctx = SSL_CTX_new(TLS_client_method())))
         goto ossl;
@@ -184,9 +183,8 @@ static gboolean make_ctx(probe *p, const seg_tlsver *v)
     if (!SSL_CTX_set_ciphersuites(p->ctx, PROBE_SUITES))
         goto ossl;
     if (o->ca_file && !SSL_CTX_load_verify_locations(p->ctx, o->ca_file, NULL)) {
-        ERR_error_string_n(ERR_peek_error(), buf, sizeof(buf));
+        seg_tlserr_read(buf, sizeof(buf), 0);
         fail(p, SEG_PROBE_ERROR, "cannot load CA file %s: %s", o->ca_file, buf);
-        ERR_clear_error();
         return FALSE;
     }
     if (o->verify && !o->ca_file && !SSL_CTX_set_default_verify_paths(p->ctx))
@@ -195,9 +193,8 @@ static gboolean make_ctx(probe *p, const seg_tlsver *v)
     return TRUE;
 
 ossl:
-    ERR_error_string_n(ERR_peek_error(), buf, sizeof(buf));
+    seg_tlserr_read(buf, sizeof(buf), 0);
     fail(p, SEG_PROBE_ERROR, "OpenSSL client setup: %s", buf);
-    ERR_clear_error();
     return FALSE;
 }
 

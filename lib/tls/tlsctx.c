@@ -13,6 +13,7 @@
 #include "cipherstr.h"
 #include "error.h"
 #include "tlsctx.h"
+#include "tlserr.h"
 #include "tlsver.h"
 
 /* seg_tlsctx_apply - versions, ciphers, suites, seclevel, renegotiation */
@@ -85,8 +86,7 @@ SSL_CTX *seg_tlsctx_server(unsigned methods, const char *ciphers, gboolean reneg
     if (SSL_CTX_use_PrivateKey_file(ctx, cert_file, SSL_FILETYPE_PEM) != 1
         || SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1
         || SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
-        ERR_clear_error();
+        seg_tlserr_read(buf, sizeof(buf), 0);
         g_set_error(error, SEG_ERROR, SEG_ERROR_TLS,
                     "%s: cannot load key and certificate chain: %s", cert_file, buf);
         goto fail;
@@ -126,8 +126,7 @@ SSL_CTX *seg_tlsctx_client(unsigned methods, const char *ciphers, int seclevel,
         goto fail;
     if (ca_file != NULL && *ca_file != 0
         && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-        ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
-        ERR_clear_error();
+        seg_tlserr_read(buf, sizeof(buf), 0);
         g_set_error(error, SEG_ERROR, SEG_ERROR_TLS,
                     "%s: cannot load CA certificates: %s", ca_file, buf);
         goto fail;
@@ -147,20 +146,21 @@ fail:
 /* seg_tls_error_tuple - "(CODE, 'error:...')" */
 char *seg_tls_error_tuple(unsigned long code)
 {
-    char    buf[256];
+    char    buf[SEG_TLSERR_TUPLE_MAX];
 
-    ERR_error_string_n(code, buf, sizeof(buf));
-    return g_strdup_printf("(%lu, '%s')", code, buf);
+    seg_tlserr_tuple(code, NULL, buf, sizeof(buf));
+    return g_strdup(buf);
 }
 
-/* seg_tls_failure - the tuple for a failed SSL call */
+/* seg_tls_failure - the tuple for a failed SSL call (tlserr.h: the last error) */
 char *seg_tls_failure(SSL *ssl, int ret, int saved_errno)
 {
-    unsigned long code = ERR_get_error();      /* the first, as Postfix logs */
+    char    text[SEG_TLSERR_TEXT_MAX], buf[SEG_TLSERR_TUPLE_MAX];
+    unsigned long code = seg_tlserr_read(text, sizeof(text), 0);
 
     if (code != 0) {
-        ERR_clear_error();
-        return seg_tls_error_tuple(code);
+        seg_tlserr_tuple(code, text, buf, sizeof(buf));
+        return g_strdup(buf);
     }
     if (saved_errno != 0)
         return g_strdup_printf("(0, '%s')", g_strerror(saved_errno));

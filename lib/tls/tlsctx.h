@@ -61,10 +61,11 @@ SSL_CTX *seg_tlsctx_client(unsigned methods, const char *ciphers,
 char *seg_tls_error_tuple(unsigned long code);
 
 /*
- * seg_tls_failure - the tuple for a failed SSL call: the first error
- * on the OpenSSL error queue (the queue is then cleared); when the queue
- * is empty (system call error, peer closed) "(0, 'strerror or reason')".
- * ssl and ret are for future use (SSL_get_error); either may be 0/NULL.
+ * seg_tls_failure - the tuple for a failed SSL call: the error
+ * seg_tlserr_read() takes (the last on the queue: the SSL library's
+ * reason; the queue is then cleared); when the queue is empty (system
+ * call error, peer closed) "(0, 'strerror or reason')". ssl and ret are
+ * for future use (SSL_get_error); either may be 0/NULL.
  */
 char *seg_tls_failure(SSL *ssl, int ret, int saved_errno);
 

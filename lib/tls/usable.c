@@ -21,6 +21,7 @@
 #include "error.h"
 #include "quote.h"
 #include "safefile.h"
+#include "tlserr.h"
 #include "tlsver.h"
 #include "usable.h"
 #include "usable_keys.h"
@@ -108,13 +109,12 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-/* ossl_reason - the last OpenSSL error as text, queue cleared */
+/* ossl_reason - the reason of the OpenSSL error (seg_tlserr_read), queue cleared */
 static const char *ossl_reason(const char *fallback)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = seg_tlserr_read(NULL, 0, 0);
     const char *r = e ? ERR_reason_error_string(e) : NULL;
 
-    ERR_clear_error();
     return r ? r : fallback;
 }
 

@@ -5,10 +5,13 @@
  * TLS 1.3, TLS 1.2 and plaintext, inbound handshake failures, probes
  * that drop after CONNECT, relay rejects, local submissions, outbound
  * deliveries over TLS, outbound handshake failures (deferred, then sent
- * in plaintext on the retry) and peers that do not offer STARTTLS under
- * "encrypt", from several Postfix instances on two hosts. Sessions
- * overlap and their lines interleave by time, as in a busy log.
- * The output is deterministic for a given --seed and --lines.
+ * in plaintext on the retry), peers that do not offer STARTTLS under
+ * "encrypt", and sessions that end after "client=" (the message never
+ * reaches qmgr), from several Postfix instances on two hosts, whose
+ * processes come and go (pid churn). Sessions overlap and their lines
+ * interleave by time, as in a busy log. The output is deterministic for
+ * a given --seed, --lines and --start; --sessions stops after that many
+ * sessions instead of lines.
  */
 #include <math.h>
 #include <stdint.h>
@@ -321,6 +324,13 @@ static void session(double t)
         goto end;
     }
     push(t, "%s %s/smtpd[%d]: %s: client=%s", h, n, pid, q, cl);
+    if (kind < 26) {            /* the client goes away during DATA */
+        push(t + 0.02, "%s %s/smtpd[%d]: lost connection after DATA (0 bytes) from %s", h, n, pid, cl);
+        push(t + 0.02, "%s %s/smtpd[%d]: disconnect from %s ehlo=%d%s mail=1 rcpt=1 data=0/1 commands=%d/%d",
+             h, n, pid, cl, tls ? 2 : 1, tls ? " starttls=1" : "", tls ? 4 : 3, tls ? 5 : 4);
+        t += 0.02;
+        goto end;
+    }
     push(t + 0.01, "%s %s/cleanup[%d]: %s: message-id=<%X.%X@%.*s>", h, n, in->cleanup_pid, q,
          (unsigned) rnd(), (unsigned) rnd(), (int) strcspn(cl, "["), cl);
     push(t + 0.02, "%s %s/qmgr[%d]: %s: from=<%s>, size=%d, nrcpt=%d (queue active)", h, n, in->qmgr_pid, q, from, size, nrcpt);
@@ -338,40 +348,46 @@ end:
 
 int main(int argc, char **argv)
 {
-    gint64 lines = 1000000, seed = 1;
+    gint64 lines = 1000000, seed = 1, sessions = 0, start = 1795737600;
     gdouble rate = 40.0;
     GOptionEntry entries[] = {
         {"lines", 'n', 0, G_OPTION_ARG_INT64, &lines, "Lines to write (1000000)", "N"},
+        {"sessions", 'S', 0, G_OPTION_ARG_INT64, &sessions,
+         "Sessions to write instead (all their lines)", "N"},
         {"seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed (1)", "N"},
         {"rate", 'r', 0, G_OPTION_ARG_DOUBLE, &rate, "Sessions per second of log time (40)", "R"},
+        {"start", 0, 0, G_OPTION_ARG_INT64, &start,
+         "Time of the first line, seconds since the epoch (2026-11-27 00:00 UTC)", "T"},
         {NULL}
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("- write a realistic Postfix log to stdout");
     g_autoptr(GError) err = NULL;
     static char obuf[1 << 16];
     double next = 0;
-    time_t base = 1795737600;   /* 2026-11-27 00:00:00 UTC */
+    time_t base;
     time_t last = -1;
     char stamp[32] = "";
-    gint64 done = 0;
+    gint64 done = 0, started = 0;
 
     g_option_context_add_main_entries(oc, entries, NULL);
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "gen-pflog: %s\n", err->message);
         return 2;
     }
-    if (argc > 1 || lines < 0 || rate <= 0) {
-        fprintf(stderr, "gen-pflog: usage: gen-pflog [--lines N] [--seed N] [--rate R]\n");
+    if (argc > 1 || lines < 0 || sessions < 0 || rate <= 0 || start < 0) {
+        fprintf(stderr, "gen-pflog: usage: gen-pflog [--lines N | --sessions N] [--seed N] [--rate R] [--start T]\n");
         return 2;
     }
+    base = (time_t) start;
     rng = (uint64_t) seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
     for (size_t i = 0; i < NINST; i++)
         pids(&insts[i]);
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-    while (done < lines) {
+    while (sessions ? heap_len > 0 || started < sessions : done < lines) {
         /* every session that starts before the next line exists */
-        while (heap_len == 0 || next <= heap[0].when) {
+        while ((heap_len == 0 || next <= heap[0].when) && (!sessions || started < sessions)) {
             session(next);
+            started++;
             next += -log(1.0 - rndf()) / rate;
             if (rndn(20000) == 0)       /* now and then a process is replaced */
                 pids(&insts[rndn(NINST)]);

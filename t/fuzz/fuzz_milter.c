@@ -4,32 +4,40 @@
  *
  * The input is split at NUL bytes into values, as libmilter hands them
  * over (C strings); each is copied into a buffer of exactly its length
- * plus the NUL and goes through every parser: mt_clean (with and without
- * spaces, into a small and a record-sized buffer), mt_envelope,
- * mt_smtpd_pid_of and mt_qid_ok. The results are checked against what
- * filter.c relies on: printable output within the buffer, pid in range.
+ * plus the NUL and goes through every parser: seg_record_field, the
+ * record writer's cleaner the milter uses (one word or not, into a small
+ * and a record-sized buffer), mt_envelope, mt_smtpd_pid_of and
+ * mt_qid_ok. The results are checked against what filter.c relies on:
+ * valid UTF-8 without control characters within the buffer, pid in range.
  */
 #include <string.h>
 
 #include "milter.h"
+#include "record.h"
 
 #define PID_LIMIT       (1L << 22)
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
-/* printable - every byte of s is printable ASCII (space if spaces) */
+/* printable - s is valid UTF-8 without control characters (or spaces unless spaces) */
 static void printable(const char *s, gboolean spaces)
 {
-    for (; *s; s++)
-        if ((unsigned char) *s < (spaces ? 0x20 : 0x21) || (unsigned char) *s > 0x7e)
+    if (!g_utf8_validate(s, -1, NULL))
+        __builtin_trap();
+    for (; *s; s = g_utf8_next_char(s)) {
+        gunichar c = g_utf8_get_char(s);
+
+        if (c < (spaces ? 0x20u : 0x21u) || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+            || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
             __builtin_trap();
+    }
 }
 
-/* clean_check - mt_clean into a buffer of size bytes */
+/* clean_check - seg_record_field into a buffer of size bytes */
 static void clean_check(const char *v, size_t size, gboolean spaces)
 {
     char   *buf = g_malloc(size);
-    const char *out = mt_clean(v, buf, size, spaces);
+    const char *out = seg_record_field(v, buf, size, !spaces);
 
     if (*v == 0 ? strcmp(out, "unknown") != 0 : out != buf)
         __builtin_trap();

@@ -2,7 +2,8 @@
  * fuzz_pflog - libFuzzer target: the Postfix log parser (lib/records/pflog.h).
  *
  * The input is split into lines and fed through one parser instance, as
- * segtls-logparse does with a log file, then the parser is flushed. Each
+ * segtls-logparse does with a log file, then the parser is flushed.
+ * Every record must be valid UTF-8 without control characters. Each
  * line is copied into a buffer of exactly its length, so that a read past
  * the len bytes the parser was given is caught by ASan.
  */
@@ -10,14 +11,22 @@
 
 #include "pflog.h"
 
-/* emit - read every byte of a record, check it is one line */
+/* emit - read every byte of a record, check it is one clean line */
 static void emit(void *ctx, time_t when, seg_record_level level,
                  const char *text, size_t len)
 {
     guint64 *records = ctx;
 
-    if (level >= SEG_RECORD_NLEVELS || memchr(text, '\n', len) != NULL)
+    if (level >= SEG_RECORD_NLEVELS || !g_utf8_validate(text, (gssize) len, NULL))
         __builtin_trap();
+    for (const char *s = text; s < text + len; s = g_utf8_next_char(s)) {
+        gunichar c = g_utf8_get_char(s);
+
+        /* no control character, line separator or bidi control (seg_recfmt_clean) */
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+            || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+            __builtin_trap();
+    }
     (*records)++;
 }
 

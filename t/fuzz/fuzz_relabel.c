@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     if (!mt_init(NULL, record_path, &err))
         g_error("fuzz_relabel: %s", err->message);
     /* an odd size: log only (segtls-milter --no-milter) */
-    r = mt_relabel_new(size % 2 == 1);
+    r = mt_relabel_new(size % 2 == 1, NULL);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t) (end - p));
         size_t  len = nl ? (size_t) (nl - p) + 1 : (size_t) (end - p);

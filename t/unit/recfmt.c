@@ -42,6 +42,46 @@ static void test_line_cut(void)
     g_assert_cmpuint(seg_recfmt_line(WHEN, "Info", "x", 1, buf, 0), ==, 0);
 }
 
+/* test_clean - control characters, separators, bidi controls and non-UTF-8 become '?' */
+static void test_clean(void)
+{
+    static const struct {
+        const char *in;
+        int         flags;
+        const char *out;
+    } cases[] = {
+        {"plain text, long enough for the fast path", 0, "plain text, long enough for the fast path"},
+        {"CR\rLF\nTAB\tESC\x1b[31mDEL\x7f", 0, "CR?LF?TAB?ESC?[31mDEL?"},
+        {"one word please", SEG_RECFMT_WORD, "one?word?please"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92"},
+        {"C1 \xc2\x85 \xc2\x9b" "2J \xc2\x9f|\xc2\xa0", 0, "C1 ? ?2J ?|\xc2\xa0"},
+        {"LS \xe2\x80\xa8 PS \xe2\x80\xa9 RLO \xe2\x80\xae LRI \xe2\x81\xa6", 0, "LS ? PS ? RLO ? LRI ?"},
+        {"bad \xff \x80 \xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 \xc3", 0,
+         "bad ? ? ?? ??? ???? ?"},
+        {"12345678\r1234567\x1b", 0, "12345678?1234567?"},
+    };
+    char buf[128];
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        size_t n = seg_recfmt_clean(buf, cases[i].in, strlen(cases[i].in), cases[i].flags);
+
+        buf[n] = 0;
+        g_assert_cmpstr(buf, ==, cases[i].out);
+        /* in place gives the same */
+        g_strlcpy(buf, cases[i].in, sizeof(buf));
+        n = seg_recfmt_clean(buf, buf, strlen(buf), cases[i].flags);
+        buf[n] = 0;
+        g_assert_cmpstr(buf, ==, cases[i].out);
+    }
+    /* a NUL is a control character too, not the end */
+    g_assert_cmpuint(seg_recfmt_clean(buf, "a\0b", 3, 0), ==, 3);
+    g_assert_cmpint(memcmp(buf, "a?b", 3), ==, 0);
+    /* a line never holds a second line */
+    g_assert_cmpuint(seg_recfmt_line(WHEN, "Info", "x\r\ny", 4, buf, sizeof(buf)), >, 0);
+    g_assert_nonnull(strstr(buf, "Info: x??y\n"));
+    g_assert_cmpuint(strlen(strchr(buf, '\n')), ==, 1);
+}
+
 /* test_header - three Info lines: begin, version and host, UTC offset */
 static void test_header(void)
 {
@@ -72,6 +112,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/recfmt/line-same-as-record", test_line_same_as_record);
     g_test_add_func("/recfmt/line-cut", test_line_cut);
+    g_test_add_func("/recfmt/clean", test_clean);
     g_test_add_func("/recfmt/header", test_header);
     return g_test_run();
 }

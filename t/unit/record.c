@@ -2,6 +2,7 @@
  * record - unit tests of the gateway record writer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,123 @@ static void test_errors(void)
     g_rmdir(dir);
 }
 
+/*
+ * The writer must never truncate its file (issue 13 item 11): this test
+ * binary is linked with -Wl,--wrap=ftruncate (t/module.mk). When the
+ * writer calls ftruncate, another writer appends a line first, as a
+ * concurrent process could between the fstat() and the ftruncate() the
+ * writer used to make.
+ */
+static const char *race_path;           /* the file the racing writer appends to */
+static int ftruncate_calls;
+int __real_ftruncate(int fd, off_t len);
+int __wrap_ftruncate(int fd, off_t len);
+
+/* __wrap_ftruncate - another writer appends, then the real ftruncate */
+int __wrap_ftruncate(int fd, off_t len)
+{
+    struct rlimit lim = {RLIM_INFINITY, RLIM_INFINITY};
+    int other;
+
+    ftruncate_calls++;
+    if (race_path && (other = open(race_path, O_WRONLY | O_APPEND)) >= 0) {
+        setrlimit(RLIMIT_FSIZE, &lim);
+        g_assert_cmpint(write(other, "Fri Sep  8 12:00:00 2023 Info: racing writer\n", 45), ==, 45);
+        close(other);
+    }
+    return __real_ftruncate(fd, len);
+}
+
+/* test_short_write - a full disk cuts a record: marked in place, never truncated, loss recorded */
+static void test_short_write(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_autofree char *loss = NULL;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) lines = NULL;
+    time_t now = T0;
+    struct rlimit old, lim;
+    struct stat st;
+    seg_record *r;
+    int other;
+
+    set_tz("UTC");
+    r = seg_record_open_clock(path, fixed_clock, &now, &err);
+    g_assert_no_error(err);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "one"));
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    /* room for 40 more bytes: the next record is written in part */
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = st.st_size + 40;
+    race_path = path;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+    g_assert_false(seg_record_write(r, SEG_RECORD_INFO, "MID 7 ICID 3 RID 0 To: <someone@example.net>"));
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+    race_path = NULL;
+    g_assert_cmpint(ftruncate_calls, ==, 0);
+    /* another writer appends: its line must be a line of its own */
+    other = open(path, O_WRONLY | O_APPEND);
+    g_assert_cmpint(other, >=, 0);
+    g_assert_cmpint(write(other, "Fri Sep  8 12:00:00 2023 Info: other writer\n", 44), ==, 44);
+    close(other);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "after"));
+    g_assert_cmpuint(seg_record_dropped(r), ==, 1);
+    seg_record_close(r);
+    lines = slurp(path);
+    loss = g_strdup_printf("Fri Sep  8 12:00:00 2023 Warning: 1 records lost by %s[%ld]: "
+                           "No space left on device", g_get_prgname(), (long) getpid());
+    g_assert_cmpuint(g_strv_length(lines), ==, 9);
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 12:00:00 2023 Info: one");
+    /* 40 bytes written, the last 7 of them overwritten by the mark */
+    g_assert_cmpstr(lines[4], ==, "Fri Sep  8 12:00:00 2023 Info: MI [cut]");
+    g_assert_cmpstr(lines[5], ==, "Fri Sep  8 12:00:00 2023 Info: other writer");
+    g_assert_cmpstr(lines[6], ==, loss);
+    g_assert_cmpstr(lines[7], ==, "Fri Sep  8 12:00:00 2023 Info: after");
+    g_assert_cmpstr(lines[8], ==, "");
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/* test_control_chars - no control character of a record reaches the file or ends a line */
+static void test_control_chars(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) lines = NULL;
+    time_t now = T0;
+    seg_record *r;
+    char buf[64];
+    /* a next hop's reply as it reached the standalone relay client */
+    static const char reply[] = "Bounced: DCID 4 MID 9 to RID [0] - 550 no\r"
+        "Fri Sep  8 12:00:00 2023 Info: DCID 999 TLS success\x1b[2J\x1b]0;x\x07\n\x9b"
+        "caf\xc3\xa9 \xc2\x9b" "1m \xe2\x80\xae \xff";
+
+    set_tz("UTC");
+    r = seg_record_open_clock(path, fixed_clock, &now, &err);
+    g_assert_no_error(err);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "%s", reply));
+    g_assert_true(seg_record_write_text(r, T0, SEG_RECORD_WARNING, "a\0b\177c", 5));
+    seg_record_close(r);
+    lines = slurp(path);
+    g_assert_cmpuint(g_strv_length(lines), ==, 6);
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 12:00:00 2023 Info: Bounced: DCID 4 MID 9 to RID [0] - 550 no?"
+                    "Fri Sep  8 12:00:00 2023 Info: DCID 999 TLS success?[2J?]0;x???"
+                    "caf\xc3\xa9 ?1m ? ?");
+    g_assert_cmpstr(lines[4], ==, "Fri Sep  8 12:00:00 2023 Warning: a?b?c");
+    /* the milter's fields: one word, "unknown" when empty, cut to fit */
+    g_assert_cmpstr(seg_record_field("mail.example\r\n x", buf, sizeof(buf), TRUE), ==, "mail.example???x");
+    g_assert_cmpstr(seg_record_field("a b\tc", buf, sizeof(buf), FALSE), ==, "a b?c");
+    g_assert_cmpstr(seg_record_field("", buf, sizeof(buf), TRUE), ==, "unknown");
+    g_assert_cmpstr(seg_record_field(NULL, buf, sizeof(buf), TRUE), ==, "unknown");
+    g_assert_cmpstr(seg_record_field("abcdef\xc3\xa9", buf, 8, FALSE), ==, "abcdef?");
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 /* test_concurrent - lines of several writing processes never tear */
 static void test_concurrent(void)
 {
@@ -309,5 +427,7 @@ int main(int argc, char **argv)
     g_test_add_func("/record/reopen", test_reopen);
     g_test_add_func("/record/errors", test_errors);
     g_test_add_func("/record/concurrent", test_concurrent);
+    g_test_add_func("/record/short-write", test_short_write);
+    g_test_add_func("/record/control-chars", test_control_chars);
     return g_test_run();
 }
