@@ -12,6 +12,7 @@
  * sockets with epoll directly instead of the GLib main loop.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -313,6 +314,8 @@ int main(int argc, char **argv)
     double t0, c0, t1, c1, wall;
     gint64 slots;
 
+    /* A server that closes early must be a counted failure, not our death. */
+    signal(SIGPIPE, SIG_IGN);
     g_option_context_add_main_entries(oc, entries, NULL);
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "segtls-tlsload: %s\n", err->message);
