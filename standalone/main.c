@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 
@@ -28,6 +29,7 @@
 #include "tlsctx.h"
 
 #define SA_RELOAD_DELAY 200             /* ms of quiet after a change of --config */
+#define SA_FD_RESERVE   64              /* descriptors besides the connections */
 
 sa_state sa;
 
@@ -216,6 +218,22 @@ static gboolean on_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* raise_nofile - descriptors for every connection the limits allow */
+static void raise_nofile(const sa_options *o)
+{
+    struct rlimit rl;
+    rlim_t  want = (rlim_t) o->max_conns * ((o->smtp_listen != NULL) + (o->https_listen != NULL))
+        + SA_FD_RESERVE;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+        msg_warn("--max-conns %d needs %lu descriptors, the limit is %lu: "
+                 "connections beyond it wait", o->max_conns, (unsigned long) want,
+                 (unsigned long) rl.rlim_cur);
+}
+
 /* check_int - a positive option */
 static void check_int(const char *name, int value, int min)
 {
@@ -257,7 +275,7 @@ int main(int argc, char **argv)
         {"max-rcpt", 0, 0, G_OPTION_ARG_INT, &o->max_rcpt,
          "Recipients per message (100)", "N"},
         {"max-conns", 0, 0, G_OPTION_ARG_INT, &o->max_conns,
-         "Concurrent inbound SMTP connections (100)", "N"},
+         "Concurrent connections per listener, SMTP and HTTPS (100)", "N"},
         {"retry-min", 0, 0, G_OPTION_ARG_INT, &o->retry_min,
          "First retry of a deferred message after S seconds (300)", "S"},
         {"retry-max", 0, 0, G_OPTION_ARG_INT, &o->retry_max,
@@ -324,15 +342,18 @@ int main(int argc, char **argv)
             msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile(o);
     if (!sa_settings_load(&err))
         msg_fatal("%s", err->message);
     if (!sa_log_open(&err) || !sa_spool_init(o->spool, &err))
         msg_fatal("%s", err->message);
     if (o->relay && !sa_client_init(o->relay, &err))
         msg_fatalx(2, "--relay: %s", err->message);
-    if (o->smtp_listen && !sa_listen(o->smtp_listen, sa_smtp_accept, &err))
+    if (o->smtp_listen
+        && !sa_listen(o->smtp_listen, &sa_smtp_listen_ops, (guint) o->max_conns, &err))
         msg_fatal("--smtp-listen: %s", err->message);
-    if (o->https_listen && !sa_listen(o->https_listen, sa_https_accept, &err))
+    if (o->https_listen
+        && !sa_listen(o->https_listen, &sa_https_listen_ops, (guint) o->max_conns, &err))
         msg_fatal("--https-listen: %s", err->message);
 
     sa.loop = g_main_loop_new(NULL, FALSE);

@@ -10,10 +10,13 @@
  * starts over (no HELO, no transaction). A message reaches the spool
  * completely (fsync, rename, fsync dir) before 250 is sent.
  *
- * Records (mail_logs): New SMTP ICID, ICID TLS success/failed, ICID TLS
- * was required but remote host did not initiate it, Start MID, From,
- * RID To, Message finished MID done/aborted, ICID close.
+ * Records (mail_logs): New SMTP ICID, ICID TLS success/failed (a handshake
+ * that times out fails with "(0, 'Connection timed out')"), ICID TLS was
+ * required but remote host did not initiate it, ICID refused: too many
+ * connections (the listener stayed full, listen.c), Start MID, From, RID
+ * To, Message finished MID done/aborted, ICID close.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,8 +46,6 @@ typedef struct session {
     gsize       size;
     sa_spool_file *spool;
 } session;
-
-static guint nsessions;
 
 /* reply - queue one reply line */
 static void reply(session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -434,8 +435,15 @@ static void on_timeout(sa_conn *c)
 {
     session *s = c->ctx;
 
-    /* Mid-handshake, or a peer that does not even read our goodbye. */
-    if (c->handshaking || c->tls_pending || c->closing) {
+    /* Mid-handshake (one record, as for a failed one), or a peer that
+     * does not even read our goodbye. */
+    if (c->handshaking || c->tls_pending) {
+        sa_mail_info("ICID %" G_GUINT64_FORMAT " TLS failed: (0, '%s')", s->icid,
+                     g_strerror(ETIMEDOUT));
+        sa_conn_close(c, FALSE);
+        return;
+    }
+    if (c->closing) {
         sa_conn_close(c, FALSE);
         return;
     }
@@ -454,7 +462,6 @@ static void on_closed(sa_conn *c)
     g_free(s->helo);
     g_ptr_array_unref(s->rcpts);
     g_free(s);
-    nsessions--;
 }
 
 static const sa_conn_ops server_ops = {
@@ -464,26 +471,43 @@ static const sa_conn_ops server_ops = {
     .closed = on_closed,
 };
 
-/* sa_smtp_accept - a new inbound connection */
-void sa_smtp_accept(int fd)
+/* session_new - a session for an accepted connection: ICID and record */
+static session *session_new(int fd, sa_listener *l)
 {
-    static const char busy[] = "421 4.3.2 Service not available, too many connections\r\n";
-    session *s;
+    session *s = g_new0(session, 1);
 
-    if (nsessions >= (guint) sa.opt.max_conns) {
-        (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        close(fd);
-        return;
-    }
-    nsessions++;
-    s = g_new0(session, 1);
     s->rcpts = g_ptr_array_new_with_free_func(g_free);
-    s->c = sa_conn_new(fd, &server_ops, s);
+    s->c = sa_conn_new(fd, l, &server_ops, s);
     s->icid = sa_id_next(SA_ID_ICID);
     sa_mail_info("New SMTP ICID %" G_GUINT64_FORMAT " interface %s (%s) address %s"
                  " reverse dns host unknown verified no", s->icid,
                  sa_ifname_of(s->c->local_ip), s->c->local_ip, s->c->peer_ip);
+    return s;
+}
+
+/* smtp_accept - a new inbound connection: the banner */
+static void smtp_accept(int fd, sa_listener *l)
+{
+    session *s = session_new(fd, l);
+
     reply(s, "220 %s ESMTP segtls", sa.opt.hostname);
     sa_conn_timeout(s->c, sa.opt.timeout);
     sa_conn_pump(s->c);
 }
+
+/* smtp_refuse - the listener is full: 421 and one record */
+static void smtp_refuse(int fd, sa_listener *l)
+{
+    session *s = session_new(fd, l);
+
+    sa_mail_info("ICID %" G_GUINT64_FORMAT " refused: too many connections", s->icid);
+    reply(s, "421 4.3.2 %s Service not available, too many connections", sa.opt.hostname);
+    sa_conn_close(s->c, TRUE);
+    sa_conn_timeout(s->c, 10);          /* the reply gets 10 s to drain */
+    sa_conn_pump(s->c);
+}
+
+const sa_listen_ops sa_smtp_listen_ops = {
+    .accept = smtp_accept,
+    .refuse = smtp_refuse,
+};

@@ -36,7 +36,7 @@ typedef struct sa_options {
     int         timeout;            /* seconds per command */
     int         max_size;           /* message size limit, bytes */
     int         max_rcpt;           /* recipients per message */
-    int         max_conns;          /* concurrent inbound connections */
+    int         max_conns;          /* concurrent connections per listener */
     int         retry_min;          /* first retry after, seconds */
     int         retry_max;          /* longest backoff, seconds */
 } sa_options;
@@ -55,6 +55,7 @@ extern sa_state sa;
 
 /* A non-blocking connection (conn.c). */
 typedef struct sa_conn sa_conn;
+typedef struct sa_listener sa_listener;
 
 typedef struct sa_conn_ops {
     void      (*input)(sa_conn *c);     /* data in c->in, or c->eof */
@@ -99,9 +100,10 @@ struct sa_conn {
     GList       link;                   /* in the list of live connections */
     guint       idle;                   /* pending on_idle source */
     SSL_CTX    *tls_ctx;
+    sa_listener *listener;              /* accepted here; NULL: outgoing */
 };
 
-sa_conn *sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx);
+sa_conn *sa_conn_new(int fd, sa_listener *from, const sa_conn_ops *ops, void *ctx);
 sa_conn *sa_conn_connect(const struct sockaddr *addr, socklen_t len,
                          const sa_conn_ops *ops, void *ctx, GError **error);
 void    sa_conn_write(sa_conn *c, const void *buf, gsize len);
@@ -114,10 +116,17 @@ void    sa_conn_pump(sa_conn *c);
 void    sa_conn_tick(void);             /* deadlines, once a second */
 guint   sa_conn_count(void);
 void    sa_conn_shutdown_all(void);
+void    sa_peer_name(int fd, char *ip, gsize len, guint *port);
 
-/* Listening sockets (listen.c). */
-typedef void (*sa_accept_fn)(int fd);
-gboolean sa_listen(const char *addr, sa_accept_fn fn, GError **error);
+/* Listening sockets (listen.c): at most max_conns connections each. */
+typedef struct sa_listen_ops {
+    void      (*accept)(int fd, sa_listener *l);   /* serve: sa_conn_new(fd, l, ...) */
+    void      (*refuse)(int fd, sa_listener *l);   /* over the limit: record, close */
+} sa_listen_ops;
+gboolean sa_listen(const char *addr, const sa_listen_ops *ops, guint max_conns,
+                   GError **error);
+void    sa_listener_hold(sa_listener *l);
+void    sa_listener_release(sa_listener *l);
 gboolean sa_parse_hostport(const char *text, char **host, guint *port,
                            GError **error);
 const char *sa_ifname_of(const char *ip);   /* "lo", or "unknown"; cached */
@@ -134,7 +143,7 @@ void    sa_gui_record(gboolean warning, const char *fmt, ...) G_GNUC_PRINTF(2, 3
 GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
 
 /* Inbound SMTP (smtp_server.c). */
-void    sa_smtp_accept(int fd);
+extern const sa_listen_ops sa_smtp_listen_ops;
 
 /* Inbound SMTP command parsers (smtp_parse.c): pure, fuzzed. */
 #define SA_ADDR_MAX     256             /* mailbox length */
@@ -195,7 +204,7 @@ void    sa_client_kick(void);           /* look at the queue now */
 void    sa_client_tick(void);           /* several times a second */
 
 /* GUI HTTPS (https.c). */
-void    sa_https_accept(int fd);
+extern const sa_listen_ops sa_https_listen_ops;
 void    sa_https_settings_changed(void);    /* recompute usable versions */
 
 /* GUI HTTPS request parser (http_parse.c): pure, fuzzed. */
