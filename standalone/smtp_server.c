@@ -5,7 +5,11 @@
  * PIPELINING, SIZE and STARTTLS (RFC 3207) under the inbound.* settings.
  * Command lines are at most SA_LINE_MAX octets with CRLF; a longer line
  * is discarded up to its end and answered with 500, and the session
- * goes on. After STARTTLS whatever the client pipelined behind it is
+ * goes on. Only <CR><LF>.<CR><LF> ends the message text (SMTP
+ * smuggling): a bare LF or CR in it is never a line end; the text is
+ * read on to the real end, the message refused with "550 5.5.2 Error:
+ * bare <LF> received" (Postfix 3.7, smtpd_forbid_bare_newline = reject)
+ * and the session closed, so nothing after it is read as a command. After STARTTLS whatever the client pipelined behind it is
  * thrown away before the handshake, and after the handshake the session
  * starts over (no HELO, no transaction). A message reaches the spool
  * completely (fsync, rename, fsync dir) before 250 is sent.
@@ -43,6 +47,7 @@ typedef struct session {
     gboolean    in_data;
     gboolean    line_start;
     gboolean    oversize;
+    const char *bare;                   /* "LF" or "CR": refuse at the end */
     gsize       size;
     sa_spool_file *spool;
 } session;
@@ -84,6 +89,7 @@ static void txn_reset(session *s)
     g_ptr_array_set_size(s->rcpts, 0);
     s->in_data = FALSE;
     s->oversize = FALSE;
+    s->bare = NULL;
     s->size = 0;
 }
 
@@ -304,7 +310,15 @@ static void data_end(session *s)
     sa_spool_file *f = g_steal_pointer(&s->spool);
 
     s->in_data = FALSE;
-    if (s->oversize) {
+    if (s->bare) {
+        /* SMTP smuggling, or a broken client: as Postfix 3.7 with
+         * smtpd_forbid_bare_newline = reject, and then the session ends. */
+        msg_warn("ICID %" G_GUINT64_FORMAT ": bare <%s> in DATA from %s: refused",
+                 s->icid, s->bare, s->c->peer_ip);
+        sa_spool_abort(f);
+        reply(s, "550 5.5.2 %s Error: bare <%s> received", sa.opt.hostname, s->bare);
+        sa_conn_close(s->c, TRUE);
+    } else if (s->oversize) {
         sa_spool_abort(f);
         reply(s, "552 5.3.4 Message size exceeds fixed limit");
     } else if (!sa_spool_commit(f, &err)) {
@@ -325,7 +339,9 @@ static void data_write(session *s, const void *buf, gsize len)
     g_autoptr(GError) err = NULL;
 
     s->size += len;
-    if (s->oversize || s->size > (gsize) sa.opt.max_size) {
+    if (s->bare || s->oversize)         /* refused at the end anyway */
+        return;
+    if (s->size > (gsize) sa.opt.max_size) {
         s->oversize = TRUE;
         return;
     }
@@ -335,36 +351,34 @@ static void data_write(session *s, const void *buf, gsize len)
     }
 }
 
-/* data_input - message text until the final dot; FALSE to wait */
+/* data_input - message text until CR LF . CR LF; FALSE to wait */
 static gboolean data_input(session *s)
 {
     GByteArray *in = s->c->in;
-    guint8 *lf = memchr(in->data, '\n', in->len);
+    gsize   take, text;
+    gboolean eol;
+    sa_data_token t = sa_smtp_data_next(in->data, in->len, s->line_start,
+                                        SA_DATA_CHUNK, &take, &text, &eol);
 
-    if (lf) {
-        gsize   len = (gsize) (lf - in->data) + 1;
-        gsize   text = len - 1 - (len >= 2 && lf[-1] == '\r');
-
-        if (s->line_start && text == 1 && in->data[0] == '.') {
-            sa_conn_consume(s->c, len);
-            data_end(s);
-            return TRUE;
-        }
+    if (t == SA_DATA_MORE)
+        return FALSE;
+    if (t == SA_DATA_END) {
+        sa_conn_consume(s->c, take);
+        data_end(s);
+        return TRUE;
+    }
+    if (t == SA_DATA_BARE_LF || t == SA_DATA_BARE_CR) {
+        /* Never a line end: read on to the real end, keep nothing. */
+        if (s->bare == NULL)
+            s->bare = t == SA_DATA_BARE_LF ? "LF" : "CR";
+    } else {
         data_write(s, in->data, text);
-        data_write(s, "\r\n", 2);
-        s->line_start = TRUE;
-        sa_conn_consume(s->c, len);
-        return TRUE;
+        if (eol)
+            data_write(s, "\r\n", 2);
     }
-    if (in->len >= SA_DATA_CHUNK) {
-        gsize   len = in->len - (in->data[in->len - 1] == '\r');
-
-        data_write(s, in->data, len);
-        s->line_start = FALSE;
-        sa_conn_consume(s->c, len);
-        return TRUE;
-    }
-    return FALSE;
+    s->line_start = eol;
+    sa_conn_consume(s->c, take);
+    return TRUE;
 }
 
 /* command_input - one command line; FALSE to wait */

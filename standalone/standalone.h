@@ -159,6 +159,38 @@ gboolean sa_smtp_path(const char *arg, const char *prefix, char **addr,
 sa_mail_param sa_smtp_mail_params(const char *params, guint64 max_size,
                                   char **bad);
 
+/* Message text after DATA (sa_smtp_data_next): only CR LF . CR LF ends it. */
+typedef enum {
+    SA_DATA_MORE,                       /* no complete line yet: wait */
+    SA_DATA_TEXT,                       /* text: a line, or a piece of a long one */
+    SA_DATA_END,                        /* the final dot */
+    SA_DATA_BARE_LF,                    /* an LF without CR before it */
+    SA_DATA_BARE_CR,                    /* a CR without LF after it */
+} sa_data_token;
+sa_data_token sa_smtp_data_next(const guint8 *buf, gsize len, gboolean line_start,
+                                gsize chunk, gsize *take, gsize *text, gboolean *eol);
+
+/* Outbound SMTP reply lines (sa_smtp_reply_next). */
+#define SA_REPLY_LINE_MAX 1000          /* with CRLF; longer lines are malformed */
+typedef struct sa_reply_line {
+    gboolean    ok;                     /* FALSE: malformed */
+    int         code;
+    gboolean    more;                   /* "250-": more lines follow */
+    const char *text;                   /* within the buffer, text_len bytes */
+    gsize       text_len;
+} sa_reply_line;
+gsize   sa_smtp_reply_next(const guint8 *buf, gsize len, sa_reply_line *r);
+
+/* Relayed message text in CRLF lines (sa_smtp_crlf): bare CR and LF
+ * become CRLF, a lone "." line becomes "..", the text ends with CRLF. */
+typedef struct sa_crlf {
+    gboolean    mid_line;               /* the last line is not ended yet */
+    gboolean    cr;                     /* a CR waits for its LF */
+    gboolean    dot;                    /* the line so far is "." */
+} sa_crlf;
+void    sa_smtp_crlf(sa_crlf *st, const guint8 *in, gsize len, GByteArray *out);
+void    sa_smtp_crlf_end(sa_crlf *st, GByteArray *out);
+
 /* Spool (spool.c). */
 typedef struct sa_spool_msg {
     char       *path;                   /* queue file */

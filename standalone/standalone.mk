@@ -5,3 +5,10 @@ segtls-standalone_SRCS = standalone/main.c standalone/conn.c standalone/listen.c
     standalone/log.c standalone/spool.c standalone/smtp_server.c \
     standalone/smtp_client.c standalone/schedule.c standalone/https.c \
     standalone/smtp_parse.c standalone/http_parse.c
+
+# t/unit/smtp_parse.c tests the pure SMTP line parsers of this directory.
+$(BUILD)/t/unit/smtp_parse.o: CPPFLAGS += -Istandalone
+$(BUILD)/t/smtp_parse.t: $(BUILD)/t/unit/smtp_parse.o $(BUILD)/standalone/smtp_parse.o \
+    $(BUILD)/libsegtls.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
