@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <glib-unix.h>
+#include <gio/gio.h>
 
 #include "error.h"
 #include "msg.h"
@@ -62,6 +63,19 @@ bad:
     g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
                 "\"%s\": expected HOST:PORT", text);
     return FALSE;
+}
+
+/* sa_is_loopback - a numeric HOST:PORT on a loopback address */
+gboolean sa_is_loopback(const char *text)
+{
+    g_autofree char *host = NULL;
+    g_autoptr(GInetAddress) a = NULL;
+    guint   port;
+
+    if (!sa_parse_hostport(text, &host, &port, NULL)
+        || (a = g_inet_address_new_from_string(host)) == NULL)
+        return FALSE;
+    return g_inet_address_get_is_loopback(a);
 }
 
 /* A listening socket. */

@@ -234,6 +234,36 @@ static void raise_nofile(const sa_options *o)
                  (unsigned long) rl.rlim_cur);
 }
 
+/* check_https_listen - the status pages stay on loopback unless asked */
+static void check_https_listen(sa_options *o)
+{
+    g_autofree char *host = NULL;
+    g_autoptr(GError) err = NULL;
+    guint   port;
+
+    if (o->https_listen == NULL)
+        return;
+    if (*o->https_listen && strspn(o->https_listen, "0123456789") == strlen(o->https_listen)) {
+        char   *given = o->https_listen;
+
+        o->https_listen = g_strdup_printf("127.0.0.1:%s", given);
+        g_free(given);
+    }
+    if (!sa_parse_hostport(o->https_listen, &host, &port, &err))
+        msg_fatalx(2, "--https-listen: %s", err->message);
+    /* They show the last records, mail addresses included, to anyone
+     * who connects: no login until the web UI has one. */
+    if (sa_is_loopback(o->https_listen))
+        return;
+    if (!o->public_status)
+        msg_fatalx(2, "--https-listen %s: the status pages show records with mail "
+                   "addresses and have no login: listen on loopback, or give "
+                   "--public-status", o->https_listen);
+    msg_warn("--https-listen %s: the status pages, records and mail addresses, "
+             "are open to every client that can connect (--public-status)",
+             o->https_listen);
+}
+
 /* check_int - a positive option */
 static void check_int(const char *name, int value, int min)
 {
@@ -254,7 +284,9 @@ int main(int argc, char **argv)
         {"smtp-listen", 0, 0, G_OPTION_ARG_STRING, &o->smtp_listen,
          "Inbound SMTP address", "IP:PORT"},
         {"https-listen", 0, 0, G_OPTION_ARG_STRING, &o->https_listen,
-         "GUI HTTPS address", "IP:PORT"},
+         "GUI HTTPS address; PORT alone is 127.0.0.1:PORT", "IP:PORT"},
+        {"public-status", 0, 0, G_OPTION_ARG_NONE, &o->public_status,
+         "Allow a non-loopback --https-listen: the status pages show records and have no login", NULL},
         {"relay", 0, 0, G_OPTION_ARG_STRING, &o->relay,
          "Deliver spooled mail to this next hop", "HOST:PORT"},
         {"spool", 0, 0, G_OPTION_ARG_FILENAME, &o->spool,
@@ -305,6 +337,7 @@ int main(int argc, char **argv)
         msg_fatalx(2, "--config and --socket exclude each other");
     if (!o->smtp_listen && !o->https_listen && !o->relay)
         msg_fatalx(2, "nothing to do: give --smtp-listen, --https-listen or --relay");
+    check_https_listen(o);
     check_int("timeout", o->timeout, 1);
     check_int("max-size", o->max_size, 1);
     check_int("max-rcpt", o->max_rcpt, 1);

@@ -30,7 +30,8 @@ typedef struct sa_options {
     char       *gui_log;            /* --gui-log PATH */
     char       *state_dir;          /* --state-dir DIR (IDs) */
     char       *smtp_listen;        /* 127.0.0.1:25 */
-    char       *https_listen;
+    char       *https_listen;       /* loopback unless public_status */
+    gboolean    public_status;      /* --public-status */
     char       *relay;              /* HOST:PORT */
     char       *hostname;           /* banner and EHLO name */
     int         timeout;            /* seconds per command */
@@ -129,6 +130,7 @@ void    sa_listener_hold(sa_listener *l);
 void    sa_listener_release(sa_listener *l);
 gboolean sa_parse_hostport(const char *text, char **host, guint *port,
                            GError **error);
+gboolean sa_is_loopback(const char *addr);     /* numeric HOST:PORT */
 const char *sa_ifname_of(const char *ip);   /* "lo", or "unknown"; cached */
 void    sa_ifname_free(void);
 
