@@ -108,9 +108,11 @@ printf '[inbound]\nmethods=1.2-1.3\n[outbound]\ntls=no\n' >"$T/a.conf"
     --gui-log "$T/a/gui_logs" >"$T/a/stderr" 2>&1 &
 PID_A=$!
 at_exit "kill $PID_A"
-wait_port "$HOP" && wait_port "$A_SMTP"
+# The standalone's "ready:" line, not a probe (whose session would be
+# recorded).
+for ((i = 0; i < 100; i++)); do grep -q 'ready: ' "$T/a/stderr" && break; sleep 0.1; done
+wait_port "$HOP" && grep -q 'ready: ' "$T/a/stderr"
 ok $? "next hop and standalone listen"
-sleep 0.2
 
 lines() { wc -l <"$1"; }
 since() { tail -n "+$(($2 + 1))" "$1" | sed -E "s/^$DATE Info: //"; }
