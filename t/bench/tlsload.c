@@ -304,7 +304,7 @@ int main(int argc, char **argv)
         {"hold", 0, 0, G_OPTION_ARG_DOUBLE, &hold_s, "Open M connections, hold them S seconds", "S"},
         {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "Seconds per connection (30)", "S"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Say why connections fail", NULL},
-        {NULL}
+        G_OPTION_ENTRY_NULL
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("- STARTTLS handshake load generator");
     g_autoptr(GError) err = NULL;
