@@ -44,9 +44,7 @@ EXTRA_LIBS  :=
 EXTRA_TARGETS :=
 .DEFAULT_GOAL := all
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
--include $(sort $(wildcard lib/*.mk policyd/*.mk milter/*.mk tools/*.mk \
-         nginx-module/*.mk standalone/*.mk t/*.mk))
-
+include lib/layers.mk
 # libsegtls, one archive per layer (lib/layers.mk). Programs and tests see
 # every layer; a layer's own files see only the layers it uses.
 LIB_INCS    := $(LAYERS:%=-Ilib/%)
@@ -63,6 +61,10 @@ $(BUILD)/lib/libsegtls-$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/$(1)/*
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
+
+-include $(sort $(wildcard policyd/*.mk milter/*.mk tools/*.mk \
+         nginx-module/*.mk standalone/*.mk t/*.mk))
+
 
 UNIT_SRCS   := $(wildcard t/unit/*.c)
 UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%.t)

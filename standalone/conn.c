@@ -89,10 +89,7 @@ static void fill_names(sa_conn *c)
     if (getsockname(c->fd, (struct sockaddr *) &ss, &len) == 0)
         addr_text((struct sockaddr *) &ss, len, c->local_ip,
                   sizeof(c->local_ip), &c->local_port);
-    len = sizeof(ss);
-    if (getpeername(c->fd, (struct sockaddr *) &ss, &len) == 0)
-        addr_text((struct sockaddr *) &ss, len, c->peer_ip,
-                  sizeof(c->peer_ip), &c->peer_port);
+    sa_peer_name(c->fd, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
 }
 
 /* on_io - poll callback */
@@ -156,14 +153,30 @@ static sa_conn *conn_alloc(int fd, const sa_conn_ops *ops, void *ctx)
     return c;
 }
 
-/* sa_conn_new - wrap an accepted socket (accept4: non-blocking, close-on-exec) */
-sa_conn *sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx)
+/* sa_conn_new - wrap a socket accepted by a listener (non-blocking, close-on-exec) */
+sa_conn *sa_conn_new(int fd, sa_listener *from, const sa_conn_ops *ops, void *ctx)
 {
     sa_conn *c;
 
     c = conn_alloc(fd, ops, ctx);
+    c->listener = from;
+    sa_listener_hold(from);
     fill_names(c);
     return c;
+}
+
+/* sa_peer_name - numeric address and port of a socket's peer */
+void sa_peer_name(int fd, char *ip, gsize len, guint *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = sizeof(ss);
+
+    if (getpeername(fd, (struct sockaddr *) &ss, &slen) == 0) {
+        addr_text((struct sockaddr *) &ss, slen, ip, len, port);
+    } else {
+        g_strlcpy(ip, "unknown", len);
+        *port = 0;
+    }
 }
 
 /* sa_conn_connect - start a non-blocking connect; ops->connected follows */
@@ -264,6 +277,8 @@ static void conn_free(sa_conn *c)
     close(c->fd);
     g_byte_array_unref(c->in);
     g_byte_array_unref(c->out);
+    if (c->listener)
+        sa_listener_release(c->listener);
     g_free(c);
 }
 

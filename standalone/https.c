@@ -16,7 +16,11 @@
  * Records (gui_logs): "GUI HTTPS TLS success protocol P cipher C address
  * IP port PORT", and "Warning: SSL error with client IP:PORT - (code,
  * 'string')" for a failed handshake; each answer the gateway's request
- * line (log.c, lib/guirec.h).
+ * line (log.c, lib/records/guirec.h). A connection refused or cut for any
+ * other reason gets exactly one record in the gateway's connection-error
+ * shape (SPEC 9.1), "Error in https connection from host IP port PORT -
+ * REASON": too many connections (--max-conns), a handshake, request or
+ * response that timed out.
  */
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +34,13 @@
 #include "warnings.h"
 
 #define SA_HTTP_TIMEOUT 30
+
+/* conn_error - the gateway's connection-error record */
+static void conn_error(const char *ip, guint port, const char *reason)
+{
+    sa_gui_record(FALSE, "Error in https connection from host %s port %u - %s",
+                  ip, port, reason);
+}
 
 typedef struct request {
     sa_conn    *c;
@@ -266,6 +277,16 @@ static void on_tls_done(sa_conn *c, const char *fail)
                   c->peer_ip, c->peer_port);
 }
 
+/* on_timeout - a handshake, request or response that took too long */
+static void on_timeout(sa_conn *c)
+{
+    const char *what = c->handshaking || c->tls_pending ? "TLS handshake timed out"
+        : c->closing ? "response timed out" : "request timed out";
+
+    conn_error(c->peer_ip, c->peer_port, what);
+    sa_conn_close(c, FALSE);
+}
+
 /* on_closed - free the request */
 static void on_closed(sa_conn *c)
 {
@@ -275,21 +296,38 @@ static void on_closed(sa_conn *c)
 static const sa_conn_ops https_ops = {
     .input = on_input,
     .tls_done = on_tls_done,
+    .timeout = on_timeout,
     .closed = on_closed,
 };
 
-/* sa_https_accept - a new GUI connection: TLS at once */
-void sa_https_accept(int fd)
+/* https_refuse - no TLS context, or the listener is full: record, close */
+static void https_refuse(int fd, sa_listener *l)
+{
+    char    ip[64];
+    guint   port;
+
+    sa_peer_name(fd, ip, sizeof(ip), &port);
+    conn_error(ip, port, sa.gui_ctx ? "too many connections" : "TLS is not configured");
+    close(fd);
+}
+
+/* https_accept - a new GUI connection: TLS at once */
+static void https_accept(int fd, sa_listener *l)
 {
     request *r;
 
-    if (sa.gui_ctx == NULL || sa_conn_count() >= (guint) sa.opt.max_conns * 2) {
-        close(fd);
+    if (sa.gui_ctx == NULL) {
+        https_refuse(fd, l);
         return;
     }
     r = g_new0(request, 1);
-    r->c = sa_conn_new(fd, &https_ops, r);
+    r->c = sa_conn_new(fd, l, &https_ops, r);
     sa_conn_starttls(r->c, sa.gui_ctx, TRUE);
     sa_conn_timeout(r->c, MIN(sa.opt.timeout, SA_HTTP_TIMEOUT));
     sa_conn_pump(r->c);
 }
+
+const sa_listen_ops sa_https_listen_ops = {
+    .accept = https_accept,
+    .refuse = https_refuse,
+};

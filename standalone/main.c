@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 
@@ -29,6 +30,7 @@
 #include "tlsctx.h"
 
 #define SA_RELOAD_DELAY 200             /* ms of quiet after a change of --config */
+#define SA_FD_RESERVE   64              /* descriptors besides the connections */
 
 sa_state sa;
 
@@ -222,6 +224,53 @@ static gboolean on_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* raise_nofile - descriptors for every connection the limits allow */
+static void raise_nofile(const sa_options *o)
+{
+    struct rlimit rl;
+    rlim_t  want = (rlim_t) o->max_conns * ((o->smtp_listen != NULL) + (o->https_listen != NULL))
+        + SA_FD_RESERVE;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+        msg_warn("--max-conns %d needs %lu descriptors, the limit is %lu: "
+                 "connections beyond it wait", o->max_conns, (unsigned long) want,
+                 (unsigned long) rl.rlim_cur);
+}
+
+/* check_https_listen - the status pages stay on loopback unless asked or proxied */
+static void check_https_listen(sa_options *o)
+{
+    g_autofree char *host = NULL;
+    g_autoptr(GError) err = NULL;
+    guint   port;
+
+    if (o->https_listen == NULL)
+        return;
+    if (*o->https_listen && strspn(o->https_listen, "0123456789") == strlen(o->https_listen)) {
+        char   *given = o->https_listen;
+
+        o->https_listen = g_strdup_printf("127.0.0.1:%s", given);
+        g_free(given);
+    }
+    if (!sa_parse_hostport(o->https_listen, &host, &port, &err))
+        msg_fatalx(2, "--https-listen: %s", err->message);
+    /* The status pages show the last records, mail addresses included,
+     * to anyone who connects; behind --gui-proxy there are none, every
+     * request goes to the web UI and its login. */
+    if (sa_is_loopback(o->https_listen) || o->gui_proxy != NULL)
+        return;
+    if (!o->public_status)
+        msg_fatalx(2, "--https-listen %s: the status pages show records with mail "
+                   "addresses and have no login: listen on loopback, or give "
+                   "--public-status", o->https_listen);
+    msg_warn("--https-listen %s: the status pages, records and mail addresses, "
+             "are open to every client that can connect (--public-status)",
+             o->https_listen);
+}
+
 /* check_int - a positive option */
 static void check_int(const char *name, int value, int min)
 {
@@ -242,7 +291,9 @@ int main(int argc, char **argv)
         {"smtp-listen", 0, 0, G_OPTION_ARG_STRING, &o->smtp_listen,
          "Inbound SMTP address", "IP:PORT"},
         {"https-listen", 0, 0, G_OPTION_ARG_STRING, &o->https_listen,
-         "GUI HTTPS address", "IP:PORT"},
+         "GUI HTTPS address; PORT alone is 127.0.0.1:PORT", "IP:PORT"},
+        {"public-status", 0, 0, G_OPTION_ARG_NONE, &o->public_status,
+         "Allow a non-loopback --https-listen: the status pages show records and have no login", NULL},
         {"gui-proxy", 0, 0, G_OPTION_ARG_FILENAME, &o->gui_proxy,
          "Hand GUI HTTPS requests to segtls-policyd's web UI on this UNIX socket "
          "(its --web-socket)", "PATH"},
@@ -279,7 +330,7 @@ int main(int argc, char **argv)
         {"max-rcpt", 0, 0, G_OPTION_ARG_INT, &o->max_rcpt,
          "Recipients per message (100)", "N"},
         {"max-conns", 0, 0, G_OPTION_ARG_INT, &o->max_conns,
-         "Concurrent inbound SMTP connections (100)", "N"},
+         "Concurrent connections per listener, SMTP and HTTPS (100)", "N"},
         {"retry-min", 0, 0, G_OPTION_ARG_INT, &o->retry_min,
          "First retry of a deferred message after S seconds (300)", "S"},
         {"retry-max", 0, 0, G_OPTION_ARG_INT, &o->retry_max,
@@ -309,6 +360,7 @@ int main(int argc, char **argv)
         msg_fatalx(2, "--config and --socket exclude each other");
     if (!o->smtp_listen && !o->https_listen && !o->relay)
         msg_fatalx(2, "nothing to do: give --smtp-listen, --https-listen or --relay");
+    check_https_listen(o);
     check_int("timeout", o->timeout, 1);
     check_int("max-size", o->max_size, 1);
     check_int("max-rcpt", o->max_rcpt, 1);
@@ -354,15 +406,18 @@ int main(int argc, char **argv)
             msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile(o);
     if (!sa_settings_load(&err))
         msg_fatal("%s", err->message);
     if (!sa_log_open(&err) || !sa_spool_init(o->spool, &err))
         msg_fatal("%s", err->message);
     if (o->relay && !sa_client_init(o->relay, &err))
         msg_fatalx(2, "--relay: %s", err->message);
-    if (o->smtp_listen && !sa_listen(o->smtp_listen, sa_smtp_accept, &err))
+    if (o->smtp_listen
+        && !sa_listen(o->smtp_listen, &sa_smtp_listen_ops, (guint) o->max_conns, &err))
         msg_fatal("--smtp-listen: %s", err->message);
-    if (o->https_listen && !sa_listen(o->https_listen, sa_https_accept, &err))
+    if (o->https_listen
+        && !sa_listen(o->https_listen, &sa_https_listen_ops, (guint) o->max_conns, &err))
         msg_fatal("--https-listen: %s", err->message);
 
     if (o->metrics && !seg_metrics_listen(o->metrics, &err))

@@ -22,6 +22,12 @@
  *
  * When to try which message is schedule.c's business. 5xx answers remove the recipients
  * (or the message) with a "Bounced:" record; no bounce mail is sent.
+ *
+ * Lines: the body goes out as CRLF lines whatever the queue file holds
+ * (a bare LF or CR becomes CRLF, a lone "." line "..", the last line is
+ * ended), so no next hop can read a bare line end as the end of DATA.
+ * Reply lines end at LF (a CR before it is dropped), are parsed within
+ * the input buffer (smtp_parse.c) and are at most SA_REPLY_LINE_MAX.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -53,6 +59,7 @@ typedef struct delivery {
     guint       rcpt;                   /* RCPT whose reply is awaited */
     GArray     *ok_rids;
     FILE       *body;
+    sa_crlf     crlf;                   /* the body as CRLF lines */
     GString    *reply;                  /* reply text so far */
     outcome     result;
 } delivery;
@@ -343,67 +350,69 @@ static void on_input(sa_conn *c)
     delivery *d = c->ctx;
 
     while (!c->closing && !c->dead && !c->tls_pending) {
-        /* An empty buffer may have no storage (conn.c gives it back). */
-        guint8 *lf = c->in->len ? memchr(c->in->data, '\n', c->in->len) : NULL;
-        g_autofree char *line = NULL;
-        gsize   len;
+        sa_reply_line r;
+        gsize   take = sa_smtp_reply_next(c->in->data, c->in->len, &r);
 
-        if (lf == NULL) {
-            if (c->in->len >= 1000)
+        if (take == 0) {
+            if (c->in->len >= SA_REPLY_LINE_MAX)
                 finish(d, O_DEFER, "reply line too long");
             else if (c->eof)
                 finish(d, O_DEFER, "lost connection");
             return;
         }
-        len = (gsize) (lf - c->in->data) + 1;
-        line = g_strndup((char *) c->in->data, len - 1);
-        sa_conn_consume(c, len);
-        g_strchomp(line);
-        if (strlen(line) < 3 || !g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1])
-            || !g_ascii_isdigit(line[2]) || (line[3] != 0 && line[3] != ' ' && line[3] != '-')) {
+        if (!r.ok) {
+            sa_conn_consume(c, take);
             finish(d, O_DEFER, "malformed reply");
             return;
         }
-        if (d->st == D_EHLO || d->st == D_EHLO_TLS) {
-            if (g_ascii_strcasecmp(line + 4, "STARTTLS") == 0)
-                d->starttls = TRUE;
-        }
-        if (d->reply->len + len > SA_REPLY_MAX) {
+        if ((d->st == D_EHLO || d->st == D_EHLO_TLS)
+            && r.text_len == 8 && g_ascii_strncasecmp(r.text, "STARTTLS", 8) == 0)
+            d->starttls = TRUE;
+        if (d->reply->len + r.text_len + 1 > SA_REPLY_MAX) {
+            sa_conn_consume(c, take);
             finish(d, O_DEFER, "reply too long");
             return;
         }
-        g_string_append_printf(d->reply, "%s%s", d->reply->len ? " " : "",
-                               line[3] ? line + 4 : "");
-        if (line[3] != '-') {
+        if (d->reply->len)
+            g_string_append_c(d->reply, ' ');
+        g_string_append_len(d->reply, r.text, (gssize) r.text_len);
+        sa_conn_consume(c, take);
+        if (!r.more) {
             g_autofree char *text = g_string_free(g_steal_pointer(&d->reply), FALSE);
 
             d->reply = g_string_new(NULL);
-            reply_handler[d->st](d, atoi(line), text);
+            reply_handler[d->st](d, r.code, text);
         }
     }
     if (c->eof && !c->closing)
         finish(d, O_DEFER, "lost connection");
 }
 
-/* on_drain - stream the message body */
+/* on_drain - stream the message body, as CRLF lines */
 static void on_drain(sa_conn *c)
 {
     delivery *d = c->ctx;
-    char    buf[16384];
+    guint8  buf[16384];
     size_t  n;
+    g_autoptr(GByteArray) out = NULL;
 
     if (d->st != D_BODY || d->body == NULL)
         return;
-    if ((n = fread(buf, 1, sizeof(buf), d->body)) > 0) {
-        sa_conn_write(c, buf, n);
-        sa_conn_timeout(c, sa.opt.timeout);
-        return;
-    }
-    if (ferror(d->body))
-        {
-            finish(d, O_DEFER, "cannot read the queue file");
+    out = g_byte_array_sized_new(sizeof(buf) + 64);
+    while ((n = fread(buf, 1, sizeof(buf), d->body)) > 0) {
+        sa_smtp_crlf(&d->crlf, buf, n, out);
+        if (out->len > 0) {             /* else a lone CR waits: read on */
+            sa_conn_write(c, out->data, out->len);
+            sa_conn_timeout(c, sa.opt.timeout);
             return;
         }
+    }
+    if (ferror(d->body)) {
+        finish(d, O_DEFER, "cannot read the queue file");
+        return;
+    }
+    sa_smtp_crlf_end(&d->crlf, out);
+    sa_conn_write(c, out->data, out->len);
     g_clear_pointer(&d->body, fclose);
     send_cmd(d, D_DOT, ".");
 }

@@ -5,15 +5,22 @@
  * PIPELINING, SIZE and STARTTLS (RFC 3207) under the inbound.* settings.
  * Command lines are at most SA_LINE_MAX octets with CRLF; a longer line
  * is discarded up to its end and answered with 500, and the session
- * goes on. After STARTTLS whatever the client pipelined behind it is
+ * goes on. Only <CR><LF>.<CR><LF> ends the message text (SMTP
+ * smuggling): a bare LF or CR in it is never a line end; the text is
+ * read on to the real end, the message refused with "550 5.5.2 Error:
+ * bare <LF> received" (Postfix 3.7, smtpd_forbid_bare_newline = reject)
+ * and the session closed, so nothing after it is read as a command. After STARTTLS whatever the client pipelined behind it is
  * thrown away before the handshake, and after the handshake the session
  * starts over (no HELO, no transaction). A message reaches the spool
  * completely (fsync, rename, fsync dir) before 250 is sent.
  *
- * Records (mail_logs): New SMTP ICID, ICID TLS success/failed, ICID TLS
- * was required but remote host did not initiate it, Start MID, From,
- * RID To, Message finished MID done/aborted, ICID close.
+ * Records (mail_logs): New SMTP ICID, ICID TLS success/failed (a handshake
+ * that times out fails with "(0, 'Connection timed out')"), ICID TLS was
+ * required but remote host did not initiate it, ICID refused: too many
+ * connections (the listener stayed full, listen.c), Start MID, From, RID
+ * To, Message finished MID done/aborted, ICID close.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,11 +47,10 @@ typedef struct session {
     gboolean    in_data;
     gboolean    line_start;
     gboolean    oversize;
+    const char *bare;                   /* "LF" or "CR": refuse at the end */
     gsize       size;
     sa_spool_file *spool;
 } session;
-
-static guint nsessions;
 
 /* reply - queue one reply line */
 static void reply(session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -83,6 +89,7 @@ static void txn_reset(session *s)
     g_ptr_array_set_size(s->rcpts, 0);
     s->in_data = FALSE;
     s->oversize = FALSE;
+    s->bare = NULL;
     s->size = 0;
 }
 
@@ -303,7 +310,15 @@ static void data_end(session *s)
     sa_spool_file *f = g_steal_pointer(&s->spool);
 
     s->in_data = FALSE;
-    if (s->oversize) {
+    if (s->bare) {
+        /* SMTP smuggling, or a broken client: as Postfix 3.7 with
+         * smtpd_forbid_bare_newline = reject, and then the session ends. */
+        msg_warn("ICID %" G_GUINT64_FORMAT ": bare <%s> in DATA from %s: refused",
+                 s->icid, s->bare, s->c->peer_ip);
+        sa_spool_abort(f);
+        reply(s, "550 5.5.2 %s Error: bare <%s> received", sa.opt.hostname, s->bare);
+        sa_conn_close(s->c, TRUE);
+    } else if (s->oversize) {
         sa_spool_abort(f);
         reply(s, "552 5.3.4 Message size exceeds fixed limit");
     } else if (!sa_spool_commit(f, &err)) {
@@ -324,7 +339,9 @@ static void data_write(session *s, const void *buf, gsize len)
     g_autoptr(GError) err = NULL;
 
     s->size += len;
-    if (s->oversize || s->size > (gsize) sa.opt.max_size) {
+    if (s->bare || s->oversize)         /* refused at the end anyway */
+        return;
+    if (s->size > (gsize) sa.opt.max_size) {
         s->oversize = TRUE;
         return;
     }
@@ -334,36 +351,34 @@ static void data_write(session *s, const void *buf, gsize len)
     }
 }
 
-/* data_input - message text until the final dot; FALSE to wait */
+/* data_input - message text until CR LF . CR LF; FALSE to wait */
 static gboolean data_input(session *s)
 {
     GByteArray *in = s->c->in;
-    guint8 *lf = memchr(in->data, '\n', in->len);
+    gsize   take, text;
+    gboolean eol;
+    sa_data_token t = sa_smtp_data_next(in->data, in->len, s->line_start,
+                                        SA_DATA_CHUNK, &take, &text, &eol);
 
-    if (lf) {
-        gsize   len = (gsize) (lf - in->data) + 1;
-        gsize   text = len - 1 - (len >= 2 && lf[-1] == '\r');
-
-        if (s->line_start && text == 1 && in->data[0] == '.') {
-            sa_conn_consume(s->c, len);
-            data_end(s);
-            return TRUE;
-        }
+    if (t == SA_DATA_MORE)
+        return FALSE;
+    if (t == SA_DATA_END) {
+        sa_conn_consume(s->c, take);
+        data_end(s);
+        return TRUE;
+    }
+    if (t == SA_DATA_BARE_LF || t == SA_DATA_BARE_CR) {
+        /* Never a line end: read on to the real end, keep nothing. */
+        if (s->bare == NULL)
+            s->bare = t == SA_DATA_BARE_LF ? "LF" : "CR";
+    } else {
         data_write(s, in->data, text);
-        data_write(s, "\r\n", 2);
-        s->line_start = TRUE;
-        sa_conn_consume(s->c, len);
-        return TRUE;
+        if (eol)
+            data_write(s, "\r\n", 2);
     }
-    if (in->len >= SA_DATA_CHUNK) {
-        gsize   len = in->len - (in->data[in->len - 1] == '\r');
-
-        data_write(s, in->data, len);
-        s->line_start = FALSE;
-        sa_conn_consume(s->c, len);
-        return TRUE;
-    }
-    return FALSE;
+    s->line_start = eol;
+    sa_conn_consume(s->c, take);
+    return TRUE;
 }
 
 /* command_input - one command line; FALSE to wait */
@@ -434,8 +449,15 @@ static void on_timeout(sa_conn *c)
 {
     session *s = c->ctx;
 
-    /* Mid-handshake, or a peer that does not even read our goodbye. */
-    if (c->handshaking || c->tls_pending || c->closing) {
+    /* Mid-handshake (one record, as for a failed one), or a peer that
+     * does not even read our goodbye. */
+    if (c->handshaking || c->tls_pending) {
+        sa_mail_info("ICID %" G_GUINT64_FORMAT " TLS failed: (0, '%s')", s->icid,
+                     g_strerror(ETIMEDOUT));
+        sa_conn_close(c, FALSE);
+        return;
+    }
+    if (c->closing) {
         sa_conn_close(c, FALSE);
         return;
     }
@@ -454,7 +476,6 @@ static void on_closed(sa_conn *c)
     g_free(s->helo);
     g_ptr_array_unref(s->rcpts);
     g_free(s);
-    nsessions--;
 }
 
 static const sa_conn_ops server_ops = {
@@ -464,26 +485,43 @@ static const sa_conn_ops server_ops = {
     .closed = on_closed,
 };
 
-/* sa_smtp_accept - a new inbound connection */
-void sa_smtp_accept(int fd)
+/* session_new - a session for an accepted connection: ICID and record */
+static session *session_new(int fd, sa_listener *l)
 {
-    static const char busy[] = "421 4.3.2 Service not available, too many connections\r\n";
-    session *s;
+    session *s = g_new0(session, 1);
 
-    if (nsessions >= (guint) sa.opt.max_conns) {
-        (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        close(fd);
-        return;
-    }
-    nsessions++;
-    s = g_new0(session, 1);
     s->rcpts = g_ptr_array_new_with_free_func(g_free);
-    s->c = sa_conn_new(fd, &server_ops, s);
+    s->c = sa_conn_new(fd, l, &server_ops, s);
     s->icid = sa_id_next(SA_ID_ICID);
     sa_mail_info("New SMTP ICID %" G_GUINT64_FORMAT " interface %s (%s) address %s"
                  " reverse dns host unknown verified no", s->icid,
                  sa_ifname_of(s->c->local_ip), s->c->local_ip, s->c->peer_ip);
+    return s;
+}
+
+/* smtp_accept - a new inbound connection: the banner */
+static void smtp_accept(int fd, sa_listener *l)
+{
+    session *s = session_new(fd, l);
+
     reply(s, "220 %s ESMTP segtls", sa.opt.hostname);
     sa_conn_timeout(s->c, sa.opt.timeout);
     sa_conn_pump(s->c);
 }
+
+/* smtp_refuse - the listener is full: 421 and one record */
+static void smtp_refuse(int fd, sa_listener *l)
+{
+    session *s = session_new(fd, l);
+
+    sa_mail_info("ICID %" G_GUINT64_FORMAT " refused: too many connections", s->icid);
+    reply(s, "421 4.3.2 %s Service not available, too many connections", sa.opt.hostname);
+    sa_conn_close(s->c, TRUE);
+    sa_conn_timeout(s->c, 10);          /* the reply gets 10 s to drain */
+    sa_conn_pump(s->c);
+}
+
+const sa_listen_ops sa_smtp_listen_ops = {
+    .accept = smtp_accept,
+    .refuse = smtp_refuse,
+};

@@ -36,14 +36,15 @@ typedef struct sa_options {
     char       *metrics;            /* --metrics ADDR */
     char       *state_dir;          /* --state-dir DIR (IDs) */
     char       *smtp_listen;        /* 127.0.0.1:25 */
-    char       *https_listen;
+    char       *https_listen;       /* loopback unless public_status */
+    gboolean    public_status;      /* --public-status */
     char       *gui_proxy;          /* --gui-proxy PATH (policyd's web UI) */
     char       *relay;              /* HOST:PORT */
     char       *hostname;           /* banner and EHLO name */
     int         timeout;            /* seconds per command */
     int         max_size;           /* message size limit, bytes */
     int         max_rcpt;           /* recipients per message */
-    int         max_conns;          /* concurrent inbound connections */
+    int         max_conns;          /* concurrent connections per listener */
     int         retry_min;          /* first retry after, seconds */
     int         retry_max;          /* longest backoff, seconds */
 } sa_options;
@@ -62,6 +63,7 @@ extern sa_state sa;
 
 /* A non-blocking connection (conn.c). */
 typedef struct sa_conn sa_conn;
+typedef struct sa_listener sa_listener;
 
 typedef struct sa_conn_ops {
     void      (*input)(sa_conn *c);     /* data in c->in, or c->eof */
@@ -106,9 +108,10 @@ struct sa_conn {
     GList       link;                   /* in the list of live connections */
     guint       idle;                   /* pending on_idle source */
     SSL_CTX    *tls_ctx;
+    sa_listener *listener;              /* accepted here; NULL: outgoing */
 };
 
-sa_conn *sa_conn_new(int fd, const sa_conn_ops *ops, void *ctx);
+sa_conn *sa_conn_new(int fd, sa_listener *from, const sa_conn_ops *ops, void *ctx);
 sa_conn *sa_conn_connect(const struct sockaddr *addr, socklen_t len,
                          const sa_conn_ops *ops, void *ctx, GError **error);
 void    sa_conn_write(sa_conn *c, const void *buf, gsize len);
@@ -121,12 +124,20 @@ void    sa_conn_pump(sa_conn *c);
 void    sa_conn_tick(void);             /* deadlines, once a second */
 guint   sa_conn_count(void);
 void    sa_conn_shutdown_all(void);
+void    sa_peer_name(int fd, char *ip, gsize len, guint *port);
 
-/* Listening sockets (listen.c). */
-typedef void (*sa_accept_fn)(int fd);
-gboolean sa_listen(const char *addr, sa_accept_fn fn, GError **error);
+/* Listening sockets (listen.c): at most max_conns connections each. */
+typedef struct sa_listen_ops {
+    void      (*accept)(int fd, sa_listener *l);   /* serve: sa_conn_new(fd, l, ...) */
+    void      (*refuse)(int fd, sa_listener *l);   /* over the limit: record, close */
+} sa_listen_ops;
+gboolean sa_listen(const char *addr, const sa_listen_ops *ops, guint max_conns,
+                   GError **error);
+void    sa_listener_hold(sa_listener *l);
+void    sa_listener_release(sa_listener *l);
 gboolean sa_parse_hostport(const char *text, char **host, guint *port,
                            GError **error);
+gboolean sa_is_loopback(const char *addr);     /* numeric HOST:PORT */
 const char *sa_ifname_of(const char *ip);   /* "lo", or "unknown"; cached */
 void    sa_ifname_free(void);
 
@@ -142,7 +153,7 @@ void    sa_gui_request(const char *ip, int status, const char *method, const cha
 GPtrArray *sa_log_recent(void);         /* newest last, borrowed */
 
 /* Inbound SMTP (smtp_server.c). */
-void    sa_smtp_accept(int fd);
+extern const sa_listen_ops sa_smtp_listen_ops;
 
 /* Inbound SMTP command parsers (smtp_parse.c): pure, fuzzed. */
 #define SA_ADDR_MAX     256             /* mailbox length */
@@ -157,6 +168,38 @@ gboolean sa_smtp_path(const char *arg, const char *prefix, char **addr,
                       char **params);
 sa_mail_param sa_smtp_mail_params(const char *params, guint64 max_size,
                                   char **bad);
+
+/* Message text after DATA (sa_smtp_data_next): only CR LF . CR LF ends it. */
+typedef enum {
+    SA_DATA_MORE,                       /* no complete line yet: wait */
+    SA_DATA_TEXT,                       /* text: a line, or a piece of a long one */
+    SA_DATA_END,                        /* the final dot */
+    SA_DATA_BARE_LF,                    /* an LF without CR before it */
+    SA_DATA_BARE_CR,                    /* a CR without LF after it */
+} sa_data_token;
+sa_data_token sa_smtp_data_next(const guint8 *buf, gsize len, gboolean line_start,
+                                gsize chunk, gsize *take, gsize *text, gboolean *eol);
+
+/* Outbound SMTP reply lines (sa_smtp_reply_next). */
+#define SA_REPLY_LINE_MAX 1000          /* with CRLF; longer lines are malformed */
+typedef struct sa_reply_line {
+    gboolean    ok;                     /* FALSE: malformed */
+    int         code;
+    gboolean    more;                   /* "250-": more lines follow */
+    const char *text;                   /* within the buffer, text_len bytes */
+    gsize       text_len;
+} sa_reply_line;
+gsize   sa_smtp_reply_next(const guint8 *buf, gsize len, sa_reply_line *r);
+
+/* Relayed message text in CRLF lines (sa_smtp_crlf): bare CR and LF
+ * become CRLF, a lone "." line becomes "..", the text ends with CRLF. */
+typedef struct sa_crlf {
+    gboolean    mid_line;               /* the last line is not ended yet */
+    gboolean    cr;                     /* a CR waits for its LF */
+    gboolean    dot;                    /* the line so far is "." */
+} sa_crlf;
+void    sa_smtp_crlf(sa_crlf *st, const guint8 *in, gsize len, GByteArray *out);
+void    sa_smtp_crlf_end(sa_crlf *st, GByteArray *out);
 
 /* Spool (spool.c). */
 typedef struct sa_spool_msg {
@@ -203,7 +246,7 @@ void    sa_client_kick(void);           /* look at the queue now */
 void    sa_client_tick(void);           /* several times a second */
 
 /* GUI HTTPS (https.c). */
-void    sa_https_accept(int fd);
+extern const sa_listen_ops sa_https_listen_ops;
 void    sa_https_settings_changed(void);    /* recompute usable versions */
 
 /* GUI HTTPS in front of segtls-policyd's web UI (gui_proxy.c). */

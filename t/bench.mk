@@ -8,6 +8,8 @@
 BENCH_PKGS  := pflogsumm time linux-perf
 BENCH_DIR   := $(BUILD)/t/bench
 BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time
+# t/standalone-load.t drives the standalone with the load tool: built by `make`.
+EXTRA_TARGETS += $(BENCH_DIR)/segtls-tlsload
 
 .PHONY: bench-deps bench-tools bench-profile
 

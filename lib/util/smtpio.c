@@ -218,6 +218,24 @@ static char *read_line(seg_smtpio *io, GError **error)
     }
 }
 
+/* seg_smtp_reply_line - code, continuation and text of one reply line */
+gboolean seg_smtp_reply_line(const char *line, gsize len, int *code, gboolean *more,
+                             gsize *text_off, gsize *text_len)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len < 3 || !g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1])
+        || !g_ascii_isdigit(line[2])
+        || (len > 3 && line[3] != '-' && line[3] != ' ')
+        || memchr(line, 0, len) != NULL)
+        return FALSE;
+    *code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    *more = len > 3 && line[3] == '-';
+    *text_off = MIN(len, 4);
+    *text_len = len - *text_off;
+    return TRUE;
+}
+
 /* seg_smtpio_reply - read one multi-line reply */
 gboolean seg_smtpio_reply(seg_smtpio *io, int *code, GPtrArray *lines,
                           GError **error)
@@ -226,20 +244,19 @@ gboolean seg_smtpio_reply(seg_smtpio *io, int *code, GPtrArray *lines,
 
     for (int n = 0; n < SMTP_LINES_MAX; n++) {
         g_autofree char *line = read_line(io, error);
+        gboolean more;
+        gsize   off, tlen;
         int c;
 
         if (!line)
             return FALSE;
-        if (!g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1])
-            || !g_ascii_isdigit(line[2])
-            || (line[3] != '\0' && line[3] != '-' && line[3] != ' ')) {
+        if (!seg_smtp_reply_line(line, strlen(line), &c, &more, &off, &tlen)) {
             g_autofree char *shown = g_strescape(line, NULL);
 
             g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
                         "malformed reply line \"%.80s\"", shown);
             return FALSE;
         }
-        c = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
         if (first >= 0 && c != first) {
             g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
                         "reply codes %d and %d mixed in one reply", first, c);
@@ -247,8 +264,8 @@ gboolean seg_smtpio_reply(seg_smtpio *io, int *code, GPtrArray *lines,
         }
         first = c;
         if (lines)
-            g_ptr_array_add(lines, g_strdup(line[3] ? line + 4 : ""));
-        if (line[3] != '-') {
+            g_ptr_array_add(lines, g_strndup(line + off, tlen));
+        if (!more) {
             *code = c;
             return TRUE;
         }

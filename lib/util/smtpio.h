@@ -34,6 +34,16 @@ gboolean seg_smtpio_command(seg_smtpio *io, const char *cmd, GError **error);
 gboolean seg_smtpio_reply(seg_smtpio *io, int *code, GPtrArray *lines,
                           GError **error);
 
+/*
+ * seg_smtp_reply_line - the grammar of one reply line (RFC 5321 4.2):
+ * LINE is len bytes without the LF (a final CR is ignored). Three digits,
+ * then ' ' (last line), '-' (more follow) or nothing (last line, empty
+ * text). Sets *code, *more and the text as an offset and length within
+ * LINE; nothing is read outside it. FALSE for anything else, or a NUL.
+ */
+gboolean seg_smtp_reply_line(const char *line, gsize len, int *code, gboolean *more,
+                             gsize *text_off, gsize *text_len);
+
 /* seg_smtpio_pending - bytes received but not yet consumed */
 gsize seg_smtpio_pending(const seg_smtpio *io);
 

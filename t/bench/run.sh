@@ -13,7 +13,8 @@
 #   logparse  segtls-logparse lines/s vs pflogsumm and wc -l
 #   report    segtls report lines/s vs segtls-logparse reading the same file
 #   tls       STARTTLS handshakes per core: standalone vs Postfix smtpd,
-#             vs the crypto bound of the certificate
+#             vs the crypto bound of the certificate; GUI HTTPS direct TLS
+#             at 20-1000 clients: standalone vs nginx, with failure counts
 #   apply     segtls-apply latency (Postfix + nginx), sessions kept
 #   milter    Postfix message rate with segtls-milter vs without
 #   memory    RSS of segtls-standalone and segtls-milter, 1000 connections
