@@ -29,6 +29,7 @@
 
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "privs.h"
 #include "milter.h"
 
@@ -162,7 +163,7 @@ static void block_signals(void)
 {
     sigset_t set;
 
-    signal(SIGPIPE, SIG_IGN);
+    seg_ignore_sigpipe();
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);

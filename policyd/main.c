@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "privs.h"
 #include "policyd.h"
 
@@ -221,6 +222,7 @@ int main(int argc, char **argv)
     int     readyfd = -1;
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     parse_options(&argc, &argv);
     msg_set_verbose(opt_verbose);
     pd.config_path = absolute(opt_config ? opt_config : SEG_DEFAULT_CONFIG);

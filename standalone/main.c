@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "record.h"
 #include "standalone.h"
 #include "store.h"
@@ -328,7 +329,7 @@ int main(int argc, char **argv)
         if (g_mkdir_with_parents(dir, 0750) < 0)
             msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
     }
-    signal(SIGPIPE, SIG_IGN);
+    seg_ignore_sigpipe();
     if (!sa_settings_load(&err))
         msg_fatal("%s", err->message);
     if (!sa_log_open(&err) || !sa_spool_init(o->spool, &err))

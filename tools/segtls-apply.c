@@ -15,6 +15,7 @@
 #include "apply.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "render.h"
 #include "store.h"
 
@@ -143,6 +144,7 @@ int     main(int argc, char **argv)
     int     status;
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     g_option_context_set_summary(ctx,
         "Apply the segtls TLS settings to Postfix, nginx and the OpenSSL\n"
         "client configuration, prove them with real handshakes, and restore\n"

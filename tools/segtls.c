@@ -22,6 +22,7 @@
 
 #include "ctl.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "recfmt.h"
 #include "status.h"
 
@@ -550,6 +551,7 @@ int main(int argc, char **argv)
     int     status;
 
     msg_init("segtls");
+    seg_ignore_sigpipe();
     g_set_prgname("segtls");
     for (i = 0; i < G_N_ELEMENTS(commands); i++)
         if (commands[i].usage != NULL)

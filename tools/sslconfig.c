@@ -19,6 +19,7 @@
 #include "dialog.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "settings.h"
 #include "tlsver.h"
 #include "usable.h"
@@ -388,6 +389,7 @@ int     main(int argc, char **argv)
     };
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     ctx = g_option_context_new("- edit the SSL configuration like the gateway's "
                                "sslconfig");
     g_option_context_add_main_entries(ctx, entries, NULL);
