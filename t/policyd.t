@@ -178,6 +178,9 @@ Apply on commit: no (no $T/etc/apply.conf)
 GUI HTTPS: configured 1.1-1.2, usable 1.2
 Inbound SMTP: configured 1.1-1.3, usable 1.2-1.3
 Outbound SMTP: configured 1.1-1.2, usable 1.1-1.2" "status"
+run "$SEGTLS" apply
+is "$RC $ERR" "1 segtls: no apply configuration $T/etc/apply.conf: nothing says where Postfix and nginx are (see segtls-policyd(8))" \
+    "apply without an apply configuration: refused, says why"
 
 # --- protocol errors ---
 run "$SEGTLS" raw '{"op":"show"'

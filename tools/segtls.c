@@ -2,8 +2,8 @@
  * segtls - command line client of segtls-policyd.
  *
  * Non-interactive counterpart of the sslconfig dialog: show, set,
- * commit, clear, rollbackconfig and status, each a row in one table with
- * its own options and --help. Every subcommand is one or two control
+ * commit, apply, clear, rollbackconfig and status, each a row in one
+ * table with its own options and --help. Every subcommand is one or two control
  * requests (lib/policy/ctl.h). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
  * with the servers (lib/tls/probe.h) and exits 1 when what they negotiate
@@ -52,6 +52,8 @@ static void fail(int status, const char *fmt, ...)
 static JsonObject *call(JsonObject *req)
 {
     g_autoptr(GError) err = NULL;
+    gboolean commit = g_strcmp0(json_object_get_string_member_with_default(req, "op", ""),
+                                "commit") == 0;
     JsonObject *resp;
 
     resp = seg_ctl_call(seg_ctl_socket_path(opt_socket), req, &err);
@@ -60,7 +62,7 @@ static JsonObject *call(JsonObject *req)
         fail(1, "%s", err->message);
     if (!seg_ctl_check(resp, &err)) {
         json_object_unref(resp);
-        if (g_str_has_prefix(err->message, "apply failed: "))
+        if (commit && g_str_has_prefix(err->message, "apply failed: "))
             fail(1, "%s\nYour changes are still pending.", err->message);
         fail(1, "%s", err->message);
     }
@@ -302,6 +304,25 @@ static int cmd_commit(int argc, char **argv)
     return 0;
 }
 
+/* cmd_apply - segtls apply: the committed settings, applied and proven now */
+static int cmd_apply(int argc, char **argv)
+{
+    JsonObject *resp;
+
+    parse_sub("apply", "", "Apply the committed settings to Postfix and nginx "
+              "now, with the options of the apply configuration, and prove "
+              "them like a commit (after installing, or after editing the "
+              "settings file by hand and SIGHUP). Pending changes are not "
+              "applied.", NULL, &argc, &argv, 0, 0);
+    resp = call(seg_ctl_request("apply"));
+    print_lines(resp, "warnings");
+    print_lines(resp, "lines");
+    json_object_unref(resp);
+    if (has_pending())
+        printf("The pending changes were not applied; segtls commit applies them.\n");
+    return 0;
+}
+
 /* cmd_clear - segtls clear [-y] */
 static int cmd_clear(int argc, char **argv)
 {
@@ -526,6 +547,7 @@ static const struct command {
     {"show", cmd_show, "show [--json]", "settings, pending changes, warnings"},
     {"set", cmd_set, "set KEY VALUE [KEY VALUE...]", "change pending settings"},
     {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]", "commit pending changes"},
+    {"apply", cmd_apply, "apply", "apply the committed settings now"},
     {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
     {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore N]",
      "restore a saved configuration"},
