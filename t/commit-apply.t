@@ -89,7 +89,7 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 49
+plan 51
 
 # --- the apply configuration is checked ---
 # bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
@@ -241,6 +241,12 @@ like "$RC $OUT" '^0 (.*'$'\n'')?Warning: Inbound SMTP: OpenSSL does not know "ME
 run "$SEGTLS" commit -m typo
 like "$RC $OUT" $'^0 Changes committed: .*\nWarning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher string and ignores it\\.' \
     "commit: the apply names it too"
+
+# --- sslconfig's APPLY: the same as segtls apply ---
+run bash -c "printf 'apply\n\n' | '$(bin sslconfig)'"
+is "$RC $ERR" "0 " "sslconfig APPLY: exit 0"
+like "$OUT" $'\n\\[\\]> \nApplying the committed settings to the servers.\n(.*\n)?Inbound SMTP 127.0.0.1:'"$PORT"$'/inet \\(127.0.0.1:'"$PORT"$'\\): .*TLS v1.3 negotiated.*\napplied\n\nsslconfig settings:' \
+    "sslconfig APPLY: what the probes saw, applied, then the listing again"
 
 # --- stopping while an apply runs ---
 "$SEGTLS" set inbound.methods 1.2 >/dev/null
