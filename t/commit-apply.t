@@ -89,7 +89,7 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 51
+plan 53
 
 # --- the apply configuration is checked ---
 # bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
@@ -117,6 +117,12 @@ is "$RC $ERR" "$F:3: not a [group], key=value or # comment line" \
 bad_conf $'[apply]\nenabled=true\n[nginx]\nconf=/x\n'
 is "$RC $ERR" "$F:3: unknown group [nginx] (only [apply])" \
     "an unknown group names its line"
+bad_conf $'[apply]\nexclude-service=smtps/inet;smtps/tcp\n'
+is "$RC $ERR" "$F:2: exclude-service: master.cf service \"smtps/tcp\": unknown service type" \
+    "a bad excluded service is refused"
+bad_conf $'[apply]\nprobe-smtp=submission/inet=127.0.0.1:587;x y/inet=127.0.0.1:2525\n'
+like "$RC $ERR" "^$F:2: probe-smtp: master.cf service \"x y/inet\": character ' ' is not allowed" \
+    "a probe target of a bad service name is refused"
 
 start_policyd
 ok $? "policyd starts with the apply configuration"
