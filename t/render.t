@@ -32,7 +32,7 @@ cases=(
     "master-cf|--postfix-dir $D/pf --exclude-service 127.0.0.1:10025/inet"
 )
 command -v postconf >/dev/null || skip_all "postconf missing"
-plan $(( ${#cases[@]} * 2 + 9 ))
+plan $(( ${#cases[@]} * 2 + 10 ))
 
 for c in "${cases[@]}"; do
     name=${c%%|*}
@@ -64,4 +64,13 @@ bad "an smtpd service that runs something else" "" "^segtls-apply: error: smtpd-
     --postfix-dir "$D/pf" --smtpd-service pickup/unix
 bad "an excluded service master.cf does not have" "" "exclude-service: .*/pf/master.cf has no service smtsp/inet" \
     --postfix-dir "$D/pf" --exclude-service smtsp/inet
+
+# a governed smtpd service apply cannot probe is refused before anything is written
+cp -r "$D/pf" "$T/pf2"
+printf 'nosuchservice inet n - n - - smtpd\n' >>"$T/pf2/master.cf"
+"$A" --dry-run --config "$D/defaults.conf" --postfix-dir "$T/pf2" --no-nginx \
+    --state-dir "$T/state" --tls-config-file "$T/tls.cnf" --client-conf "$T/client.cnf" \
+    >"$T/nsp.out" 2>"$T/nsp.err"
+is "$? $(tail -1 "$T/nsp.err")" "1 segtls-apply: error: cannot tell where service nosuchservice/inet listens; name it with probe-smtp nosuchservice/inet=HOST:PORT" \
+    "a governed service with no address to probe: refused, the way out named"
 done_testing

@@ -424,7 +424,7 @@ static gboolean prepare(apply_ctx *c, GError **error)
         || (c->r = seg_render_new(c->s, c->t, error)) == NULL)
         return FALSE;
     copy_managed(c, c->r->notices, c->rep->notices);
-    if (!check_openssl(c, error))
+    if (!check_openssl(c, error) || !apply_probe_check(c, error))
         return FALSE;
     if (!o->no_postfix
         && (!apply_add_file(c, "main.cf", g_build_filename(c->pf_dir, "main.cf", NULL),

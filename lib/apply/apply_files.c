@@ -191,14 +191,19 @@ gboolean apply_write_all(apply_ctx *c, GError **error)
             return FALSE;
         apply_cool_main_cf(c);
     }
+    guint   whole = 0;
+
     for (guint i = 0; i < c->nfiles; i++) {
         apply_file *f = &c->files[i];
 
-        if (f->text && !write_text(f->path, f->text, 0644, error))
+        if (f->text == NULL)
+            continue;
+        if (!write_text(f->path, f->text, 0644, error))
             return FALSE;
+        whole++;
     }
     apply_say(c, "wrote %u Postfix parameters and %u files",
-              c->params ? c->params->len : 0, c->nfiles - (c->o->no_postfix ? 0 : 2));
+              c->params ? c->params->len : 0, whole);
     return TRUE;
 }
 

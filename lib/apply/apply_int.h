@@ -83,6 +83,7 @@ void apply_restore_files(apply_ctx *c, GString *msg);
 void apply_cool_main_cf(apply_ctx *c);
 
 /* apply_probe.c */
+gboolean apply_probe_check(apply_ctx *c, GError **error);
 gboolean apply_probe(apply_ctx *c, GError **error);
 
 #endif

@@ -109,6 +109,33 @@ static void probe_round(probe_target *pt, GString *seen, GString *why)
     g_string_append_c(seen, '\n');
 }
 
+/* probed - is this a service the probes shake hands with? */
+static gboolean probed(const seg_pf_service *sv)
+{
+    return sv->governed == SEG_SVC_INBOUND && g_str_has_suffix(sv->name, "/inet");
+}
+
+/* no_address - the error of a probed service with no address */
+static gboolean no_address(const seg_pf_service *sv, GError **error)
+{
+    g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
+                "cannot tell where service %s listens; name it with "
+                "probe-smtp %s=HOST:PORT", sv->name, sv->name);
+    return FALSE;
+}
+
+/* apply_probe_check - every service to probe has an address (before writing) */
+gboolean apply_probe_check(apply_ctx *c, GError **error)
+{
+    for (guint i = 0; c->services && i < c->services->len; i++) {
+        const seg_pf_service *sv = g_ptr_array_index(c->services, i);
+
+        if (probed(sv) && sv->target == NULL)
+            return no_address(sv, error);
+    }
+    return TRUE;
+}
+
 /* target_smtpd - one governed smtpd service; FALSE when it has no address */
 static gboolean target_smtpd(apply_ctx *c, const seg_pf_service *sv,
                              probe_target *pt, GError **error)
@@ -118,12 +145,8 @@ static gboolean target_smtpd(apply_ctx *c, const seg_pf_service *sv,
     int     port = 0;
 
     if (sv->target == NULL
-        || !seg_probe_parse_target(sv->target, 25, &pt->host, &port, NULL)) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
-                    "cannot tell where service %s listens; name it with "
-                    "probe-smtp %s=HOST:PORT", sv->name, sv->name);
-        return FALSE;
-    }
+        || !seg_probe_parse_target(sv->target, 25, &pt->host, &port, NULL))
+        return no_address(sv, error);
     pt->what = g_strdup_printf("%s %s (%s%s)", seg_service_title(SEG_SVC_INBOUND),
                                sv->name, sv->target,
                                sv->wrapper ? ", TLS wrapper" : "");
@@ -180,7 +203,7 @@ static GArray *targets(apply_ctx *c, GError **error)
     for (guint i = 0; c->postfix_runs && c->services && i < c->services->len; i++) {
         const seg_pf_service *sv = g_ptr_array_index(c->services, i);
 
-        if (sv->governed != SEG_SVC_INBOUND || !g_str_has_suffix(sv->name, "/inet"))
+        if (!probed(sv))
             continue;
         memset(&pt, 0, sizeof(pt));
         if (!target_smtpd(c, sv, &pt, error)) {
