@@ -130,15 +130,6 @@ static seg_pf_service *find_service(GPtrArray *all, const char *name)
     return NULL;
 }
 
-/* in_list - is name in a NULL-terminated list (which may be NULL)? */
-static gboolean in_list(const char *const *list, const char *name)
-{
-    for (; list && *list; list++)
-        if (strcmp(*list, name) == 0)
-            return TRUE;
-    return FALSE;
-}
-
 /* check_named - every named service exists, and runs a program of kind */
 static gboolean check_named(GPtrArray *all, const char *const *list, int kind,
                             const char *what, const char *dir, GError **error)
@@ -182,10 +173,11 @@ static gboolean govern(const seg_apply_opts *o, GPtrArray *all, const char *dir,
         const char *type = strrchr(sv->name, '/') + 1;
 
         sv->governed = -1;
-        if (p == NULL || in_list(o->exclude_services, sv->name))
+        if (p == NULL || (o->exclude_services
+                          && g_strv_contains(o->exclude_services, sv->name)))
             continue;
         named = p->governed == SEG_SVC_INBOUND ? o->smtpd_services : o->smtp_services;
-        if (named ? in_list(named, sv->name) : strcmp(type, p->type) == 0)
+        if (named ? g_strv_contains(named, sv->name) : strcmp(type, p->type) == 0)
             sv->governed = p->governed;
     }
     return TRUE;
@@ -356,7 +348,8 @@ seg_render_target *apply_target_new(const seg_apply_opts *o, GPtrArray *services
 
         for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
             for (const char *const *sv = lists[l]; *sv; sv++)
-                if (!in_list(o->exclude_services, *sv))
+                if (o->exclude_services == NULL
+                    || !g_strv_contains(o->exclude_services, *sv))
                     add_name(l == 0 ? smtpd : smtp, *sv);
     }
     t->smtpd_services = as_strv(smtpd);

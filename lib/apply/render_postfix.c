@@ -68,15 +68,6 @@ static void add(GPtrArray *list, const char *fmt, ...)
     va_end(ap);
 }
 
-/* in_list - is name one of list (NULL-terminated, may be NULL)? */
-static gboolean in_list(const char *const *list, const char *name)
-{
-    for (; list && *list; list++)
-        if (strcmp(*list, name) == 0)
-            return TRUE;
-    return FALSE;
-}
-
 /* smtpd_service - the overrides of one service Inbound SMTP governs */
 static void smtpd_service(const seg_settings *s, const seg_render_target *t,
                           const char *sv, GPtrArray *p)
@@ -84,7 +75,7 @@ static void smtpd_service(const seg_settings *s, const seg_render_target *t,
     const seg_service_settings *in = &s->svc[SEG_SVC_INBOUND];
     g_autofree char *proto = pf_protocols(in->methods);
 
-    if (!in_list(t->own_level, sv))
+    if (t->own_level == NULL || !g_strv_contains(t->own_level, sv))
         add(p, "%s/smtpd_tls_security_level=%s", sv, smtpd_level[in->tls]);
     add(p, "%s/smtpd_tls_protocols=%s", sv, proto);
     add(p, "%s/smtpd_tls_mandatory_protocols=%s", sv, proto);
@@ -108,7 +99,7 @@ static void client_service(const seg_settings *s, const seg_render_target *t,
     gboolean verify = out->tls == SEG_TLSMODE_PREFERRED_VERIFY
         || out->tls == SEG_TLSMODE_REQUIRED_VERIFY;
 
-    if (!in_list(t->own_level, sv))
+    if (t->own_level == NULL || !g_strv_contains(t->own_level, sv))
         add(p, "%s/%s_tls_security_level=%s", sv, pfx, smtp_level[out->tls]);
     add(p, "%s/%s_tls_protocols=%s", sv, pfx, proto);
     add(p, "%s/%s_tls_mandatory_protocols=%s", sv, pfx, proto);
