@@ -10,7 +10,8 @@
 #    rollback, and a second apply started then waits for the lock and
 #    puts back what was there before it, not the first apply's values;
 #  - a file that cannot be put back (its directory made immutable) is
-#    named, and everything else is still restored and Postfix reloaded.
+#    named, and everything else is still restored and Postfix reloaded;
+#  - when postconf itself fails, what it never wrote is not "put back".
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 
@@ -66,7 +67,7 @@ at_exit "chattr -i $T/cl"
 wait_port "$RPORT" 50 || diag "resetpeer does not listen"
 base_versions=$(versions)
 
-plan 13
+plan 15
 
 # --- 1. a peer that resets as the handshake ends (issue 13 item 8) ---
 before=$(params)
@@ -111,4 +112,14 @@ like "$(cat "$T/third.err")" "; the previous configuration was restored; cannot 
     "immutable directory: the file that could not be put back is named"
 is "$(params)" "$before" "immutable directory: every Postfix parameter is back"
 is "$(versions)" "$base_versions" "immutable directory: Postfix was reloaded and serves the previous versions"
+
+# --- 4. postconf itself fails (master.cf immutable): nothing was written there ---
+before=$(params)
+chattr +i "$PFD/master.cf"
+at_exit "chattr -i $PFD/master.cf"
+apply r12 fourth
+chattr -i "$PFD/master.cf"
+like "$(cat "$T/fourth.rc") $(cat "$T/fourth.err")" "^1 segtls-apply: error: postconf -c $PFD -P .* failed \\(exit 1\\): .*; the previous configuration was restored\$" \
+    "postconf -P fails: the apply fails, says so, claims nothing was changed by others"
+is "$(params)" "$before" "postconf -P fails: every parameter as before"
 done_testing

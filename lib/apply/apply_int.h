@@ -32,6 +32,7 @@ typedef struct apply_param {
     char       *old;            /* before the apply; NULL = not set */
     char       *new;            /* what the apply sets; NULL = removes it */
     gboolean    undo;           /* puts back the value from before segtls */
+    gboolean    done;           /* written by this apply */
 } apply_param;
 
 typedef struct apply_ctx {

@@ -293,12 +293,17 @@ gboolean apply_params_plan(apply_ctx *c, GError **error)
     return TRUE;
 }
 
-/* postconf_args - postconf -c DIR FLAG ARGS..., NULL when there are no ARGS */
+/* The postconf flag that sets or removes a change: main.cf, master.cf. */
+static const char *const postconf_flags[2][2] = {
+    {"-e", "-X"},
+    {"-P", "-PX"},
+};
+
+/* postconf_args - postconf -c DIR FLAG ARGS...; nothing to do without ARGS */
 static gboolean postconf_args(apply_ctx *c, const char *dir, const char *flag,
-                              GPtrArray *args, GString *failed, GError **error)
+                              GPtrArray *args, GError **error)
 {
     g_autofree const char **argv = NULL;
-    g_autoptr(GError) err = NULL;
     guint   n = 0;
 
     if (args->len == 0)
@@ -310,44 +315,51 @@ static gboolean postconf_args(apply_ctx *c, const char *dir, const char *flag,
     argv[n++] = flag;
     for (guint i = 0; i < args->len; i++)
         argv[n++] = g_ptr_array_index(args, i);
-    if (seg_apply_run_ok(argv, c->timeout, FALSE, NULL, &err))
-        return TRUE;
-    if (failed != NULL)
-        g_string_append_printf(failed, "; cannot put back %s: %s",
-                               (char *) g_ptr_array_index(args, 0), err->message);
-    else
-        g_propagate_error(error, g_steal_pointer(&err));
-    return FALSE;
+    return seg_apply_run_ok(argv, c->timeout, FALSE, NULL, error);
 }
 
 /*
- * postconf_set - set (value) or remove (NULL) the keys, four postconf
- * commands at most. With failed, a failing command is noted there and
- * the others still run; without, the first failure is the error.
+ * postconf_changes - the changes into the instance at dir, at most four
+ * postconf commands: each change's new value, or with back its old one.
+ * Forward, each change a command made is marked done and the first
+ * failure is the error; back, a failing command is noted in failed and
+ * the others still run.
  */
-static gboolean postconf_set(apply_ctx *c, const char *dir, GPtrArray *keys,
-                             GPtrArray *masters, GPtrArray *values,
-                             GString *failed, GError **error)
+static gboolean postconf_changes(apply_ctx *c, const char *dir, GPtrArray *changes,
+                                 gboolean back, GString *failed, GError **error)
 {
-    static const char *const flags[] = {"-e", "-X", "-P", "-PX"};
-    GPtrArray *args[4];
     gboolean ok = TRUE;
 
-    for (guint k = 0; k < 4; k++)
-        args[k] = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < keys->len; i++) {
-        const char *key = g_ptr_array_index(keys, i);
-        const char *value = g_ptr_array_index(values, i);
-        guint   k = (GPOINTER_TO_INT(g_ptr_array_index(masters, i)) ? 2 : 0)
-            + (value == NULL);
+    for (guint m = 0; m < 2; m++) {
+        for (guint x = 0; x < 2; x++) {
+            g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+            g_autoptr(GPtrArray) these = g_ptr_array_new();
+            g_autoptr(GError) err = NULL;
 
-        g_ptr_array_add(args[k], value ? g_strdup_printf("%s=%s", key, value)
-                        : g_strdup(key));
-    }
-    for (guint k = 0; k < 4; k++) {
-        if (ok || failed)
-            ok = postconf_args(c, dir, flags[k], args[k], failed, error) && ok;
-        g_ptr_array_unref(args[k]);
+            for (guint i = 0; i < changes->len; i++) {
+                apply_param *p = g_ptr_array_index(changes, i);
+                const char *value = back ? p->old : p->new;
+
+                if ((guint) p->master != m || (guint) (value == NULL) != x)
+                    continue;
+                g_ptr_array_add(args, value ? g_strdup_printf("%s=%s", p->key, value)
+                                : g_strdup(p->key));
+                g_ptr_array_add(these, p);
+            }
+            if (postconf_args(c, dir, postconf_flags[m][x], args, &err)) {
+                for (guint i = 0; !back && i < these->len; i++)
+                    ((apply_param *) g_ptr_array_index(these, i))->done = TRUE;
+                continue;
+            }
+            ok = FALSE;
+            if (!back) {
+                g_propagate_error(error, g_steal_pointer(&err));
+                return FALSE;
+            }
+            g_string_append_printf(failed, "; cannot put back %s: %s",
+                                   ((apply_param *) g_ptr_array_index(these, 0))->key,
+                                   err->message);
+        }
     }
     return ok;
 }
@@ -355,18 +367,7 @@ static gboolean postconf_set(apply_ctx *c, const char *dir, GPtrArray *keys,
 /* apply_params_write - every planned change into the instance at dir */
 gboolean apply_params_write(apply_ctx *c, const char *dir, GError **error)
 {
-    g_autoptr(GPtrArray) keys = g_ptr_array_new();
-    g_autoptr(GPtrArray) masters = g_ptr_array_new();
-    g_autoptr(GPtrArray) values = g_ptr_array_new();
-
-    for (guint i = 0; i < c->params->len; i++) {
-        apply_param *p = g_ptr_array_index(c->params, i);
-
-        g_ptr_array_add(keys, p->key);
-        g_ptr_array_add(masters, GINT_TO_POINTER(p->master));
-        g_ptr_array_add(values, p->new);
-    }
-    return postconf_set(c, dir, keys, masters, values, NULL, error);
+    return postconf_changes(c, dir, c->params, FALSE, NULL, error);
 }
 
 /*
@@ -378,9 +379,7 @@ void apply_params_restore(apply_ctx *c, GString *msg)
     g_autoptr(GHashTable) cur_main = NULL;
     g_autoptr(GHashTable) cur_master = NULL;
     g_autoptr(GError) err = NULL;
-    g_autoptr(GPtrArray) keys = g_ptr_array_new();
-    g_autoptr(GPtrArray) masters = g_ptr_array_new();
-    g_autoptr(GPtrArray) values = g_ptr_array_new();
+    g_autoptr(GPtrArray) back = g_ptr_array_new();
     g_autoptr(GString) left = g_string_new(NULL);
 
     if (c->params == NULL || c->params->len == 0)
@@ -397,15 +396,14 @@ void apply_params_restore(apply_ctx *c, GString *msg)
         const char *cur = g_hash_table_lookup(p->master ? cur_master : cur_main,
                                               p->key);
 
-        if (g_strcmp0(cur, p->new) != 0) {
-            g_string_append_printf(left, "%s%s", left->len ? ", " : "", p->key);
+        if (!p->done)                   /* never written */
             continue;
-        }
-        g_ptr_array_add(keys, p->key);
-        g_ptr_array_add(masters, GINT_TO_POINTER(p->master));
-        g_ptr_array_add(values, p->old);
+        if (g_strcmp0(cur, p->new) != 0)
+            g_string_append_printf(left, "%s%s", left->len ? ", " : "", p->key);
+        else
+            g_ptr_array_add(back, p);
     }
-    (void) postconf_set(c, c->pf_dir, keys, masters, values, msg, NULL);
+    (void) postconf_changes(c, c->pf_dir, back, TRUE, msg, NULL);
     if (left->len)
         g_string_append_printf(msg, "; left as they are now, changed since "
                                "segtls wrote them: %s", left->str);

@@ -222,6 +222,22 @@ static gboolean probe_targets(const seg_apply_opts *o, GPtrArray *all,
     return TRUE;
 }
 
+/* fields - the blank-separated fields of a line */
+static char **fields(const char *line)
+{
+    char  **f = g_strsplit_set(line, " \t", -1);
+    char  **w = f;
+
+    for (char **r = f; *r; r++) {
+        if (**r)
+            *w++ = *r;
+        else
+            g_free(*r);
+    }
+    *w = NULL;
+    return f;
+}
+
 /* seg_apply_services - every master.cf service, governed or not */
 GPtrArray *seg_apply_services(const seg_apply_opts *o, GError **error)
 {
@@ -254,18 +270,7 @@ GPtrArray *seg_apply_services(const seg_apply_opts *o, GError **error)
         /* continuation lines of a folded entry start with white space */
         if (**l == 0 || g_ascii_isspace(**l) || g_str_has_prefix(*l, "postconf:"))
             continue;
-        f = g_strsplit_set(*l, " \t", -1);
-        {
-            /* the fields without the empty strings of repeated blanks */
-            char  **w = f, **r = f;
-
-            for (; *r; r++)
-                if (**r)
-                    *w++ = *r;
-                else
-                    g_free(*r);
-            *w = NULL;
-        }
+        f = fields(*l);
         if (g_strv_length(f) < 8)
             continue;
         sv = g_new0(seg_pf_service, 1);
