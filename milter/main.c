@@ -31,6 +31,7 @@
 #include "msg.h"
 #include "metrics.h"
 #include "pflog.h"
+#include "sigpipe.h"
 #include "privs.h"
 #include "recmetrics.h"
 #include "milter.h"
@@ -193,7 +194,7 @@ static void block_signals(void)
 {
     sigset_t set;
 
-    signal(SIGPIPE, SIG_IGN);
+    seg_ignore_sigpipe();
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);

@@ -13,15 +13,22 @@
  * file and the pending changes stay as they were. While it runs, requests
  * that change anything are refused (ops.c asks policyd_apply_busy()).
  *
+ * `segtls apply` (the "apply" request) runs the same apply on the
+ * committed settings, with the same options and the same proof: after
+ * installing, or after a valid hand edit of the settings file and SIGHUP.
+ * It commits nothing, and the pending changes stay pending.
+ *
  * segtls-apply is looked for next to this program, then in SBINDIR, then
  * in PATH. When the daemon stops while an apply runs, the apply is left
  * to finish on its own (it restores the previous files itself when the
  * servers disagree) and the changes stay pending.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "atomic.h"
 #include "error.h"
 #include "metrics.h"
@@ -41,6 +48,7 @@ typedef struct apply_job {
     GSubprocess *proc;
     GCancellable *cancel;
     char       *user;
+    gboolean    commit;         /* a commit (pending), else "apply" (committed) */
     char       *comment;
     gboolean    keep;
     char       *conf_path;      /* the pending settings given to segtls-apply */
@@ -181,7 +189,7 @@ static void add_prefixed(GPtrArray *arr, char **lines, const char *prefix)
             g_ptr_array_add(arr, g_strdup(lines[i]));
 }
 
-/* success - commit, and the answer with what segtls-apply said */
+/* success - commit (for a commit), and the answer with what segtls-apply said */
 static JsonObject *success(apply_job *j, char **out, char **err)
 {
     g_autoptr(GError) error = NULL;
@@ -189,21 +197,24 @@ static JsonObject *success(apply_job *j, char **out, char **err)
     g_autoptr(GPtrArray) notices = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
     gboolean nothing = FALSE;
-    unsigned touched = 0;
+    unsigned touched = j->commit ? 0 : (1u << SEG_SVC_COUNT) - 1;     /* apply: all */
     JsonObject *resp;
 
-    if (seg_store_pending(j->pd->store) != NULL)
+    if (j->commit && seg_store_pending(j->pd->store) != NULL)
         touched = seg_settings_changed_services(seg_store_committed(j->pd->store),
                                                 seg_store_pending(j->pd->store));
-    if (!seg_store_commit(j->pd->store, j->user, j->comment, j->keep, &nothing,
-                          &error)) {
+    if (!j->commit) {
+        msg_info("committed configuration applied by %s", j->user);
+    } else if (!seg_store_commit(j->pd->store, j->user, j->comment, j->keep,
+                                 &nothing, &error)) {
         g_autofree char *msg = g_strdup_printf(
             "the settings were applied but not committed: %s", error->message);
 
         msg_error("%s", msg);
         return policyd_error_response(msg);
+    } else {
+        msg_info("configuration committed by %s and applied", j->user);
     }
-    msg_info("configuration committed by %s and applied", j->user);
     policyd_ops_changed();
     add_prefixed(warnings, err, "Warning:");
     add_prefixed(warnings, out, "Warning:");
@@ -211,7 +222,7 @@ static JsonObject *success(apply_job *j, char **out, char **err)
     add_prefixed(lines, out, NULL);
     resp = policyd_ok_response();
     json_object_set_boolean_member(resp, "nothing", nothing);
-    policyd_warnings_split(resp, warnings, touched, "commit");
+    policyd_warnings_split(resp, warnings, touched, j->commit ? "commit" : "apply");
     json_object_set_array_member(resp, "notices", policyd_strings_array(notices));
     json_object_set_array_member(resp, "lines", policyd_strings_array(lines));
     return resp;
@@ -256,7 +267,10 @@ static void on_done(GObject *src, GAsyncResult *res, gpointer data)
             : error_line(j->proc, err);
         g_autofree char *msg = g_strdup_printf("apply failed: %s", why);
 
-        msg_warn("commit by %s: %s; the changes stay pending", j->user, msg);
+        if (j->commit)
+            msg_warn("commit by %s: %s; the changes stay pending", j->user, msg);
+        else
+            msg_warn("apply by %s: %s", j->user, msg);
         resp = policyd_error_response(msg);
     }
     for (const char *const *p = (const char *const[]) {j->conf_path, j->out_path,
@@ -292,9 +306,47 @@ static gboolean spawn(apply_job *j, const char *program, GError **error)
         return FALSE;
     }
     j->started = g_get_monotonic_time();
-    msg_info("commit by %s: running %s (pid %s)", j->user, program,
-             g_subprocess_get_identifier(j->proc));
+    msg_info("%s by %s: running %s (pid %s)", j->commit ? "commit" : "apply",
+             j->user, program, g_subprocess_get_identifier(j->proc));
     g_subprocess_wait_async(j->proc, j->cancel, on_done, j);
+    return TRUE;
+}
+
+/* start - run segtls-apply on settings for conn; FALSE: nothing started */
+static gboolean start(policyd *pd, policyd_conn *conn, const char *user,
+                      const seg_settings *settings, gboolean commit,
+                      const char *comment, gboolean keep, GError **error)
+{
+    g_autofree char *program = NULL;
+    g_autofree char *text = NULL;
+    apply_job *j;
+    gsize   len;
+
+    if (job != NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "an apply is in progress");
+        return FALSE;
+    }
+    if ((program = apply_program(error)) == NULL)
+        return FALSE;
+    j = g_new0(apply_job, 1);
+    j->pd = pd;
+    j->conn = conn;
+    j->cancel = g_cancellable_new();
+    j->user = g_strdup(user);
+    j->commit = commit;
+    j->comment = g_strdup(comment);
+    j->keep = keep;
+    j->conf_path = g_build_filename(pd->state_dir, "commit-apply.conf", NULL);
+    j->out_path = g_build_filename(pd->state_dir, "commit-apply.out", NULL);
+    j->err_path = g_build_filename(pd->state_dir, "commit-apply.err", NULL);
+    text = seg_settings_to_keyfile(settings, &len);
+    if (!seg_atomic_write(j->conf_path, text, len, 0600, error)
+        || !spawn(j, program, error)) {
+        unlink(j->conf_path);
+        job_free(j);
+        return FALSE;
+    }
+    job = j;
     return TRUE;
 }
 
@@ -306,40 +358,31 @@ gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,
                              const char *comment, gboolean keep, GError **error)
 {
     const seg_settings *pending = seg_store_pending(pd->store);
-    g_autofree char *program = NULL;
-    g_autofree char *text = NULL;
-    apply_job *j;
-    gsize   len;
 
-    if (job != NULL) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "an apply is in progress");
-        return FALSE;
-    }
     if (pending == NULL || conf == NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "nothing to apply");
         return FALSE;
     }
-    if ((program = apply_program(error)) == NULL)
-        return FALSE;
-    j = g_new0(apply_job, 1);
-    j->pd = pd;
-    j->conn = conn;
-    j->cancel = g_cancellable_new();
-    j->user = g_strdup(user);
-    j->comment = g_strdup(comment);
-    j->keep = keep;
-    j->conf_path = g_build_filename(pd->state_dir, "commit-apply.conf", NULL);
-    j->out_path = g_build_filename(pd->state_dir, "commit-apply.out", NULL);
-    j->err_path = g_build_filename(pd->state_dir, "commit-apply.err", NULL);
-    text = seg_settings_to_keyfile(pending, &len);
-    if (!seg_atomic_write(j->conf_path, text, len, 0600, error)
-        || !spawn(j, program, error)) {
-        unlink(j->conf_path);
-        job_free(j);
+    return start(pd, conn, user, pending, TRUE, comment, keep, error);
+}
+
+/*
+ * policyd_apply_now - apply the committed settings ("segtls apply") with
+ * the options of the apply configuration, enabled or not; the answer goes
+ * to conn when segtls-apply is done. FALSE: nothing started.
+ */
+gboolean policyd_apply_now(policyd *pd, policyd_conn *conn, const char *user,
+                           GError **error)
+{
+    if (conf == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
+                    "no apply configuration %s: nothing says where Postfix and "
+                    "nginx are (see segtls-policyd(8))",
+                    conf_path ? conf_path : pd->apply_config);
         return FALSE;
     }
-    job = j;
-    return TRUE;
+    return start(pd, conn, user, seg_store_committed(pd->store), FALSE, "",
+                 FALSE, error);
 }
 
 /* policyd_apply_forget - conn goes away: its answer is dropped */
@@ -348,6 +391,17 @@ void policyd_apply_forget(policyd_conn *conn)
     if (job != NULL && job->conn == conn)
         job->conn = NULL;
 }
+
+/* The list keys of apply.conf in the status answer. */
+static const struct {
+    const char *member;
+    size_t      offset;
+} lists[] = {
+    {"smtpd_services", offsetof(policyd_apply_conf, smtpd_services)},
+    {"smtp_services", offsetof(policyd_apply_conf, smtp_services)},
+    {"exclude_services", offsetof(policyd_apply_conf, exclude_services)},
+    {"probe_smtp_list", offsetof(policyd_apply_conf, probe_smtp_list)},
+};
 
 /* policyd_apply_status - the apply members of the status answer */
 void policyd_apply_status(JsonObject *resp)
@@ -360,6 +414,21 @@ void policyd_apply_status(JsonObject *resp)
         json_object_set_string_member(resp, "probe_smtp", conf->probe_smtp);
     if (conf != NULL && conf->probe_https != NULL)
         json_object_set_string_member(resp, "probe_https", conf->probe_https);
+    if (conf == NULL || conf->no_postfix)
+        return;
+    /* what segtls status needs to list the Postfix services (status.c) */
+    json_object_set_string_member(resp, "postfix_dir", conf->postfix_dir
+                                  ? conf->postfix_dir : SEG_APPLY_DEFAULT_POSTFIX_DIR);
+    for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
+        char  **list = *(char ***) ((char *) conf + lists[i].offset);
+        g_autoptr(GPtrArray) arr = g_ptr_array_new();
+
+        for (char **p = list; p && *p; p++)
+            g_ptr_array_add(arr, *p);
+        if (list != NULL)
+            json_object_set_array_member(resp, lists[i].member,
+                                         policyd_strings_array(arr));
+    }
 }
 
 /*

@@ -6,19 +6,16 @@
  * that may repeat is a string list "a;b") plus enabled=true|false. Every
  * value is checked before it becomes an argument: no control characters,
  * absolute paths without characters that would inject (render.h), master.cf
- * service names, HOST:PORT probe targets, a timeout in seconds. An unknown
+ * service names, [NAME/TYPE=]HOST:PORT probe targets, a timeout in seconds. An unknown
  * group or key, a key set twice or a bad value is refused with
  * "FILE:LINE: message" (lines found by kfscan.h, as for the settings file).
  * The arguments are built as "--key=value", so that no value can pass for
  * an option. The probe targets the commit's apply uses are worked out here
  * too, for `segtls status`.
  */
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <arpa/inet.h>
 
 #include "apply.h"
 #include "error.h"
@@ -36,6 +33,7 @@ typedef enum {
     K_NGINX_CONF,               /* absolute, or relative to nginx-prefix */
     K_SERVICES,                 /* list of master.cf "name/type" */
     K_TARGET,                   /* HOST:PORT */
+    K_PROBES,                   /* list of [NAME/TYPE=]HOST:PORT */
     K_FLAG,                     /* boolean option without a value */
     K_TIMEOUT,                  /* seconds */
 } key_kind;
@@ -48,13 +46,14 @@ static const struct apply_key {
     {"postfix-dir", K_PATH},
     {"smtpd-service", K_SERVICES},
     {"smtp-service", K_SERVICES},
+    {"exclude-service", K_SERVICES},
     {"tls-config-file", K_PATH},
     {"nginx-prefix", K_PATH},
     {"nginx-conf", K_NGINX_CONF},
     {"nginx-include", K_PATH},
     {"client-conf", K_PATH},
     {"gui-log", K_PATH},
-    {"probe-smtp", K_TARGET},
+    {"probe-smtp", K_PROBES},
     {"probe-https", K_TARGET},
     {"no-postfix", K_FLAG},
     {"no-nginx", K_FLAG},
@@ -122,6 +121,7 @@ static gboolean check_one(const struct apply_key *k, const char *value,
                           gboolean have_prefix, GError **error)
 {
     g_autofree char *host = NULL;
+    const char *eq;
     int     port;
 
     if (has_control(value) || !g_utf8_validate(value, -1, NULL)) {
@@ -145,6 +145,17 @@ static gboolean check_one(const struct apply_key *k, const char *value,
             return FALSE;
         }
         return TRUE;
+    case K_PROBES:
+        if ((eq = strchr(value, '=')) != NULL) {
+            g_autofree char *name = g_strndup(value, eq - value);
+
+            if (!seg_render_check_service(name, error)) {
+                g_prefix_error(error, "%s: ", k->name);
+                return FALSE;
+            }
+            value = eq + 1;
+        }
+        /* fall through */
     case K_TARGET:
         if (!seg_probe_parse_target(value, 25, &host, &port, error)) {
             g_prefix_error(error, "%s: ", k->name);
@@ -169,6 +180,18 @@ static gboolean add_value(policyd_apply_conf *c, const struct apply_key *k,
     return TRUE;
 }
 
+/* list_of - the member of c that keeps a list key's values */
+static char ***list_of(policyd_apply_conf *c, const char *name)
+{
+    if (strcmp(name, "smtpd-service") == 0)
+        return &c->smtpd_services;
+    if (strcmp(name, "smtp-service") == 0)
+        return &c->smtp_services;
+    if (strcmp(name, "exclude-service") == 0)
+        return &c->exclude_services;
+    return &c->probe_smtp_list;
+}
+
 /* add_key - one key of [apply] into the arguments */
 static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
                         const struct apply_key *k, const char *path,
@@ -177,7 +200,7 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
     g_autoptr(GError) err = NULL;
     gboolean have_prefix = g_key_file_has_key(kf, APPLY_GROUP, "nginx-prefix", NULL);
 
-    if (k->kind == K_SERVICES) {
+    if (k->kind == K_SERVICES || k->kind == K_PROBES) {
         g_auto(GStrv) list = g_key_file_get_string_list(kf, APPLY_GROUP, k->name,
                                                         NULL, &err);
 
@@ -187,8 +210,7 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
         for (int i = 0; list[i] != NULL; i++)
             if (!add_value(c, k, list[i], have_prefix, path, lines, error))
                 return FALSE;
-        if (strcmp(k->name, "smtpd-service") == 0)
-            c->first_smtpd = g_strdup(list[0]);
+        *list_of(c, k->name) = g_steal_pointer(&list);
         return TRUE;
     }
     if (k->kind == K_ENABLED || k->kind == K_FLAG) {
@@ -225,34 +247,12 @@ static gboolean add_key(policyd_apply_conf *c, GKeyFile *kf,
         }
         if (!add_value(c, k, value, have_prefix, path, lines, error))
             return FALSE;
-        if (strcmp(k->name, "probe-smtp") == 0)
-            c->probe_smtp = g_strdup(value);
-        else if (strcmp(k->name, "probe-https") == 0)
+        if (strcmp(k->name, "probe-https") == 0)
             c->probe_https = g_strdup(value);
+        else if (strcmp(k->name, "postfix-dir") == 0)
+            c->postfix_dir = g_strdup(value);
         return TRUE;
     }
-}
-
-/* service_target - where a master.cf smtpd service listens, as apply probes it */
-static char *service_target(const char *service)
-{
-    g_autofree char *name = g_strdup(service ? service : SEG_RENDER_DEFAULT_SMTPD_SERVICE);
-    char   *slash = strrchr(name, '/');
-    char   *colon;
-    struct servent *se;
-
-    if (slash != NULL)
-        *slash = 0;
-    if ((colon = strrchr(name, ':')) != NULL) {
-        *colon = 0;
-        return g_strdup_printf("%s:%s", *name && strcmp(name, "0.0.0.0") != 0
-                               ? name : "127.0.0.1", colon + 1);
-    }
-    if (*name && name[strspn(name, "0123456789")] == 0)
-        return g_strdup_printf("127.0.0.1:%s", name);
-    if ((se = getservbyname(name, "tcp")) != NULL)
-        return g_strdup_printf("127.0.0.1:%d", ntohs(se->s_port));
-    return NULL;
 }
 
 /* policyd_apply_conf_load - parse and check an apply configuration file */
@@ -281,10 +281,18 @@ policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
             return NULL;
         }
     }
-    if (c->no_postfix)
-        g_clear_pointer(&c->probe_smtp, g_free);
-    else if (c->probe_smtp == NULL)
-        c->probe_smtp = service_target(c->first_smtpd);
+    /* where the first smtpd service is probed, as far as apply.conf says */
+    if (!c->no_postfix) {
+        const char *first = c->probe_smtp_list ? c->probe_smtp_list[0] : NULL;
+
+        if (first != NULL && strchr(first, '=') == NULL)
+            c->probe_smtp = g_strdup(first);
+        else
+            c->probe_smtp = seg_apply_listen_target(c->smtpd_services
+                                                    ? c->smtpd_services[0]
+                                                    : SEG_RENDER_DEFAULT_SMTPD_SERVICE,
+                                                    "127.0.0.1");
+    }
     if (c->no_nginx)
         g_clear_pointer(&c->probe_https, g_free);
     else if (c->probe_https == NULL)
@@ -301,6 +309,10 @@ void policyd_apply_conf_free(policyd_apply_conf *c)
     g_ptr_array_unref(c->args);
     g_free(c->probe_smtp);
     g_free(c->probe_https);
-    g_free(c->first_smtpd);
+    g_free(c->postfix_dir);
+    g_strfreev(c->smtpd_services);
+    g_strfreev(c->smtp_services);
+    g_strfreev(c->exclude_services);
+    g_strfreev(c->probe_smtp_list);
     g_free(c);
 }

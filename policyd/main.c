@@ -25,6 +25,7 @@
 #include "error.h"
 #include "metrics.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "privs.h"
 #include "policyd.h"
 #include "record.h"
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
     g_autofree char *web_gui_log = NULL;
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     parse_options(&argc, &argv);
     msg_set_verbose(opt_verbose);
     pd.config_path = absolute(opt_config ? opt_config : SEG_DEFAULT_CONFIG);

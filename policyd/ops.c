@@ -706,6 +706,21 @@ static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
     return job_start(j);
 }
 
+/*
+ * op_apply - apply the committed settings now (apply.c), proven like a
+ * commit; the answer comes once segtls-apply is done
+ */
+static JsonObject *op_apply(policyd *pd, JsonObject *req, const char *user,
+                            GError **error)
+{
+    if (caller == NULL)
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "apply needs a connection to answer on");
+    else
+        policyd_apply_now(pd, caller, user, error);
+    return NULL;
+}
+
 /* op_clear - drop pending changes */
 static JsonObject *op_clear(policyd *pd, JsonObject *req, const char *user,
                             GError **error)
@@ -943,6 +958,7 @@ static const struct op {
     {"show", op_show, FALSE},
     {"set", op_set, TRUE},
     {"commit", op_commit, TRUE},
+    {"apply", op_apply, TRUE},
     {"clear", op_clear, TRUE},
     {"rollback_list", op_rollback_list, FALSE},
     {"rollback_restore", op_rollback_restore, TRUE},

@@ -96,9 +96,13 @@ typedef struct policyd_apply_conf {
     GPtrArray  *args;           /* "--key=value" options of segtls-apply */
     gboolean    no_postfix;
     gboolean    no_nginx;
-    char       *probe_smtp;     /* HOST:PORT apply probes, or NULL */
+    char       *probe_smtp;     /* HOST:PORT of the first smtpd service, or NULL */
     char       *probe_https;
-    char       *first_smtpd;    /* first smtpd-service, or NULL */
+    char       *postfix_dir;    /* postfix-dir, or NULL */
+    char      **smtpd_services; /* the list keys as given, or NULL */
+    char      **smtp_services;
+    char      **exclude_services;
+    char      **probe_smtp_list;
 } policyd_apply_conf;
 
 policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error);
@@ -111,6 +115,8 @@ gboolean policyd_apply_busy(void);
 gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,
                              const char *comment, gboolean keep,
                              GError **error);
+gboolean policyd_apply_now(policyd *pd, policyd_conn *conn, const char *user,
+                           GError **error);
 void policyd_apply_forget(policyd_conn *conn);
 void policyd_apply_status(JsonObject *resp);
 void policyd_apply_shutdown(void);

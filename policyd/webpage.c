@@ -388,7 +388,58 @@ static void rollback_section(GString *out, web_req *r, JsonObject *list)
     g_string_append(out, "</table>\n");
 }
 
-/* live_section - configured, usable and (when probed) live versions */
+/* live_cell - "1.2-1.3 at TARGET as configured", "unreachable: WHY" */
+static void live_cell(GString *out, JsonObject *o)
+{
+    const char *target = json_object_get_string_member_with_default(o, "target", "");
+    const char *l = json_object_get_string_member_with_default(o, "live", "");
+
+    if (json_object_get_boolean_member_with_default(o, "unreachable", FALSE)) {
+        g_string_append(out, "<span class=\"bad\">unreachable: ");
+        append_esc(out, json_object_get_string_member_with_default(o, "failure", ""));
+        g_string_append(out, "</span>");
+        return;
+    }
+    append_esc(out, *l ? l : "none");
+    g_string_append(out, " at ");
+    append_esc(out, target);
+    if (json_object_get_boolean_member_with_default(o, "drift", FALSE))
+        g_string_append(out, " <span class=\"bad drift\">drift</span>");
+    else
+        g_string_append(out, " <span class=\"good\">as configured</span>");
+}
+
+/*
+ * postfix_cells - the live cells of the Postfix services that service key
+ * governs (segtls status's lines); how many had a probe target
+ */
+static guint postfix_cells(GString *out, JsonObject *status, const char *key)
+{
+    JsonNode *node = json_object_get_member(status, "postfix_services");
+    JsonArray *arr;
+    guint   n = 0;
+
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+        return 0;
+    arr = json_node_get_array(node);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *pf = json_array_get_object_element(arr, i);
+
+        if (g_strcmp0(json_object_get_string_member_with_default(pf, "governed_by", NULL),
+                      key) != 0 || !json_object_has_member(pf, "target"))
+            continue;
+        if (n++ > 0)
+            g_string_append(out, "<br>");
+        live_cell(out, pf);
+    }
+    return n;
+}
+
+/*
+ * live_section - per service what is committed, usable and negotiated
+ * now: GUI HTTPS at its probe target, Inbound SMTP at every Postfix
+ * service it governs
+ */
 static void live_section(GString *out, JsonObject *status, gboolean probed)
 {
     JsonArray *arr = status ? json_object_get_array_member(status, "services") : NULL;
@@ -398,11 +449,10 @@ static void live_section(GString *out, JsonObject *status, gboolean probed)
                     "<th>Live</th></tr>\n");
     for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
         JsonObject *s = json_array_get_object_element(arr, i);
-        const char *target = json_object_get_string_member_with_default(s, "target", NULL);
+        const char *key = json_object_get_string_member_with_default(s, "service", "");
         const char *u = json_object_get_string_member_with_default(s, "usable", "");
 
-        g_string_append_printf(out, "<tr id=\"live-%s\"><td>",
-                               json_object_get_string_member_with_default(s, "service", ""));
+        g_string_append_printf(out, "<tr id=\"live-%s\"><td>", key);
         append_esc(out, json_object_get_string_member_with_default(s, "title", ""));
         g_string_append(out, "</td><td>");
         append_esc(out, json_object_get_string_member_with_default(s, "configured", ""));
@@ -411,23 +461,10 @@ static void live_section(GString *out, JsonObject *status, gboolean probed)
         g_string_append(out, "</td><td>");
         if (!probed)
             g_string_append(out, "not checked");
-        else if (target == NULL)
+        else if (json_object_has_member(s, "target"))
+            live_cell(out, s);
+        else if (postfix_cells(out, status, key) == 0)
             g_string_append(out, "no probe target");
-        else if (json_object_get_boolean_member_with_default(s, "unreachable", FALSE)) {
-            g_string_append(out, "<span class=\"bad\">unreachable: ");
-            append_esc(out, json_object_get_string_member_with_default(s, "failure", ""));
-            g_string_append(out, "</span>");
-        } else {
-            const char *l = json_object_get_string_member_with_default(s, "live", "");
-
-            append_esc(out, *l ? l : "none");
-            g_string_append(out, " at ");
-            append_esc(out, target);
-            if (json_object_get_boolean_member_with_default(s, "drift", FALSE))
-                g_string_append(out, " <span class=\"bad drift\">drift</span>");
-            else
-                g_string_append(out, " <span class=\"good\">as configured</span>");
-        }
         g_string_append(out, "</td></tr>\n");
     }
     g_string_append(out, "</table>\n");

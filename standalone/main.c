@@ -24,6 +24,7 @@
 #include "error.h"
 #include "metrics.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "record.h"
 #include "standalone.h"
 #include "store.h"
@@ -405,7 +406,7 @@ int main(int argc, char **argv)
         if (g_mkdir_with_parents(dir, 0750) < 0)
             msg_fatal("mkdir %s: %s", dir, g_strerror(errno));
     }
-    signal(SIGPIPE, SIG_IGN);
+    seg_ignore_sigpipe();
     raise_nofile(o);
     if (!sa_settings_load(&err))
         msg_fatal("%s", err->message);

@@ -5,9 +5,10 @@
 # TLS 1.0/1.1 are usable) apply must make exactly those versions
 # negotiate, as openssl s_client sees it. The default gateway string at
 # 1.1-1.2 warns and leaves only 1.2. A failure before writing (unreadable
-# certificate) and a probe that disagrees (a master.cf override that beats
-# main.cf) both leave the previous configuration serving, byte for byte.
-# Hostile values never reach a file.
+# certificate) and a probe that disagrees (a main.cf setting segtls does
+# not own that takes TLS 1.1 away) both leave the previous configuration
+# serving: every Postfix parameter as it was, segtls's own files byte for
+# byte. Hostile values never reach a file. A cipher-string typo is named.
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 source "$(dirname "$0")/lib/nginx.sh"
@@ -46,17 +47,21 @@ versions() {
     done
     echo "${got[*]}"
 }
-snapshot() { cat "$PFD/main.cf" "$PFD/master.cf" "$T/pf/tls.cnf" "$(ngx_tls_file gui)" 2>/dev/null | md5sum; }
+# snapshot - every Postfix parameter and service, and segtls's own files
+snapshot() {
+    { postconf -c "$PFD" -n; postconf -c "$PFD" -P; postconf -c "$PFD" -M
+      cat "$T/pf/tls.cnf" "$(ngx_tls_file gui)"; } 2>/dev/null | md5sum
+}
 
-plan 48
+plan 52
 
 # dry run: a diff, and nothing changes
 settings defaults </dev/null
 before=$(snapshot)
 apply defaults --dry-run
 is "$rc" 0 "dry run exits 0"
-like "$(cat "$T/out")" $'\\+smtpd_tls_protocols = >=TLSv1.1, <=TLSv1.2' "dry run shows the main.cf change"
-like "$(cat "$T/out")" $'\\+    -o tls_config_name=segtls_inbound' "dry run shows the master.cf change"
+like "$(cat "$T/out")" $'\\+    -o smtpd_tls_protocols=>=TLSv1.1,<=TLSv1.2' "dry run shows the master.cf change"
+like "$(cat "$T/out")" $'\\+    -o tls_config_name=segtls_inbound' "dry run shows tls_config_name"
 is "$(snapshot)" "$before" "dry run changes nothing"
 ok "$([ ! -e "$T/pf/tls.cnf" ]; echo $?)" "dry run writes no tls_config_file"
 
@@ -93,8 +98,9 @@ like "$(cat "$T/err")" "Warning: Inbound SMTP: TLS v1.1 is enabled but no cipher
 is "$(versions smtp "$PORT")" "1.2" "defaults: only TLS 1.2 negotiates (smtpd)"
 is "$(versions https "$HPORT")" "1.2" "defaults: only TLS 1.2 negotiates (nginx)"
 like "$(cat "$T/out")" "notice: GUI HTTPS: nginx never allows client-initiated renegotiation" "defaults: nginx renegotiation notice"
-like "$(cat "$T/out")" "Inbound SMTP 127.0.0.1:$PORT: TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated" "defaults: probe result printed"
-is "$(postconf -c "$PFD" -h smtpd_tls_protocols)" ">=TLSv1.1, <=TLSv1.2" "defaults: smtpd_tls_protocols in main.cf"
+like "$(cat "$T/out")" "Inbound SMTP 127.0.0.1:$PORT/inet \\(127.0.0.1:$PORT\\): TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated" "defaults: probe result printed"
+is "$(postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols")" "127.0.0.1:$PORT/inet/smtpd_tls_protocols = >=TLSv1.1,<=TLSv1.2" "defaults: smtpd_tls_protocols on the service"
+is "$(postconf -c "$PFD" -n smtpd_tls_protocols)" "" "defaults: main.cf keeps its own (no) smtpd_tls_protocols"
 is "$(postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/tls_config_name")" "127.0.0.1:$PORT/inet/tls_config_name = segtls_inbound" "defaults: tls_config_name in master.cf"
 is "$(postconf -c "$PFD" -P relay/unix/tls_config_name)" "relay/unix/tls_config_name = segtls_outbound" "defaults: relay/unix found and set"
 
@@ -136,6 +142,18 @@ apply notls
 is "$rc" 0 "inbound.tls=no: apply succeeds"
 is "$(echo QUIT | timeout 10 openssl s_client -starttls smtp -connect "127.0.0.1:$PORT" 2>&1 | grep -c "Didn't find STARTTLS in server response")" "1" "inbound.tls=no: no STARTTLS"
 
+# a cipher-string typo: applied (OpenSSL skips the word), and named
+settings typo <<CONF
+[inbound]
+methods=1.2
+ciphers=HIGH:MEDUIM:!aNULL
+CONF
+apply typo
+is "$rc" 0 "cipher-string typo: apply succeeds"
+like "$(cat "$T/err")" 'Warning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher string and ignores it\.' \
+    "cipher-string typo: the unknown word is named"
+is "$(versions smtp "$PORT")" "1.2" "cipher-string typo: what the rest of the string allows"
+
 # back to everything for the failure cases
 apply all
 is "$rc" 0 "1.0-1.3 again"
@@ -153,8 +171,9 @@ like "$(cat "$T/err")" "inbound.certificate: $T/missing/mta.pem: cannot read the
 is "$(snapshot)" "$before" "unreadable certificate: no file changed"
 is "$(versions smtp "$PORT")" "1.0 1.1 1.2 1.3" "unreadable certificate: the previous settings still serve"
 
-# a master.cf override beats main.cf: the probe disagrees, apply restores
-postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols=>=TLSv1.2" 
+# a main.cf setting segtls does not own takes TLS 1.1 away (no SHA-1
+# cipher): the probe disagrees, apply restores
+postconf -c "$PFD" -e "smtpd_tls_exclude_ciphers = SHA1"
 pf_reload mta
 before=$(snapshot)
 settings r1.1-1.3 <<CONF
@@ -164,10 +183,10 @@ ciphers=ALL
 CONF
 apply r1.1-1.3
 is "$rc" 1 "probe disagreement: exit 1"
-like "$(cat "$T/err")" "Inbound SMTP 127.0.0.1:$PORT: TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored" "probe disagreement: says what disagreed and that it restored"
-is "$(snapshot)" "$before" "probe disagreement: files restored byte for byte"
-is "$(postconf -c "$PFD" -h smtpd_tls_protocols)" ">=TLSv1, <=TLSv1.3" "probe disagreement: main.cf has the previous protocols"
-postconf -c "$PFD" -PX "127.0.0.1:$PORT/inet/smtpd_tls_protocols"
+like "$(cat "$T/err")" "Inbound SMTP 127.0.0.1:$PORT/inet \\(127.0.0.1:$PORT\\): TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored\$" "probe disagreement: says what disagreed and that it restored"
+is "$(snapshot)" "$before" "probe disagreement: every parameter and file restored"
+is "$(postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols")" "127.0.0.1:$PORT/inet/smtpd_tls_protocols = >=TLSv1,<=TLSv1.3" "probe disagreement: the service has the previous protocols"
+postconf -c "$PFD" -X smtpd_tls_exclude_ciphers
 pf_reload mta
 is "$(versions smtp "$PORT")" "1.0 1.1 1.2 1.3" "probe disagreement: the previous settings serve again"
 

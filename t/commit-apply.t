@@ -8,9 +8,11 @@
 # changes are refused. segtls-apply is gated by a wrapper next to a copy
 # of segtls-policyd (a FIFO it reads before it execs the real program),
 # so that "while it runs" is deterministic. A failing apply (unreadable
-# certificate; a master.cf override the probe disagrees with) leaves the
+# certificate; a main.cf setting the probe disagrees with) leaves the
 # committed file, the pending changes and the served versions as they
-# were. A change behind segtls's back shows as drift.
+# were. A change behind segtls's back shows as drift. `segtls apply`
+# applies the committed settings after a hand edit and SIGHUP. A
+# cipher-string typo is named at set and at commit.
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 source "$(dirname "$0")/lib/nginx.sh"
@@ -88,7 +90,7 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 37
+plan 53
 
 # --- the apply configuration is checked ---
 # bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
@@ -116,6 +118,12 @@ is "$RC $ERR" "$F:3: not a [group], key=value or # comment line" \
 bad_conf $'[apply]\nenabled=true\n[nginx]\nconf=/x\n'
 is "$RC $ERR" "$F:3: unknown group [nginx] (only [apply])" \
     "an unknown group names its line"
+bad_conf $'[apply]\nexclude-service=smtps/inet;smtps/tcp\n'
+is "$RC $ERR" "$F:2: exclude-service: master.cf service \"smtps/tcp\": unknown service type" \
+    "a bad excluded service is refused"
+bad_conf $'[apply]\nprobe-smtp=submission/inet=127.0.0.1:587;x y/inet=127.0.0.1:2525\n'
+like "$RC $ERR" "^$F:2: probe-smtp: master.cf service \"x y/inet\": character ' ' is not allowed" \
+    "a probe target of a bad service name is refused"
 
 start_policyd
 ok $? "policyd starts with the apply configuration"
@@ -137,6 +145,8 @@ run "$SEGTLS" clear -y
 is "$RC $ERR" "1 segtls: an apply is in progress" "clear while applying: refused"
 run "$SEGTLS" raw '{"op":"commit"}'
 is "$OUT" '{"ok":false,"error":"an apply is in progress"}' "a second commit while applying: refused"
+run "$SEGTLS" apply
+is "$RC $ERR" "1 segtls: an apply is in progress" "segtls apply while applying: refused"
 run "$SEGTLS" show
 like "$RC $OUT" $'^0 .*\nPending changes:\n  inbound.methods = 1.2-1.3' "show still answers while applying"
 run "$SEGTLS" status --json
@@ -147,7 +157,7 @@ wait "$CPID"
 is "$?" 0 "commit: exit 0"
 like "$(cat "$T/commit.out")" $'^Changes committed: [^\n]*\nNot shown: 1 warning about GUI HTTPS, which this commit did not touch.\n' \
     "commit prints the apply's warnings about what it changed, sums up the others"
-like "$(cat "$T/commit.out")" "Inbound SMTP 127.0.0.1:$PORT: TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated.*TLS v1.3 negotiated" \
+like "$(cat "$T/commit.out")" "Inbound SMTP 127.0.0.1:$PORT/inet \\(127.0.0.1:$PORT\\): TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated.*TLS v1.3 negotiated" \
     "commit prints what the probes saw"
 like "$(cat "$T/commit.out")" $'\napplied$' "commit prints that it applied"
 is "$(sed -n '/^\[inbound\]/,/^\[/s/^methods=//p' "$CONF")" "1.2-1.3" "the committed file has the new methods"
@@ -158,8 +168,17 @@ ok "$(ls "$T/state"/commit-apply.* >/dev/null 2>&1; echo $((!$?)))" "no temporar
 # --- status: no drift ---
 run "$SEGTLS" status
 is "$RC" 0 "status after the commit: exit 0"
-like "$OUT" $'\nApply on commit: yes \\('"$T/etc/apply.conf"$'\\)\nGUI HTTPS: configured 1.1-1.2, usable 1.2, live 1.2 \\(127.0.0.1:'"$HPORT"$'\\)\nInbound SMTP: configured 1.2-1.3, usable 1.2-1.3, live 1.2-1.3 \\(127.0.0.1:'"$PORT"$'\\)\nOutbound SMTP: configured 1.1-1.2, usable 1.1-1.2\nGUI HTTPS TLS renegotiation: Enabled \\(nginx cannot renegotiate; not applied\\)\nInbound SMTP TLS renegotiation: Enabled$' \
-    "status: configured, usable and live per service"
+is "$(sed -n '/^Apply on commit/,$p' <<<"$OUT")" "Apply on commit: yes ($T/etc/apply.conf)
+GUI HTTPS: configured 1.1-1.2, usable 1.2, live 1.2 (127.0.0.1:$HPORT)
+Inbound SMTP: configured 1.2-1.3, usable 1.2-1.3
+Outbound SMTP: configured 1.1-1.2, usable 1.1-1.2
+GUI HTTPS TLS renegotiation: Enabled (nginx cannot renegotiate; not applied)
+Inbound SMTP TLS renegotiation: Enabled
+Postfix services ($PFD):
+  127.0.0.1:$PORT/inet (smtpd): Inbound SMTP, live 1.2-1.3 (127.0.0.1:$PORT)
+  smtp/unix (smtp): Outbound SMTP
+  relay/unix (smtp): Outbound SMTP" \
+    "status: configured, usable and live per service; renegotiation; the Postfix services"
 
 # --- an apply that fails before writing: unreadable certificate ---
 snapshot() { cat "$CONF" "$PFD/main.cf" "$PFD/master.cf" | md5sum; }
@@ -174,28 +193,69 @@ like "$OUT" $'\nPending changes:\n  gui.certificate = '"$T/missing/gui.pem" "unr
 "$SEGTLS" clear -y >/dev/null
 
 # --- an apply the probe disagrees with: restored, nothing committed ---
-postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols=>=TLSv1.2"
+# (a main.cf setting segtls does not own: no SHA-1 cipher, so no TLS 1.1)
+postconf -c "$PFD" -e "smtpd_tls_exclude_ciphers = SHA1"
 pf_reload mta
 before=$(md5sum <"$CONF")
 "$SEGTLS" set inbound.methods 1.1-1.3 inbound.ciphers ALL >/dev/null
 run "$SEGTLS" commit -m override
-like "$RC $ERR" "^1 segtls: apply failed: Inbound SMTP 127.0.0.1:$PORT: TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored
+like "$RC $ERR" "^1 segtls: apply failed: Inbound SMTP 127.0.0.1:$PORT/inet \\(127.0.0.1:$PORT\\): TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored
 Your changes are still pending.\$" "probe disagreement: apply failed, says why"
 is "$(md5sum <"$CONF")" "$before" "probe disagreement: committed file unchanged"
-is "$(postconf -c "$PFD" -h smtpd_tls_protocols)" ">=TLSv1.2, <=TLSv1.3" "probe disagreement: main.cf restored"
-postconf -c "$PFD" -PX "127.0.0.1:$PORT/inet/smtpd_tls_protocols"
+is "$(postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols")" "127.0.0.1:$PORT/inet/smtpd_tls_protocols = >=TLSv1.2,<=TLSv1.3" \
+    "probe disagreement: the service's protocols restored"
+postconf -c "$PFD" -X smtpd_tls_exclude_ciphers
 pf_reload mta
 is "$(versions)" "1.2 1.3" "probe disagreement: Postfix serves the old versions"
 "$SEGTLS" clear -y >/dev/null
 
 # --- drift: Postfix changed behind segtls's back ---
-postconf -c "$PFD" -e "smtpd_tls_protocols = >=TLSv1.2, <=TLSv1.2"
+postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols=>=TLSv1.2,<=TLSv1.2"
 pf_reload mta
 run "$SEGTLS" status
-like "$RC $OUT" $'^1 .*\nInbound SMTP: configured 1.2-1.3, usable 1.2-1.3, live 1.2 \\(127.0.0.1:'"$PORT"$'\\): drift\n' \
+like "$RC $OUT" $'^1 .*\n  127.0.0.1:'"$PORT"$'/inet \\(smtpd\\): Inbound SMTP, live 1.2 \\(127.0.0.1:'"$PORT"$'\\): drift\n' \
     "status: drift, exit 1"
 run "$SEGTLS" status --json
 like "$OUT" '"drift" : true' "status --json: drift"
+
+# --- segtls apply: the committed settings again, proven ---
+run "$SEGTLS" apply
+is "$RC" 0 "segtls apply: exit 0"
+like "$OUT" "Inbound SMTP 127.0.0.1:$PORT/inet \\(127.0.0.1:$PORT\\): TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated .*TLS v1.3 negotiated.*"$'\napplied$' \
+    "segtls apply: proven like a commit"
+is "$(versions)" "1.2 1.3" "segtls apply: the drift is gone"
+like "$(grep 'applied by' "$T/policyd.log")" "committed configuration applied by root" "policyd logs the apply"
+
+# --- a hand edit of the settings file, SIGHUP, segtls apply ---
+sed -i 's/^methods=1.2-1.3$/methods=1.3/' "$CONF"
+kill -HUP "$PD"
+for ((i=0; i<100; i++)); do grep -q "reloaded $CONF" "$T/policyd.log" && break; sleep 0.05; done
+run "$SEGTLS" commit -m nothing
+is "$RC $OUT" "0 There is no data to commit." "after a hand edit: nothing to commit"
+run "$SEGTLS" status
+like "$RC $OUT" $'^1 .*\nInbound SMTP: configured 1.3, usable 1.3\n.*live 1.2-1.3 \\(127.0.0.1:'"$PORT"$'\\): drift' \
+    "after a hand edit: status shows the drift"
+"$SEGTLS" set gui.ciphers 'HIGH:MEDUIM' >/dev/null
+run "$SEGTLS" apply
+is "$RC" 0 "segtls apply after the hand edit: exit 0"
+is "$(versions)" "1.3" "segtls apply after the hand edit: Postfix serves the edited settings"
+like "$OUT" $'\nThe pending changes were not applied; segtls commit applies them.$' \
+    "segtls apply: says that pending changes were not applied"
+"$SEGTLS" clear -y >/dev/null
+
+# --- a cipher-string typo is named at set and at commit ---
+run "$SEGTLS" set inbound.ciphers 'HIGH:MEDUIM:!aNULL'
+like "$RC $OUT" '^0 (.*'$'\n'')?Warning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher string and ignores it\.' \
+    "set: the unknown word is named"
+run "$SEGTLS" commit -m typo
+like "$RC $OUT" $'^0 Changes committed: .*\nWarning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher string and ignores it\\.' \
+    "commit: the apply names it too"
+
+# --- sslconfig's APPLY: the same as segtls apply ---
+run bash -c "printf 'apply\n\n' | '$(bin sslconfig)'"
+is "$RC $ERR" "0 " "sslconfig APPLY: exit 0"
+like "$OUT" $'\n\\[\\]> \nApplying the committed settings to the servers.\n(.*\n)?Inbound SMTP 127.0.0.1:'"$PORT"$'/inet \\(127.0.0.1:'"$PORT"$'\\): .*TLS v1.3 negotiated.*\napplied\n\nsslconfig settings:' \
+    "sslconfig APPLY: what the probes saw, applied, then the listing again"
 
 # --- stopping while an apply runs ---
 "$SEGTLS" set inbound.methods 1.2 >/dev/null

@@ -184,6 +184,9 @@ Inbound SMTP: configured 1.1-1.3, usable 1.2-1.3
 Outbound SMTP: configured 1.1-1.2, usable 1.1-1.2
 GUI HTTPS TLS renegotiation: Disabled
 Inbound SMTP TLS renegotiation: Enabled" "status"
+run "$SEGTLS" apply
+is "$RC $ERR" "1 segtls: no apply configuration $T/etc/apply.conf: nothing says where Postfix and nginx are (see segtls-policyd(8))" \
+    "apply without an apply configuration: refused, says why"
 
 # --- protocol errors ---
 run "$SEGTLS" raw '{"op":"show"'

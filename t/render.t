@@ -5,6 +5,9 @@
 # `segtls-apply --render --config NAME.conf` prints (main.cf and master.cf
 # parameters, the Postfix tls_config_file, the nginx include, the OpenSSL
 # client configuration and the notices). SEGTLS_UPDATE_REF=1 rewrites them.
+# The master-cf case reads t/data/render/pf/master.cf (postconf -c, nothing
+# runs): every inet smtpd service but the excluded one and every smtp and
+# lmtp client service governed, submission keeping its own security level.
 source "$(dirname "$0")/lib/tap.sh"
 
 D=$SEGTLS_TOP/t/data/render
@@ -26,8 +29,10 @@ cases=(
     "other-client|"
     "gui-log|--gui-log /var/log/segtls/gui_logs"
     "services|--smtpd-service 127.0.0.1:20025/inet --smtpd-service submission/inet --smtp-service smtp/unix --smtp-service relay/unix --tls-config-file /srv/pf/tls.cnf --nginx-include /srv/ngx/gui.conf --client-conf /srv/client.cnf"
+    "master-cf|--postfix-dir $D/pf --exclude-service 127.0.0.1:10025/inet"
 )
-plan $(( ${#cases[@]} * 2 + 6 ))
+command -v postconf >/dev/null || skip_all "postconf missing"
+plan $(( ${#cases[@]} * 2 + 10 ))
 
 for c in "${cases[@]}"; do
     name=${c%%|*}
@@ -53,4 +58,19 @@ bad "service name with a blank refused" "" "service" --smtpd-service "smtp/inet 
 bad "unknown service type refused" "" "unknown service type" --smtpd-service "smtp/tcp"
 bad "relative tls_config_file refused" "" "tls_config_file.*absolute" --tls-config-file "pf/tls.cnf"
 bad "tls_config_file with ',' refused" "" "tls_config_file.*','" --tls-config-file "/a,b"
+bad "a service master.cf does not have" "" "^segtls-apply: error: smtpd-service: .*/pf/master.cf has no service submision/inet\$" \
+    --postfix-dir "$D/pf" --smtpd-service submision/inet
+bad "an smtpd service that runs something else" "" "^segtls-apply: error: smtpd-service: master.cf service pickup/unix runs pickup, not smtpd\$" \
+    --postfix-dir "$D/pf" --smtpd-service pickup/unix
+bad "an excluded service master.cf does not have" "" "exclude-service: .*/pf/master.cf has no service smtsp/inet" \
+    --postfix-dir "$D/pf" --exclude-service smtsp/inet
+
+# a governed smtpd service apply cannot probe is refused before anything is written
+cp -r "$D/pf" "$T/pf2"
+printf 'nosuchservice inet n - n - - smtpd\n' >>"$T/pf2/master.cf"
+"$A" --dry-run --config "$D/defaults.conf" --postfix-dir "$T/pf2" --no-nginx \
+    --state-dir "$T/state" --tls-config-file "$T/tls.cnf" --client-conf "$T/client.cnf" \
+    >"$T/nsp.out" 2>"$T/nsp.err"
+is "$? $(tail -1 "$T/nsp.err")" "1 segtls-apply: error: cannot tell where service nosuchservice/inet listens; name it with probe-smtp nosuchservice/inet=HOST:PORT" \
+    "a governed service with no address to probe: refused, the way out named"
 done_testing

@@ -87,6 +87,10 @@ transcript eof_edit 1 "$EOF_EDIT" none
 transcript eof_toggle 1 "$EOF_EDIT" none
 transcript unknown 0 "" none
 transcript odd_input 0 "" "gui.methods=1.2"
+# a cipher-string typo: accepted, and the word OpenSSL skips is named
+transcript cipher_typo 0 "" "inbound.ciphers=HIGH:MEDUIM:!aNULL"
+# APPLY without an apply configuration: refused, the dialog goes on
+transcript apply_none 1 "sslconfig: no apply configuration $SEGTLS_APPLY_CONFIG: nothing says where Postfix and nginx are (see segtls-policyd(8))" none
 
 # VERIFY prints what `openssl ciphers -v` prints for the same string.
 openssl ciphers -v -ciphersuites "$TLS13" AES256-SHA >"$T/want"

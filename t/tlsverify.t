@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib/nginx.sh"
 TV=$(bin segtls-tlsverify)
 [ -x "$TV" ] || skip_all "segtls-tlsverify not built"
 [ "$(id -u)" = 0 ] || skip_all "private Postfix needs root"
-plan 36
+plan 38
 
 P=$(free_port); P2=$(free_port); N=$(free_port); DEAD=$(free_port)
 while [ "$P2" = "$P" ]; do P2=$(free_port); done
@@ -161,5 +161,16 @@ tv
 is "$rc" 2 "no host: exit 2"
 tv "127.0.0.1:$P" --smtp --https
 is "$rc:$err" "2:segtls-tlsverify: error: --smtp and --https exclude each other (try --help)" "conflicting options: exit 2"
+
+# 7. a server that resets the connection as its handshake ends: the QUIT
+# and close_notify that follow meet a reset socket (EPIPE, not SIGPIPE)
+R=$(free_port)
+"$SEGTLS_TOP/t/lib/resetpeer.py" "$R" "$CERTS/rsa.pem" >"$T/resetpeer.out" 2>&1 &
+RP=$!
+at_exit "kill $RP"
+wait_port "$R" 50
+tv "127.0.0.1:$R" --smtp --methods 1.2-1.3
+is "$rc" 0 "a peer that resets after the handshake: exit 0, not killed by SIGPIPE"
+is "$(grep -c negotiated <<<"$out")" 2 "a peer that resets after the handshake: TLS 1.2 and 1.3 negotiated"
 
 done_testing

@@ -1,12 +1,13 @@
 /*
  * segtls-apply - apply the committed TLS settings to Postfix and nginx.
  *
- * Renders the settings (lib/apply/render.h), checks every value with OpenSSL,
- * keeps the current files, writes them (postconf for main.cf and
- * master.cf), reloads, probes every server and TLS version, and puts the
- * previous files back when anything disagrees (lib/apply/apply.h). --render
- * prints what would be written, --dry-run the diff. Exit 0 ok, 1 error,
- * 2 usage.
+ * Under its lock, finds the master.cf services segtls governs, renders
+ * the settings (lib/apply/render.h), checks every value with OpenSSL,
+ * notes the current parameters and files, writes them (postconf for
+ * main.cf and master.cf), reloads, probes every governed smtpd service,
+ * nginx and TLS version, and puts back what it changed when anything
+ * disagrees (lib/apply/apply.h). --render prints what would be written,
+ * --dry-run the diff. Exit 0 ok, 1 error, 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "apply.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "render.h"
 #include "store.h"
 
@@ -22,13 +24,14 @@ static char *opt_config;
 static char *opt_postfix_dir;
 static char **opt_smtpd;
 static char **opt_smtp;
+static char **opt_exclude;
 static char *opt_tls_config;
 static char *opt_nginx_prefix;
 static char *opt_nginx_conf;
 static char *opt_nginx_include;
 static char *opt_client_conf;
 static char *opt_gui_log;
-static char *opt_probe_smtp;
+static char **opt_probe_smtp;
 static char *opt_probe_https;
 static char *opt_state_dir;
 static gboolean opt_no_postfix;
@@ -47,11 +50,13 @@ static const GOptionEntry options[] = {
     {"postfix-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_postfix_dir,
      "Postfix config_directory (default " SEG_APPLY_DEFAULT_POSTFIX_DIR ")", "DIR"},
     {"smtpd-service", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_smtpd,
-     "master.cf smtpd service, e.g. 127.0.0.1:20025/inet (repeatable; "
-     "default smtp/inet)", "NAME/TYPE"},
+     "master.cf smtpd service Inbound SMTP governs, e.g. submission/inet "
+     "(repeatable; default every inet service running smtpd)", "NAME/TYPE"},
     {"smtp-service", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_smtp,
-     "master.cf smtp client service (repeatable; default smtp/unix, and "
-     "relay/unix when present)", "NAME/TYPE"},
+     "master.cf client service Outbound SMTP governs (repeatable; default "
+     "every unix service running smtp or lmtp)", "NAME/TYPE"},
+    {"exclude-service", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_exclude,
+     "master.cf service segtls leaves alone (repeatable)", "NAME/TYPE"},
     {"tls-config-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_config,
      "Postfix tls_config_file to write (default "
      SEG_APPLY_DEFAULT_TLS_CONFIG ")", "PATH"},
@@ -68,8 +73,10 @@ static const GOptionEntry options[] = {
     {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_gui_log,
      "Add \"segtls_gui_log PATH;\" to the nginx include (needs "
      "ngx_http_segtls_module loaded)", "PATH"},
-    {"probe-smtp", 0, 0, G_OPTION_ARG_STRING, &opt_probe_smtp,
-     "Where to probe Inbound SMTP (default: the smtpd service)", "HOST:PORT"},
+    {"probe-smtp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_probe_smtp,
+     "Where to probe an smtpd service (repeatable; without NAME/TYPE= the "
+     "first one; default: where master.cf says it listens)",
+     "[NAME/TYPE=]HOST:PORT"},
     {"probe-https", 0, 0, G_OPTION_ARG_STRING, &opt_probe_https,
      "Where to probe GUI HTTPS (default " SEG_APPLY_DEFAULT_PROBE_HTTPS ")",
      "HOST:PORT"},
@@ -143,6 +150,7 @@ int     main(int argc, char **argv)
     int     status;
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     g_option_context_set_summary(ctx,
         "Apply the segtls TLS settings to Postfix, nginx and the OpenSSL\n"
         "client configuration, prove them with real handshakes, and restore\n"
@@ -163,13 +171,14 @@ int     main(int argc, char **argv)
     o.postfix_dir = opt_postfix_dir;
     o.smtpd_services = (const char *const *) opt_smtpd;
     o.smtp_services = (const char *const *) opt_smtp;
+    o.exclude_services = (const char *const *) opt_exclude;
     o.tls_config_file = opt_tls_config;
     o.nginx_prefix = opt_nginx_prefix;
     o.nginx_conf = opt_nginx_conf;
     o.nginx_include = opt_nginx_include;
     o.client_conf = opt_client_conf;
     o.gui_log = opt_gui_log;
-    o.probe_smtp = opt_probe_smtp;
+    o.probe_smtp = (const char *const *) opt_probe_smtp;
     o.probe_https = opt_probe_https;
     o.state_dir = opt_state_dir;
     o.no_postfix = opt_no_postfix;
@@ -196,13 +205,14 @@ int     main(int argc, char **argv)
     g_free(opt_postfix_dir);
     g_strfreev(opt_smtpd);
     g_strfreev(opt_smtp);
+    g_strfreev(opt_exclude);
     g_free(opt_tls_config);
     g_free(opt_nginx_prefix);
     g_free(opt_nginx_conf);
     g_free(opt_nginx_include);
     g_free(opt_client_conf);
     g_free(opt_gui_log);
-    g_free(opt_probe_smtp);
+    g_strfreev(opt_probe_smtp);
     g_free(opt_probe_https);
     g_free(opt_state_dir);
     return status;

@@ -2,11 +2,11 @@
  * segtls - command line client of segtls-policyd.
  *
  * Non-interactive counterpart of the sslconfig dialog: show, set,
- * commit, clear, rollbackconfig, commitdetail and status, each a row in
- * one table with its own options and --help. Every subcommand is one or
- * two control requests (lib/policy/ctl.h); the commands that only read
- * fall back to the read-only socket when the control socket is not open
- * to the user (seg_ctl_read_socket_path). Errors are one line on stderr starting with
+ * commit, apply, clear, rollbackconfig, commitdetail and status, each a
+ * row in one table with its own options and --help. Every subcommand is
+ * one or two control requests (lib/policy/ctl.h); the commands that only
+ * read fall back to the read-only socket when the control socket is not
+ * open to the user (seg_ctl_read_socket_path). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
  * with the servers (lib/tls/probe.h) and exits 1 when what they negotiate
  * differs from what the committed settings make usable (status.c).
@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "live.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "recfmt.h"
 #include "status.h"
 
@@ -62,6 +63,8 @@ static const char *socket_path(void)
 static JsonObject *call(JsonObject *req)
 {
     g_autoptr(GError) err = NULL;
+    gboolean commit = g_strcmp0(json_object_get_string_member_with_default(req, "op", ""),
+                                "commit") == 0;
     JsonObject *resp;
 
     resp = seg_ctl_call(socket_path(), req, &err);
@@ -70,7 +73,7 @@ static JsonObject *call(JsonObject *req)
         fail(1, "%s", err->message);
     if (!seg_ctl_check(resp, &err)) {
         json_object_unref(resp);
-        if (g_str_has_prefix(err->message, "apply failed: "))
+        if (commit && g_str_has_prefix(err->message, "apply failed: "))
             fail(1, "%s\nYour changes are still pending.", err->message);
         fail(1, "%s", err->message);
     }
@@ -342,6 +345,25 @@ static int cmd_commit(int argc, char **argv)
         print_lines(resp, json_object_has_member(resp, "lines") ? "lines" : "notices");
     }
     json_object_unref(resp);
+    return 0;
+}
+
+/* cmd_apply - segtls apply: the committed settings, applied and proven now */
+static int cmd_apply(int argc, char **argv)
+{
+    JsonObject *resp;
+
+    parse_sub("apply", "", "Apply the committed settings to Postfix and nginx "
+              "now, with the options of the apply configuration, and prove "
+              "them like a commit (after installing, or after editing the "
+              "settings file by hand and SIGHUP). Pending changes are not "
+              "applied.", NULL, &argc, &argv, 0, 0);
+    resp = call(seg_ctl_request("apply"));
+    print_lines(resp, "warnings");
+    print_lines(resp, "lines");
+    json_object_unref(resp);
+    if (has_pending())
+        printf("The pending changes were not applied; segtls commit applies them.\n");
     return 0;
 }
 
@@ -661,6 +683,7 @@ static const struct command {
     {"show", cmd_show, "show [--json]", "settings, pending changes, warnings"},
     {"set", cmd_set, "set KEY VALUE [KEY VALUE...]", "change pending settings"},
     {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]", "commit pending changes"},
+    {"apply", cmd_apply, "apply", "apply the committed settings now"},
     {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
     {"rollbackconfig", cmd_rollbackconfig, "rollbackconfig [list | restore ID]",
      "restore a saved configuration"},
@@ -690,6 +713,7 @@ int main(int argc, char **argv)
     int     status;
 
     msg_init("segtls");
+    seg_ignore_sigpipe();
     g_set_prgname("segtls");
     for (i = 0; i < G_N_ELEMENTS(commands); i++)
         if (commands[i].usage != NULL)

@@ -5,7 +5,9 @@
  * (pending ones when there are any, else the committed ones), offers the
  * operations of the gateway's sslconfig and turns each finished edit into
  * one "set" request, all or nothing, into the pending configuration. It
- * never commits. End of input inside an operation abandons that
+ * never commits. APPLY, after the gateway's operations, applies the
+ * committed settings to the servers now (the "apply" request, as
+ * `segtls apply`). End of input inside an operation abandons that
  * operation without sending anything and exits 1; at the operation
  * prompt it leaves like an empty answer. Leaving with uncommitted
  * changes warns, as the gateway's CLI does at exit.
@@ -20,6 +22,7 @@
 #include "dialog.h"
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "settings.h"
 #include "tlsver.h"
 #include "usable.h"
@@ -73,6 +76,7 @@ static const toggle toggle_x509 = {
 static op_status edit_service(sslconfig *, const void *);
 static op_status verify_ciphers(sslconfig *, const void *);
 static op_status edit_toggle(sslconfig *, const void *);
+static op_status apply_now(sslconfig *, const void *);
 
 /* The operations of the main menu, in the gateway's order. */
 static const struct operation {
@@ -90,6 +94,7 @@ static const struct operation {
       "Over TLS, Outbound SMTP, updater and LDAP."}, edit_toggle, &toggle_fqdn},
     {{"PEER_CERT_X509", "Validate peer certificate X509 compliance for Alert "
       "Over TLS, Outbound SMTP, updater and LDAP."}, edit_toggle, &toggle_x509},
+    {{"APPLY", "Apply the committed settings to the servers now."}, apply_now, NULL},
 };
 
 /* fetch - ask policyd for the settings to show */
@@ -338,6 +343,45 @@ static op_status edit_toggle(sslconfig *sc, const void *arg)
     return OP_DONE;
 }
 
+/* print_member - each string of an array member, one per line */
+static void print_member(JsonObject *response, const char *member)
+{
+    JsonNode *node = json_object_get_member(response, member);
+    JsonArray *arr;
+
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+        return;
+    arr = json_node_get_array(node);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonNode *elem = json_array_get_element(arr, i);
+
+        if (JSON_NODE_HOLDS_VALUE(elem)
+            && json_node_get_value_type(elem) == G_TYPE_STRING)
+            dialog_printf("%s\n", json_node_get_string(elem));
+    }
+}
+
+/* apply_now - APPLY: the committed settings applied and proven now */
+static op_status apply_now(sslconfig *sc, const void *arg)
+{
+    g_autoptr(JsonObject) request = seg_ctl_request("apply");
+    g_autoptr(JsonObject) response = NULL;
+    g_autoptr(GError) error = NULL;
+
+    dialog_printf("\nApplying the committed settings to the servers.\n");
+    fflush(stdout);
+    if ((response = seg_ctl_call(sc->socket, request, &error)) == NULL
+        || !seg_ctl_check(response, &error)) {
+        fflush(stdout);
+        msg_info("%s", error->message);
+        sc->status = 1;
+        return OP_DONE;
+    }
+    print_member(response, "warnings");
+    print_member(response, "lines");
+    return OP_DONE;
+}
+
 /* run - the listing and the operation prompt, until the user leaves */
 static void run(sslconfig *sc)
 {
@@ -395,6 +439,7 @@ int     main(int argc, char **argv)
     };
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     ctx = g_option_context_new("- edit the SSL configuration like the gateway's "
                                "sslconfig");
     g_option_context_add_main_entries(ctx, entries, NULL);

@@ -1,16 +1,39 @@
 /*
- * status - the service lines of `segtls status`: configured, usable and
- * live TLS versions per service (the live ones from lib/apply/live.c).
+ * status - the lines of `segtls status`: the settings file and apply,
+ * configured, usable and live TLS versions per service, renegotiation as
+ * it really holds, and the Postfix services with the segtls service that
+ * governs each (the live figures come from lib/apply/live.c).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "live.h"
 #include "status.h"
 
 /* or_none - a version list, "none" when empty */
 static const char *or_none(const char *text)
 {
     return text && *text ? text : "none";
+}
+
+/* live_text - ", live 1.2-1.3 (TARGET)", ", live unreachable (WHY)", "" */
+static void live_text(GString *out, JsonObject *obj, const char *extra)
+{
+    const char *target = json_object_get_string_member_with_default(obj, "target", NULL);
+
+    if (target == NULL)
+        return;
+    if (json_object_get_boolean_member_with_default(obj, "unreachable", FALSE)) {
+        g_string_append_printf(out, ", live unreachable (%s)",
+                               json_object_get_string_member_with_default(obj, "failure",
+                                                                          target));
+        return;
+    }
+    g_string_append_printf(out, ", live %s (%s%s)%s",
+                           or_none(json_object_get_string_member_with_default(obj, "live", "")),
+                           target, extra,
+                           json_object_get_boolean_member_with_default(obj, "drift", FALSE)
+                           ? ": drift" : "");
 }
 
 /*
@@ -34,7 +57,42 @@ static void print_renegotiation(JsonArray *arr)
     }
 }
 
-/* segtls_status_print - the file, apply and service lines */
+/* print_postfix - one line per Postfix service */
+static void print_postfix(JsonObject *resp)
+{
+    const char *dir = json_object_get_string_member_with_default(resp, "postfix_dir", NULL);
+    const char *error = json_object_get_string_member_with_default(resp, "postfix_error", NULL);
+    JsonNode *node = json_object_get_member(resp, "postfix_services");
+    JsonArray *arr;
+
+    if (dir == NULL)
+        return;
+    if (error != NULL) {
+        printf("Postfix services (%s): cannot list them: %s\n", dir, error);
+        return;
+    }
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+        return;
+    printf("Postfix services (%s):\n", dir);
+    arr = json_node_get_array(node);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *s = json_array_get_object_element(arr, i);
+        const char *by = json_object_get_string_member_with_default(s, "governed_by", NULL);
+        JsonObject *svc = by ? seg_live_service(resp, by) : NULL;
+        g_autoptr(GString) line = g_string_new(NULL);
+
+        g_string_append_printf(line, "  %s (%s): %s",
+                               json_object_get_string_member_with_default(s, "service", "?"),
+                               json_object_get_string_member_with_default(s, "command", "?"),
+                               svc ? json_object_get_string_member_with_default(svc, "title", by)
+                               : "not governed");
+        live_text(line, s, json_object_get_boolean_member_with_default(s, "wrapper", FALSE)
+                  ? ", TLS wrapper" : "");
+        printf("%s\n", line->str);
+    }
+}
+
+/* segtls_status_print - the file and apply lines, one line per service, the Postfix services */
 void segtls_status_print(JsonObject *resp)
 {
     const char *conf = json_object_get_string_member_with_default(resp, "apply_config", "");
@@ -53,28 +111,20 @@ void segtls_status_print(JsonObject *resp)
         printf("Apply on commit: no (no %s)\n", conf);
     if (json_object_get_boolean_member_with_default(resp, "applying", FALSE))
         printf("An apply is in progress.\n");
-    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
-        return;
-    arr = json_node_get_array(node);
-    for (guint i = 0; i < json_array_get_length(arr); i++) {
-        JsonObject *s = json_array_get_object_element(arr, i);
-        const char *target = json_object_get_string_member_with_default(s, "target", NULL);
+    if (node != NULL && JSON_NODE_HOLDS_ARRAY(node)) {
+        arr = json_node_get_array(node);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+            JsonObject *s = json_array_get_object_element(arr, i);
+            g_autoptr(GString) line = g_string_new(NULL);
 
-        printf("%s: configured %s, usable %s",
-               json_object_get_string_member_with_default(s, "title", "?"),
-               or_none(json_object_get_string_member_with_default(s, "configured", "")),
-               or_none(json_object_get_string_member_with_default(s, "usable", "")));
-        if (target == NULL)
-            printf("\n");
-        else if (json_object_get_boolean_member_with_default(s, "unreachable", FALSE))
-            printf(", live unreachable (%s)\n",
-                   json_object_get_string_member_with_default(s, "failure", target));
-        else
-            printf(", live %s (%s)%s\n",
-                   or_none(json_object_get_string_member_with_default(s, "live", "")),
-                   target,
-                   json_object_get_boolean_member_with_default(s, "drift", FALSE)
-                   ? ": drift" : "");
+            g_string_append_printf(line, "%s: configured %s, usable %s",
+                json_object_get_string_member_with_default(s, "title", "?"),
+                or_none(json_object_get_string_member_with_default(s, "configured", "")),
+                or_none(json_object_get_string_member_with_default(s, "usable", "")));
+            live_text(line, s, "");
+            printf("%s\n", line->str);
+        }
+        print_renegotiation(arr);
     }
-    print_renegotiation(arr);
+    print_postfix(resp);
 }

@@ -10,8 +10,9 @@
 
 /*
  * segtls_status_print - "Settings file: invalid on disk: ..." when it is,
- * "Apply on commit: ...", one line per service, then the renegotiation
- * of GUI HTTPS and Inbound SMTP as it really holds
+ * "Apply on commit: ...", one line per service, the renegotiation of GUI
+ * HTTPS and Inbound SMTP as it really holds, then the Postfix services
+ * and the segtls service that governs each
  */
 void segtls_status_print(JsonObject *resp);
 

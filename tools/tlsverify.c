@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "msg.h"
+#include "sigpipe.h"
 #include "probe.h"
 #include "settings.h"
 #include "store.h"
@@ -529,6 +530,7 @@ int main(int argc, char **argv)
     int port, rc;
 
     msg_init(argv[0]);
+    seg_ignore_sigpipe();
     ctx = g_option_context_new("HOST[:PORT] - probe each TLS version and compare with the policy");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,

@@ -2,9 +2,14 @@
  * apply - render, validate, keep, write, reload, probe, restore.
  *
  * The sequence is described in apply.h. This file holds the sequence,
- * the target, the OpenSSL checks and the reloads; apply_files.c the
- * managed files, apply_probe.c the probes. Any failure after the first
- * write puts the kept files back and reloads again.
+ * the OpenSSL checks, whether each server runs, and the reloads;
+ * apply_services.c reads master.cf, apply_params.c changes the Postfix
+ * parameters, apply_files.c the managed files, apply_probe.c proves.
+ * Everything from reading the current configuration to the last probe
+ * happens under STATE_DIR/apply/lock. Any failure after the first write
+ * puts back what segtls changed (and nobody changed since) and reloads
+ * again. A server that does not run gets its configuration, is neither
+ * reloaded nor probed, and one line says so.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,37 +26,9 @@
 #include "store.h"
 #include "warnings.h"
 
+#define APPLY_LOCK_WAIT_MS (300 * 1000)        /* a second apply waits this long */
 #define RELOAD_WAIT_US  (5 * G_USEC_PER_SEC)   /* idle old Postfix children exit */
 #define RELOAD_POLL_US  (5 * 1000)
-
-/* master_services - the set of "name/type" that master.cf defines */
-static GHashTable *master_services(const char *dir, double timeout,
-                                   GError **error)
-{
-    const char *argv[] = {"postconf", "-c", dir, "-M", NULL};
-    g_autofree char *out = NULL;
-    g_auto(GStrv) lines = NULL;
-    GHashTable *set;
-
-    if (!seg_apply_run_ok(argv, timeout, FALSE, &out, error))
-        return NULL;
-    set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    lines = g_strsplit(out, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        const char *name = *l, *type;
-        size_t  nlen, tlen;
-
-        /* continuation lines of a folded entry start with white space */
-        if (*name == 0 || g_ascii_isspace(*name) || g_str_has_prefix(name, "postconf:"))
-            continue;
-        nlen = strcspn(name, " \t");
-        type = name + nlen + strspn(name + nlen, " \t");
-        if ((tlen = strcspn(type, " \t")) > 0)
-            g_hash_table_add(set, g_strdup_printf("%.*s/%.*s", (int) nlen, name,
-                                                  (int) tlen, type));
-    }
-    return set;
-}
 
 /* postfix_dir - the absolute config_directory */
 static char *postfix_dir(const seg_apply_opts *o)
@@ -60,58 +37,20 @@ static char *postfix_dir(const seg_apply_opts *o)
                                    : SEG_APPLY_DEFAULT_POSTFIX_DIR, NULL);
 }
 
-/* seg_apply_target - services and paths of the options */
+/* seg_apply_target - the governed services and the paths of the options */
 seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
 {
-    static const char *const smtpd_default[] = {SEG_RENDER_DEFAULT_SMTPD_SERVICE, NULL};
-    static const char *const smtp_default[] = {SEG_RENDER_DEFAULT_SMTP_SERVICE, NULL};
-    seg_render_target *t = g_new0(seg_render_target, 1);
-    g_autofree char *dir = postfix_dir(o);
-    double  timeout = o->timeout > 0 ? o->timeout : SEG_APPLY_DEFAULT_TIMEOUT;
-    GPtrArray *smtp = g_ptr_array_new_with_free_func(g_free);
-    GHashTable *services = NULL;
+    g_autoptr(GPtrArray) services = NULL;
+    seg_render_target *t;
 
-    t->smtpd_services = (const char *const *)
-        g_strdupv((char **) (o->smtpd_services ? o->smtpd_services : smtpd_default));
-    for (const char *const *sv = o->smtp_services ? o->smtp_services : smtp_default;
-         *sv; sv++)
-        g_ptr_array_add(smtp, g_strdup(*sv));
-    t->tls_config_file = g_strdup(o->tls_config_file ? o->tls_config_file
-                                  : SEG_APPLY_DEFAULT_TLS_CONFIG);
-    t->gui_log = g_strdup(o->gui_log);
-    if (!o->no_postfix
-        && (services = master_services(dir, timeout, error)) == NULL)
-        goto fail;
-    if (services && o->smtp_services == NULL
-        && g_hash_table_contains(services, "relay/unix"))
-        g_ptr_array_add(smtp, g_strdup("relay/unix"));
-    g_ptr_array_add(smtp, NULL);
-    t->smtp_services = (const char *const *) g_ptr_array_free(smtp, FALSE);
-    smtp = NULL;
-    if (!seg_render_target_check(t, error))
-        goto fail;
-    if (services) {
-        const char *const *lists[] = {t->smtpd_services, t->smtp_services};
-
-        for (guint i = 0; i < G_N_ELEMENTS(lists); i++) {
-            for (const char *const *sv = lists[i]; *sv; sv++) {
-                if (!g_hash_table_contains(services, *sv)) {
-                    g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
-                                "%s/master.cf has no service %s", dir, *sv);
-                    goto fail;
-                }
-            }
-        }
+    if (!o->no_postfix && (services = seg_apply_services(o, error)) == NULL)
+        return NULL;
+    t = apply_target_new(o, services);
+    if (!seg_render_target_check(t, error)) {
+        seg_apply_target_free(t);
+        return NULL;
     }
-    g_clear_pointer(&services, g_hash_table_unref);
     return t;
-fail:
-    if (smtp)
-        g_ptr_array_free(smtp, TRUE);
-    if (services)
-        g_hash_table_unref(services);
-    seg_apply_target_free(t);
-    return NULL;
 }
 
 /* seg_apply_target_free - release a target of seg_apply_target() */
@@ -121,6 +60,8 @@ void seg_apply_target_free(seg_render_target *t)
         return;
     g_strfreev((char **) t->smtpd_services);
     g_strfreev((char **) t->smtp_services);
+    g_strfreev((char **) t->lmtp_services);
+    g_strfreev((char **) t->own_level);
     g_free((char *) t->tls_config_file);
     g_free((char *) t->gui_log);
     g_free(t);
@@ -130,7 +71,7 @@ void seg_apply_target_free(seg_render_target *t)
 static gboolean check_openssl(apply_ctx *c, GError **error)
 {
     static const char *const pf_apps[] = {
-        "openssl_conf", SEG_RENDER_APP_INBOUND, SEG_RENDER_APP_OUTBOUND, NULL,
+        SEG_RENDER_APP_INBOUND, SEG_RENDER_APP_OUTBOUND, NULL,
     };
     static const char *const client_apps[] = {"openssl_conf", NULL};
     const seg_settings *s = c->s;
@@ -159,9 +100,9 @@ static gboolean check_openssl(apply_ctx *c, GError **error)
     return TRUE;
 }
 
-/* nginx_run - nginx [-p PREFIX] [-c CONF] ARGS */
-static void nginx_run(apply_ctx *c, const char *a1, const char *a2,
-                      gboolean *ok, GError **error)
+/* nginx_run - nginx [-p PREFIX] [-c CONF] ARGS; output when asked */
+static gboolean nginx_run(apply_ctx *c, const char *a1, const char *a2,
+                          char **output, GError **error)
 {
     const char *argv[8];
     int     n = 0;
@@ -179,7 +120,70 @@ static void nginx_run(apply_ctx *c, const char *a1, const char *a2,
     if (a2)
         argv[n++] = a2;
     argv[n] = NULL;
-    *ok = seg_apply_run_ok(argv, c->timeout, FALSE, NULL, error);
+    return seg_apply_run_ok(argv, c->timeout, FALSE, output, error);
+}
+
+/* word_after - the value of "NAME VALUE;" or "--NAME=VALUE" in text, or NULL */
+static char *word_after(const char *text, const char *name, gboolean directive)
+{
+    g_auto(GStrv) lines = g_strsplit(text ? text : "", "\n", -1);
+    gsize   nlen = strlen(name);
+
+    for (char **l = lines; *l; l++) {
+        const char *p = *l + strspn(*l, " \t");
+
+        if (directive) {
+            if (strncmp(p, name, nlen) == 0 && (p[nlen] == ' ' || p[nlen] == '\t')) {
+                p += nlen + strspn(p + nlen, " \t");
+                return g_strndup(p, strcspn(p, "; \t"));
+            }
+            continue;
+        }
+        for (const char *q = strstr(p, name); q; q = strstr(q + 1, name))
+            if (q == p || q[-1] == ' ')
+                return g_strndup(q + nlen, strcspn(q + nlen, " "));
+    }
+    return NULL;
+}
+
+/*
+ * nginx_pid_path - where the nginx master writes its pid: the "pid"
+ * directive (nginx -T shows every included file), else nginx's built-in
+ * --pid-path; relative to the prefix (-p, else the built-in --prefix)
+ */
+static char *nginx_pid_path(apply_ctx *c)
+{
+    g_autofree char *dump = NULL;
+    g_autofree char *version = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *prefix = NULL;
+
+    (void) nginx_run(c, "-T", NULL, &dump, NULL);
+    (void) nginx_run(c, "-V", NULL, &version, NULL);
+    if ((path = word_after(dump, "pid", TRUE)) == NULL
+        && (path = word_after(version, "--pid-path=", FALSE)) == NULL)
+        path = g_strdup("/run/nginx.pid");
+    if (g_path_is_absolute(path))
+        return g_steal_pointer(&path);
+    prefix = g_strdup(c->o->nginx_prefix);
+    if (prefix == NULL && (prefix = word_after(version, "--prefix=", FALSE)) == NULL)
+        prefix = g_strdup("/");
+    return g_build_filename(prefix, path, NULL);
+}
+
+/* live_pid - the pid in a pid file when that process runs; why not in *why */
+static pid_t live_pid(const char *path, const char *what, char **why)
+{
+    g_autofree char *text = NULL;
+    pid_t   pid = 0;
+
+    if (g_file_get_contents(path, &text, NULL, NULL))
+        pid = atoi(g_strstrip(text));
+    if (pid > 0 && kill(pid, 0) == 0)
+        return pid;
+    *why = pid > 0 ? g_strdup_printf("pid %d in %s is gone", (int) pid, path)
+        : g_strdup_printf("no %spid in %s", what, path);
+    return 0;
 }
 
 /* children - pids whose parent is ppid */
@@ -209,22 +213,22 @@ static GArray *children(pid_t ppid)
     return kids;
 }
 
-/* postfix_master_pid - pid of the running master, or 0 */
-static pid_t postfix_master_pid(apply_ctx *c)
+/* postfix_master_pid - pid of the running master, or 0 and *why */
+static pid_t postfix_master_pid(apply_ctx *c, char **why)
 {
-    const char *argv[] = {"postconf", "-c", c->pf_dir, "-h", "queue_directory", NULL};
-    g_autofree char *qdir = NULL;
+    const char *argv[] = {"postconf", "-c", c->pf_dir, "-hx", "queue_directory",
+                          "process_id_directory", NULL};
+    g_autofree char *out = NULL;
     g_autofree char *path = NULL;
-    g_autofree char *text = NULL;
-    pid_t   pid;
+    g_auto(GStrv) dirs = NULL;
 
-    if (!seg_apply_run_ok(argv, c->timeout, FALSE, &qdir, NULL))
+    if (!seg_apply_run_ok(argv, c->timeout, FALSE, &out, NULL)
+        || g_strv_length(dirs = g_strsplit(out, "\n", -1)) != 2) {
+        *why = g_strdup_printf("postconf -c %s cannot say where its pid is", c->pf_dir);
         return 0;
-    path = g_build_filename(qdir, "pid", "master.pid", NULL);
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return 0;
-    pid = atoi(g_strstrip(text));
-    return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
+    }
+    path = g_build_filename(dirs[0], dirs[1], "master.pid", NULL);
+    return live_pid(path, "master ", why);
 }
 
 /*
@@ -304,34 +308,68 @@ static gboolean postfix_reload(apply_ctx *c, GError **error)
     return TRUE;
 }
 
-/* reload_all - Postfix and nginx, as configured */
-static gboolean reload_all(apply_ctx *c, GError **error)
+/*
+ * find_running - which servers run, now that their files are written;
+ * one line for each that does not
+ */
+static void find_running(apply_ctx *c)
 {
-    gboolean ok = TRUE;
+    if (!c->o->no_postfix) {
+        g_autofree char *why = NULL;
 
-    if (!c->o->no_postfix && !postfix_reload(c, error))
-        return FALSE;
-    if (!c->o->no_nginx) {
-        nginx_run(c, "-s", "reload", &ok, error);
-        if (ok)
-            apply_say(c, "reloaded nginx");
+        c->postfix_runs = (c->master = postfix_master_pid(c, &why)) != 0;
+        if (!c->postfix_runs)
+            apply_say(c, "Postfix is not running (%s): its parameters were "
+                      "written, nothing was proven; start Postfix, then "
+                      "apply again (segtls apply)", why);
     }
-    return ok;
+    if (!c->o->no_nginx) {
+        g_autofree char *path = nginx_pid_path(c);
+        g_autofree char *why = NULL;
+
+        c->nginx_runs = live_pid(path, "", &why) != 0;
+        if (!c->nginx_runs)
+            apply_say(c, "nginx is not running (%s): %s was written and "
+                      "nginx -t accepts it, nothing was proven; start nginx, "
+                      "then apply again (segtls apply)", why,
+                      c->o->nginx_include ? c->o->nginx_include
+                      : SEG_APPLY_DEFAULT_NGINX_INCLUDE);
+    }
 }
 
-/* restore - the kept files back, reload; errors are added to msg */
+/* reload_all - the servers that run */
+static gboolean reload_all(apply_ctx *c, GError **error)
+{
+    if (c->postfix_runs && !postfix_reload(c, error))
+        return FALSE;
+    if (c->nginx_runs) {
+        if (!nginx_run(c, "-s", "reload", NULL, error))
+            return FALSE;
+        apply_say(c, "reloaded nginx");
+    }
+    return TRUE;
+}
+
+/*
+ * restore - put back what segtls changed and nobody changed since, then
+ * reload (always: a part that could not be put back stops nothing)
+ */
 static void restore(apply_ctx *c, GString *msg)
 {
     g_autoptr(GError) err = NULL;
+    g_autoptr(GString) notes = g_string_new(NULL);
 
-    if (!apply_restore_files(c, msg))
-        return;
-    if (!reload_all(c, &err)) {
-        g_string_append_printf(msg, "; the previous files were restored, but "
-                               "the reload failed: %s", err->message);
-        return;
+    if (!c->o->no_postfix) {
+        apply_params_restore(c, notes);
+        apply_cool_main_cf(c);
     }
-    g_string_append(msg, "; the previous configuration was restored");
+    apply_restore_files(c, notes);
+    if (!reload_all(c, &err))
+        g_string_append_printf(msg, "; the previous configuration was put "
+                               "back, but the reload failed: %s", err->message);
+    else
+        g_string_append(msg, "; the previous configuration was restored");
+    g_string_append(msg, notes->str);
 }
 
 /* fail - turn an error into one that also says what was restored */
@@ -369,76 +407,94 @@ static void copy_managed(apply_ctx *c, GPtrArray *from, GPtrArray *to)
             g_ptr_array_add(to, g_strdup(g_ptr_array_index(from, i)));
 }
 
-/* prepare - target, rendering, checks, managed files */
+/* prepare - services, target, rendering, checks, managed files, the plan */
 static gboolean prepare(apply_ctx *c, GError **error)
 {
     g_autoptr(GPtrArray) warnings = seg_settings_warnings(c->s);
     const seg_apply_opts *o = c->o;
 
     copy_managed(c, warnings, c->rep->warnings);
-    if ((c->t = seg_apply_target(o, error)) == NULL
+    if (!o->no_postfix
+        && ((c->services = seg_apply_services(o, error)) == NULL
+            || !apply_ledger_load(c, error)))
+        return FALSE;
+    apply_services_own_level(c);
+    c->t = apply_target_new(o, c->services);
+    if (!seg_render_target_check(c->t, error)
         || (c->r = seg_render_new(c->s, c->t, error)) == NULL)
         return FALSE;
     copy_managed(c, c->r->notices, c->rep->notices);
-    if (!check_openssl(c, error))
+    if (!check_openssl(c, error) || !apply_probe_check(c, error))
         return FALSE;
     if (!o->no_postfix
         && (!apply_add_file(c, "main.cf", g_build_filename(c->pf_dir, "main.cf", NULL),
-                      NULL, error)
+                            NULL, error)
             || !apply_add_file(c, "master.cf", g_build_filename(c->pf_dir, "master.cf", NULL),
-                         NULL, error)
+                               NULL, error)
             || !apply_add_file(c, "postfix-tls.cnf", g_strdup(c->t->tls_config_file),
-                         c->r->postfix_tls, error)))
+                               c->r->postfix_tls, error)
+            || !apply_params_plan(c, error)))
         return FALSE;
     if (!o->no_nginx
         && !apply_add_file(c, "nginx-gui.conf",
-                     g_strdup(o->nginx_include ? o->nginx_include
-                              : SEG_APPLY_DEFAULT_NGINX_INCLUDE),
-                     c->r->nginx, error))
+                           g_strdup(o->nginx_include ? o->nginx_include
+                                    : SEG_APPLY_DEFAULT_NGINX_INCLUDE),
+                           c->r->nginx, error))
         return FALSE;
     return apply_add_file(c, "openssl-client.cnf",
-                    g_strdup(o->client_conf ? o->client_conf
-                             : SEG_APPLY_DEFAULT_CLIENT_CONF),
-                    c->r->client, error);
+                          g_strdup(o->client_conf ? o->client_conf
+                                   : SEG_APPLY_DEFAULT_CLIENT_CONF),
+                          c->r->client, error);
 }
 
-/* run - the sequence after prepare(), under STATE_DIR/apply/lock */
-static gboolean run(apply_ctx *c, GError **error)
+/* make_state_dir - STATE_DIR/apply, created 0700 */
+static gboolean make_state_dir(apply_ctx *c, GError **error)
 {
-    g_autofree char *dir = NULL;
-    g_autofree char *lock_path = NULL;
-    GError *err = NULL;
-    gboolean ok = TRUE;
-    int     lock;
+    if (g_mkdir_with_parents(c->state_dir, 0700) != 0) {
+        int saved = errno;
 
-    if (c->o->dry_run)
-        return apply_dry_run(c, error);
-    /* asked before writing: postconf waits while main.cf is brand new */
-    if (!c->o->no_postfix && (c->master = postfix_master_pid(c)) == 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
-                    "Postfix (%s) is not running; nothing was changed",
-                    c->pf_dir);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create %s: %s",
+                    c->state_dir, g_strerror(saved));
         return FALSE;
     }
-    if ((dir = apply_state_dir(c, error)) == NULL)
+    return TRUE;
+}
+
+/* write_and_prove - write, nginx -t, reload, probe; restore on failure */
+static gboolean write_and_prove(apply_ctx *c, GError **error)
+{
+    GError *err = NULL;
+
+    if (!apply_write_all(c, &err)
+        || (!c->o->no_nginx && !nginx_run(c, "-t", NULL, NULL, &err)))
+        return fail(c, err, error);
+    find_running(c);
+    if (!reload_all(c, &err) || !apply_probe(c, &err))
+        return fail(c, err, error);
+    if (!c->o->no_postfix && !apply_ledger_save(c, &err)) {
+        apply_say(c, "cannot record the master.cf overrides segtls set: %s",
+                  err->message);
+        g_clear_error(&err);
+    }
+    return TRUE;
+}
+
+/* run - the sequence, under STATE_DIR/apply/lock */
+static gboolean run(apply_ctx *c, GError **error)
+{
+    g_autofree char *lock_path = g_build_filename(c->state_dir, "lock", NULL);
+    gboolean ok;
+    int     lock;
+
+    if (!make_state_dir(c, error)
+        || (lock = seg_lock_acquire_wait(lock_path, APPLY_LOCK_WAIT_MS, error)) < 0)
         return FALSE;
-    lock_path = g_build_filename(dir, "lock", NULL);
-    if ((lock = seg_lock_acquire(lock_path, error)) < 0)
-        return FALSE;
-    if (!apply_keep(c, dir, error))
-        ok = FALSE;
-    else if (!apply_write_all(c, &err))
-        ok = fail(c, err, error);
-    else if (!c->o->no_nginx && (nginx_run(c, "-t", NULL, &ok, &err), !ok))
-        ok = fail(c, err, error);
-    else if (!reload_all(c, &err)
-             || !seg_apply_probe(c->s, c->o, c->t, c->rep->lines, &err))
-        ok = fail(c, err, error);
+    ok = prepare(c, error) && apply_keep(c, error) && write_and_prove(c, error);
     seg_lock_release(lock);
     return ok;
 }
 
-/* seg_apply - render, check, keep, write, reload, probe, restore */
+/* seg_apply - lock, render, check, keep, write, reload, probe, restore */
 gboolean seg_apply(const seg_settings *s, const seg_apply_opts *o,
                    seg_apply_report *rep, GError **error)
 {
@@ -447,13 +503,25 @@ gboolean seg_apply(const seg_settings *s, const seg_apply_opts *o,
 
     c.timeout = o->timeout > 0 ? o->timeout : SEG_APPLY_DEFAULT_TIMEOUT;
     c.pf_dir = postfix_dir(o);
-    ok = prepare(&c, error) && run(&c, error);
+    c.state_dir = g_build_filename(o->state_dir ? o->state_dir
+                                   : SEG_DEFAULT_STATE_DIR, "apply", NULL);
+    if (o->dry_run)
+        ok = prepare(&c, error) && apply_dry_run(&c, error);
+    else
+        ok = run(&c, error);
     for (guint i = 0; i < c.nfiles; i++) {
         g_free(c.files[i].path);
         g_free(c.files[i].old);
     }
+    if (c.services)
+        g_ptr_array_unref(c.services);
+    if (c.ledger)
+        g_hash_table_unref(c.ledger);
+    if (c.params)
+        g_ptr_array_unref(c.params);
     seg_render_free(c.r);
     seg_apply_target_free(c.t);
     g_free(c.pf_dir);
+    g_free(c.state_dir);
     return ok;
 }

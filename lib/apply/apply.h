@@ -3,24 +3,40 @@
  *
  * seg_apply() is what segtls-apply and a commit run:
  *
- *  1. render every target (render.h) and check each value with OpenSSL:
+ *  1. take STATE_DIR/apply/lock (a second apply waits for the first);
+ *  2. find the master.cf services segtls governs (apply_services.c):
+ *     Inbound SMTP every inet service running smtpd, Outbound SMTP every
+ *     unix service running smtp or lmtp, unless the options name them or
+ *     exclude some;
+ *  3. render every target (render.h) and check each value with OpenSSL:
  *     the OpenSSL configuration texts through SSL_CONF_cmd(), the
  *     certificate files with their keys, the verify CA file;
- *  2. keep the current files (main.cf, master.cf, the tls_config_file,
- *     the nginx include, the client configuration) under
- *     STATE_DIR/apply/;
- *  3. write: `postconf -c DIR -e` and `postconf -c DIR -P` for Postfix
+ *  4. note the current value of every Postfix parameter it is about to
+ *     set and the current contents of every file it writes (copies under
+ *     STATE_DIR/apply/ for the administrator);
+ *  5. write: `postconf -c DIR -e` and `postconf -c DIR -P` for Postfix
  *     (main.cf and master.cf are never edited by hand), the other files
  *     atomically; `nginx -t`;
- *  4. `postfix -c DIR reload` and `nginx -s reload`;
- *  5. probe each server (lib/tls/probe.h) with one handshake per TLS version
- *     and the renegotiation check: exactly the usable versions of the
- *     policy (usable.h) must negotiate;
- *  6. when anything fails or disagrees after step 2, put the kept files
- *     back, reload again and fail with an error saying what disagreed.
+ *  6. `postfix -c DIR reload` and `nginx -s reload`, for the servers that
+ *     run (a stopped one gets its files and one line saying so);
+ *  7. probe every governed smtpd service (STARTTLS, or direct TLS in
+ *     wrapper mode) and nginx (lib/tls/probe.h) with one handshake per TLS
+ *     version and the renegotiation check: exactly the usable versions
+ *     of the policy (usable.h) must negotiate;
+ *  8. when anything fails or disagrees after step 4, put back what segtls
+ *     changed and nobody changed since (each parameter and file compared
+ *     with what segtls wrote), reload again and fail with an error saying
+ *     what disagreed and what was left alone.
  *
- * With dry_run only step 1 runs, and report->diff gets a unified diff of
- * every file that would change (computed on copies in a temp directory).
+ * A successful apply records the master.cf overrides it set and what was
+ * there before (STATE_DIR/apply/postfix-params): a service that leaves
+ * segtls's governance gets its previous values back, and an override
+ * segtls did not write (submission's smtpd_tls_security_level=encrypt) is
+ * told from one it did.
+ *
+ * With dry_run only steps 2 and 3 run, and report->diff gets a unified
+ * diff of every file that would change (computed on copies in a temp
+ * directory).
  */
 #ifndef SEGTLS_APPLY_H
 #define SEGTLS_APPLY_H
@@ -39,8 +55,9 @@
 
 typedef struct seg_apply_opts {
     const char *postfix_dir;            /* config_directory; NULL = default */
-    const char *const *smtpd_services;  /* NULL = smtp/inet */
-    const char *const *smtp_services;   /* NULL = smtp/unix (+ relay/unix) */
+    const char *const *smtpd_services;  /* NULL = every inet smtpd service */
+    const char *const *smtp_services;   /* NULL = every unix smtp/lmtp service */
+    const char *const *exclude_services; /* "name/type" left alone; NULL = none */
     const char *tls_config_file;        /* NULL = default */
     const char *nginx_prefix;           /* nginx -p; NULL = nginx's own */
     const char *nginx_conf;             /* nginx -c; NULL = nginx's own */
@@ -48,7 +65,10 @@ typedef struct seg_apply_opts {
     const char *client_conf;            /* NULL = default */
     const char *gui_log;                /* segtls_gui_log in the nginx
                                            include; NULL = none */
-    const char *probe_smtp;             /* HOST:PORT; NULL = from the service */
+    const char *const *probe_smtp;      /* "[NAME/TYPE=]HOST:PORT" each: where
+                                           to probe a service (no NAME/TYPE:
+                                           the first smtpd service); NULL =
+                                           from master.cf */
     const char *probe_https;            /* HOST:PORT; NULL = default */
     const char *state_dir;              /* NULL = SEG_DEFAULT_STATE_DIR */
     gboolean    no_postfix;
@@ -77,22 +97,44 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_apply_report, seg_apply_report_free)
 gboolean seg_apply(const seg_settings *s, const seg_apply_opts *o,
                    seg_apply_report *rep, GError **error);
 
+/* One master.cf service as segtls sees it (seg_apply_services()). */
+typedef struct seg_pf_service {
+    char       *name;           /* "submission/inet" */
+    char       *command;        /* "smtpd", "smtp", "lmtp", "pickup", ... */
+    int         governed;       /* SEG_SVC_INBOUND, SEG_SVC_OUTBOUND or -1 */
+    char       *level;          /* its *_tls_security_level now: its own
+                                   override, else main.cf's ("" = unset) */
+    gboolean    own_level;      /* its entry overrides that level */
+    gboolean    wrapper;        /* smtpd_tls_wrappermode = yes (smtpd) */
+    char       *target;         /* inet smtpd: HOST:PORT to probe, or NULL
+                                   when it cannot be told */
+} seg_pf_service;
+
 /*
- * seg_apply_target - the render target of the options: services (relay
- * is added when master.cf has it and no smtp service was named) and
- * paths. Free with seg_apply_target_free().
+ * seg_apply_services - every service of master.cf (postconf -M, -P, -h),
+ * in its order, with the segtls service that governs it under these
+ * options. FALSE and an error when master.cf cannot be read, or when the
+ * options name a service master.cf does not have or one that runs the
+ * wrong program. Needs a Postfix (not no_postfix).
+ */
+GPtrArray *seg_apply_services(const seg_apply_opts *o, GError **error);
+void seg_pf_service_free(seg_pf_service *sv);
+
+/*
+ * seg_apply_listen_target - where an inet service listens, from its
+ * master.cf name ("smtp", "587", "127.0.0.1:2525", "[::1]:25"): HOST:PORT
+ * with default_host when the name has no address (or a wildcard one);
+ * NULL when the port cannot be told.
+ */
+char *seg_apply_listen_target(const char *service, const char *default_host);
+
+/*
+ * seg_apply_target - the render target of the options: the governed
+ * services (from master.cf, or as named when there is no Postfix to
+ * read) and paths. Free with seg_apply_target_free().
  */
 seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error);
 void seg_apply_target_free(seg_render_target *t);
-
-/*
- * seg_apply_probe - apply_probe.c: probe Inbound SMTP and GUI HTTPS
- * (unless no_postfix / no_nginx) until both agree with the policy; what
- * was seen goes to lines; the error names every disagreement.
- */
-gboolean seg_apply_probe(const seg_settings *s, const seg_apply_opts *o,
-                         const seg_render_target *t, GPtrArray *lines,
-                         GError **error);
 
 /* apply_check.c - OpenSSL checks */
 gboolean seg_apply_check_openssl_conf(const char *what, const char *text,

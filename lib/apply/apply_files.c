@@ -1,13 +1,16 @@
 /*
  * apply_files - the files segtls-apply manages.
  *
- * main.cf and master.cf are changed only through postconf -e / -P; the
- * Postfix tls_config_file, the nginx include and the client
- * configuration are written whole and atomically. Before anything is
- * written the current contents are kept (in memory, and under
- * STATE_DIR/apply/ for the administrator); a failure puts them back byte
- * for byte. A dry run applies the same postconf commands to copies in a
- * temporary directory and diffs.
+ * main.cf and master.cf are changed only through postconf, parameter by
+ * parameter (apply_params.c); the Postfix tls_config_file, the nginx
+ * include and the client configuration are segtls's own and written
+ * whole and atomically. Under the apply lock, before anything is
+ * written, the current contents are read (and copied under
+ * STATE_DIR/apply/ for the administrator). A failure puts a file back
+ * only when it still holds what segtls wrote; one that someone changed
+ * since is left alone and named, and a file that cannot be put back does
+ * not stop the others. A dry run applies the same postconf commands to
+ * copies in a temporary directory and diffs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,32 +47,6 @@ gboolean apply_add_file(apply_ctx *c, const char *label, char *path,
         return TRUE;
     g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s", err->message);
     return FALSE;
-}
-
-/* postconf_argv - postconf -c DIR FLAG ARGS... */
-static const char **postconf_argv(const char *dir, const char *flag,
-                                  GPtrArray *args)
-{
-    const char **argv = g_new0(const char *, args->len + 5);
-    guint   n = 0;
-
-    argv[n++] = "postconf";
-    argv[n++] = "-c";
-    argv[n++] = dir;
-    argv[n++] = flag;
-    for (guint i = 0; i < args->len; i++)
-        argv[n++] = g_ptr_array_index(args, i);
-    return argv;
-}
-
-/* postconf_edit - postconf -e and -P into the instance at dir */
-static gboolean postconf_edit(apply_ctx *c, const char *dir, GError **error)
-{
-    g_autofree const char **e = postconf_argv(dir, "-e", c->r->main_cf);
-    g_autofree const char **p = postconf_argv(dir, "-P", c->r->master_cf);
-
-    return seg_apply_run_ok(e, c->timeout, FALSE, NULL, error)
-        && seg_apply_run_ok(p, c->timeout, FALSE, NULL, error);
 }
 
 /* write_text - a whole file, atomically, creating its directory */
@@ -131,7 +108,7 @@ gboolean apply_dry_run(apply_ctx *c, GError **error)
         if (!write_text(copy, f->text ? f->text : f->old, 0600, error))
             goto out;
     }
-    if (!c->o->no_postfix && !postconf_edit(c, tmp, error))
+    if (!c->o->no_postfix && !apply_params_write(c, tmp, error))
         goto out;
     for (guint i = 0; i < c->nfiles; i++) {
         apply_file *f = &c->files[i];
@@ -150,26 +127,10 @@ out:
     return ok;
 }
 
-/* apply_state_dir - STATE_DIR/apply, created; NULL and an error if it cannot be */
-char *apply_state_dir(apply_ctx *c, GError **error)
-{
-    char   *dir = g_build_filename(c->o->state_dir ? c->o->state_dir
-                                   : SEG_DEFAULT_STATE_DIR, "apply", NULL);
-
-    if (g_mkdir_with_parents(dir, 0700) != 0) {
-        int saved = errno;
-
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create %s: %s",
-                    dir, g_strerror(saved));
-        g_free(dir);
-        return NULL;
-    }
-    return dir;
-}
-
 /* apply_keep - copies of the current files under STATE_DIR/apply/ */
-gboolean apply_keep(apply_ctx *c, const char *dir, GError **error)
+gboolean apply_keep(apply_ctx *c, GError **error)
 {
+    const char *dir = c->state_dir;
     g_autoptr(GString) manifest = g_string_new("# path existed\n");
 
     for (guint i = 0; i < c->nfiles; i++) {
@@ -191,7 +152,7 @@ gboolean apply_keep(apply_ctx *c, const char *dir, GError **error)
 }
 
 /*
- * cool_main_cf - date main.cf back so that Postfix reads it at once.
+ * apply_cool_main_cf - date main.cf back so that Postfix reads it at once.
  *
  * Every Postfix program reads main.cf through dict_load_file_xt(), which
  * reads the file again, 300 ms apart, for as long as its mtime is within
@@ -207,7 +168,7 @@ gboolean apply_keep(apply_ctx *c, const char *dir, GError **error)
  * and unchanged. Failing to do so only costs the wait, so it is not an
  * error.
  */
-static void cool_main_cf(apply_ctx *c)
+void apply_cool_main_cf(apply_ctx *c)
 {
     g_autofree char *path = g_build_filename(c->pf_dir, "main.cf", NULL);
     struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {0}};
@@ -221,41 +182,56 @@ static void cool_main_cf(apply_ctx *c)
     (void) utimensat(AT_FDCWD, path, ts, 0);
 }
 
-/* apply_write_all - postconf for Postfix, whole files for the rest, nginx -t */
+/* apply_write_all - postconf for Postfix, whole files for the rest */
 gboolean apply_write_all(apply_ctx *c, GError **error)
 {
     c->written = TRUE;
     if (!c->o->no_postfix) {
-        if (!postconf_edit(c, c->pf_dir, error))
+        if (!apply_params_write(c, c->pf_dir, error))
             return FALSE;
-        cool_main_cf(c);
+        apply_cool_main_cf(c);
     }
+    guint   whole = 0;
+
     for (guint i = 0; i < c->nfiles; i++) {
         apply_file *f = &c->files[i];
 
-        if (f->text && !write_text(f->path, f->text, 0644, error))
+        if (f->text == NULL)
+            continue;
+        if (!write_text(f->path, f->text, 0644, error))
             return FALSE;
+        whole++;
     }
-    apply_say(c, "wrote %u files", c->nfiles);
+    apply_say(c, "wrote %u Postfix parameters and %u files",
+              c->params ? c->params->len : 0, whole);
     return TRUE;
 }
 
-/* apply_restore_files - the kept files back; FALSE and msg says why */
-gboolean apply_restore_files(apply_ctx *c, GString *msg)
+/*
+ * apply_restore_files - each file segtls wrote back as it was, unless
+ * someone changed it since; what could not be put back is named in msg
+ */
+void apply_restore_files(apply_ctx *c, GString *msg)
 {
     for (guint i = 0; i < c->nfiles; i++) {
         apply_file *f = &c->files[i];
         g_autoptr(GError) ferr = NULL;
+        g_autofree char *now = NULL;
+        gsize   len = 0;
+        gboolean there = g_file_get_contents(f->path, &now, &len, NULL);
 
+        if (f->text == NULL)
+            continue;
+        if (there ? len != strlen(f->text) || memcmp(now, f->text, len) != 0
+            : f->existed) {
+            g_string_append_printf(msg, "; left %s as it is now: changed since "
+                                   "segtls wrote it", f->path);
+            continue;
+        }
         if (f->existed
             ? !seg_atomic_write(f->path, f->old, f->old_len, f->mode, &ferr)
-            : (g_unlink(f->path) != 0 && errno != ENOENT)) {
-            g_string_append_printf(msg, "; cannot restore %s: %s", f->path,
+            : (g_unlink(f->path) != 0 && errno != ENOENT))
+            g_string_append_printf(msg, "; cannot put back %s: %s", f->path,
                                    ferr ? ferr->message : g_strerror(errno));
-            return FALSE;
-        }
     }
-    if (!c->o->no_postfix)
-        cool_main_cf(c);
-    return TRUE;
 }

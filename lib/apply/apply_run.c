@@ -21,12 +21,17 @@
 
 #include "apply.h"
 #include "error.h"
+#include "sigpipe.h"
 
-/* child_setup - own process group, so that a timeout kills every child */
+/*
+ * child_setup - own process group, so that a timeout kills every child;
+ * SIGPIPE at its default again (segtls-apply ignores it, children must not)
+ */
 static void child_setup(gpointer data)
 {
     (void) data;
     setpgid(0, 0);
+    seg_default_sigpipe();
 }
 
 /* open_pty - master and slave of a new pseudo terminal */

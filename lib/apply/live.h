@@ -1,5 +1,6 @@
 /*
- * live - the live TLS versions of each service and their drift.
+ * live - the live TLS versions of each service and Postfix service, and
+ * their drift (see live.c).
  */
 #ifndef SEGTLS_LIVE_H
 #define SEGTLS_LIVE_H
@@ -7,11 +8,16 @@
 #include <json-glib/json-glib.h>
 
 /*
- * seg_live_probe - probe each service of segtls-policyd's status answer
- * that has a target and add to its object: "target", "live" (versions,
- * "" = none), "unreachable" (+ "failure"), "drift"; and "drift" to the
- * answer. Returns TRUE when any service drifts or cannot be reached.
+ * seg_live_probe - probe GUI HTTPS at its target and every Postfix
+ * service of the status answer, adding to each object "target", "live"
+ * (versions, "" = none), "unreachable" (+ "failure") and "drift", and
+ * "postfix_services" (each with "service", "command", "governed_by") to
+ * the answer; "drift" to the answer. Returns TRUE when anything drifts or
+ * cannot be reached.
  */
 gboolean seg_live_probe(JsonObject *resp, double timeout);
+
+/* seg_live_service - the object of segtls service key ("inbound") in the answer, or NULL */
+JsonObject *seg_live_service(JsonObject *resp, const char *key);
 
 #endif

@@ -124,7 +124,9 @@ gboolean seg_render_settings_check(const seg_settings *s, GError **error)
 /* seg_render_target_check - service names and the tls_config_file path */
 gboolean seg_render_target_check(const seg_render_target *t, GError **error)
 {
-    const char *const *lists[] = {t->smtpd_services, t->smtp_services};
+    const char *const *lists[] = {
+        t->smtpd_services, t->smtp_services, t->lmtp_services, t->own_level,
+    };
 
     for (guint i = 0; i < G_N_ELEMENTS(lists); i++)
         for (const char *const *sv = lists[i]; sv && *sv; sv++)

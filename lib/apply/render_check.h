@@ -16,6 +16,12 @@
 #define SEG_RENDER_DEFAULT_SMTPD_SERVICE "smtp/inet"
 #define SEG_RENDER_DEFAULT_SMTP_SERVICE  "smtp/unix"
 
+/*
+ * The master.cf services segtls governs and the paths it writes. Inbound
+ * SMTP governs the smtpd services, Outbound SMTP the client services
+ * (smtp_* parameters for those running smtp, lmtp_* for those running
+ * lmtp); each gets every TLS setting segtls owns as its own -o overrides.
+ */
 typedef struct seg_render_target {
     const char *const *smtpd_services;  /* master.cf "name/type", NULL ends */
     const char *const *smtp_services;   /* "smtp/unix", "relay/unix", ... */
@@ -23,10 +29,15 @@ typedef struct seg_render_target {
     const char *gui_log;                /* nginx "segtls_gui_log PATH;" (needs
                                            ngx_http_segtls_module); NULL or
                                            "" = none */
+    const char *const *lmtp_services;   /* "lmtp/unix"; NULL = none */
+    const char *const *own_level;       /* services whose master.cf entry sets
+                                           its own *_tls_security_level (the
+                                           administrator's, e.g. submission's
+                                           encrypt): left alone; NULL = none */
 } seg_render_target;
 
 typedef struct seg_render {
-    GPtrArray  *main_cf;        /* char *: "name = value" */
+    GPtrArray  *main_cf;        /* char *: "name = value" (logging only) */
     GPtrArray  *master_cf;      /* char *: "service/type/parameter=value" */
     char       *postfix_tls;    /* text of the tls_config_file */
     char       *nginx;          /* text of the nginx include */

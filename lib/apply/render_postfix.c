@@ -1,21 +1,25 @@
 /*
  * render_postfix - settings to Postfix parameters (SPEC section 5).
  *
- * main.cf gets what both directions share or keep apart by name
- * (smtpd_* for Inbound SMTP, smtp_* for Outbound SMTP). The cipher lists
- * differ between the directions but Postfix has one tls_high_cipherlist,
- * so each smtpd and smtp service of master.cf gets its own with
- * -o tls_high_cipherlist=... while *_tls_ciphers = high selects it.
- * Postfix runs OpenSSL at security level 0 itself, so no @SECLEVEL.
+ * Each master.cf service segtls governs gets every TLS setting segtls
+ * owns as its own -o overrides (postconf -P): the security level (unless
+ * its entry sets its own, as submission's encrypt), the protocols and
+ * mandatory protocols, the cipher grade "high" with tls_high_cipherlist,
+ * the certificate, the verify CA file, tls_config_file with its section
+ * (tls_config_name) and, for smtpd, tls_ssl_options. main.cf keeps its
+ * own values for the services segtls does not govern; segtls adds there
+ * only the logging its record emitters read. Postfix runs OpenSSL at
+ * security level 0 itself, so no @SECLEVEL. postconf -P takes no blanks
+ * in a value: lists are joined with commas.
  *
- * The TLS 1.3 suites cannot be set through main.cf at all: they go into
- * an OpenSSL configuration file (tls_config_file) with one application
- * section per direction, which each service selects with
+ * The TLS 1.3 suites cannot be set through Postfix parameters at all:
+ * they go into an OpenSSL configuration file (tls_config_file) with one
+ * application section per direction, which each service selects with
  * -o tls_config_name= (verified on Postfix 3.7.11: a service negotiates
- * exactly the suites of its section). An "openssl_conf" fallback section
- * with the same suites covers every other Postfix TLS program.
+ * exactly the suites of its section).
  */
 #include <stdarg.h>
+#include <string.h>
 
 #include "cipherstr.h"
 #include "error.h"
@@ -41,15 +45,14 @@ static const struct {
     const char *app;
     const char *section;
 } tls_apps[] = {
-    {"openssl_conf", "segtls_default"},
     {SEG_RENDER_APP_INBOUND, "segtls_inbound"},
     {SEG_RENDER_APP_OUTBOUND, "segtls_outbound"},
 };
 
-/* pf_protocols - ">=TLSv1.1, <=TLSv1.2" */
+/* pf_protocols - ">=TLSv1.1,<=TLSv1.2" */
 static char *pf_protocols(unsigned methods)
 {
-    return g_strdup_printf(">=%s, <=%s",
+    return g_strdup_printf(">=%s,<=%s",
                            seg_tlsver_by_bit(seg_methods_lowest(methods))->postfix,
                            seg_tlsver_by_bit(seg_methods_highest(methods))->postfix);
 }
@@ -65,43 +68,66 @@ static void add(GPtrArray *list, const char *fmt, ...)
     va_end(ap);
 }
 
-/* main_inbound - smtpd_* parameters */
-static void main_inbound(const seg_settings *s, GPtrArray *m)
+/* smtpd_service - the overrides of one service Inbound SMTP governs */
+static void smtpd_service(const seg_settings *s, const seg_render_target *t,
+                          const char *sv, GPtrArray *p)
 {
     const seg_service_settings *in = &s->svc[SEG_SVC_INBOUND];
     g_autofree char *proto = pf_protocols(in->methods);
 
-    add(m, "smtpd_tls_security_level = %s", smtpd_level[in->tls]);
-    add(m, "smtpd_tls_protocols = %s", proto);
-    add(m, "smtpd_tls_mandatory_protocols = %s", proto);
-    add(m, "smtpd_tls_ciphers = high");
-    add(m, "smtpd_tls_mandatory_ciphers = high");
+    if (t->own_level == NULL || !g_strv_contains(t->own_level, sv))
+        add(p, "%s/smtpd_tls_security_level=%s", sv, smtpd_level[in->tls]);
+    add(p, "%s/smtpd_tls_protocols=%s", sv, proto);
+    add(p, "%s/smtpd_tls_mandatory_protocols=%s", sv, proto);
+    add(p, "%s/smtpd_tls_ciphers=high", sv);
+    add(p, "%s/smtpd_tls_mandatory_ciphers=high", sv);
+    add(p, "%s/tls_high_cipherlist=%s", sv, in->ciphers);
     if (in->certificate && *in->certificate)
-        add(m, "smtpd_tls_chain_files = %s", in->certificate);
-    add(m, "smtpd_tls_loglevel = 1");
-    add(m, "smtpd_client_port_logging = yes");
+        add(p, "%s/smtpd_tls_chain_files=%s", sv, in->certificate);
+    add(p, "%s/tls_config_file=%s", sv, t->tls_config_file);
+    add(p, "%s/tls_config_name=%s", sv, SEG_RENDER_APP_INBOUND);
+    add(p, "%s/tls_ssl_options=%s", sv,
+        in->renegotiation ? "0x100" : "NO_RENEGOTIATION");
 }
 
-/* main_outbound - smtp_* parameters and the verify notices */
-static void main_outbound(const seg_settings *s, GPtrArray *m,
-                          GPtrArray *notices)
+/* client_service - the overrides of one client service (prefix smtp or lmtp) */
+static void client_service(const seg_settings *s, const seg_render_target *t,
+                           const char *sv, const char *pfx, GPtrArray *p)
 {
     const seg_service_settings *out = &s->svc[SEG_SVC_OUTBOUND];
     g_autofree char *proto = pf_protocols(out->methods);
     gboolean verify = out->tls == SEG_TLSMODE_PREFERRED_VERIFY
         || out->tls == SEG_TLSMODE_REQUIRED_VERIFY;
 
-    add(m, "smtp_tls_security_level = %s", smtp_level[out->tls]);
-    add(m, "smtp_tls_protocols = %s", proto);
-    add(m, "smtp_tls_mandatory_protocols = %s", proto);
-    add(m, "smtp_tls_ciphers = high");
-    add(m, "smtp_tls_mandatory_ciphers = high");
+    if (t->own_level == NULL || !g_strv_contains(t->own_level, sv))
+        add(p, "%s/%s_tls_security_level=%s", sv, pfx, smtp_level[out->tls]);
+    add(p, "%s/%s_tls_protocols=%s", sv, pfx, proto);
+    add(p, "%s/%s_tls_mandatory_protocols=%s", sv, pfx, proto);
+    add(p, "%s/%s_tls_ciphers=high", sv, pfx);
+    add(p, "%s/%s_tls_mandatory_ciphers=high", sv, pfx);
+    add(p, "%s/tls_high_cipherlist=%s", sv, out->ciphers);
     if (verify && s->outbound_ca_file && *s->outbound_ca_file)
-        add(m, "smtp_tls_CAfile = %s", s->outbound_ca_file);
+        add(p, "%s/%s_tls_CAfile=%s", sv, pfx, s->outbound_ca_file);
+    add(p, "%s/tls_config_file=%s", sv, t->tls_config_file);
+    add(p, "%s/tls_config_name=%s", sv, SEG_RENDER_APP_OUTBOUND);
+}
+
+/* main_logging - main.cf: the TLS logging the record emitters read */
+static void main_logging(GPtrArray *m)
+{
+    add(m, "smtpd_tls_loglevel = 1");
+    add(m, "smtpd_client_port_logging = yes");
     add(m, "smtp_tls_loglevel = 1");
-    if (!verify)
+}
+
+/* outbound_notices - what Postfix cannot express of the verify modes */
+static void outbound_notices(const seg_settings *s, GPtrArray *notices)
+{
+    seg_tls_mode tls = s->svc[SEG_SVC_OUTBOUND].tls;
+
+    if (tls != SEG_TLSMODE_PREFERRED_VERIFY && tls != SEG_TLSMODE_REQUIRED_VERIFY)
         return;
-    if (out->tls == SEG_TLSMODE_PREFERRED_VERIFY)
+    if (tls == SEG_TLSMODE_PREFERRED_VERIFY)
         add(notices, "notice: Outbound SMTP: preferred-verify is Postfix "
             "level \"may\": certificates are verified and logged, but mail "
             "is delivered when verification fails");
@@ -115,34 +141,14 @@ static void main_outbound(const seg_settings *s, GPtrArray *m,
             "smtp_tls_CApath settings");
 }
 
-/* master_overrides - the per-service -o parameters */
-static void master_overrides(const seg_settings *s, const seg_render_target *t,
-                             GPtrArray *p)
-{
-    const char *in_ciphers = s->svc[SEG_SVC_INBOUND].ciphers;
-    const char *out_ciphers = s->svc[SEG_SVC_OUTBOUND].ciphers;
-    const char *reneg = s->svc[SEG_SVC_INBOUND].renegotiation
-        ? "0x100" : "NO_RENEGOTIATION";
-
-    for (const char *const *sv = t->smtpd_services; sv && *sv; sv++) {
-        add(p, "%s/tls_high_cipherlist=%s", *sv, in_ciphers);
-        add(p, "%s/tls_config_name=%s", *sv, SEG_RENDER_APP_INBOUND);
-        add(p, "%s/tls_ssl_options=%s", *sv, reneg);
-    }
-    for (const char *const *sv = t->smtp_services; sv && *sv; sv++) {
-        add(p, "%s/tls_high_cipherlist=%s", *sv, out_ciphers);
-        add(p, "%s/tls_config_name=%s", *sv, SEG_RENDER_APP_OUTBOUND);
-    }
-}
-
 /* tls_config_text - the OpenSSL configuration file for tls_config_file */
 static char *tls_config_text(void)
 {
     GString *out = g_string_new(
         "# Postfix tls_config_file, written by segtls-apply: the fixed TLS 1.3\n"
-        "# cipher suites. Each service selects its section with\n"
-        "# -o tls_config_name= in master.cf; other Postfix programs use\n"
-        "# openssl_conf. Changes here are overwritten.\n");
+        "# cipher suites. Each service segtls governs selects its section\n"
+        "# with -o tls_config_name= in master.cf. Changes here are\n"
+        "# overwritten.\n");
 
     for (guint i = 0; i < G_N_ELEMENTS(tls_apps); i++)
         g_string_append_printf(out, "%s = %s_conf\n", tls_apps[i].app,
@@ -166,10 +172,14 @@ gboolean seg_render_postfix(const seg_settings *s, const seg_render_target *t,
     if (!seg_render_settings_check(s, error)
         || !seg_render_target_check(t, error))
         return FALSE;
-    main_inbound(s, r->main_cf);
-    main_outbound(s, r->main_cf, r->notices);
-    add(r->main_cf, "tls_config_file = %s", t->tls_config_file);
-    master_overrides(s, t, r->master_cf);
+    main_logging(r->main_cf);
+    for (const char *const *sv = t->smtpd_services; sv && *sv; sv++)
+        smtpd_service(s, t, *sv, r->master_cf);
+    for (const char *const *sv = t->smtp_services; sv && *sv; sv++)
+        client_service(s, t, *sv, "smtp", r->master_cf);
+    for (const char *const *sv = t->lmtp_services; sv && *sv; sv++)
+        client_service(s, t, *sv, "lmtp", r->master_cf);
+    outbound_notices(s, r->notices);
     g_free(r->postfix_tls);
     r->postfix_tls = tls_config_text();
     return TRUE;

@@ -8,9 +8,12 @@
  * edit, commit and apply time. A certificate file is read by a reader
  * the caller may give (segtls-policyd checks where the file really is);
  * by default with seg_file_read_bounded(), which never blocks on a FIFO.
+ * So does a word of the cipher string that
+ * OpenSSL does not know and skips without a word (a typo: "MEDUIM").
  */
 #include <string.h>
 
+#include "cipherstr.h"
 #include "error.h"
 #include "safefile.h"
 #include "tlsver.h"
@@ -34,6 +37,28 @@ static void join_human(GString *out, unsigned mask)
         g_string_append(out, v->human);
         n++;
     }
+}
+
+/*
+ * unknown_words - "Warning: Inbound SMTP: OpenSSL does not know "MEDUIM"
+ * in the cipher string and ignores it." when the string has such words
+ */
+static void unknown_words(const char *title, const char *ciphers, GPtrArray *out)
+{
+    g_autoptr(GPtrArray) words = seg_cipher_string_unknown(ciphers);
+    GString *line;
+
+    if (words == NULL)
+        return;
+    line = g_string_new(NULL);
+    g_string_append_printf(line, "Warning: %s: OpenSSL does not know ", title);
+    for (guint i = 0; i < words->len; i++)
+        g_string_append_printf(line, "%s\"%s\"",
+                               i == 0 ? "" : i + 1 == words->len ? " and " : ", ",
+                               (char *) g_ptr_array_index(words, i));
+    g_string_append_printf(line, " in the cipher string and ignores %s.",
+                           words->len == 1 ? "it" : "them");
+    g_ptr_array_add(out, g_string_free(line, FALSE));
 }
 
 /* service_params - what a service's target enforces */
@@ -70,6 +95,8 @@ static unsigned analyse(const seg_settings *s, seg_service svc,
     gsize   len = 0;
     int seclevel;
 
+    if (out)
+        unknown_words(title, ss->ciphers, out);
     service_params(s, svc, &role, &seclevel);
     if (role == SEG_ROLE_CLIENT || cert == NULL || *cert == 0)
         cert = NULL;

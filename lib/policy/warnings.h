@@ -14,7 +14,10 @@
  *   string can be used with it; only TLS v1.2 can be negotiated."
  * With several usable versions: "only TLS v1.2 and TLS v1.3 can be
  * negotiated"; with none: "no TLS version can be negotiated."
- * A certificate that cannot be read gives a warning line too.
+ * A certificate that cannot be read gives a warning line too, and so do
+ * the words of a cipher string OpenSSL does not know and skips:
+ *  "Warning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher
+ *   string and ignores it."
  */
 GPtrArray *seg_settings_warnings(const seg_settings *s);
 

@@ -21,4 +21,17 @@
  */
 gboolean seg_cipher_string_check(const char *ciphers, GError **error);
 
+/*
+ * seg_cipher_string_unknown - the words of a cipher string that OpenSSL
+ * does not know and silently skips ("MEDUIM" in "HIGH:MEDUIM:!aNULL"),
+ * as written, in order, each once; NULL when every word is known. The
+ * string is read by OpenSSL's grammar: elements separated by ':' ',' ' '
+ * or ';', each with an optional '!', '-' or '+' prefix and words joined
+ * by '+' (ECDH+aRSA), "@STRENGTH" and "@SECLEVEL=n", "DEFAULT" only at the
+ * very start. A word is known when it is one of OpenSSL's aliases (its
+ * SSL_TXT_* names), the name of a cipher this OpenSSL has, or a retired
+ * name whose ciphers no OpenSSL 3 has (EXP, EXPORT, SSLv2, ...).
+ */
+GPtrArray *seg_cipher_string_unknown(const char *ciphers);
+
 #endif

@@ -4,10 +4,14 @@
  * seg_probe_version() connects (smtpio.c), for SMTP walks banner, EHLO and
  * STARTTLS, then runs SSL_connect with the client pinned to one version
  * and offering everything, and records what the server chose or the
- * OpenSSL error it caused. seg_probe_renegotiate() adds a client-initiated
- * renegotiation after the handshake.
+ * OpenSSL error it caused; an SMTP server in wrapper mode then sends its
+ * banner over TLS, which is read before anything else is said.
+ * seg_probe_renegotiate() adds a client-initiated renegotiation after the
+ * handshake (and after that banner: a server that has data on its way
+ * cannot answer a renegotiation in the middle of it).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -237,6 +241,39 @@ static void check_peer(probe *p)
     X509_free(cert);
 }
 
+/* tls_reply - read one SMTP reply over TLS (the last line's code, or 0) */
+static int tls_reply(probe *p)
+{
+    GString *got = g_string_new(NULL);
+    char buf[512];
+    const char *last;
+    int n, code = 0;
+
+    /* until a line "NNN " (or "NNN" alone) ends, the server closes or times out */
+    while (got->len < 4096 && (n = SSL_read(p->ssl, buf, sizeof(buf))) > 0) {
+        g_string_append_len(got, buf, n);
+        if (got->str[got->len - 1] != '\n')
+            continue;
+        g_string_truncate(got, got->len - 1);
+        last = strrchr(got->str, '\n');
+        last = last ? last + 1 : got->str;
+        g_string_append_c(got, '\n');
+        if (strlen(last) >= 3 && last[3] != '-') {
+            code = atoi(last);
+            break;
+        }
+    }
+    g_string_free(got, TRUE);
+    ERR_clear_error();
+    return code;
+}
+
+/* is_smtp - an SMTP server, STARTTLS or wrapper mode */
+static gboolean is_smtp(const probe *p)
+{
+    return p->o->kind == SEG_PROBE_SMTP || p->o->kind == SEG_PROBE_SMTPS;
+}
+
 /* handshake - SSL_connect on the connected fd */
 static gboolean handshake(probe *p, const seg_tlsver *v)
 {
@@ -263,27 +300,17 @@ static gboolean handshake(probe *p, const seg_tlsver *v)
     p->r->protocol = g_strdup(SSL_get_version(p->ssl));
     p->r->cipher = g_strdup(SSL_CIPHER_get_name(SSL_get_current_cipher(p->ssl)));
     check_peer(p);
+    /* wrapper mode: the banner comes now; what it says does not undo the handshake */
+    if (p->o->kind == SEG_PROBE_SMTPS)
+        (void) tls_reply(p);
     return TRUE;
 }
 
 /* close_tls - QUIT over TLS for SMTP, then close_notify */
 static void close_tls(probe *p)
 {
-    char buf[512];
-
-    if (p->o->kind == SEG_PROBE_SMTP && SSL_write(p->ssl, "QUIT\r\n", 6) == 6) {
-        GString *got = g_string_new(NULL);
-        int n;
-
-        /* read until the 221 line ends (or the server closes / times out) */
-        while (got->len < 4096 && (n = SSL_read(p->ssl, buf, sizeof(buf))) > 0) {
-            g_string_append_len(got, buf, n);
-            if (got->len >= 4 && got->str[got->len - 1] == '\n'
-                && got->str[3] != '-')
-                break;
-        }
-        g_string_free(got, TRUE);
-    }
+    if (is_smtp(p) && SSL_write(p->ssl, "QUIT\r\n", 6) == 6)
+        (void) tls_reply(p);
     (void) SSL_shutdown(p->ssl);
     ERR_clear_error();
 }

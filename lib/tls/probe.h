@@ -4,7 +4,8 @@
  *
  * SEG_PROBE_SMTP reads the banner, sends EHLO, checks that STARTTLS is
  * offered, sends STARTTLS and then shakes hands; SEG_PROBE_TLS shakes
- * hands at once (HTTPS). The client is pinned to one version (minimum =
+ * hands at once (HTTPS); SEG_PROBE_SMTPS shakes hands at once and then
+ * reads the banner over TLS (SMTP in TLS wrapper mode, port 465). The client is pinned to one version (minimum =
  * maximum) and offers every cipher ("ALL:@SECLEVEL=0" and every TLS 1.3
  * suite) so that only the server decides, unless the options give a
  * cipher string. After the handshake the probe says QUIT (SMTP) and
@@ -16,7 +17,7 @@
 #include <glib.h>
 #include "tlsver.h"
 
-typedef enum { SEG_PROBE_SMTP, SEG_PROBE_TLS } seg_probe_kind;
+typedef enum { SEG_PROBE_SMTP, SEG_PROBE_TLS, SEG_PROBE_SMTPS } seg_probe_kind;
 
 /* What became of one attempt. */
 typedef enum {

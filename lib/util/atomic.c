@@ -140,6 +140,12 @@ void seg_atomic_cleanup(const char *path)
 /* seg_lock_acquire - exclusive flock on path; the fd, or -1 */
 int seg_lock_acquire(const char *path, GError **error)
 {
+    return seg_lock_acquire_wait(path, LOCK_WAIT_MS, error);
+}
+
+/* seg_lock_acquire_wait - exclusive flock, waiting at most wait_ms */
+int seg_lock_acquire_wait(const char *path, int wait_ms, GError **error)
+{
     int     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     int     waited;
     int     saved;
@@ -154,7 +160,7 @@ int seg_lock_acquire(const char *path, GError **error)
         saved = errno;
         if (saved == EINTR)
             continue;
-        if (saved != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+        if (saved != EWOULDBLOCK || waited >= wait_ms) {
             close(fd);
             g_set_error(error, SEG_ERROR, SEG_ERROR_LOCKED, "cannot lock %s: %s",
                         path, saved == EWOULDBLOCK ?

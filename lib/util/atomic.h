@@ -26,6 +26,8 @@ void seg_atomic_cleanup(const char *path);
  * or -1 and SEG_ERROR_LOCKED after 10 seconds of waiting
  */
 int seg_lock_acquire(const char *path, GError **error);
+/* seg_lock_acquire_wait - the same, giving up after wait_ms milliseconds */
+int seg_lock_acquire_wait(const char *path, int wait_ms, GError **error);
 /* seg_lock_release - release it (-1 is ignored) */
 void seg_lock_release(int fd);
 

@@ -2,8 +2,9 @@
  * fuzz_settings - libFuzzer target: setting values (lib/policy/settings.h).
  *
  * The input, cut at its first NUL, is given as the value of every
- * setting (seg_settings_set), to seg_cipher_string_check(), and as a
- * setting name. A refusal must leave the settings unchanged and say why
+ * setting (seg_settings_set), to seg_cipher_string_check() and
+ * seg_cipher_string_unknown() (each unknown word a non-empty piece of the
+ * input without a separator, named once), and as a setting name. A refusal must leave the settings unchanged and say why
  * on one line; an accepted value must read back (seg_settings_get) as a
  * canonical text that is accepted again with the same result.
  */
@@ -54,6 +55,24 @@ static void set_one(seg_settings *s, const char *key, const char *value)
     }
 }
 
+/* check_unknown - the unknown words of a cipher string are pieces of it */
+static void check_unknown(const char *value)
+{
+    g_autoptr(GPtrArray) w = seg_cipher_string_unknown(value);
+
+    for (guint i = 0; w != NULL && i < w->len; i++) {
+        const char *word = g_ptr_array_index(w, i);
+
+        if (*word == 0 || strpbrk(word, ":, ;") || strstr(value, word) == NULL)
+            __builtin_trap();
+        for (guint j = 0; j < i; j++)
+            if (strcmp(word, g_ptr_array_index(w, j)) == 0)
+                __builtin_trap();
+    }
+    if (w != NULL && w->len == 0)
+        __builtin_trap();
+}
+
 /* LLVMFuzzerTestOneInput - one value */
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
@@ -70,6 +89,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
             one_line(err);
         else if (err != NULL)
             __builtin_trap();
+        check_unknown(value);
     }
     {
         g_autoptr(GError) err = NULL;

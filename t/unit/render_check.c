@@ -20,7 +20,8 @@
 static const char *const smtpd[] = {"smtp/inet", NULL};
 static const char *const smtp[] = {"smtp/unix", NULL};
 static const seg_render_target good_target = {
-    smtpd, smtp, "/etc/segtls/postfix-tls.cnf", NULL,
+    .smtpd_services = smtpd, .smtp_services = smtp,
+    .tls_config_file = "/etc/segtls/postfix-tls.cnf",
 };
 
 /* One hostile value: which field, what goes in, what the error says. */
@@ -148,14 +149,20 @@ static void test_target(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(bad_services); i++) {
         const char *one[] = {bad_services[i], NULL};
-        seg_render_target t = {one, smtp, "/etc/x.cnf", NULL};
-        seg_render_target u = {smtpd, one, "/etc/x.cnf", NULL};
+        seg_render_target t = {.smtpd_services = one, .smtp_services = smtp,
+                               .tls_config_file = "/etc/x.cnf"};
+        seg_render_target u = {.smtpd_services = smtpd, .smtp_services = one,
+                               .tls_config_file = "/etc/x.cnf"};
+        seg_render_target v = {.smtpd_services = smtpd, .smtp_services = smtp,
+                               .tls_config_file = "/etc/x.cnf", .own_level = one};
 
         refused(s, &t, "master.cf service ");
         refused(s, &u, "master.cf service ");
+        refused(s, &v, "master.cf service ");
     }
     for (guint i = 0; i < G_N_ELEMENTS(bad_paths); i++) {
-        seg_render_target t = {smtpd, smtp, bad_paths[i], NULL};
+        seg_render_target t = {.smtpd_services = smtpd, .smtp_services = smtp,
+                               .tls_config_file = bad_paths[i]};
 
         refused(s, &t, "tls_config_file: ");
     }
@@ -170,8 +177,12 @@ static void test_good(void)
 
     g_assert_no_error(err);
     g_assert_nonnull(r);
+    /* main.cf gets the logging only; the TLS settings go to the services */
+    g_assert_cmpuint(r->main_cf->len, ==, 3);
     g_assert_cmpstr(g_ptr_array_index(r->main_cf, 1), ==,
-                    "smtpd_tls_protocols = >=TLSv1.1, <=TLSv1.2");
+                    "smtpd_client_port_logging = yes");
+    g_assert_cmpstr(g_ptr_array_index(r->master_cf, 1), ==,
+                    "smtp/inet/smtpd_tls_protocols=>=TLSv1.1,<=TLSv1.2");
     g_assert_nonnull(strstr(r->nginx, "ssl_protocols TLSv1.1 TLSv1.2;\n"));
     g_assert_nonnull(strstr(r->client, "MinProtocol = TLSv1.1\n"));
     g_assert_cmpuint(r->notices->len, ==, 1);
@@ -216,7 +227,7 @@ static void test_openssl_conf(void)
 static void test_rendered_conf(void)
 {
     static const char *const pf_apps[] = {
-        "openssl_conf", SEG_RENDER_APP_INBOUND, SEG_RENDER_APP_OUTBOUND, NULL,
+        SEG_RENDER_APP_INBOUND, SEG_RENDER_APP_OUTBOUND, NULL,
     };
     static const char *const client_apps[] = {"openssl_conf", NULL};
     g_autoptr(seg_settings) s = seg_settings_new_default();
