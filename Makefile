@@ -121,7 +121,7 @@ export SEGTLS_BIN   := $(abspath $(BUILD))/bin
 PROVE_FLAGS ?=
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all bench-tools
 	prove $(PROVE_FLAGS) --exec '' $(UNIT_BINS) $(TEST_SCRIPTS)
 
 check-asan: deps

@@ -14,7 +14,18 @@ GEN=${SEGTLS_BUILD:-$SEGTLS_TOP/build}/t/bench/gen-pflog
 BT=${SEGTLS_BUILD:-$SEGTLS_TOP/build}/t/bench/bench-time
 [ -x "$LP" ] && [ -x "$M" ] || skip_all "segtls-logparse or segtls-milter not built"
 [ -x "$GEN" ] && [ -x "$BT" ] || skip_all "benchmark tools not built (make bench-tools)"
-HALF=${PFLOG_MEMORY_SESSIONS:-1000000}
+# Under ASan or valgrind the resident memory is the checker's (shadow
+# memory, quarantine): the sessions still run, fewer, so that it checks
+# every access of the parser's freeing, and the bounds are skipped.
+if ldd "$LP" 2>/dev/null | grep -q libasan || [ "${SEGTLS_VALGRIND:-0}" = 1 ]; then
+    CHECKER=1; HALF=${PFLOG_MEMORY_SESSIONS:-100000}
+else
+    CHECKER=0; HALF=${PFLOG_MEMORY_SESSIONS:-1000000}
+fi
+# bound COND NAME - an RSS assertion, skipped under a memory checker
+bound() {
+    if [ "$CHECKER" = 1 ]; then ok 0 "# SKIP $2: RSS under a memory checker is the checker's"; else ok "$1" "$2"; fi
+}
 FLAT_KB=4096            # growth allowed from one half to both: a leak of
                         # 4 bytes a session would pass it (the state kept
                         # before this fix grew by 30-45 MB)
@@ -30,9 +41,9 @@ rss() {
 }
 r1=$(rss "$HALF"); r2=$(rss $((2 * HALF)))
 diag "segtls-logparse: peak RSS $r1 kB after $HALF sessions, $r2 kB after $((2 * HALF))"
-ok $([ -n "$r1" ] && [ -n "$r2" ] && [ $((r2 - r1)) -lt $FLAT_KB ]; echo $?) \
+bound $([ -n "$r1" ] && [ -n "$r2" ] && [ $((r2 - r1)) -lt $FLAT_KB ]; echo $?) \
     "logparse: flat ($r1 kB, then $r2 kB: growth under $FLAT_KB kB)"
-ok $([ -n "$r2" ] && [ "$r2" -lt $MAX_KB ]; echo $?) "logparse: under $MAX_KB kB"
+bound $([ -n "$r2" ] && [ "$r2" -lt $MAX_KB ]; echo $?) "logparse: under $MAX_KB kB"
 
 # ------------------------------------------------- the follower (milter)
 LOG=$T/maillog
@@ -61,8 +72,8 @@ m1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$MP/status")
 caught_up; ok $? "follower: read the next $HALF sessions"
 m2=$(awk '/^VmRSS:/ { print $2 }' "/proc/$MP/status")
 diag "segtls-milter --no-milter: RSS $m1 kB after $HALF sessions, $m2 kB after $((2 * HALF))"
-ok $([ -n "$m1" ] && [ -n "$m2" ] && [ $((m2 - m1)) -lt $FLAT_KB ]; echo $?) \
+bound $([ -n "$m1" ] && [ -n "$m2" ] && [ $((m2 - m1)) -lt $FLAT_KB ]; echo $?) \
     "follower: flat ($m1 kB, then $m2 kB: growth under $FLAT_KB kB)"
-ok $([ -n "$m2" ] && [ "$m2" -lt $MAX_KB ]; echo $?) "follower: under $MAX_KB kB"
+bound $([ -n "$m2" ] && [ "$m2" -lt $MAX_KB ]; echo $?) "follower: under $MAX_KB kB"
 rm -f "$LOG" "$T/mail_logs"
 done_testing
