@@ -1021,7 +1021,11 @@ JsonObject *policyd_run(policyd *pd, JsonObject *request, const char *user,
         }
         return resp;
     }
-    g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL, "unknown op \"%s\"", name);
+    {
+        g_autofree char *q = seg_quote_value(name);     /* one line, whatever it holds */
+
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL, "unknown op %s", q);
+    }
     return NULL;
 }
 
