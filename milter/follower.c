@@ -26,7 +26,6 @@
 
 #define POLL_US         100000  /* 100 ms between looks at the log */
 #define LINE_MAX_LEN    65536
-#define STATE_FILE      "follower"
 
 struct mt_follower {
     char       *path;
@@ -184,10 +183,11 @@ static gpointer run(gpointer data)
     g_mutex_lock(&f->lock);
     while (!f->stop) {
         g_mutex_unlock(&f->lock);
+        now = g_get_monotonic_time();
+        check_rotation(f);
         if (f->fd >= 0)
             drain(f);
-        check_rotation(f);
-        now = g_get_monotonic_time();
+        mt_log_read_to(now);            /* every line written before now is read */
         if (now - last_tick >= G_USEC_PER_SEC) {
             mt_relabel_tick(f->relabel, time(NULL));
             state_save(f);
@@ -212,11 +212,12 @@ mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gbool
     mt_follower *f = g_new0(mt_follower, 1);
 
     f->path = g_strdup(maillog);
-    f->state_path = state_dir ? g_build_filename(state_dir, STATE_FILE, NULL) : NULL;
+    f->state_path = state_dir ? g_build_filename(state_dir, MT_FOLLOWER_FILE, NULL) : NULL;
     f->fd = -1;
     f->saved_offset = -1;
     f->buf = g_string_new(NULL);
     f->relabel = mt_relabel_new(log_only);
+    mt_follow_log(!log_only);
     g_mutex_init(&f->lock);
     g_cond_init(&f->cond);
     if (!log_open(f, TRUE) && errno == ENOENT)
@@ -241,6 +242,7 @@ void mt_follower_stop(mt_follower *f)
         g_mutex_unlock(&f->lock);
         g_thread_join(f->thread);
     }
+    mt_follow_log(FALSE);
     if (f->fd >= 0)
         close(f->fd);
     mt_relabel_free(f->relabel);

@@ -35,6 +35,7 @@
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
 #define DEFAULT_MAILLOG     "/var/log/mail.log"
 #define DEFAULT_STATE_DIR   "/var/lib/segtls"
+#define ID_BLOCK_MAX        1000000
 #define DEFAULT_SOCK_GROUP  "postfix"
 #define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
 
@@ -47,6 +48,7 @@ static char *opt_group;
 static gboolean opt_foreground;
 static gboolean opt_no_follow;
 static gboolean opt_no_milter;
+static gint64 opt_id_block = -1;      /* -1: the default */
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -61,6 +63,8 @@ static GOptionEntry options[] = {
      "Records file (default " SEG_RECORD_MAIL_LOGS ")", "PATH"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
      "IDs and the follower's offset (default " DEFAULT_STATE_DIR ")", "DIR"},
+    {"id-block", 0, 0, G_OPTION_ARG_INT64, &opt_id_block,
+     "IDs reserved per update of STATE_DIR/ids (default 1000)", "N"},
     {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
      "Run as this user once the socket and files are open", "NAME"},
     {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
@@ -239,9 +243,13 @@ int main(int argc, char **argv)
         msg_error("unknown user \"%s\"", opt_user);
         return 2;
     }
+    if (opt_id_block != -1 && (opt_id_block < 1 || opt_id_block > ID_BLOCK_MAX)) {
+        msg_error("bad --id-block %" G_GINT64_FORMAT ": want 1 to %d", opt_id_block, ID_BLOCK_MAX);
+        return 2;
+    }
     if (g_mkdir_with_parents(state_dir, 0750) < 0)
         msg_fatal("%s: %s", state_dir, g_strerror(errno));
-    if (!mt_init(state_dir, records, &err))
+    if (!mt_init(state_dir, records, opt_id_block > 0 ? (guint64) opt_id_block : 0, &err))
         msg_fatal("%s", err->message);
     if (!opt_no_milter) {
         if (!mt_filter_register(sock, &err))
@@ -252,6 +260,8 @@ int main(int argc, char **argv)
         give_to(pw, state_dir, records);
         seg_drop_privileges(pw);
     }
+    if (!mt_ids_reserve(&err))
+        msg_fatal("%s", err->message);
     if (!opt_foreground) {
         if (daemon(0, 0) < 0)
             msg_fatal("daemon: %s", g_strerror(errno));
@@ -259,6 +269,8 @@ int main(int argc, char **argv)
     }
     block_signals();
     small_stacks();
+    if (!mt_ids_refill_start(&err))
+        msg_fatal("%s", err->message);
     if (!opt_no_follow
         && (fol = mt_follower_start(maillog, state_dir, opt_no_milter, &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
