@@ -110,6 +110,46 @@ is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: bad --socket \"tcp:25\": 
 timeout 10 "$(bin segtls-milter)" -f --id-block 0 -o "$T/x" -d "$T/x.state" 2>"$T/usage.err"
 is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: bad --id-block 0: want 1 to 1000000" \
     "bad --id-block: exit 2 with a one-line error"
+like "$(grep -A1 -- '--state-dir' "$T/help.out" | tr -s ' \n' ' ')" "default /var/lib/segtls/milter\)" \
+    "--state-dir: its own default, not policyd's /var/lib/segtls"
+
+# --- the state directory: the milter's own ---------------------------
+# policyd's state directory (a real one: a pending change) is refused
+PD_DIR=$T/pd
+mkdir -p "$PD_DIR" && cp "$SEGTLS_TOP/conf/segtls.conf" "$PD_DIR/segtls.conf"
+"$(bin segtls-policyd)" --foreground --config "$PD_DIR/segtls.conf" --state-dir "$PD_DIR/state" \
+    --socket "$PD_DIR/p.sock" 2>"$PD_DIR/log" &
+pdpid=$!
+at_exit "kill $pdpid"
+for ((i=0; i<200; i++)); do "$(bin segtls)" --socket "$PD_DIR/p.sock" status >/dev/null 2>&1 && break; sleep 0.05; done
+"$(bin segtls)" --socket "$PD_DIR/p.sock" set inbound.methods 1.2-1.3 >/dev/null 2>&1
+kill -TERM "$pdpid"; wait "$pdpid" 2>/dev/null
+ls -l --time-style=+ "$PD_DIR/state" >"$T/pd.before"
+timeout 10 "$(bin segtls-milter)" -f --no-follow -s "inet:$(free_port)@127.0.0.1" -o "$T/x" -d "$PD_DIR/state" 2>"$T/usage.err"
+is "$? $(cat "$T/usage.err")" "1 segtls-milter: fatal: state directory $PD_DIR/state holds segtls-policyd's pending.conf: give the milter its own --state-dir (default /var/lib/segtls/milter)" \
+    "policyd's state directory: refused with a one-line error, exit 1"
+ls -l --time-style=+ "$PD_DIR/state" >"$T/pd.after"
+ok "$(cmp -s "$T/pd.before" "$T/pd.after"; echo $?)" "policyd's state directory: nothing added or changed"
+if [ "$(id -u)" = 0 ]; then
+    # --user: what exists and is not the milter's own is never given away
+    mkdir -p "$T/own/state" "$T/own/log" && chmod 755 "$T/own/state" "$T/own/log"
+    : >"$T/own/state/ids.lock"; : >"$T/own/state/other"; : >"$T/own/log/mail_logs"
+    timeout 10 "$(bin segtls-milter)" -f --no-follow -s "inet:$(free_port)@127.0.0.1" -o "$T/own/log/mail_logs" \
+        -d "$T/own/state" --user nobody 2>"$T/usage.err"
+    is "$? $(cat "$T/usage.err")" "1 segtls-milter: fatal: state directory $T/own/state: Permission denied for user nobody" \
+        "--user: a state directory the user cannot write: refused, exit 1"
+    is "$(stat -c %U "$T/own/state" "$T/own/state/ids.lock" "$T/own/state/other" "$T/own/log/mail_logs" | tr '\n' ' ')" \
+        "root root root root " "--user: nothing it did not create was given to the user"
+    # policyd's /var/lib/segtls 0750 root above the milter's own (issue 14)
+    mkdir -m 750 "$T/own/lib"
+    timeout 10 "$(bin segtls-milter)" -f --no-follow -s "inet:$(free_port)@127.0.0.1" -o "$T/own/log/x" \
+        -d "$T/own/lib/milter" --user nobody 2>"$T/usage.err"
+    is "$? $(cat "$T/usage.err") $(ls -A "$T/own/lib" | wc -l)" \
+        "1 segtls-milter: fatal: $T/own/lib: Permission denied for user nobody (it holds the state directory) 0" \
+        "--user: a parent the user cannot search: refused, nothing made"
+else
+    for i in 1 2 3; do ok 0 "# SKIP --user needs root"; done
+fi
 
 # --- Postfix: a peer with three listeners, the MTA with the milter -------
 pf_make peer "$P_PEER" || exit 1
