@@ -11,22 +11,39 @@
 # certificate; a master.cf override the probe disagrees with) leaves the
 # committed file, the pending changes and the served versions as they
 # were. A change behind segtls's back shows as drift.
+#
+# Without root (a private Postfix needs it) the same runs against nginx
+# alone (no-postfix in apply.conf), each step on GUI HTTPS instead of
+# Inbound SMTP; the steps that need Postfix are skipped.
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 source "$(dirname "$0")/lib/nginx.sh"
 
-command -v postfix >/dev/null && command -v nginx >/dev/null || skip_all "postfix or nginx missing"
-[ "$(id -u)" = 0 ] || skip_all "needs root (private Postfix)"
+command -v nginx >/dev/null || skip_all "nginx missing"
 [ -x "$(bin segtls-policyd)" ] && [ -x "$(bin segtls-apply)" ] || skip_all "not built"
+PF=; [ "$(id -u)" = 0 ] && command -v postfix >/dev/null && PF=1   # a private Postfix
 
 SEGTLS=$(bin segtls)
 PORT=$(free_port)
 HPORT=$(free_port)
-pf_make mta "$PORT" || { echo "1..0 # SKIP cannot create Postfix"; exit 0; }
 ngx_make gui "$HPORT" || { echo "1..0 # SKIP cannot create nginx"; exit 0; }
-pf_start mta || { echo "Bail out! postfix does not start"; exit 1; }
 ngx_start gui || { echo "Bail out! nginx does not start"; exit 1; }
-PFD=$(pf_dir mta)
+if [ -n "$PF" ]; then
+    pf_make mta "$PORT" || { echo "1..0 # SKIP cannot create Postfix"; exit 0; }
+    pf_start mta || { echo "Bail out! postfix does not start"; exit 1; }
+    PFD=$(pf_dir mta)
+    # the service each step changes, how to reach it, its name in records
+    SVC=inbound KIND=smtp P=$PORT NAME="Inbound SMTP"
+    APPLY_TO="postfix-dir=$PFD
+smtpd-service=127.0.0.1:$PORT/inet
+tls-config-file=$T/pf/tls.cnf"
+else
+    PFD=$T/no-postfix
+    SVC=gui KIND=https P=$HPORT NAME="GUI HTTPS"
+    APPLY_TO="no-postfix=true"
+fi
+# postfix_only N NAME - N skipped tests without a private Postfix; TRUE with one
+postfix_only() { [ -n "$PF" ] || skip "$1" "$2: a private Postfix needs root"; [ -n "$PF" ]; }
 CONF=$T/etc/segtls.conf
 S=$T/run/policyd.sock
 export SEGTLS_SOCKET=$S
@@ -46,9 +63,7 @@ printf '[gui]\ncertificate=%s\n' "$CERTS/rsa.pem" >"$CONF"
 cat >"$T/etc/apply.conf" <<CONF
 [apply]
 enabled=true
-postfix-dir=$PFD
-smtpd-service=127.0.0.1:$PORT/inet
-tls-config-file=$T/pf/tls.cnf
+$APPLY_TO
 client-conf=$T/client.cnf
 nginx-prefix=$T/gui
 nginx-conf=conf/nginx.conf
@@ -73,11 +88,12 @@ start_policyd() {
 }
 # run CMD... - stdout in $OUT, stderr in $ERR, status in $RC
 run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; OUT=$(cat "$T/out"); ERR=$(cat "$T/err"); }
-# versions - the versions s_client negotiates with the smtpd: "1.2 1.3"
+# versions - the versions s_client negotiates with the service: "1.2 1.3"
 versions() {
-    local v got=()
+    local v got=() st=()
+    [ "$KIND" = smtp ] && st=(-starttls smtp)
     for v in 1.0:-tls1 1.1:-tls1_1 1.2:-tls1_2 1.3:-tls1_3; do
-        if timeout 10 openssl s_client -starttls smtp -connect "127.0.0.1:$PORT" "${v#*:}" \
+        if timeout 10 openssl s_client "${st[@]}" -connect "127.0.0.1:$P" "${v#*:}" \
             -cipher 'ALL:@SECLEVEL=0' </dev/null 2>/dev/null | grep -q '^New, TLSv1'; then
             got+=("${v%%:*}")
         fi
@@ -87,7 +103,6 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 37
 
 # --- the apply configuration is checked ---
 # bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
@@ -122,8 +137,8 @@ like "$(cat "$T/policyd.log")" "apply configuration $T/etc/apply.conf: commit ap
     "policyd says commit applies"
 
 # --- a commit applies; while it runs, changes are refused ---
-run "$SEGTLS" set inbound.methods 1.2-1.3
-is "$RC" 0 "set inbound.methods 1.2-1.3"
+run "$SEGTLS" set "$SVC.methods" 1.2-1.3
+is "$RC" 0 "set $SVC.methods 1.2-1.3"
 before=$(md5sum <"$CONF")
 mkfifo "$T/gate"
 "$SEGTLS" commit -m "inbound 1.2-1.3" >"$T/commit.out" 2>"$T/commit.err" &
@@ -137,67 +152,81 @@ is "$RC $ERR" "1 segtls: an apply is in progress" "clear while applying: refused
 run "$SEGTLS" raw '{"op":"commit"}'
 is "$OUT" '{"ok":false,"error":"an apply is in progress"}' "a second commit while applying: refused"
 run "$SEGTLS" show
-like "$RC $OUT" $'^0 .*\nPending changes:\n  inbound.methods = 1.2-1.3' "show still answers while applying"
+like "$RC $OUT" $'^0 .*\nPending changes:\n  '"$SVC"'.methods = 1.2-1.3' "show still answers while applying"
 run "$SEGTLS" status --json
 like "$OUT" '"applying" : true' "status says an apply is in progress"
 is "$(md5sum <"$CONF")" "$before" "nothing committed before the apply is done"
 echo go >"$T/gate"; rm -f "$T/gate" "$T/gate.started"
 wait "$CPID"
 is "$?" 0 "commit: exit 0"
-like "$(cat "$T/commit.out")" $'^Changes committed: .*\nWarning: GUI HTTPS: TLS v1.1 is enabled but no cipher' \
-    "commit prints the apply's warnings"
-like "$(cat "$T/commit.out")" "Inbound SMTP 127.0.0.1:$PORT: TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated.*TLS v1.3 negotiated" \
+if postfix_only 1 "the GUI's warning with Postfix"; then
+    like "$(cat "$T/commit.out")" $'^Changes committed: .*\nWarning: GUI HTTPS: TLS v1.1 is enabled but no cipher' \
+        "commit prints the apply's warnings"
+fi
+like "$(cat "$T/commit.out")" "$NAME 127.0.0.1:$P: TLS v1.0 refused, TLS v1.1 refused, TLS v1.2 negotiated.*TLS v1.3 negotiated" \
     "commit prints what the probes saw"
 like "$(cat "$T/commit.out")" $'\napplied$' "commit prints that it applied"
-is "$(sed -n '/^\[inbound\]/,/^\[/s/^methods=//p' "$CONF")" "1.2-1.3" "the committed file has the new methods"
-is "$(versions)" "1.2 1.3" "Postfix: TLS 1.1 refused, TLS 1.2 and 1.3 negotiate"
-like "$(grep 'committed by' "$T/policyd.log")" "configuration committed by root and applied" "policyd logs the commit"
+is "$(sed -n "/^\\[$SVC\\]/,/^\\[/s/^methods=//p" "$CONF")" "1.2-1.3" "the committed file has the new methods"
+is "$(versions)" "1.2 1.3" "$NAME: TLS 1.1 refused, TLS 1.2 and 1.3 negotiate"
+like "$(grep 'committed by' "$T/policyd.log")" "configuration committed by $(id -un) and applied" "policyd logs the commit"
 ok "$(ls "$T/state"/commit-apply.* >/dev/null 2>&1; echo $((!$?)))" "no temporary files left"
 
 # --- status: no drift ---
 run "$SEGTLS" status
 is "$RC" 0 "status after the commit: exit 0"
-like "$OUT" $'\nApply on commit: yes \\('"$T/etc/apply.conf"$'\\)\nGUI HTTPS: configured 1.1-1.2, usable 1.2, live 1.2 \\(127.0.0.1:'"$HPORT"$'\\)\nInbound SMTP: configured 1.2-1.3, usable 1.2-1.3, live 1.2-1.3 \\(127.0.0.1:'"$PORT"$'\\)\nOutbound SMTP: configured 1.1-1.2, usable 1.1-1.2$' \
-    "status: configured, usable and live per service"
+if [ -n "$PF" ]; then
+    like "$OUT" $'\nApply on commit: yes \\('"$T/etc/apply.conf"$'\\)\nGUI HTTPS: configured 1.1-1.2, usable 1.2, live 1.2 \\(127.0.0.1:'"$HPORT"$'\\)\nInbound SMTP: configured 1.2-1.3, usable 1.2-1.3, live 1.2-1.3 \\(127.0.0.1:'"$PORT"$'\\)\nOutbound SMTP: configured 1.1-1.2, usable 1.1-1.2$' \
+        "status: configured, usable and live per service"
+else
+    like "$OUT" $'\nApply on commit: yes \\('"$T/etc/apply.conf"$'\\)\nGUI HTTPS: configured 1.2-1.3, usable 1.2-1.3, live 1.2-1.3 \\(127.0.0.1:'"$HPORT"$'\\)\nInbound SMTP: configured 1.1-1.2, usable 1.2\nOutbound SMTP: configured 1.1-1.2, usable 1.1-1.2$' \
+        "status: configured, usable and live per service (nginx alone)"
+fi
 
 # --- an apply that fails before writing: unreadable certificate ---
-snapshot() { cat "$CONF" "$PFD/main.cf" "$PFD/master.cf" | md5sum; }
+snapshot() { cat "$CONF" "$PFD/main.cf" "$PFD/master.cf" "$(ngx_tls_file gui)" 2>/dev/null | md5sum; }
 before=$(snapshot)
 "$SEGTLS" set gui.certificate "$T/missing/gui.pem" >/dev/null 2>&1
 run "$SEGTLS" commit -m broken
 is "$RC $ERR" "1 segtls: apply failed: gui.certificate: $T/missing/gui.pem: cannot read the file: No such file or directory
 Your changes are still pending." "unreadable certificate: apply failed, the cause named"
-is "$(snapshot)" "$before" "unreadable certificate: committed file and Postfix unchanged"
+is "$(snapshot)" "$before" "unreadable certificate: committed file, Postfix and nginx unchanged"
 run "$SEGTLS" show
 like "$OUT" $'\nPending changes:\n  gui.certificate = '"$T/missing/gui.pem" "unreadable certificate: the change stays pending"
 "$SEGTLS" clear -y >/dev/null
 
 # --- an apply the probe disagrees with: restored, nothing committed ---
-postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols=>=TLSv1.2"
-pf_reload mta
-before=$(md5sum <"$CONF")
-"$SEGTLS" set inbound.methods 1.1-1.3 inbound.ciphers ALL >/dev/null
-run "$SEGTLS" commit -m override
-like "$RC $ERR" "^1 segtls: apply failed: Inbound SMTP 127.0.0.1:$PORT: TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored
+if postfix_only 4 "a master.cf override"; then
+    postconf -c "$PFD" -P "127.0.0.1:$PORT/inet/smtpd_tls_protocols=>=TLSv1.2"
+    pf_reload mta
+    before=$(md5sum <"$CONF")
+    "$SEGTLS" set inbound.methods 1.1-1.3 inbound.ciphers ALL >/dev/null
+    run "$SEGTLS" commit -m override
+    like "$RC $ERR" "^1 segtls: apply failed: Inbound SMTP 127.0.0.1:$PORT: TLS v1.1 did not negotiate .*but the policy allows it; the previous configuration was restored
 Your changes are still pending.\$" "probe disagreement: apply failed, says why"
-is "$(md5sum <"$CONF")" "$before" "probe disagreement: committed file unchanged"
-is "$(postconf -c "$PFD" -h smtpd_tls_protocols)" ">=TLSv1.2, <=TLSv1.3" "probe disagreement: main.cf restored"
-postconf -c "$PFD" -PX "127.0.0.1:$PORT/inet/smtpd_tls_protocols"
-pf_reload mta
-is "$(versions)" "1.2 1.3" "probe disagreement: Postfix serves the old versions"
-"$SEGTLS" clear -y >/dev/null
+    is "$(md5sum <"$CONF")" "$before" "probe disagreement: committed file unchanged"
+    is "$(postconf -c "$PFD" -h smtpd_tls_protocols)" ">=TLSv1.2, <=TLSv1.3" "probe disagreement: main.cf restored"
+    postconf -c "$PFD" -PX "127.0.0.1:$PORT/inet/smtpd_tls_protocols"
+    pf_reload mta
+    is "$(versions)" "1.2 1.3" "probe disagreement: Postfix serves the old versions"
+    "$SEGTLS" clear -y >/dev/null
+fi
 
-# --- drift: Postfix changed behind segtls's back ---
-postconf -c "$PFD" -e "smtpd_tls_protocols = >=TLSv1.2, <=TLSv1.2"
-pf_reload mta
+# --- drift: the server changed behind segtls's back ---
+if [ -n "$PF" ]; then
+    postconf -c "$PFD" -e "smtpd_tls_protocols = >=TLSv1.2, <=TLSv1.2"
+    pf_reload mta
+else
+    sed -i 's/^ssl_protocols .*/ssl_protocols TLSv1.2;/' "$(ngx_tls_file gui)"
+    ngx_reload gui
+fi
 run "$SEGTLS" status
-like "$RC $OUT" $'^1 .*\nInbound SMTP: configured 1.2-1.3, usable 1.2-1.3, live 1.2 \\(127.0.0.1:'"$PORT"$'\\): drift\n' \
+like "$RC $OUT" $'^1 .*\n'"$NAME"$': configured 1.2-1.3, usable 1.2-1.3, live 1.2 \\(127.0.0.1:'"$P"$'\\): drift\n' \
     "status: drift, exit 1"
 run "$SEGTLS" status --json
 like "$OUT" '"drift" : true' "status --json: drift"
 
 # --- stopping while an apply runs ---
-"$SEGTLS" set inbound.methods 1.2 >/dev/null
+"$SEGTLS" set "$SVC.methods" 1.2 >/dev/null
 mkfifo "$T/gate"
 "$SEGTLS" commit -m stop >/dev/null 2>&1 &
 CPID=$!
