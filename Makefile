@@ -136,7 +136,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/segtls $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR)
-	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
+	install -d -m 0751 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/log/segtls $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
 	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls

@@ -11,6 +11,23 @@
  * (every few seconds and at exit) so that deliveries of mail queued
  * before a restart keep their MID. Everything here is under one mutex; each call holds
  * it only for a table operation or one write(2).
+ *
+ * Order of the records. A new ID and the record that introduces it
+ * ("New SMTP ICID n", "Start MID m", "New SMTP DCID d") are written under
+ * that mutex together, so those records appear in ID order. IDs come
+ * from blocks reserved in STATE_DIR/ids (flock, fsync): no thread waits
+ * for that file while it holds the mutex. A thread of our own reserves
+ * each kind's next block once half of the current one is used
+ * (seg_ids_reserve_ahead); only when both are used up does the taker
+ * reserve, with the mutex released. A record's time never goes back in
+ * the file (a log line's time is raised to the last one written).
+ *
+ * "ICID n close" comes last of a connection's records. The follower
+ * writes what smtpd only logs (TLS failed, TLS success without a HELO
+ * after STARTTLS), up to the "disconnect from" line, which may be read
+ * after the milter's close callback: a close with the follower running
+ * is held until the follower read that line, or read the whole log from
+ * a moment CLOSE_GRACE after the close (the log writer is asynchronous).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,14 +39,23 @@
 
 #define CONN_KEEP       600     /* seconds a closed connection is remembered */
 #define MSG_KEEP        (6 * 86400)     /* longer than a queue lifetime */
-#define MSGS_FILE       "msgs"
 #define TABLE_MAX       200000  /* entries per table before old ones go */
+#define CLOSE_GRACE     G_USEC_PER_SEC  /* the log writer's delay, at most */
+
+typedef enum {
+    CLOSE_OPEN,                 /* the milter's connection is open */
+    CLOSE_PENDING,              /* closed; its record waits for the follower */
+    CLOSE_WRITTEN,              /* "ICID n close" is written */
+} close_state;
 
 typedef struct conn_ent {
     guint64     icid;
     long        pid;
     char        peer[80];       /* "ADDR]PORT" */
     time_t      closed;         /* 0: open */
+    gint64      closed_mono;    /* monotonic time of the milter's close */
+    close_state close;
+    gboolean    log_closed;     /* the follower read smtpd's disconnect */
     gboolean    tls;            /* its TLS success record is written */
 } conn_ent;
 
@@ -43,7 +69,13 @@ typedef struct msg_ent {
 static struct {
     GMutex      lock;
     seg_ids    *ids;
+    int         id_waiters;     /* takers reserving with the lock released */
+    gboolean    ids_closing;
+    GCond       ids_idle;       /* id_waiters reached 0 while closing */
     seg_record *rec;
+    time_t      last_when;      /* time of the last record written */
+    gboolean    follow;         /* a log follower runs: closes wait for it */
+    GQueue      pending;        /* ICIDs (as pointers to guint64) whose close waits */
     GHashTable *by_icid;        /* icid -> conn_ent (owner) */
     GHashTable *by_peer;        /* "ADDR]PORT" -> conn_ent */
     GHashTable *by_pid;         /* pid -> conn_ent (latest) */
@@ -52,6 +84,18 @@ static struct {
     char       *msgs_path;      /* STATE_DIR/msgs */
     gboolean    msgs_dirty;
 } mt;
+
+/* the thread that reserves ID blocks ahead */
+static struct {
+    GThread    *thread;
+    GMutex      lock;
+    GCond       cond;
+    gboolean    kicked;
+    gboolean    stop;
+    gboolean    warned;
+} refill;
+
+static void flush_closes(gint64 before);
 
 /* peer_key - "ADDR]PORT" (']' never occurs in an address) */
 static void peer_key(char *buf, size_t size, const char *addr, const char *port)
@@ -128,12 +172,20 @@ void mt_save(void)
         msg_warn("save queue ids: %s", err->message);
 }
 
-/* mt_init - open the IDs and the record file */
-gboolean mt_init(const char *state_dir, const char *record_path, GError **error)
+/* mt_init - open the IDs (blocks of id_block, 0: default) and the record file */
+gboolean mt_init(const char *state_dir, const char *record_path, guint64 id_block,
+                 GError **error)
 {
     g_mutex_init(&mt.lock);
+    g_cond_init(&mt.ids_idle);
+    g_queue_init(&mt.pending);
+    mt.ids_closing = mt.follow = FALSE;
+    mt.id_waiters = 0;
+    mt.last_when = 0;
     if ((mt.ids = seg_ids_open(state_dir, error)) == NULL)
         return FALSE;
+    if (id_block)
+        seg_ids_set_block(mt.ids, id_block);
     if ((mt.rec = seg_record_open(record_path, error)) == NULL) {
         seg_ids_close(mt.ids);
         mt.ids = NULL;
@@ -144,7 +196,7 @@ gboolean mt_init(const char *state_dir, const char *record_path, GError **error)
     mt.by_pid = g_hash_table_new(g_direct_hash, g_direct_equal);
     mt.msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, msg_ent_free);
     if (state_dir) {
-        mt.msgs_path = g_build_filename(state_dir, MSGS_FILE, NULL);
+        mt.msgs_path = g_build_filename(state_dir, MT_MSGS_FILE, NULL);
         msgs_load();
     }
     return TRUE;
@@ -170,13 +222,26 @@ void mt_metrics(void)
 void mt_shutdown(void)
 {
     mt_save();
+    if (refill.thread) {
+        g_mutex_lock(&refill.lock);
+        refill.stop = TRUE;
+        g_cond_signal(&refill.cond);
+        g_mutex_unlock(&refill.lock);
+        g_thread_join(refill.thread);
+        refill.thread = NULL;
+    }
     g_mutex_lock(&mt.lock);
+    mt.ids_closing = TRUE;
+    while (mt.id_waiters > 0)
+        g_cond_wait(&mt.ids_idle, &mt.lock);
+    flush_closes(G_MAXINT64);
     if (mt.by_peer) {
         g_hash_table_destroy(mt.by_peer);
         g_hash_table_destroy(mt.by_pid);
         g_hash_table_destroy(mt.by_icid);
         g_hash_table_destroy(mt.msgs);
     }
+    g_queue_clear_full(&mt.pending, g_free);
     seg_record_close(mt.rec);
     seg_ids_close(mt.ids);
     mt.rec = NULL;
@@ -200,26 +265,136 @@ gboolean mt_reopen(void)
     return ok;
 }
 
-/* mt_new_id - the next ICID/DCID/MID, 0 when none can be reserved */
-guint64 mt_new_id(seg_id_kind kind)
+/* write_locked - one record (when 0: now), never older than the last (mt.lock held) */
+static void write_locked(time_t when, const char *text, size_t len)
+{
+    if (mt.rec == NULL)
+        return;
+    if (when == 0)
+        when = time(NULL);
+    if (when < mt.last_when)
+        when = mt.last_when;            /* a late log line, or the clock went back */
+    mt.last_when = when;
+    seg_record_write_text(mt.rec, when, SEG_RECORD_INFO, text, len);
+}
+
+/* format - vsnprintf into a record buffer; the length written */
+static size_t format(char *buf, size_t size, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
+static size_t format(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size, fmt, ap);
+
+    return n > 0 ? MIN((size_t) n, size - 1) : 0;
+}
+
+/* refill_run - the thread that reserves each kind's next block ahead */
+static gpointer refill_run(gpointer data)
+{
+    g_mutex_lock(&refill.lock);
+    while (!refill.stop) {
+        if (!refill.kicked) {
+            g_cond_wait(&refill.cond, &refill.lock);
+            continue;
+        }
+        refill.kicked = FALSE;
+        g_mutex_unlock(&refill.lock);
+        for (int k = 0; k < SEG_ID_NKINDS; k++) {
+            g_autoptr(GError) err = NULL;
+
+            if (!seg_ids_reserve_ahead(mt.ids, k, &err) && !refill.warned) {
+                msg_warn("cannot reserve %s ahead: %s", seg_ids_kind_name(k), err->message);
+                refill.warned = TRUE;
+            }
+        }
+        g_mutex_lock(&refill.lock);
+    }
+    g_mutex_unlock(&refill.lock);
+    return NULL;
+}
+
+/* refill_kick - wake the refill thread */
+static void refill_kick(void)
+{
+    g_mutex_lock(&refill.lock);
+    refill.kicked = TRUE;
+    g_cond_signal(&refill.cond);
+    g_mutex_unlock(&refill.lock);
+}
+
+/* mt_ids_reserve - reserve each kind's first block now: a clear error at start-up */
+gboolean mt_ids_reserve(GError **error)
+{
+    for (int k = 0; k < SEG_ID_NKINDS; k++)
+        if (!seg_ids_reserve_ahead(mt.ids, k, error))
+            return FALSE;
+    return TRUE;
+}
+
+/* mt_ids_refill_start - start the thread that reserves the next blocks ahead */
+gboolean mt_ids_refill_start(GError **error)
+{
+    g_mutex_init(&refill.lock);
+    g_cond_init(&refill.cond);
+    refill.stop = refill.kicked = refill.warned = FALSE;
+    refill.thread = g_thread_try_new("ids", refill_run, NULL, error);
+    return refill.thread != NULL;
+}
+
+/* take_id - the next ID with mt.lock held; may release it to reserve a block; 0: none */
+static guint64 take_id(seg_id_kind kind)
 {
     g_autoptr(GError) err = NULL;
-    guint64 id;
+    guint64 id = 0;
+    gboolean ok;
 
-    g_mutex_lock(&mt.lock);
-    if (mt.ids == NULL) {               /* a late callback after mt_shutdown */
+    while (mt.ids && !mt.ids_closing && (id = seg_ids_try_next(mt.ids, kind)) == 0) {
+        mt.id_waiters++;
         g_mutex_unlock(&mt.lock);
-        return 0;
+        ok = seg_ids_reserve_ahead(mt.ids, kind, &err);
+        g_mutex_lock(&mt.lock);
+        if (--mt.id_waiters == 0 && mt.ids_closing)
+            g_cond_signal(&mt.ids_idle);
+        if (!ok) {
+            if (!mt.id_warned)
+                msg_warn("no new %s: %s; its records are not written", seg_ids_kind_name(kind),
+                         err->message);
+            mt.id_warned = TRUE;
+            return 0;
+        }
     }
-    id = seg_ids_next(mt.ids, kind, &err);
-    if (id == 0 && !mt.id_warned) {
-        msg_warn("no new %s: %s; its records are not written", seg_ids_kind_name(kind),
-                 err ? err->message : "unknown error");
-        mt.id_warned = TRUE;
-    } else if (id) {
-        mt.id_warned = FALSE;
+    if (mt.ids == NULL || mt.ids_closing)   /* a late callback after mt_shutdown */
+        return 0;
+    mt.id_warned = FALSE;
+    return id;
+}
+
+/*
+ * mt_new_id_record - a new ICID/DCID/MID and the record that introduces
+ * it, "PREFIX<id>REST" (REST from fmt), written in ID order; 0 when no
+ * ID can be reserved (nothing written)
+ */
+guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
+                         const char *fmt, ...)
+{
+    char rest[SEG_RECORD_LINE_MAX], buf[SEG_RECORD_LINE_MAX];
+    size_t rn;
+    int n;
+    va_list ap;
+    guint64 id;
+    gboolean low = FALSE;
+
+    va_start(ap, fmt);
+    rn = format(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
+    g_mutex_lock(&mt.lock);
+    if ((id = take_id(kind)) != 0) {
+        n = snprintf(buf, sizeof(buf), "%s%" G_GUINT64_FORMAT "%.*s", prefix, id, (int) rn, rest);
+        write_locked(when, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
+        low = seg_ids_low(mt.ids, kind);
     }
     g_mutex_unlock(&mt.lock);
+    if (low)
+        refill_kick();
     return id;
 }
 
@@ -227,8 +402,7 @@ guint64 mt_new_id(seg_id_kind kind)
 void mt_record_text(time_t when, const char *text, size_t len)
 {
     g_mutex_lock(&mt.lock);
-    if (mt.rec)
-        seg_record_write_text(mt.rec, when ? when : time(NULL), SEG_RECORD_INFO, text, len);
+    write_locked(when, text, len);
     g_mutex_unlock(&mt.lock);
 }
 
@@ -237,13 +411,13 @@ void mt_record(const char *fmt, ...)
 {
     char buf[SEG_RECORD_LINE_MAX];
     va_list ap;
-    int n;
+    size_t n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    n = format(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (n > 0)
-        mt_record_text(0, buf, MIN((size_t) n, sizeof(buf) - 1));
+        mt_record_text(0, buf, n);
 }
 
 /* mt_dropped - records that could not be written */
@@ -290,26 +464,107 @@ void mt_conn_open(guint64 icid, long pid, const char *addr, const char *port)
     g_mutex_unlock(&mt.lock);
 }
 
-/* mt_conn_close - the connection ended (kept a while for the follower) */
+/* write_close - "ICID n close" (mt.lock held) */
+static void write_close(conn_ent *e, time_t when)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "ICID %" G_GUINT64_FORMAT " close", e->icid);
+
+    write_locked(when, buf, (size_t) n);
+    e->close = CLOSE_WRITTEN;
+}
+
+/* flush_closes - write the held closes of connections closed before the grace (mt.lock held) */
+static void flush_closes(gint64 before)
+{
+    conn_ent *e;
+    guint64 *icid;
+
+    while ((icid = g_queue_peek_head(&mt.pending)) != NULL) {
+        e = mt.by_icid ? g_hash_table_lookup(mt.by_icid, icid) : NULL;
+        if (e && e->close == CLOSE_PENDING) {
+            if (e->closed_mono + CLOSE_GRACE > before)
+                break;
+            write_close(e, e->closed);
+        }
+        g_free(g_queue_pop_head(&mt.pending));
+    }
+}
+
+/* mt_follow_log - a log follower runs: hold each close until it read the disconnect */
+void mt_follow_log(gboolean on)
+{
+    g_mutex_lock(&mt.lock);
+    mt.follow = on;
+    if (!on)
+        flush_closes(G_MAXINT64);
+    g_mutex_unlock(&mt.lock);
+}
+
+/* mt_conn_close - the milter's connection ended: its close record (now or held) */
 void mt_conn_close(guint64 icid)
 {
     conn_ent *e;
 
     g_mutex_lock(&mt.lock);
-    if (mt.by_icid && (e = g_hash_table_lookup(mt.by_icid, &icid)) != NULL)
+    if (mt.by_icid && (e = g_hash_table_lookup(mt.by_icid, &icid)) != NULL
+        && e->close == CLOSE_OPEN) {
         e->closed = time(NULL);
+        e->closed_mono = g_get_monotonic_time();
+        if (!mt.follow || e->log_closed) {
+            write_close(e, 0);
+        } else {
+            e->close = CLOSE_PENDING;
+            g_queue_push_tail(&mt.pending, g_memdup2(&icid, sizeof(icid)));
+        }
+    }
     g_mutex_unlock(&mt.lock);
 }
 
-/* mt_conn_claim_tls - TRUE for the first caller: it writes "ICID n TLS success" */
-gboolean mt_conn_claim_tls(guint64 icid)
+/* mt_conn_log_close - the follower read the connection's disconnect (at when) */
+void mt_conn_log_close(guint64 icid, time_t when)
 {
     conn_ent *e;
-    gboolean first = FALSE;
 
     g_mutex_lock(&mt.lock);
-    if (mt.by_icid && (e = g_hash_table_lookup(mt.by_icid, &icid)) != NULL && !e->tls)
+    if (mt.by_icid && (e = g_hash_table_lookup(mt.by_icid, &icid)) != NULL) {
+        e->log_closed = TRUE;
+        if (e->close == CLOSE_PENDING)
+            write_close(e, when);
+    }
+    g_mutex_unlock(&mt.lock);
+}
+
+/* mt_log_read_to - the follower read every log line written before monotonic time t */
+void mt_log_read_to(gint64 t)
+{
+    g_mutex_lock(&mt.lock);
+    flush_closes(t);
+    g_mutex_unlock(&mt.lock);
+}
+
+/*
+ * mt_conn_tls_record - "ICID n TLS success ..." (text after the ICID),
+ * once per connection: TRUE for the first caller, who wrote it
+ */
+gboolean mt_conn_tls_record(guint64 icid, time_t when, const char *fmt, ...)
+{
+    char rest[SEG_RECORD_LINE_MAX], buf[SEG_RECORD_LINE_MAX];
+    conn_ent *e;
+    gboolean first = FALSE;
+    size_t rn;
+    int n;
+    va_list ap;
+
+    va_start(ap, fmt);
+    rn = format(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
+    g_mutex_lock(&mt.lock);
+    if (mt.by_icid && (e = g_hash_table_lookup(mt.by_icid, &icid)) != NULL && !e->tls) {
         first = e->tls = TRUE;
+        n = snprintf(buf, sizeof(buf), "ICID %" G_GUINT64_FORMAT "%.*s", icid, (int) rn, rest);
+        write_locked(when, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
+    }
     g_mutex_unlock(&mt.lock);
     return first;
 }
@@ -419,7 +674,7 @@ void mt_expire(time_t now)
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         conn_ent *e = v;
 
-        if (e->closed && (e->closed < now - CONN_KEEP || full))
+        if (e->close == CLOSE_WRITTEN && (e->closed < now - CONN_KEEP || full))
             g_ptr_array_add(gone, e);
     }
     for (guint i = 0; i < gone->len; i++)

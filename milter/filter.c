@@ -14,7 +14,8 @@
  *   envrcpt   MID m ICID n RID r To: <a>; the queue id (macro i) binds
  *             the MID for the follower's delivery records
  *   eom       Message finished MID m done
- *   close     ICID n close
+ *   close     ICID n close (held until the log follower read the
+ *             connection's end: correlate.c)
  *
  * Every callback accepts: trouble here (no ID, a record not written,
  * odd macros) never rejects or delays mail. Macro values are untrusted:
@@ -122,11 +123,10 @@ static void tls_check(SMFICTX *ctx, conn *c)
     if (v == NULL || c->tls_done || c->icid == 0)
         return;
     c->tls_done = TRUE;
-    if (!mt_conn_claim_tls(c->icid))
-        return;                         /* the log follower was first */
-    mt_record("ICID " ID " TLS success protocol %s cipher %s", c->icid,
-              seg_record_field(v, b1, sizeof(b1), TRUE),
-              seg_record_field(macro(ctx, "{cipher}"), b2, sizeof(b2), TRUE));
+    /* unless the log follower was first */
+    mt_conn_tls_record(c->icid, 0, " TLS success protocol %s cipher %s",
+                       seg_record_field(v, b1, sizeof(b1), TRUE),
+                       seg_record_field(macro(ctx, "{cipher}"), b2, sizeof(b2), TRUE));
 }
 
 /* conn_get - the connection state of ctx, made on first use */
@@ -207,8 +207,6 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         mt_conn_close(c->icid);
     msg_reset(c);
     c->tls_done = FALSE;
-    if ((c->icid = mt_new_id(SEG_ID_ICID)) == 0)
-        return SMFIS_CONTINUE;
     peer_of(ctx, (const struct sockaddr *) sa, addr, sizeof(addr), port, sizeof(port));
     if ((ifname = macro(ctx, "{if_name}")) == NULL)
         ifname = macro(ctx, "{daemon_name}");
@@ -225,10 +223,13 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         verified = name != NULL;
     if (ptr == NULL && verified)
         ptr = name;
-    mt_record("New SMTP ICID " ID " interface %s (%s) address %s reverse dns host %s verified %s",
-              c->icid, seg_record_field(ifname, b1, sizeof(b1), TRUE),
-              seg_record_field(ifaddr, b2, sizeof(b2), TRUE), addr, seg_record_field(ptr, b3, sizeof(b3), TRUE), verified ? "yes" : "no");
-    mt_conn_open(c->icid, mt_smtpd_pid_of(macro(ctx, "v")), addr, port);
+    c->icid = mt_new_id_record(SEG_ID_ICID, 0, "New SMTP ICID ",
+                               " interface %s (%s) address %s reverse dns host %s verified %s",
+                               seg_record_field(ifname, b1, sizeof(b1), TRUE),
+                               seg_record_field(ifaddr, b2, sizeof(b2), TRUE), addr,
+                               seg_record_field(ptr, b3, sizeof(b3), TRUE), verified ? "yes" : "no");
+    if (c->icid)
+        mt_conn_open(c->icid, mt_smtpd_pid_of(macro(ctx, "v")), addr, port);
     return SMFIS_CONTINUE;
 }
 
@@ -252,10 +253,9 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
         return go(c);
     tls_check(ctx, c);
     msg_reset(c);
-    if ((c->mid = mt_new_id(SEG_ID_MID)) == 0)
+    if ((c->mid = mt_new_id_record(SEG_ID_MID, 0, "Start MID ", " ICID " ID, c->icid)) == 0)
         return go(c);
     from = mt_envelope(argv ? argv[0] : NULL);
-    mt_record("Start MID " ID " ICID " ID, c->mid, c->icid);
     mt_record("MID " ID " ICID " ID " From: <%s>", c->mid, c->icid, from);
     bind_qid(ctx, c);
     return go(c);
@@ -313,10 +313,8 @@ static sfsistat on_close(SMFICTX *ctx)
 
     if (c == NULL)
         return SMFIS_CONTINUE;
-    if (c->icid) {
-        mt_record("ICID " ID " close", c->icid);
-        mt_conn_close(c->icid);
-    }
+    if (c->icid)
+        mt_conn_close(c->icid);         /* writes "ICID n close", maybe later */
     msg_reset(c);
     g_ptr_array_unref(c->rcpts);
     g_free(c);

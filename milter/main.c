@@ -14,6 +14,7 @@
  * wrapper consumes SIGHUP itself (reopen) and returns every other signal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -34,11 +35,13 @@
 #include "sigpipe.h"
 #include "privs.h"
 #include "recmetrics.h"
+#include "store.h"
 #include "milter.h"
 
 #define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
 #define DEFAULT_MAILLOG     "/var/log/postfix.log"      /* conf/postfix-milter.cf's maillog_file */
-#define DEFAULT_STATE_DIR   "/var/lib/segtls"
+#define DEFAULT_STATE_DIR   "/var/lib/segtls/milter"
+#define ID_BLOCK_MAX        1000000
 #define DEFAULT_SOCK_GROUP  "postfix"
 #define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
 
@@ -60,6 +63,7 @@ static gboolean opt_no_mail_log;
 static char *opt_metrics;
 static char *opt_pf_config;
 static char **opt_names;
+static gint64 opt_id_block = -1;      /* -1: the default */
 
 static GOptionEntry options[] = {
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
@@ -89,7 +93,9 @@ static GOptionEntry options[] = {
     {"metrics", 0, 0, G_OPTION_ARG_STRING, &opt_metrics,
      "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
     {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
-     "IDs and the follower's offset (default " DEFAULT_STATE_DIR ")", "DIR"},
+     "IDs and the follower's offset, the milter's own (default " DEFAULT_STATE_DIR ")", "DIR"},
+    {"id-block", 0, 0, G_OPTION_ARG_INT64, &opt_id_block,
+     "IDs reserved per update of STATE_DIR/ids (default 1000)", "N"},
     {"user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
      "Run as this user once the socket and files are open", "NAME"},
     {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
@@ -171,22 +177,80 @@ static void socket_perms(const char *spec, const struct passwd *pw)
         msg_fatal("%s: %s", path, g_strerror(errno));
 }
 
-/* give_to - make the state dir and record file the user's */
-static void give_to(const struct passwd *pw, const char *state_dir, const char *records)
+/*
+ * make_state_dir - the milter's state directory; made when missing
+ * (parents 0755, itself 0750) and then given to pw. One that exists is
+ * left as it is, and refused when it holds segtls-policyd's state.
+ */
+static void make_state_dir(const char *dir, const struct passwd *pw)
 {
-    g_autoptr(GDir) dir = g_dir_open(state_dir, 0, NULL);
-    const char *name;
+    g_autofree char *parent = g_path_get_dirname(dir);
+    const char *theirs;
+    int fd, err;
 
-    if (chown(state_dir, pw->pw_uid, pw->pw_gid) < 0
-        || (records && chown(records, pw->pw_uid, pw->pw_gid) < 0))
-        msg_fatal("cannot give %s and %s to %s: %s", state_dir, records, pw->pw_name,
-                  g_strerror(errno));
-    while (dir && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *p = g_build_filename(state_dir, name, NULL);
-
-        if (lchown(p, pw->pw_uid, pw->pw_gid) < 0)
-            msg_warn("chown %s: %s", p, g_strerror(errno));
+    if ((theirs = seg_store_file_in(dir)) != NULL)
+        msg_fatal("state directory %s holds segtls-policyd's %s: give the milter its own "
+                  "--state-dir (default " DEFAULT_STATE_DIR ")", dir, theirs);
+    if (g_mkdir_with_parents(parent, 0755) < 0)
+        msg_fatal("%s: %s", parent, g_strerror(errno));
+    if (pw && (err = seg_user_access(pw, parent, X_OK)) != 0)
+        msg_fatal("%s: %s for user %s (it holds the state directory)", parent, g_strerror(err),
+                  pw->pw_name);
+    if (mkdir(dir, 0750) < 0) {
+        if (errno != EEXIST)
+            msg_fatal("%s: %s", dir, g_strerror(errno));
+        return;
     }
+    if (pw == NULL)
+        return;
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
+        || fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+        msg_fatal("cannot give %s to %s: %s", dir, pw->pw_name, g_strerror(errno));
+    close(fd);
+}
+
+/* make_records - a records file that does not exist yet is made for pw */
+static void make_records(const char *path, const struct passwd *pw)
+{
+    int fd;
+
+    if (pw == NULL || path == NULL)
+        return;                         /* no user to give it, or no file (--no-mail-log) */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return;                         /* there already, or seg_record_open says why */
+    if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+        msg_fatal("cannot give %s to %s: %s", path, pw->pw_name, g_strerror(errno));
+    close(fd);
+}
+
+/*
+ * check_access - before anything is written: pw can write the state
+ * directory and what is opened in place there, and the records file
+ */
+static void check_access(const struct passwd *pw, const char *state_dir, const char *records)
+{
+    static const struct {
+        const char *name;
+        int         mode;
+    } files[] = {
+        {SEG_IDS_LOCK, R_OK | W_OK}, {SEG_IDS_FILE, R_OK}, {MT_FOLLOWER_FILE, R_OK},
+        {MT_MSGS_FILE, R_OK},
+    };
+    int err;
+
+    if ((err = seg_user_access(pw, state_dir, W_OK | X_OK)) != 0)
+        msg_fatal("state directory %s: %s for user %s", state_dir, g_strerror(err), pw->pw_name);
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *p = g_build_filename(state_dir, files[i].name, NULL);
+
+        if (access(p, F_OK) == 0 && (err = seg_user_access(pw, p, files[i].mode)) != 0)
+            msg_fatal("%s: %s for user %s", p, g_strerror(err), pw->pw_name);
+    }
+    if (records != NULL && access(records, F_OK) == 0
+        && (err = seg_user_access(pw, records, W_OK)) != 0)
+        msg_fatal("records file %s: %s for user %s (it could not be reopened)", records,
+                  g_strerror(err), pw->pw_name);
 }
 
 /* block_signals - only libmilter's signal thread takes HUP, TERM, INT */
@@ -324,9 +388,15 @@ int main(int argc, char **argv)
         msg_error("unknown user \"%s\"", opt_user);
         return 2;
     }
-    if (g_mkdir_with_parents(state_dir, 0750) < 0)
-        msg_fatal("%s: %s", state_dir, g_strerror(errno));
-    if (!mt_init(state_dir, records, &err))
+    if (opt_id_block != -1 && (opt_id_block < 1 || opt_id_block > ID_BLOCK_MAX)) {
+        msg_error("bad --id-block %" G_GINT64_FORMAT ": want 1 to %d", opt_id_block, ID_BLOCK_MAX);
+        return 2;
+    }
+    make_state_dir(state_dir, pw);
+    if (pw)
+        check_access(pw, state_dir, records);
+    make_records(records, pw);
+    if (!mt_init(state_dir, records, opt_id_block > 0 ? (guint64) opt_id_block : 0, &err))
         msg_fatal("%s", err->message);
     if (push)
         mt_set_push(push);
@@ -338,10 +408,10 @@ int main(int argc, char **argv)
             msg_fatal("%s", err->message);
         socket_perms(sock, pw);
     }
-    if (pw) {
-        give_to(pw, state_dir, records);
+    if (pw)
         seg_drop_privileges(pw);
-    }
+    if (!mt_ids_reserve(&err))
+        msg_fatal("%s", err->message);
     if (!opt_foreground) {
         (void) msg_detach_init(LOG_MAIL, opt_log_file);
         if (daemon(0, 0) < 0)
@@ -349,6 +419,8 @@ int main(int argc, char **argv)
     }
     block_signals();
     small_stacks();
+    if (!mt_ids_refill_start(&err))
+        msg_fatal("%s", err->message);
     if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))
         msg_fatal("%s", err->message);
     if (!opt_no_follow

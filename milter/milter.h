@@ -19,20 +19,31 @@
 #include "ids.h"
 #include "record.h"
 
+/* the milter's files in its state directory, besides ids.h's */
+#define MT_MSGS_FILE        "msgs"      /* queue id table (correlate.c) */
+#define MT_FOLLOWER_FILE    "follower"  /* the log follower's place (follower.c) */
+
 /* correlate.c */
-gboolean mt_init(const char *state_dir, const char *record_path, GError **error);
+gboolean mt_init(const char *state_dir, const char *record_path, guint64 id_block,
+                 GError **error);
+gboolean mt_ids_reserve(GError **error);
+gboolean mt_ids_refill_start(GError **error);
 void    mt_set_push(seg_syslogpush *push);
 void    mt_metrics(void);
 void    mt_shutdown(void);
 gboolean mt_reopen(void);
-guint64 mt_new_id(seg_id_kind kind);
+guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
+                         const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void    mt_record(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void    mt_record_text(time_t when, const char *text, size_t len);
 guint64 mt_dropped(void);
+void    mt_follow_log(gboolean on);
+void    mt_log_read_to(gint64 t);
 void    mt_conn_open(guint64 icid, long pid, const char *addr, const char *port);
 void    mt_conn_close(guint64 icid);
+void    mt_conn_log_close(guint64 icid, time_t when);
 guint64 mt_conn_icid(long pid, const char *addr, const char *port);
-gboolean mt_conn_claim_tls(guint64 icid);
+gboolean mt_conn_tls_record(guint64 icid, time_t when, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 void    mt_msg_bind(const char *qid, guint64 mid, guint64 icid, GPtrArray *rcpts);
 gboolean mt_msg_lookup(const char *qid, guint64 *mid, guint64 *icid);
 int     mt_msg_rid(const char *qid, const char *rcpt);

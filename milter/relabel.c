@@ -11,7 +11,9 @@
  *   whichever of milter and follower sees it first (a client may never
  *   send the HELO after STARTTLS that carries the milter its macros);
  *   "ICID n TLS failed" and "TLS was required ..." get the milter's
- *   ICID of that smtpd pid and client address:port;
+ *   ICID of that smtpd pid and client address:port; the parser's
+ *   "ICID n close" (smtpd's disconnect line) lets the milter write its
+ *   close, which waits for it (correlate.c);
  *   outbound records get new persistent DCIDs, and the MID (and RIDs)
  *   the milter bound to the queue id; messages the milter never saw
  *   (pickup, bounces, milter down) get a new persistent MID and all
@@ -141,12 +143,7 @@ static guint64 mid_real(mt_relabel *r, mid_ent *m, time_t when)
         return mid;
     }
     m->milter = FALSE;
-    if ((m->real = mt_new_id(SEG_ID_MID)) != 0) {
-        char buf[128];
-        int n = snprintf(buf, sizeof(buf), "Start MID " ID " ICID " ID, m->real, m->icid);
-
-        mt_record_text(when, buf, (size_t) n);
-    }
+    m->real = mt_new_id_record(SEG_ID_MID, when, "Start MID ", " ICID " ID, m->icid);
     return m->real;
 }
 
@@ -182,12 +179,11 @@ static void on_new_icid(mt_relabel *r, time_t when, const char *s, size_t n)
     ie = g_new0(in_ent, 1);
     ie->pid = r->pid;
     ie->seen = when;
-    if (r->log_only) {
-        if ((ie->real = mt_new_id(SEG_ID_ICID)) == 0) {
-            g_free(ie);
-            return;
-        }
-        emit(when, "New SMTP ICID " ID "%.*s", ie->real, (int) (e - s), s);
+    if (r->log_only
+        && (ie->real = mt_new_id_record(SEG_ID_ICID, when, "New SMTP ICID ", "%.*s",
+                                        (int) (e - s), s)) == 0) {
+        g_free(ie);
+        return;
     }
     memcpy(ie->addr, b + 1, c - b - 1);
     if (c + 1 < te && c[1] == ':') {
@@ -207,15 +203,23 @@ static void on_icid(mt_relabel *r, time_t when, const char *s, size_t n)
     guint64 x = num(&s, e), icid;
 
     if (lit(&s, e, " close")) {
-        if (r->log_only && (icid = real_icid(r, x)) != 0)
-            emit(when, "ICID " ID " close", icid);
+        if ((icid = real_icid(r, x)) != 0) {
+            if (r->log_only)
+                emit(when, "ICID " ID " close", icid);
+            else
+                mt_conn_log_close(icid, when);  /* the milter's close may wait for this */
+        }
         g_hash_table_remove(r->icids, &x);
         return;
     }
     if (e - s > 12 && memcmp(s, " TLS success", 12) == 0) {
         /* usually the milter's (HELO after STARTTLS); ours if it had none */
-        if ((icid = real_icid(r, x)) != 0 && (r->log_only || mt_conn_claim_tls(icid)))
+        if ((icid = real_icid(r, x)) == 0)
+            return;
+        if (r->log_only)
             emit(when, "ICID " ID "%.*s", icid, (int) (e - s), s);
+        else
+            mt_conn_tls_record(icid, when, "%.*s", (int) (e - s), s);
         return;
     }
     if (!(e - s > 11 && (memcmp(s, " TLS failed", 11) == 0 || memcmp(s, " TLS was re", 11) == 0)))
@@ -318,8 +322,7 @@ static void on_new_dcid(mt_relabel *r, time_t when, const char *s, size_t n)
         return;
     de = g_new0(dcid_ent, 1);
     de->seen = when;
-    if ((de->real = mt_new_id(SEG_ID_DCID)) != 0)
-        emit(when, "New SMTP DCID " ID "%.*s", de->real, (int) (e - s), s);
+    de->real = mt_new_id_record(SEG_ID_DCID, when, "New SMTP DCID ", "%.*s", (int) (e - s), s);
     g_hash_table_replace(r->dcids, g_memdup2(&d, sizeof(d)), de);
 }
 

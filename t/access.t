@@ -9,19 +9,25 @@
 #   segtls-t1    group (and user) that --group names
 #   segtls-t1m   member of segtls-t1 (supplementary)
 #   segtls-t1x   not a member
+# Without root (no test users) the same daemons run as the user running
+# the test: its own socket, the modes of every file, the static checks.
 source "$(dirname "$0")/lib/tap.sh"
 
 POLICYD=$(bin segtls-policyd)
 SEGTLS=$(bin segtls)
 [ -x "$POLICYD" ] && [ -x "$SEGTLS" ] || skip_all "segtls-policyd or segtls not built"
-[ "$(id -u)" = 0 ] || skip_all "needs root (test users, runuser)"
-for p in useradd userdel groupdel runuser setpriv; do
-    command -v "$p" >/dev/null || skip_all "$p not installed"
-done
-# The programs must be reachable by the test users.
-runuser -u nobody -- test -x "$SEGTLS" || skip_all "$SEGTLS is not executable by other users"
-
-G=segtls-t1; M=segtls-t1m; X=segtls-t1x
+ROOT=; [ "$(id -u)" = 0 ] && ROOT=1
+if [ -n "$ROOT" ]; then
+    for p in useradd userdel groupdel runuser setpriv; do
+        command -v "$p" >/dev/null || skip_all "$p not installed"
+    done
+    # The programs must be reachable by the test users.
+    runuser -u nobody -- test -x "$SEGTLS" || skip_all "$SEGTLS is not executable by other users"
+    G=segtls-t1; M=segtls-t1m; X=segtls-t1x
+else
+    # the user running the test stands for all three
+    G=$(id -gn); M=$(id -un); X=$M
+fi
 # mkuser NAME [useradd-args] - create a system user unless it exists
 mkuser() {
     local n=$1; shift
@@ -29,10 +35,12 @@ mkuser() {
     useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$@" "$n" || return 1
     at_exit "userdel $n; groupdel $n"
 }
-mkuser "$G" || skip_all "useradd $G failed"
-mkuser "$M" -G "$G" || skip_all "useradd $M failed"
-mkuser "$X" || skip_all "useradd $X failed"
-id -nG "$M" | grep -qw "$G" || usermod -aG "$G" "$M"
+if [ -n "$ROOT" ]; then
+    mkuser "$G" || skip_all "useradd $G failed"
+    mkuser "$M" -G "$G" || skip_all "useradd $M failed"
+    mkuser "$X" || skip_all "useradd $X failed"
+    id -nG "$M" | grep -qw "$G" || usermod -aG "$G" "$M"
+fi
 
 S=$T/run/policyd.sock
 CONF=$T/etc/segtls.conf
@@ -48,43 +56,60 @@ run() {
     ERR=$(cat "$T/err")
 }
 # as USER CMD... - run as another user (supplementary groups from the group file)
-as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
+as() {
+    local u=$1; shift
+    if [ -n "$ROOT" ]; then runuser -u "$u" -- "$@"; else "$@"; fi
+}
+# root_only N NAME - N skipped tests when not root
+root_only() { [ -n "$ROOT" ] || skip "$1" "$2 needs root (test users)"; [ -n "$ROOT" ]; }
 
 # --- policyd with --group: the socket and its directory -----------------
-"$POLICYD" --foreground --config "$CONF" --state-dir "$STATE" --socket "$S" \
-    --group "$G" 2>>"$T/policyd.log" &
-PD=$!
-at_exit "kill -9 $PD"
-for ((i=0; i<500; i++)); do "$SEGTLS" --socket "$S" status >/dev/null 2>&1 && break; sleep 0.01; done
-is "$(stat -c '%a %U %G' "$S")" "660 root $G" "socket 0660 root:$G"
-is "$(stat -c '%a %U %G' "$T/run")" "750 root $G" "socket directory 0750 root:$G"
+if root_only 12 "group access"; then
+    "$POLICYD" --foreground --config "$CONF" --state-dir "$STATE" --socket "$S" \
+        --group "$G" 2>>"$T/policyd.log" &
+    PD=$!
+    at_exit "kill -9 $PD"
+    for ((i=0; i<500; i++)); do "$SEGTLS" --socket "$S" status >/dev/null 2>&1 && break; sleep 0.01; done
+    is "$(stat -c '%a %U %G' "$S")" "660 root $G" "socket 0660 root:$G"
+    is "$(stat -c '%a %U %G' "$T/run")" "750 root $G" "socket directory 0750 root:$G"
 
-run "$SEGTLS" --socket "$S" show
-ok $RC "root is allowed"
-run as "$M" "$SEGTLS" --socket "$S" show
-is "$RC $(grep -c inbound.methods <<<"$OUT")" "0 1" "member of $G (supplementary) is allowed"
-run setpriv --reuid="$X" --regid="$G" --clear-groups "$SEGTLS" --socket "$S" status
-is "$RC" 0 "a process whose gid is $G is allowed"
-run as "$X" "$SEGTLS" --socket "$S" show
-is "$RC $ERR" "1 segtls: cannot reach segtls-policyd at $S: Permission denied" \
-    "non-member: refused by the file modes"
+    run "$SEGTLS" --socket "$S" show
+    ok $RC "root is allowed"
+    run as "$M" "$SEGTLS" --socket "$S" show
+    is "$RC $(grep -c inbound.methods <<<"$OUT")" "0 1" "member of $G (supplementary) is allowed"
+    run setpriv --reuid="$X" --regid="$G" --clear-groups "$SEGTLS" --socket "$S" status
+    is "$RC" 0 "a process whose gid is $G is allowed"
+    run as "$X" "$SEGTLS" --socket "$S" show
+    is "$RC $ERR" "1 segtls: cannot reach segtls-policyd at $S: Permission denied" \
+        "non-member: refused by the file modes"
 
-# A mis-set mode lets the non-member reach the socket: the daemon refuses.
-chmod 0755 "$T/run"; chmod 0666 "$S"
-run as "$X" "$SEGTLS" --socket "$S" show
-is "$RC $ERR" "1 segtls: permission denied: user $X is not in group $G" \
-    "mode 0666: non-member refused by policyd (SO_PEERCRED), one-line error"
-run as "$X" "$SEGTLS" --socket "$S" set inbound.methods 1.2-1.3
-is "$RC $ERR" "1 segtls: permission denied: user $X is not in group $G" \
-    "mode 0666: non-member cannot set either"
-is "$(grep -c "warning: control: permission denied: user $X is not in group $G" "$T/policyd.log")" 2 \
-    "policyd logs each refusal"
-run as "$M" "$SEGTLS" --socket "$S" status
-ok $RC "member still allowed"
-run "$SEGTLS" --socket "$S" show
-ok $RC "root still allowed"
-kill -0 $PD
-ok $? "policyd still runs"
+    # A mis-set mode lets the non-member reach the socket: the daemon refuses.
+    chmod 0755 "$T/run"; chmod 0666 "$S"
+    run as "$X" "$SEGTLS" --socket "$S" show
+    is "$RC $ERR" "1 segtls: permission denied: user $X is not in group $G" \
+        "mode 0666: non-member refused by policyd (SO_PEERCRED), one-line error"
+    run as "$X" "$SEGTLS" --socket "$S" set inbound.methods 1.2-1.3
+    is "$RC $ERR" "1 segtls: permission denied: user $X is not in group $G" \
+        "mode 0666: non-member cannot set either"
+    is "$(grep -c "warning: control: permission denied: user $X is not in group $G" "$T/policyd.log")" 2 \
+        "policyd logs each refusal"
+    run as "$M" "$SEGTLS" --socket "$S" status
+    ok $RC "member still allowed"
+    run "$SEGTLS" --socket "$S" show
+    ok $RC "root still allowed"
+    kill -0 $PD
+    ok $? "policyd still runs"
+
+else
+    # the user running the test owns the socket and may use it
+    "$POLICYD" --foreground --config "$CONF" --state-dir "$STATE" --socket "$S" 2>>"$T/policyd.log" &
+    PD=$!
+    at_exit "kill -9 $PD"
+    for ((i=0; i<500; i++)); do "$SEGTLS" --socket "$S" status >/dev/null 2>&1 && break; sleep 0.01; done
+    run "$SEGTLS" --socket "$S" show
+    is "$RC $(grep -c inbound.methods <<<"$OUT")" "0 1" "the socket's owner ($M) is allowed"
+    is "$(stat -c '%a %U' "$S")" "660 $M" "socket 0660, its owner's"
+fi
 
 # --- state file modes ----------------------------------------------------
 as "$M" "$SEGTLS" --socket "$S" set inbound.methods 1.2-1.3 >/dev/null 2>&1
@@ -99,33 +124,36 @@ like "$(grep -h '^user=' "$STATE"/rollback/*.conf)" "^user=$M\$" "rollback entry
 kill -TERM $PD; wait $PD 2>/dev/null
 
 # --- policyd owner: --user makes the socket that user's -----------------
-mkdir -p "$T/own"
-chown "$X" "$T/own"
-cp "$CONF" "$T/own/segtls.conf"; chown "$X" "$T/own/segtls.conf"
-"$POLICYD" --foreground --config "$T/own/segtls.conf" --state-dir "$T/own/state" \
-    --socket "$T/own/run/p.sock" --user "$X" 2>>"$T/policyd2.log" &
-PD2=$!
-at_exit "kill -9 $PD2"
-for ((i=0; i<500; i++)); do "$SEGTLS" --socket "$T/own/run/p.sock" status >/dev/null 2>&1 && break; sleep 0.01; done
-is "$(awk '/^Uid:/ {print $2}' "/proc/$PD2/status")" "$(id -u "$X")" "policyd --user $X drops root"
-run as "$X" "$SEGTLS" --socket "$T/own/run/p.sock" status
-is "$RC" 0 "the socket's owner is allowed"
-chmod 0755 "$T/own/run"; chmod 0666 "$T/own/run/p.sock"
-run as "$M" "$SEGTLS" --socket "$T/own/run/p.sock" status
-is "$RC $ERR" "1 segtls: permission denied: user $M is not in group root" \
-    "neither owner nor in the socket's group: refused"
-kill -TERM $PD2; wait $PD2 2>/dev/null
+if root_only 4 "policyd --user"; then
+    mkdir -p "$T/own"
+    chown "$X" "$T/own"
+    cp "$CONF" "$T/own/segtls.conf"; chown "$X" "$T/own/segtls.conf"
+    "$POLICYD" --foreground --config "$T/own/segtls.conf" --state-dir "$T/own/state" \
+        --socket "$T/own/run/p.sock" --user "$X" 2>>"$T/policyd2.log" &
+    PD2=$!
+    at_exit "kill -9 $PD2"
+    for ((i=0; i<500; i++)); do "$SEGTLS" --socket "$T/own/run/p.sock" status >/dev/null 2>&1 && break; sleep 0.01; done
+    is "$(awk '/^Uid:/ {print $2}' "/proc/$PD2/status")" "$(id -u "$X")" "policyd --user $X drops root"
+    run as "$X" "$SEGTLS" --socket "$T/own/run/p.sock" status
+    is "$RC" 0 "the socket's owner is allowed"
+    chmod 0755 "$T/own/run"; chmod 0666 "$T/own/run/p.sock"
+    run as "$M" "$SEGTLS" --socket "$T/own/run/p.sock" status
+    is "$RC $ERR" "1 segtls: permission denied: user $M is not in group root" \
+        "neither owner nor in the socket's group: refused"
+    kill -TERM $PD2; wait $PD2 2>/dev/null
+fi
 
 # --- the milter unprivileged: its files ----------------------------------
 if [ -x "$(bin segtls-milter)" ]; then
     mkdir -p "$T/ml/log"
+    user=(); [ -n "$ROOT" ] && user=(-u "$X")
     "$(bin segtls-milter)" -f --no-follow -s "unix:$T/ml/milter.sock" -g "$G" \
-        -o "$T/ml/log/mail_logs" -d "$T/ml/state" -u "$X" 2>"$T/ml/err" &
+        -o "$T/ml/log/mail_logs" -d "$T/ml/state" "${user[@]}" 2>"$T/ml/err" &
     MP=$!
     at_exit "kill -9 $MP"
     wait_file "$T/ml/milter.sock" 50
     sleep 0.2
-    is "$(awk '/^Uid:/ {print $2}' "/proc/$MP/status" 2>&1)" "$(id -u "$X")" "milter --user: runs as $X"
+    is "$(awk '/^Uid:/ {print $2}' "/proc/$MP/status" 2>&1)" "$(id -u "$X")" "milter runs as $X${ROOT:+ (--user)}"
     is "$(stat -c '%a %U %G' "$T/ml/milter.sock" 2>&1)" "660 $X $G" "milter socket 0660, group from --socket-group"
     is "$(stat -c '%a %U' "$T/ml/state" 2>&1)" "750 $X" "milter state dir 0750, its user's"
     is "$(stat -c '%a %U' "$T/ml/log/mail_logs" 2>&1)" "640 $X" "mail_logs 0640"

@@ -8,18 +8,16 @@
 #  - full disk (a small tmpfs): the milter's record log, policyd's state
 #    dir and committed file, the standalone spool: a clear one-line
 #    error, no crash, no torn line, and writing resumes with space;
-#  - record log rotation under load, by rename + SIGHUP and by
-#    copytruncate: every connection's records exactly once;
+#  - record log rotation under load with the shipped logrotate stanza
+#    (rename, then SIGHUP): every connection's records exactly once;
 #  - segtls-standalone killed (-9) with messages in flight: every message
-#    it accepted (250 after DATA) reaches the next hop after a restart.
+#    it accepted (250 after DATA) reaches the next hop after a restart
+#    (first: the one part that needs no root).
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (tmpfs mounts, private Postfix)"
 MILTER=$(bin segtls-milter); POLICYD=$(bin segtls-policyd); SEGTLS=$(bin segtls)
 SA=$(bin segtls-standalone)
-[ -x "$MILTER" ] && [ -x "$POLICYD" ] || skip_all "segtls-milter or segtls-policyd not built"
-for p in smtp-source postfix swaks; do command -v $p >/dev/null || skip_all "$p not installed"; done
 
 # mount_small DIR SIZE - a tmpfs of SIZE at DIR, unmounted at exit
 mount_small() {
@@ -27,9 +25,6 @@ mount_small() {
     mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" || return 1
     at_exit "umount -l $1"
 }
-mkdir -p "$T/probe"
-mount -t tmpfs -o size=200k tmpfs "$T/probe" 2>/dev/null && umount "$T/probe" ||
-    skip_all "mount -t tmpfs is not permitted here"
 # fill DIR - use up every free byte of DIR's file system
 fill() { dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; dd if=/dev/zero of="$1/fill2" bs=1 2>/dev/null; true; }
 unfill() { rm -f "$1/fill" "$1/fill2"; }
@@ -38,6 +33,84 @@ STAMP='[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4} (Info|Warning|
 torn() { { grep -vE "^$STAMP" "$1"; grep -E ".$STAMP" "$1"; } | wc -l; }
 # count REGEX FILES... - matching lines over the files
 count() { local r=$1; shift; cat "$@" 2>/dev/null | grep -cE -- "$r"; }
+
+# --- standalone killed with messages in flight (no root needed) ----------
+if [ ! -x "$SA" ]; then
+    skip 7 "segtls-standalone not built"
+else
+    source "$(dirname "$0")/lib/certs.sh"
+    certs_make "$T/certs" >/dev/null 2>&1
+    # A relays to B. Ten clients send numbered messages to A; A gets kill -9
+    # mid-stream; A restarts on the same spool. Every number A answered 250
+    # must reach B's spool.
+    PA=$(free_port); PB=$(free_port)
+    while [ "$PB" = "$PA" ]; do PB=$(free_port); done
+    mkdir -p "$T/A" "$T/B"
+    sa_start() {   # sa_start NAME PORT ARGS...
+        local name=$1 d=$T/$1 p=$2; shift 2
+        "$SA" --config "$SEGTLS_TOP/conf/segtls.conf" --cert "$CERTS/rsa.pem" --smtp-listen "127.0.0.1:$p" \
+            --spool "$d/spool" --state-dir "$d/state" --mail-log "$d/mail_logs" --gui-log "$d/gui_logs" \
+            --retry-min 1 --retry-max 2 "$@" >>"$d/err" 2>&1 &
+        eval "PID_$name=$!"
+        at_exit "kill -9 $! 2>/dev/null; wait $! 2>/dev/null"
+        wait_port "$p" 100
+    }
+    # send PORT SEQ - one message over /dev/tcp; status 0 when DATA got 250
+    send() {
+        local l
+        exec 5<>"/dev/tcp/127.0.0.1/$1" || return 1
+        exp() { IFS= read -r -t 10 l <&5 && [[ "$l" == $1* ]]; }
+        exp 220 && printf 'HELO c\r\n' >&5 && exp 250 &&
+        printf 'MAIL FROM:<a@example.org>\r\n' >&5 && exp 250 &&
+        printf 'RCPT TO:<b@example.net>\r\n' >&5 && exp 250 &&
+        printf 'DATA\r\n' >&5 && exp 354 &&
+        printf 'Subject: seq %s\r\nX-Seq: %s\r\n\r\nbody %s\r\n.\r\n' "$2" "$2" "$2" >&5 && exp 250
+        local rc=$?
+        printf 'QUIT\r\n' >&5 2>/dev/null; exec 5>&-
+        return $rc
+    }
+    sa_start B "$PB"
+    sa_start A "$PA" --relay "127.0.0.1:$PB"
+    ok $? "standalone A (relaying to B) starts"
+    workers=()
+    for w in 0 1 2 3 4 5 6 7 8 9; do
+        ( for ((i=1; i<=200; i++)); do
+              send "$PA" "$((w * 1000 + i))" && echo "$((w * 1000 + i))" >>"$T/accepted.$w"
+              [ -e "$T/stop" ] && break
+          done ) 2>/dev/null &
+        workers+=($!)
+    done
+    for ((i=0; i<300; i++)); do [ "$(cat "$T"/accepted.* 2>/dev/null | wc -l)" -ge 150 ] && break; sleep 0.05; done
+    kill -9 "$PID_A"; wait "$PID_A" 2>/dev/null
+    max_icid=$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort -n | tail -1)
+    : >"$T/stop"; wait "${workers[@]}" 2>/dev/null
+    sort -u "$T"/accepted.* >"$T/accepted"
+    ok "$( [ "$(wc -l <"$T/accepted")" -ge 150 ]; echo $?)" "A accepted $(wc -l <"$T/accepted") messages before kill -9"
+    sa_start A "$PA" --relay "127.0.0.1:$PB"
+    ok $? "A restarts on the same spool"
+    for ((i=0; i<300; i++)); do
+        [ -z "$(ls -A "$T/A/spool/queue" 2>/dev/null)" ] && break
+        sleep 0.1
+    done
+    is "$(ls -A "$T/A/spool/queue" 2>/dev/null | wc -l)" 0 "A's queue drains after the restart"
+    grep -ah '^X-Seq: ' "$T/B/spool/queue"/* 2>/dev/null | tr -d '\r' | sed 's/X-Seq: //' | sort >"$T/delivered"
+    missing=$(comm -23 "$T/accepted" <(sort -u "$T/delivered") | wc -l)
+    is "$missing" 0 "every message A accepted reached B ($(wc -l <"$T/accepted") accepted, $(sort -u "$T/delivered" | wc -l) distinct at B, $(( $(wc -l <"$T/delivered") - $(sort -u "$T/delivered" | wc -l) )) duplicates)"
+    send "$PA" 99999
+    n=$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort -n | tail -1)
+    ok "$( [ "$n" -gt "$max_icid" ]; echo $?)" "A's ICIDs continue after kill -9 ($n > $max_icid)"
+    is "$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort | uniq -d | wc -l)" 0 "A: no ICID used twice"
+fi
+
+# --- from here on: tmpfs mounts and a private Postfix, root only ---------
+# skip_rest REASON - the rest cannot run here
+skip_rest() { ok 0 "# SKIP the rest: $*"; done_testing; exit; }
+[ "$(id -u)" = 0 ] || skip_rest "needs root (tmpfs mounts, private Postfix)"
+[ -x "$MILTER" ] && [ -x "$POLICYD" ] || skip_rest "segtls-milter or segtls-policyd not built"
+for p in smtp-source postfix swaks logrotate; do command -v $p >/dev/null || skip_rest "$p not installed"; done
+mkdir -p "$T/probe"
+mount -t tmpfs -o size=200k tmpfs "$T/probe" 2>/dev/null && umount "$T/probe" ||
+    skip_rest "mount -t tmpfs is not permitted here"
 
 # --- the milter behind a private Postfix --------------------------------
 P_MTA=$(free_port); P_MILTER=$(free_port)
@@ -101,35 +174,55 @@ is "$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$REC" | sort | uniq -d | wc 
 is "$(sed -nE 's/.*Start MID ([0-9]+) .*/\1/p' "$REC" | sort | uniq -d | wc -l)" 0 "no MID used twice"
 is "$(torn "$REC")" 0 "no torn record line"
 
-# --- rotation under load: rename + SIGHUP, then copytruncate -------------
+# --- rotation under load: the shipped logrotate stanza, twice -----------
+# conf/segtls.logrotate as shipped (rename, nocreate, delaycompress), with
+# only its directory and its postrotate (a HUP to this milter) replaced;
+# logrotate rotates twice during a stream of sessions. Not tested:
+# copytruncate, which segtls does not ship (its stanza says why): what is
+# written between the copy and the truncation is lost, for any writer.
 NROT=400
+awk -v dir="$RL" -v pid="$MP" '
+    /^\tendscript$/ { skip = 0 }
+    skip { next }
+    { gsub("/var/log/segtls", dir); print }
+    /^\tpostrotate$/ { print "\t\tkill -HUP " pid; skip = 1 }' "$SEGTLS_TOP/conf/segtls.logrotate" >"$T/lr.conf"
+# rotate_at N - once the current file has N New SMTP ICID records, rotate
+rotate_at() {
+    wait_count 'New SMTP ICID' "$1" "$REC" &&
+        logrotate -s "$T/lr.state" -f "$T/lr.conf" 2>>"$T/lr.err" &&
+        wait_file "$REC" 100
+}
 m=$(rec_size)
+head -c "$m" "$REC" >"$T/rot.before"
 smtp-source -s 10 -m $NROT -f load@example.org -t rot@example.net "127.0.0.1:$P_MTA" 2>"$T/src2.err" &
 SRC=$!
-tail -c "+$((m + 1))" "$REC" >/dev/null
-for ((i=0; i<300; i++)); do [ "$(tail -c "+$((m + 1))" "$REC" | grep -c 'New SMTP ICID')" -ge 100 ] && break; sleep 0.05; done
-mv "$REC" "$RL/mail_logs.1"
-kill -HUP "$MP"
-wait_count 'New SMTP ICID' 100 "$REC"
-cp "$REC" "$RL/mail_logs.2" && : >"$REC"    # what logrotate's copytruncate does
+rotate_at $(( $(count 'New SMTP ICID' "$REC") + 100 ))
+ok $? "logrotate with the shipped stanza: first rotation under load $(head -c 200 "$T/lr.err")"
+rotate_at 100
+ok $? "logrotate: second rotation under load $(head -c 200 "$T/lr.err")"
 wait "$SRC"
 ok $? "smtp-source: $NROT messages during the rotations"
-tail -c "+$((m + 1))" "$RL/mail_logs.1" >"$T/rot.1"
-wait_count 'ICID [0-9]+ close$' $NROT "$T/rot.1" "$RL/mail_logs.2" "$REC"
-new_icid=$(count 'New SMTP ICID' "$T/rot.1" "$RL/mail_logs.2" "$REC")
-distinct=$(cat "$T/rot.1" "$RL/mail_logs.2" "$REC" | sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' | sort -u | wc -l)
-ok "$( [ "$(count 'New SMTP ICID' "$T/rot.1")" -gt 0 ] && [ "$(count 'New SMTP ICID' "$RL/mail_logs.2")" -gt 0 ]; echo $?)" \
-    "records in the renamed file and in the copy"
-is "$(head -1 "$RL/mail_logs.2" | sed 's/.*Info: //')" "Begin Logfile" "SIGHUP: the new file starts with its header"
-is "$(cat "$T/rot.1" "$RL/mail_logs.2" "$REC" | sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' | sort | uniq -d | wc -l)" 0 \
-    "rotation: no record duplicated"
-is "$(torn "$RL/mail_logs.2") $(torn "$REC") $(tr -d '\n' <"$REC" | tr -dc '\0' | wc -c)" "0 0 0" \
-    "rotation: no torn line, no NUL hole after the truncation"
-lost=$((NROT - distinct))
-closes=$(count 'ICID [0-9]+ close$' "$T/rot.1" "$RL/mail_logs.2" "$REC")
-todo=; [ "$lost" -gt 0 ] || [ "$closes" -lt "$NROT" ] && todo=" # TODO copytruncate loses what is written between the copy and the truncation (logrotate's own race; use rename + SIGHUP)"
-is "$new_icid $distinct" "$NROT $NROT" "rotation: all $NROT connections' records, each once ($lost lost)$todo"
-is "$closes" "$NROT" "rotation: $NROT ICID close records$todo"
+# every record since m: in mail_logs.2.gz (after the first m bytes), .1 and the current file
+rot_all() { { gzip -dc "$RL/mail_logs.2.gz" | tail -c "+$((m + 1))"; cat "$RL/mail_logs.1" "$REC"; } 2>/dev/null; }
+# closed FILE - connections with both their New SMTP ICID and their close in FILE
+# (a connection from before the stream may close inside it)
+closed() {
+    awk '$7 == "New" && $9 == "ICID" { n[$10] = 1 } $7 == "ICID" && $9 == "close" && NF == 9 && ($8 in n) { c++ }
+         END { print c + 0 }' "$@"
+}
+for ((i=0; i<300; i++)); do [ "$(rot_all | closed)" -ge $NROT ] && break; sleep 0.1; done
+rot_all >"$T/rot.all"
+is "$(gzip -dc "$RL/mail_logs.2.gz" | head -c "$m" | cmp - "$T/rot.before" && echo same)" same \
+    "the oldest generation is compressed, whole (delaycompress)"
+ok "$( [ "$(count 'New SMTP ICID' "$RL/mail_logs.1")" -gt 0 ] && [ "$(count 'New SMTP ICID' "$REC")" -gt 0 ]; echo $?)" \
+    "records in every generation written during the stream"
+is "$(head -1 "$RL/mail_logs.1" | sed 's/.*Info: //') $(head -1 "$REC" | sed 's/.*Info: //')" "Begin Logfile Begin Logfile" \
+    "SIGHUP: each new file starts with its header"
+is "$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/rot.all" | sort | uniq -d | wc -l)" 0 "rotation: no record duplicated"
+is "$(torn "$RL/mail_logs.1") $(torn "$REC") $(torn "$T/rot.all")" "0 0 0" "rotation: no torn line"
+is "$(count 'New SMTP ICID' "$T/rot.all") $(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/rot.all" | sort -u | wc -l)" \
+    "$NROT $NROT" "rotation: all $NROT connections' records, each once, none lost"
+is "$(closed "$T/rot.all")" "$NROT" "rotation: the $NROT connections' ICID close records"
 
 # --- disk full under the record log -------------------------------------
 # Leave 50 bytes in the file's last page: the next record fits only in
@@ -196,12 +289,7 @@ is "$(grep -c '^methods=1.2-1.3' "$PL/segtls.conf")" 1 "space again: the change 
 kill -TERM $PD; wait $PD
 
 # --- standalone: disk full under the spool --------------------------------
-if [ ! -x "$SA" ]; then
-    for i in 1 2 3 4 5 6 7 8; do ok 0 "# SKIP segtls-standalone not built"; done
-    done_testing; exit
-fi
-source "$(dirname "$0")/lib/certs.sh"
-certs_make "$T/certs" >/dev/null 2>&1
+[ -x "$SA" ] || skip_rest "segtls-standalone not built"
 SP_FS=$T/spfs
 mount_small "$SP_FS" 200k || exit 1
 P_SA=$(free_port)
@@ -213,11 +301,8 @@ at_exit "kill -9 $SAP"
 wait_port "$P_SA" 100
 fill "$SP_FS"
 swaks --server "127.0.0.1:$P_SA" -f a@example.org -t b@example.net --body "$(head -c 20000 /dev/zero | tr '\0' x)" >"$T/swaks.out" 2>&1
-todo=
-grep -q '^<\*\* *451 4.3.0 Error: queue file write error' "$T/swaks.out" ||
-    todo=" # TODO standalone (helper standalone): $(grep '^<\*\*' "$T/swaks.out" | head -1)"
 like "$(grep -E '^<(\*\*)? *[0-9]{3} ' "$T/swaks.out" | tail -2 | head -1)" '451 4.3.0 Error: queue file write error' \
-    "standalone, spool full: 451 4.3.0 after DATA$todo"
+    "standalone, spool full: 451 4.3.0 after DATA"
 kill -0 $SAP
 ok $? "standalone, spool full: still runs"
 is "$(ls "$SP_FS/spool/tmp" 2>/dev/null | wc -l)" 0 "standalone, spool full: no partial file left in tmp/"
@@ -226,66 +311,4 @@ swaks --server "127.0.0.1:$P_SA" -f a@example.org -t b@example.net >/dev/null 2>
 ok $? "standalone, space again: message accepted"
 kill -TERM $SAP; wait $SAP 2>/dev/null
 
-# --- standalone killed with messages in flight ----------------------------
-# A relays to B. Ten clients send numbered messages to A; A gets kill -9
-# mid-stream; A restarts on the same spool. Every number A answered 250
-# must reach B's spool.
-PA=$(free_port); PB=$(free_port)
-while [ "$PB" = "$PA" ]; do PB=$(free_port); done
-mkdir -p "$T/A" "$T/B"
-sa_start() {   # sa_start NAME PORT ARGS...
-    local name=$1 d=$T/$1 p=$2; shift 2
-    "$SA" --config "$SEGTLS_TOP/conf/segtls.conf" --cert "$CERTS/rsa.pem" --smtp-listen "127.0.0.1:$p" \
-        --spool "$d/spool" --state-dir "$d/state" --mail-log "$d/mail_logs" --gui-log "$d/gui_logs" \
-        --retry-min 1 --retry-max 2 "$@" >>"$d/err" 2>&1 &
-    eval "PID_$name=$!"
-    at_exit "kill -9 $!"
-    wait_port "$p" 100
-}
-# send PORT SEQ - one message over /dev/tcp; status 0 when DATA got 250
-send() {
-    local l
-    exec 5<>"/dev/tcp/127.0.0.1/$1" || return 1
-    exp() { IFS= read -r -t 10 l <&5 && [[ "$l" == $1* ]]; }
-    exp 220 && printf 'HELO c\r\n' >&5 && exp 250 &&
-    printf 'MAIL FROM:<a@example.org>\r\n' >&5 && exp 250 &&
-    printf 'RCPT TO:<b@example.net>\r\n' >&5 && exp 250 &&
-    printf 'DATA\r\n' >&5 && exp 354 &&
-    printf 'Subject: seq %s\r\nX-Seq: %s\r\n\r\nbody %s\r\n.\r\n' "$2" "$2" "$2" >&5 && exp 250
-    local rc=$?
-    printf 'QUIT\r\n' >&5 2>/dev/null; exec 5>&-
-    return $rc
-}
-sa_start B "$PB"
-sa_start A "$PA" --relay "127.0.0.1:$PB"
-ok $? "standalone A (relaying to B) starts"
-workers=()
-for w in 0 1 2 3 4 5 6 7 8 9; do
-    ( for ((i=1; i<=200; i++)); do
-          send "$PA" "$((w * 1000 + i))" && echo "$((w * 1000 + i))" >>"$T/accepted.$w"
-          [ -e "$T/stop" ] && break
-      done ) 2>/dev/null &
-    workers+=($!)
-done
-for ((i=0; i<300; i++)); do [ "$(cat "$T"/accepted.* 2>/dev/null | wc -l)" -ge 150 ] && break; sleep 0.05; done
-kill -9 "$PID_A"; wait "$PID_A" 2>/dev/null
-max_icid=$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort -n | tail -1)
-: >"$T/stop"; wait "${workers[@]}" 2>/dev/null
-sort -u "$T"/accepted.* >"$T/accepted"
-ok "$( [ "$(wc -l <"$T/accepted")" -ge 150 ]; echo $?)" "A accepted $(wc -l <"$T/accepted") messages before kill -9"
-sa_start A "$PA" --relay "127.0.0.1:$PB"
-ok $? "A restarts on the same spool"
-for ((i=0; i<300; i++)); do
-    [ -z "$(ls -A "$T/A/spool/queue" 2>/dev/null)" ] && break
-    sleep 0.1
-done
-is "$(ls -A "$T/A/spool/queue" 2>/dev/null | wc -l)" 0 "A's queue drains after the restart"
-grep -ah '^X-Seq: ' "$T/B/spool/queue"/* 2>/dev/null | tr -d '\r' | sed 's/X-Seq: //' | sort >"$T/delivered"
-missing=$(comm -23 "$T/accepted" <(sort -u "$T/delivered") | wc -l)
-todo=; [ "$missing" -gt 0 ] && todo=" # TODO standalone (helper standalone) lost accepted mail"
-is "$missing" 0 "every message A accepted reached B ($(wc -l <"$T/accepted") accepted, $(sort -u "$T/delivered" | wc -l) distinct at B, $(( $(wc -l <"$T/delivered") - $(sort -u "$T/delivered" | wc -l) )) duplicates)$todo"
-send "$PA" 99999
-n=$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort -n | tail -1)
-ok "$( [ "$n" -gt "$max_icid" ]; echo $?)" "A's ICIDs continue after kill -9 ($n > $max_icid)"
-is "$(sed -nE 's/.*New SMTP ICID ([0-9]+) .*/\1/p' "$T/A/mail_logs" | sort | uniq -d | wc -l)" 0 "A: no ICID used twice"
 done_testing

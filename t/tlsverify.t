@@ -2,13 +2,15 @@
 # tlsverify.t - segtls-tlsverify against a private Postfix and nginx:
 # exact per-version results, policy comparison, STARTTLS missing,
 # unreachable host, JSON, renegotiation, and the error tuple shape.
+# Without root (a private Postfix needs it) the nginx, unreachable and
+# usage parts run; the Postfix parts are skipped.
 source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/lib/postfix.sh"
 source "$(dirname "$0")/lib/nginx.sh"
 
 TV=$(bin segtls-tlsverify)
 [ -x "$TV" ] || skip_all "segtls-tlsverify not built"
-[ "$(id -u)" = 0 ] || skip_all "private Postfix needs root"
+command -v nginx >/dev/null || skip_all "nginx not installed"
 plan 38
 
 P=$(free_port); P2=$(free_port); N=$(free_port); DEAD=$(free_port)
@@ -22,106 +24,112 @@ tv() {
 }
 lines() { printf '%s\n' "$@"; }
 
-# 1. Postfix allows TLS 1.2 and 1.3 only
-pf_make mta "$P"
-pf_postconf mta -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'
-pf_start mta
-ok $? "private Postfix starts"
-
-tv "127.0.0.1:$P"
-is "$rc" 0 ">=TLSv1.2: exit 0 without a policy"
-is "$out" "$(lines \
-    "TLS v1.0  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')" \
-    "TLS v1.1  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')" \
-    "TLS v1.2  negotiated  TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384" \
-    "TLS v1.3  negotiated  TLSv1.3 TLS_AES_256_GCM_SHA384")" ">=TLSv1.2: exactly 1.2 and 1.3 negotiate"
-
-# the refused version's tuple has the records' shape (SPEC section 6); the
-# client sees the server's protocol_version alert, the server logs its own
-# "unsupported protocol" (both recorded here for the records work)
-tuple=$(sed -n 's/^TLS v1.0  refused     //p' <<<"$out")
-like "$tuple" "^\([0-9]+, 'error:[0-9A-F]{8}:SSL routines::[a-z0-9 ]+'\)$" "error tuple shape (code, 'error:XXXXXXXX:lib::reason')"
-is "$(printf '%d' 0x0A00042E)" 167773230 "code is the packed 0A00042E in decimal"
-pf_wait_log mta 0 'SSL_accept error from localhost\[127\.0\.0\.1\]:[0-9]+: -1' 30
-ok $? "server side logs SSL_accept error"
-like "$(pf_log_since mta 0)" "warning: TLS library problem: error:0A000102:SSL routines::unsupported protocol:" \
-    "server side error is 0A000102 unsupported protocol"
-
-tv "127.0.0.1:$P" --methods 1.2-1.3
-is "$rc" 0 "--methods 1.2-1.3 agrees"
-is "$(tail -1 <<<"$out")" "OK: policy negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" "OK line"
-
-tv "127.0.0.1:$P" --methods 1.1-1.2
-is "$rc" 1 "--methods 1.1-1.2 disagrees: exit 1"
-is "$(grep '^MISMATCH' <<<"$out")" "$(lines \
-    "MISMATCH: TLS v1.1 does not negotiate but the policy enables it" \
-    "MISMATCH: TLS v1.3 negotiates but the policy disables it")" "exact MISMATCH lines"
-
-# policy from a segtls key file: the default cipher string's !TLSv1 leaves
-# only TLS v1.2 usable of 1.1-1.2
+# the policies of sections 1-3, also used by 4 and 5
 printf '[inbound]\nmethods=1.1-1.2\n' >"$T/inb12.conf"
 printf '[inbound]\nmethods=1.2-1.3\nrenegotiation=disabled\n[gui]\nmethods=1.2-1.3\n' >"$T/inb13.conf"
-tv "127.0.0.1:$P" --service inbound --config "$T/inb13.conf"
-is "$rc" 0 "--config inbound 1.2-1.3 agrees"
-is "$(tail -1 <<<"$out")" "OK: Inbound SMTP negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" "OK line from the key file"
-tv "127.0.0.1:$P" --service inbound --config "$T/inb12.conf"
-is "$rc" 1 "--config inbound 1.1-1.2: exit 1"
-is "$(grep -v '^TLS v' <<<"$out")" "MISMATCH: TLS v1.3 negotiates but the policy disables it" \
-    "usable versions come from the policy (TLS v1.1 unusable with the default ciphers)"
 
-# renegotiation: OpenSSL 3 refuses client renegotiation by default
-tv "127.0.0.1:$P" --renegotiation --service inbound --config "$T/inb13.conf"
-is "$(grep -v '^TLS v' <<<"$out")" "$(lines \
-    "renegotiation at TLS v1.2: refused (167772499, 'error:0A000153:SSL routines::no renegotiation')" \
-    "OK: Inbound SMTP negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" \
-    "OK: client renegotiation is refused, as inbound.renegotiation = disabled")" "renegotiation refused by default"
-is "$rc" 0 "renegotiation refused agrees with disabled"
+if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null; then
+    skip 25 "a private Postfix needs root"
+else
+    # 1. Postfix allows TLS 1.2 and 1.3 only
+    pf_make mta "$P"
+    pf_postconf mta -e 'smtpd_tls_protocols = >=TLSv1.2' 'smtpd_tls_mandatory_protocols = >=TLSv1.2'
+    pf_start mta
+    ok $? "private Postfix starts"
 
-# 2. Postfix allows TLS 1.0 and 1.1 only, with a high cipher list; a second
-#    listener without STARTTLS; client renegotiation allowed. A client
-#    pinned to 1.2 gets the server's TLSv1.1 ServerHello and fails itself
-#    ("unsupported protocol"); pinned to 1.3 it gets the server's alert.
-pf_postconf mta -e 'smtpd_tls_protocols = >=TLSv1, <=TLSv1.1' \
-    'smtpd_tls_mandatory_protocols = >=TLSv1, <=TLSv1.1' \
-    'smtpd_tls_ciphers = high' 'tls_high_cipherlist = ECDHE-RSA-AES128-SHA' \
-    'tls_ssl_options = 0x100'
-pf_postconf mta -M "127.0.0.1:$P2/inet=127.0.0.1:$P2 inet n - n - - smtpd -o smtpd_tls_security_level=none"
-pf_reload mta && wait_port "$P2" 100
-ok $? "reloaded with a second listener"
+    tv "127.0.0.1:$P"
+    is "$rc" 0 ">=TLSv1.2: exit 0 without a policy"
+    is "$out" "$(lines \
+        "TLS v1.0  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')" \
+        "TLS v1.1  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')" \
+        "TLS v1.2  negotiated  TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384" \
+        "TLS v1.3  negotiated  TLSv1.3 TLS_AES_256_GCM_SHA384")" ">=TLSv1.2: exactly 1.2 and 1.3 negotiate"
 
-tv "127.0.0.1:$P"
-is "$rc" 0 "<=TLSv1.1: exit 0"
-is "$(grep '^TLS v' <<<"$out")" "$(lines \
-    "TLS v1.0  negotiated  TLSv1 ECDHE-RSA-AES128-SHA" \
-    "TLS v1.1  negotiated  TLSv1.1 ECDHE-RSA-AES128-SHA" \
-    "TLS v1.2  refused     (167772418, 'error:0A000102:SSL routines::unsupported protocol')" \
-    "TLS v1.3  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')")" \
-    "<=TLSv1.1: exactly 1.0 and 1.1 negotiate, with the configured cipher"
+    # the refused version's tuple has the records' shape (SPEC section 6); the
+    # client sees the server's protocol_version alert, the server logs its own
+    # "unsupported protocol" (both recorded here for the records work)
+    tuple=$(sed -n 's/^TLS v1.0  refused     //p' <<<"$out")
+    like "$tuple" "^\([0-9]+, 'error:[0-9A-F]{8}:SSL routines::[a-z0-9 ]+'\)$" "error tuple shape (code, 'error:XXXXXXXX:lib::reason')"
+    is "$(printf '%d' 0x0A00042E)" 167773230 "code is the packed 0A00042E in decimal"
+    pf_wait_log mta 0 'SSL_accept error from localhost\[127\.0\.0\.1\]:[0-9]+: -1' 30
+    ok $? "server side logs SSL_accept error"
+    like "$(pf_log_since mta 0)" "warning: TLS library problem: error:0A000102:SSL routines::unsupported protocol:" \
+        "server side error is 0A000102 unsupported protocol"
 
-tv "127.0.0.1:$P" --renegotiation --service inbound --config "$T/inb13.conf"
-is "$rc" 1 "policy 1.2-1.3 against a 1.0-1.1 server: exit 1"
-is "$(grep -v '^TLS v' <<<"$out")" "$(lines \
-    "renegotiation at TLS v1.1: allowed" \
-    "MISMATCH: TLS v1.0 negotiates but the policy disables it" \
-    "MISMATCH: TLS v1.1 negotiates but the policy disables it" \
-    "MISMATCH: TLS v1.2 does not negotiate but the policy enables it" \
-    "MISMATCH: TLS v1.3 does not negotiate but the policy enables it" \
-    "MISMATCH: client renegotiation is allowed but inbound.renegotiation = disabled")" \
-    "every difference is one line; renegotiation allowed with tls_ssl_options = 0x100"
+    tv "127.0.0.1:$P" --methods 1.2-1.3
+    is "$rc" 0 "--methods 1.2-1.3 agrees"
+    is "$(tail -1 <<<"$out")" "OK: policy negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" "OK line"
 
-# 3. no STARTTLS
-tv "127.0.0.1:$P2"
-is "$rc" 1 "no STARTTLS: exit 1"
-is "$out" "$(lines \
-    "TLS v1.0  failed      STARTTLS not offered" \
-    "TLS v1.1  failed      STARTTLS not offered" \
-    "TLS v1.2  failed      STARTTLS not offered" \
-    "TLS v1.3  failed      STARTTLS not offered" \
-    "FAIL: the server does not offer STARTTLS")" "no STARTTLS: clear result"
-printf '[inbound]\ntls=no\n' >"$T/notls.conf"
-tv "127.0.0.1:$P2" --service inbound --config "$T/notls.conf"
-is "$rc:$(tail -1 <<<"$out")" "0:OK: STARTTLS is not offered, as inbound.tls = no requires" \
-    "inbound.tls = no agrees with a server without STARTTLS"
+    tv "127.0.0.1:$P" --methods 1.1-1.2
+    is "$rc" 1 "--methods 1.1-1.2 disagrees: exit 1"
+    is "$(grep '^MISMATCH' <<<"$out")" "$(lines \
+        "MISMATCH: TLS v1.1 does not negotiate but the policy enables it" \
+        "MISMATCH: TLS v1.3 negotiates but the policy disables it")" "exact MISMATCH lines"
+
+    # policy from a segtls key file: the default cipher string's !TLSv1 leaves
+    # only TLS v1.2 usable of 1.1-1.2
+    tv "127.0.0.1:$P" --service inbound --config "$T/inb13.conf"
+    is "$rc" 0 "--config inbound 1.2-1.3 agrees"
+    is "$(tail -1 <<<"$out")" "OK: Inbound SMTP negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" "OK line from the key file"
+    tv "127.0.0.1:$P" --service inbound --config "$T/inb12.conf"
+    is "$rc" 1 "--config inbound 1.1-1.2: exit 1"
+    is "$(grep -v '^TLS v' <<<"$out")" "MISMATCH: TLS v1.3 negotiates but the policy disables it" \
+        "usable versions come from the policy (TLS v1.1 unusable with the default ciphers)"
+
+    # renegotiation: OpenSSL 3 refuses client renegotiation by default
+    tv "127.0.0.1:$P" --renegotiation --service inbound --config "$T/inb13.conf"
+    is "$(grep -v '^TLS v' <<<"$out")" "$(lines \
+        "renegotiation at TLS v1.2: refused (167772499, 'error:0A000153:SSL routines::no renegotiation')" \
+        "OK: Inbound SMTP negotiates exactly TLS v1.2, TLS v1.3, as the policy allows" \
+        "OK: client renegotiation is refused, as inbound.renegotiation = disabled")" "renegotiation refused by default"
+    is "$rc" 0 "renegotiation refused agrees with disabled"
+
+    # 2. Postfix allows TLS 1.0 and 1.1 only, with a high cipher list; a second
+    #    listener without STARTTLS; client renegotiation allowed. A client
+    #    pinned to 1.2 gets the server's TLSv1.1 ServerHello and fails itself
+    #    ("unsupported protocol"); pinned to 1.3 it gets the server's alert.
+    pf_postconf mta -e 'smtpd_tls_protocols = >=TLSv1, <=TLSv1.1' \
+        'smtpd_tls_mandatory_protocols = >=TLSv1, <=TLSv1.1' \
+        'smtpd_tls_ciphers = high' 'tls_high_cipherlist = ECDHE-RSA-AES128-SHA' \
+        'tls_ssl_options = 0x100'
+    pf_postconf mta -M "127.0.0.1:$P2/inet=127.0.0.1:$P2 inet n - n - - smtpd -o smtpd_tls_security_level=none"
+    pf_reload mta && wait_port "$P2" 100
+    ok $? "reloaded with a second listener"
+
+    tv "127.0.0.1:$P"
+    is "$rc" 0 "<=TLSv1.1: exit 0"
+    is "$(grep '^TLS v' <<<"$out")" "$(lines \
+        "TLS v1.0  negotiated  TLSv1 ECDHE-RSA-AES128-SHA" \
+        "TLS v1.1  negotiated  TLSv1.1 ECDHE-RSA-AES128-SHA" \
+        "TLS v1.2  refused     (167772418, 'error:0A000102:SSL routines::unsupported protocol')" \
+        "TLS v1.3  refused     (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')")" \
+        "<=TLSv1.1: exactly 1.0 and 1.1 negotiate, with the configured cipher"
+
+    tv "127.0.0.1:$P" --renegotiation --service inbound --config "$T/inb13.conf"
+    is "$rc" 1 "policy 1.2-1.3 against a 1.0-1.1 server: exit 1"
+    is "$(grep -v '^TLS v' <<<"$out")" "$(lines \
+        "renegotiation at TLS v1.1: allowed" \
+        "MISMATCH: TLS v1.0 negotiates but the policy disables it" \
+        "MISMATCH: TLS v1.1 negotiates but the policy disables it" \
+        "MISMATCH: TLS v1.2 does not negotiate but the policy enables it" \
+        "MISMATCH: TLS v1.3 does not negotiate but the policy enables it" \
+        "MISMATCH: client renegotiation is allowed but inbound.renegotiation = disabled")" \
+        "every difference is one line; renegotiation allowed with tls_ssl_options = 0x100"
+
+    # 3. no STARTTLS
+    tv "127.0.0.1:$P2"
+    is "$rc" 1 "no STARTTLS: exit 1"
+    is "$out" "$(lines \
+        "TLS v1.0  failed      STARTTLS not offered" \
+        "TLS v1.1  failed      STARTTLS not offered" \
+        "TLS v1.2  failed      STARTTLS not offered" \
+        "TLS v1.3  failed      STARTTLS not offered" \
+        "FAIL: the server does not offer STARTTLS")" "no STARTTLS: clear result"
+    printf '[inbound]\ntls=no\n' >"$T/notls.conf"
+    tv "127.0.0.1:$P2" --service inbound --config "$T/notls.conf"
+    is "$rc:$(tail -1 <<<"$out")" "0:OK: STARTTLS is not offered, as inbound.tls = no requires" \
+        "inbound.tls = no agrees with a server without STARTTLS"
+fi
 
 # 4. nginx, direct TLS
 ngx_make web "$N"

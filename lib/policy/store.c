@@ -116,6 +116,21 @@ static gboolean make_dir(const char *dir, int mode, GError **error)
     return TRUE;
 }
 
+/* seg_store_file_in - the first file of a store's state found in dir, or NULL */
+const char *seg_store_file_in(const char *dir)
+{
+    static const char *const names[] = {PENDING_NAME, ROLLBACK_DIR, LOCK_NAME};
+    struct stat st;
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *path = g_build_filename(dir, names[i], NULL);
+
+        if (lstat(path, &st) == 0)
+            return names[i];
+    }
+    return NULL;
+}
+
 /* remove_pending - unlink pending.conf durably; absent is fine */
 static gboolean remove_pending(seg_store *st, gboolean *existed, GError **error)
 {

@@ -94,6 +94,13 @@ gboolean seg_store_clear_pending(seg_store *st, gboolean *had_any,
 gboolean seg_store_commit(seg_store *st, const char *user, const char *comment,
                           gboolean keep, gboolean *nothing, GError **error);
 
+/*
+ * seg_store_file_in - the name of the first file of a store's state
+ * (pending.conf, rollback, lock) in dir, or NULL: other programs refuse
+ * to keep their state in policyd's directory.
+ */
+const char *seg_store_file_in(const char *dir);
+
 /* seg_store_rollback_list - newest first; free with g_ptr_array_unref */
 GPtrArray *seg_store_rollback_list(seg_store *st);
 /*

@@ -49,7 +49,7 @@ pf_postconf mta -e "smtp_tls_security_level = none" \
 pf_start mta >&2 || { echo "SKIP milter: Postfix does not start"; exit 0; }
 PFPID=$(_pf_master_pid mta)
 
-mkdir -p "$T/log" "$T/sock" "$T/state" && chown nobody "$T/log" "$T/sock"
+mkdir -p "$T/log" "$T/sock" && chown nobody "$T/log" "$T/sock"   # the milter makes its state dir
 MPID=
 at_exit 'kill $MPID'
 # milter_start unix|inet|log - start segtls-milter on that socket and

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     mt_relabel *r;
 
     (void) unlink(record_path);
-    if (!mt_init(NULL, record_path, &err))
+    if (!mt_init(NULL, record_path, 0, &err))
         g_error("fuzz_relabel: %s", err->message);
     /* an odd size: log only (segtls-milter --no-milter) */
     r = mt_relabel_new(size % 2 == 1, NULL);

@@ -1,7 +1,8 @@
 # tap.sh - TAP helpers for segtls shell tests (source it from bash).
 #
 #   plan N | no_plan; ok COND-STATUS "name"; is GOT WANT "name";
-#   like GOT REGEX "name"; diff_ref FILE.ref GOT-FILE "name"; done_testing
+#   like GOT REGEX "name"; diff_ref FILE.ref GOT-FILE "name"; done_testing;
+#   skip N "reason" (N tests that cannot run here); skip_all "reason"
 #   tmpdir: $T (removed at exit unless SEGTLS_KEEP=1)
 #   bin NAME: path of a built program
 #   cleanup hooks: at_exit "command ..." (run in reverse order)
@@ -59,6 +60,8 @@ diff_ref() {
         _tap_result 1 "$3"; sed 's/^/# /' "$T/diff.out" >&2; fi
 }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# skip N REASON - N tests skipped for REASON (a part that cannot run here)
+skip() { local i; for ((i=0; i<$1; i++)); do _tap_result 0 "# SKIP $2"; done; }
 done_testing() {
     [ -n "$_tap_planned" ] || echo "1..$_tap_n"
     [ "$_tap_fail" = 0 ]

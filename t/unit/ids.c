@@ -1,8 +1,10 @@
 /*
  * ids - unit tests of the ICID/DCID/MID counters.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,6 +186,187 @@ static void test_bad_state(void)
     cleanup_dir(dir);
 }
 
+/* ahead_lock - hold STATE_DIR/ids.lock as another process would; the fd */
+static int ahead_lock(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, SEG_IDS_LOCK, NULL);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(flock(fd, LOCK_EX), ==, 0);
+    return fd;
+}
+
+/* test_ahead - the next block reserved ahead: taken without the file, even while it is locked */
+static void test_ahead(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-ids-XXXXXX", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(seg_ids) ids = seg_ids_open(dir, &err);
+    guint64 id;
+    gint64 t0, worst = 0;
+    int fd;
+
+    g_assert_no_error(err);
+    seg_ids_set_block(ids, 10);
+    g_assert_cmpuint(seg_ids_try_next(ids, SEG_ID_ICID), ==, 0);    /* nothing reserved yet */
+    g_assert_true(seg_ids_low(ids, SEG_ID_ICID));
+    g_assert_true(seg_ids_reserve_ahead(ids, SEG_ID_ICID, &err));   /* used up: current */
+    for (guint64 i = 1; i <= 5; i++)
+        g_assert_cmpuint(seg_ids_try_next(ids, SEG_ID_ICID), ==, i);
+    g_assert_true(seg_ids_low(ids, SEG_ID_ICID));                   /* half used */
+    g_assert_true(seg_ids_reserve_ahead(ids, SEG_ID_ICID, &err));
+    g_assert_false(seg_ids_low(ids, SEG_ID_ICID));
+    g_assert_true(seg_ids_reserve_ahead(ids, SEG_ID_ICID, &err));   /* not low: nothing */
+    fd = ahead_lock(dir);
+    for (guint64 i = 6; i <= 20; i++) {
+        t0 = g_get_monotonic_time();
+        id = seg_ids_try_next(ids, SEG_ID_ICID);
+        worst = MAX(worst, g_get_monotonic_time() - t0);
+        g_assert_cmpuint(id, ==, i);
+    }
+    g_assert_cmpint(worst, <, 100000);  /* never waited for the locked file */
+    g_assert_cmpuint(seg_ids_try_next(ids, SEG_ID_ICID), ==, 0);    /* both blocks used */
+    g_assert_true(seg_ids_low(ids, SEG_ID_ICID));
+    close(fd);
+    g_assert_cmpuint(seg_ids_next(ids, SEG_ID_ICID, &err), ==, 21);
+    g_assert_no_error(err);
+    cleanup_dir(dir);
+}
+
+typedef struct {
+    seg_ids    *ids;
+    GMutex     *order;          /* held while an ID is taken and "written" */
+    GArray     *written;        /* IDs in the order they were "written" */
+    GCond      *kick;
+    gboolean   *stop;
+    int         n;
+    gboolean    ok;
+} taker;
+
+/* take_thread - take IDs as the milter does: under a lock, never waiting for the file there */
+static gpointer take_thread(gpointer data)
+{
+    taker *t = data;
+    guint64 id, last = 0;
+
+    t->ok = TRUE;
+    for (int i = 0; i < t->n; i++) {
+        g_mutex_lock(t->order);
+        while ((id = seg_ids_try_next(t->ids, SEG_ID_MID)) == 0) {
+            g_mutex_unlock(t->order);
+            if (!seg_ids_reserve_ahead(t->ids, SEG_ID_MID, NULL))
+                t->ok = FALSE;
+            g_mutex_lock(t->order);
+        }
+        g_array_append_val(t->written, id);
+        if (seg_ids_low(t->ids, SEG_ID_MID))
+            g_cond_signal(t->kick);
+        g_mutex_unlock(t->order);
+        if (id <= last)
+            t->ok = FALSE;
+        last = id;
+    }
+    return NULL;
+}
+
+/* refill_thread - reserve ahead whenever kicked (the milter's "ids" thread) */
+static gpointer refill_thread(gpointer data)
+{
+    taker *t = data;
+
+    g_mutex_lock(t->order);
+    while (!*t->stop) {
+        g_cond_wait_until(t->kick, t->order, g_get_monotonic_time() + 10000);
+        g_mutex_unlock(t->order);
+        if (!seg_ids_reserve_ahead(t->ids, SEG_ID_MID, NULL))
+            t->ok = FALSE;
+        g_mutex_lock(t->order);
+    }
+    g_mutex_unlock(t->order);
+    return NULL;
+}
+
+/*
+ * test_threads - eight takers, a refill thread and another process on
+ * one state dir with blocks of 7: every ID once, increasing per thread
+ * and in the order written, none shared with the other process
+ */
+static void test_threads(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-ids-XXXXXX", NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g_autoptr(GArray) written = g_array_new(FALSE, FALSE, sizeof(guint64));
+    g_autoptr(GArray) other = g_array_new(FALSE, FALSE, sizeof(guint64));
+    seg_ids *ids = seg_ids_open(dir, NULL);
+    GMutex order;
+    GCond kick;
+    gboolean stop = FALSE;
+    taker t[8], r;
+    GThread *th[8], *rt;
+    int fd[2], status;
+    guint64 id;
+    pid_t pid;
+
+    g_assert_cmpint(pipe(fd), ==, 0);
+    if ((pid = fork()) == 0) {           /* another writer of the same IDs */
+        seg_ids *o = seg_ids_open(dir, NULL);
+
+        seg_ids_set_block(o, 7);
+        for (int i = 0; i < 3000; i++) {
+            id = seg_ids_next(o, SEG_ID_MID, NULL);
+            if (id == 0 || write(fd[1], &id, sizeof(id)) != sizeof(id))
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    seg_ids_set_block(ids, 7);
+    g_mutex_init(&order);
+    g_cond_init(&kick);
+    r = (taker) {ids, &order, written, &kick, &stop, 0, TRUE};
+    rt = g_thread_new("refill", refill_thread, &r);
+    for (int i = 0; i < 8; i++) {
+        t[i] = (taker) {ids, &order, written, &kick, &stop, 2000, FALSE};
+        th[i] = g_thread_new("taker", take_thread, &t[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        g_thread_join(th[i]);
+        g_assert_true(t[i].ok);
+    }
+    g_mutex_lock(&order);
+    stop = TRUE;
+    g_mutex_unlock(&order);
+    g_thread_join(rt);
+    g_assert_true(r.ok);
+    while (read(fd[0], &id, sizeof(id)) == sizeof(id))
+        g_array_append_val(other, id);
+    close(fd[0]);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_cmpuint(written->len, ==, 8 * 2000);
+    g_assert_cmpuint(other->len, ==, 3000);
+    for (guint i = 0; i < written->len; i++) {
+        guint64 *v = &g_array_index(written, guint64, i);
+
+        g_assert_cmpuint(*v, >, 0);
+        if (i > 0)
+            g_assert_cmpuint(*v, >, v[-1]);     /* in the order written */
+        g_assert_false(g_hash_table_contains(seen, v));
+        g_hash_table_add(seen, v);
+    }
+    for (guint i = 0; i < other->len; i++) {
+        guint64 *v = &g_array_index(other, guint64, i);
+
+        g_assert_false(g_hash_table_contains(seen, v));
+        g_hash_table_add(seen, v);
+    }
+    seg_ids_close(ids);
+    g_mutex_clear(&order);
+    g_cond_clear(&kick);
+    cleanup_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -192,5 +375,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ids/crash", test_crash);
     g_test_add_func("/ids/processes", test_processes);
     g_test_add_func("/ids/bad_state", test_bad_state);
+    g_test_add_func("/ids/ahead", test_ahead);
+    g_test_add_func("/ids/threads", test_threads);
     return g_test_run();
 }
