@@ -32,6 +32,7 @@
 #include <libmilter/mfapi.h>
 
 #include "error.h"
+#include "ifaddr.h"
 #include "msg.h"
 #include "milter.h"
 
@@ -195,11 +196,56 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     return SMFIS_CONTINUE;
 }
 
+/*
+ * The interface of each local address, looked up once a minute at most:
+ * Postfix hands the address ({daemon_addr}) but not the interface, and
+ * getifaddrs() is a netlink dump too dear for every connection.
+ */
+#define IFNAME_TTL  (60 * G_USEC_PER_SEC)
+typedef struct ifname_ent {
+    char       *name;           /* NULL: no interface holds it */
+    gint64      when;
+} ifname_ent;
+static GMutex ifname_lock;
+static GHashTable *ifname_cache;
+
+/* ifname_ent_free - a cache entry */
+static void ifname_ent_free(gpointer v)
+{
+    g_free(((ifname_ent *) v)->name);
+    g_free(v);
+}
+
+/* interface_of - the interface holding addr, into buf ("unknown" when none) */
+static const char *interface_of(const char *addr, char *buf, size_t size)
+{
+    gint64  now = g_get_monotonic_time();
+    ifname_ent *e;
+
+    if (addr == NULL)
+        return "unknown";
+    g_mutex_lock(&ifname_lock);
+    if (ifname_cache == NULL)
+        ifname_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ifname_ent_free);
+    if ((e = g_hash_table_lookup(ifname_cache, addr)) == NULL || now - e->when > IFNAME_TTL) {
+        if (g_hash_table_size(ifname_cache) > 256)
+            g_hash_table_remove_all(ifname_cache);
+        e = g_new0(ifname_ent, 1);
+        e->name = seg_ifname_of(addr);
+        e->when = now;
+        g_hash_table_replace(ifname_cache, g_strdup(addr), e);
+    }
+    g_strlcpy(buf, e->name ? e->name : "unknown", size);
+    g_mutex_unlock(&ifname_lock);
+    return buf;
+}
+
 /* on_connect - New SMTP ICID */
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
     conn *c = conn_get(ctx);
     char addr[INET6_ADDRSTRLEN + 8], port[16], b1[VAL_MAX], b2[VAL_MAX], b3[VAL_MAX];
+    char ifbuf[64];
     const char *ifname, *ifaddr, *ptr, *res, *name;
     gboolean verified;
 
@@ -208,10 +254,10 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     msg_reset(c);
     c->tls_done = FALSE;
     peer_of(ctx, (const struct sockaddr *) sa, addr, sizeof(addr), port, sizeof(port));
-    if ((ifname = macro(ctx, "{if_name}")) == NULL)
-        ifname = macro(ctx, "{daemon_name}");
     if ((ifaddr = macro(ctx, "{if_addr}")) == NULL)
         ifaddr = macro(ctx, "{daemon_addr}");
+    if ((ifname = macro(ctx, "{if_name}")) == NULL)     /* Sendmail's; not Postfix's */
+        ifname = interface_of(ifaddr, ifbuf, sizeof(ifbuf));
     name = macro(ctx, "{client_name}");
     if ((ptr = macro(ctx, "{client_ptr}")) == NULL && hostname && hostname[0] != '[')
         ptr = hostname;

@@ -287,9 +287,13 @@ static gpointer run(gpointer data)
     return NULL;
 }
 
-/* mt_follower_start - start following the log in a thread (Postfix's programs: names) */
+/*
+ * mt_follower_start - start following the log in a thread (Postfix's
+ * programs: names; where they listen and send from: pf_config, or NULL)
+ */
 mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gboolean log_only,
-                                const char *const *names, GError **error)
+                                const char *const *names, const char *pf_config,
+                                GError **error)
 {
     mt_follower *f = g_new0(mt_follower, 1);
 
@@ -299,6 +303,8 @@ mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gbool
     f->saved_offset = -1;
     f->buf = g_string_new(NULL);
     f->relabel = mt_relabel_new(log_only, names);
+    if (pf_config != NULL)
+        mt_relabel_set_postfix(f->relabel, pf_config);
     mt_follow_log(!log_only);
     g_mutex_init(&f->lock);
     g_cond_init(&f->cond);

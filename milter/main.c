@@ -315,6 +315,22 @@ static char **syslog_names(GError **error)
     return names;
 }
 
+/*
+ * postfix_config - the configuration whose interfaces the records name:
+ * --postfix-config, else the default one when it exists and no
+ * --syslog-name was given; NULL for none
+ */
+static const char *postfix_config(void)
+{
+    g_autofree char *main_cf = g_build_filename(SEG_PFLOG_POSTFIX_CONFIG, "main.cf", NULL);
+
+    if (opt_pf_config != NULL)
+        return opt_pf_config;
+    if (opt_names == NULL && g_file_test(main_cf, G_FILE_TEST_EXISTS))
+        return SEG_PFLOG_POSTFIX_CONFIG;
+    return NULL;
+}
+
 /* main - options, socket, files, privileges, then milter and follower */
 int main(int argc, char **argv)
 {
@@ -425,7 +441,7 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (!opt_no_follow
         && (fol = mt_follower_start(maillog, state_dir, opt_no_milter,
-                                    (const char *const *) names, &err)) == NULL)
+                                    (const char *const *) names, postfix_config(), &err)) == NULL)
         msg_fatal("log follower: %s", err->message);
     if (opt_no_milter) {
         msg_info("following %s, records to %s%s%s", maillog, records ? records : "syslog",

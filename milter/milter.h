@@ -62,12 +62,14 @@ gboolean mt_qid_ok(const char *qid);
 /* follower.c */
 typedef struct mt_follower mt_follower;
 mt_follower *mt_follower_start(const char *maillog, const char *state_dir, gboolean log_only,
-                                const char *const *names, GError **error);
+                                const char *const *names, const char *pf_config,
+                                GError **error);
 void    mt_follower_stop(mt_follower *f);
 
 /* relabel.c */
 typedef struct mt_relabel mt_relabel;
 mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names);
+void    mt_relabel_set_postfix(mt_relabel *r, const char *config_dir);
 void    mt_relabel_line(mt_relabel *r, const char *line, size_t len);
 void    mt_relabel_tick(mt_relabel *r, time_t now);
 void    mt_relabel_free(mt_relabel *r);

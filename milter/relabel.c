@@ -447,6 +447,15 @@ mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names)
     return r;
 }
 
+/* mt_relabel_set_postfix - the interfaces and addresses of the records, from config_dir */
+void mt_relabel_set_postfix(mt_relabel *r, const char *config_dir)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!seg_pflog_postfix_interfaces(r->parser, config_dir, &err))
+        msg_warn("%s; records say interface unknown", err->message);
+}
+
 /* mt_relabel_line - one Postfix log line */
 void mt_relabel_line(mt_relabel *r, const char *line, size_t len)
 {

@@ -5,7 +5,7 @@ D=$SEGTLS_TOP/t/data/pflog
 LP=$(bin segtls-logparse)
 [ -x "$LP" ] || skip_all "segtls-logparse not built"
 export TZ=UTC
-plan 23
+plan 26
 
 # goldens: the records of each capture, reviewed against SPEC §6 (the
 # peer's smtpd services log under three syslog names)
@@ -18,10 +18,17 @@ diff_ref "$D/peer-maillog.ref" "$T/peer-maillog.out" "peer-maillog: records"
 # only Postfix's programs: by default those under "postfix"; the names
 # of a configuration with --postfix-config (main.cf and master.cf, read
 # with postconf)
+# connects NAME... - the smtpd connections that programs NAME/smtpd logged
+connects() {
+    local n=0 name
+    for name in "$@"; do
+        n=$((n + $(grep -cE " $name/smtpd\[[0-9]+\]: connect from" "$D/peer-maillog.log")))
+    done
+    echo $n
+}
 "$LP" --year 2026 "$D/peer-maillog.log" >"$T/peer-default.out"
-is "$(grep -c 'interface peer-' "$T/peer-default.out")" 0 "default: peer-v10/ and peer-plain/ lines are not followed"
-is "$(grep -c 'interface postfix ' "$T/peer-default.out")" "$(grep -c 'interface postfix ' "$D/peer-maillog.ref")" \
-    "default: postfix/ lines are"
+is "$(grep -c 'New SMTP ICID' "$T/peer-default.out")" "$(connects postfix)" \
+    "default: the postfix/ connections only, not peer-v10/ or peer-plain/ ones"
 mkdir -p "$T/pfconf"
 printf 'compatibility_level = 3.7\nsyslog_name = peer-plain\n' >"$T/pfconf/main.cf"
 printf '%s\n' 'smtp inet n - n - - smtpd' \
@@ -29,8 +36,7 @@ printf '%s\n' 'smtp inet n - n - - smtpd' \
     'submission inet n - n - - smtpd -o syslog_name=postfix/$service_name' >"$T/pfconf/master.cf"
 "$LP" --year 2026 --postfix-config "$T/pfconf" "$D/peer-maillog.log" >"$T/peer-conf.out"
 ok $? "--postfix-config: exit 0"
-is "$(grep -c 'interface postfix ' "$T/peer-conf.out") $(grep -c 'interface peer-v10 ' "$T/peer-conf.out") $(grep -c 'interface peer-plain ' "$T/peer-conf.out")" \
-    "$(grep -c 'interface postfix/submission ' "$D/peer-maillog.ref") $(grep -c 'interface peer-v10 ' "$D/peer-maillog.ref") $(grep -c 'interface peer-plain ' "$D/peer-maillog.ref")" \
+is "$(grep -c 'New SMTP ICID' "$T/peer-conf.out")" "$(connects peer-plain peer-v10 postfix/submission)" \
     "--postfix-config: main.cf's and master.cf's names, nothing else"
 "$LP" --postfix-config "$T/nonexistent" </dev/null 2>"$T/err"
 like "$?:$(cat "$T/err")" "^2:segtls-logparse: --postfix-config $T/nonexistent: postconf -c $T/nonexistent: postconf: fatal: open $T/nonexistent/main.cf: No such file or directory$" \
@@ -75,6 +81,35 @@ head -c 200000 /dev/urandom >"$T/junk"
 "$LP" --stats "$T/junk" >"$T/junk.out" 2>"$T/junk.stats"
 ok $? "random bytes: exit 0"
 like "$(cat "$T/junk.stats")" "records written: 0" "random bytes: no records"
+
+# --postfix-config: the interface of each smtpd service, smtp's source
+# address (issue 13: no more "interface postfix (unknown)"). The capture's
+# instance: smtpd on 127.0.0.1:14025, submission on 127.0.0.1:14027.
+mkdir -p "$T/pfc"
+printf 'syslog_name = postfix\nsmtp_bind_address = 127.0.0.1\n' >"$T/pfc/main.cf"
+cat >"$T/pfc/master.cf" <<'MASTER'
+127.0.0.1:14025 inet n - n - - smtpd
+127.0.0.1:14027 inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+smtp      unix  -       -       n       -       -       smtp
+MASTER
+"$LP" --year 2026 --postfix-config "$T/pfc" "$D/mta-maillog.log" >"$T/pfc.out"
+sed -e 's/ interface unknown (unknown) / interface lo (127.0.0.1) /' \
+    -e 's/\(New SMTP DCID [0-9]*\) interface unknown /\1 interface 127.0.0.1 /' \
+    "$D/mta-maillog.ref" >"$T/pfc.want"
+ok "$(cmp -s "$T/pfc.want" "$T/pfc.out"; echo $?)" \
+    "--postfix-config: ICIDs name lo (127.0.0.1), DCIDs smtp_bind_address"
+is "$(grep -c 'interface lo (127.0.0.1)' "$T/pfc.out")" "$(grep -c 'New SMTP ICID' "$D/mta-maillog.ref")" \
+    "--postfix-config: every ICID has its interface"
+# one syslog name on two addresses, or a service on every address: unknown
+printf '0.0.0.0:14026 inet n - n - - smtpd\n  -o syslog_name=postfix/submission\n' >>"$T/pfc/master.cf"
+printf 'syslog_name = postfix\ninet_interfaces = all\n' >"$T/pfc/main.cf"
+sed -i 's/^127.0.0.1:14025/14025/' "$T/pfc/master.cf"
+"$LP" --year 2026 --postfix-config "$T/pfc" "$D/mta-maillog.log" >"$T/pfc2.out"
+is "$(grep -o 'interface [^ ]* ([^)]*)' "$T/pfc2.out" | sort -u | tr '\n' ';')" "interface unknown (unknown);" \
+    "--postfix-config: several addresses give unknown, never a guess"
+is "$(grep -c 'DCID [0-9]* interface unknown ' "$T/pfc2.out")" "$(grep -c 'New SMTP DCID' "$D/mta-maillog.ref")" \
+    "--postfix-config: inet_interfaces = all: the source address is unknown"
 
 # usage and errors
 "$LP" --bogus 2>/dev/null; is $? 2 "unknown option: exit 2"

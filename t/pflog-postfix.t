@@ -145,6 +145,6 @@ n0=$(grep -c . "$T/fol2/mail_logs")
 } >>"$(pf_log mta2)"
 for ((i = 0; i < 50; i++)); do grep -q '192\.0\.2\.69' "$T/fol2/mail_logs" && break; sleep 0.1; done
 is "$(tail -n +$((n0 + 1)) "$T/fol2/mail_logs" | recs /dev/stdin | sed 's/ICID [0-9]*/ICID n/')" \
-    "New SMTP ICID n interface postfix (unknown) address 192.0.2.69 reverse dns host fine verified yes" \
+    "New SMTP ICID n interface lo (127.0.0.1) address 192.0.2.69 reverse dns host fine verified yes" \
     "follower: only the postfix/smtpd line counts"
 done_testing

@@ -207,6 +207,10 @@ int main(int argc, char **argv)
     seg_pflog_set_syslog_names(p, (const char *const *) (conf_names ? conf_names : names), NULL);
     if (year)
         seg_pflog_set_year(p, year);
+    if (pf_config && !seg_pflog_postfix_interfaces(p, pf_config, &err)) {
+        fprintf(stderr, "segtls-logparse: --postfix-config %s: %s\n", pf_config, err->message);
+        return 2;
+    }
     if (ifname || local_addr)
         seg_pflog_set_interface(p, ifname, local_addr);
 

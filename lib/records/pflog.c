@@ -31,7 +31,6 @@
 #define PF_SWEEP        60      /* seconds of log time between sweeps */
 #define PF_SWEEP_MSGS   600     /* seconds of log time between looks at the messages */
 #define PF_KEEP_IDLE    300     /* a process that holds nothing is kept this long */
-#define PF_NAME_LEN     64      /* longest accepted syslog name */
 
 static gboolean pf_master(seg_pflog *p, const pf_line *l);
 
@@ -475,6 +474,16 @@ gboolean seg_pflog_line(seg_pflog *p, const char *line, size_t len)
     return used;
 }
 
+/* iface_free - a pf_iface of the table */
+static void iface_free(gpointer v)
+{
+    pf_iface *f = v;
+
+    g_free(f->name);
+    g_free(f->addr);
+    g_free(f);
+}
+
 /* seg_pflog_new - parser taking IDs from ids (borrowed, must outlive it) */
 seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
 {
@@ -491,6 +500,7 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx)
     p->tc_key[0] = -1;
     p->local_addr = g_strdup("unknown");
     p->local_addr_len = strlen(p->local_addr);
+    p->ifaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, iface_free);
     p->names[0] = g_strdup("postfix");
     p->names_n[0] = strlen(p->names[0]);
     p->nnames = 1;
@@ -520,6 +530,27 @@ void seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr)
     p->local_addr = g_strdup(addr ? addr : "unknown");
     p->ifname_len = name ? strlen(name) : 0;
     p->local_addr_len = strlen(p->local_addr);
+}
+
+/* seg_pflog_set_service_interface - where the smtpd of one syslog name listens */
+void seg_pflog_set_service_interface(seg_pflog *p, const char *syslog_name, const char *ifname,
+                                     const char *addr)
+{
+    pf_iface *f = g_new0(pf_iface, 1);
+
+    f->name = g_strdup(ifname ? ifname : "unknown");
+    f->addr = g_strdup(addr ? addr : "unknown");
+    f->name_len = strlen(f->name);
+    f->addr_len = strlen(f->addr);
+    g_hash_table_replace(p->ifaces, g_strdup(syslog_name), f);
+}
+
+/* seg_pflog_set_client_address - the source address of smtp's connections */
+void seg_pflog_set_client_address(seg_pflog *p, const char *addr)
+{
+    g_free(p->client_addr);
+    p->client_addr = g_strdup(addr);
+    p->client_addr_len = addr ? strlen(addr) : 0;
 }
 
 /* name_ok - a syslog name as a program name holds it: 1-64 bytes, no space, '[', ']' or control */
@@ -630,5 +661,7 @@ void seg_pflog_free(seg_pflog *p)
         g_free(p->names[i]);
     g_free(p->ifname);
     g_free(p->local_addr);
+    g_free(p->client_addr);
+    g_hash_table_destroy(p->ifaces);
     g_free(p);
 }

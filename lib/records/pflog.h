@@ -88,12 +88,33 @@ seg_pflog *seg_pflog_new(seg_ids *ids, seg_pflog_emit_fn emit, void *ctx);
  * year when the first time would be over a day in the future) */
 void    seg_pflog_set_year(seg_pflog *p, int year);
 /*
- * seg_pflog_set_interface - what "New SMTP ICID ... interface NAME (ADDR)"
- * and "New SMTP DCID ... interface ADDR" say; Postfix does not log its
- * local address. Defaults: NAME = the smtpd syslog name without
- * "/smtpd" ("postfix", "postfix/submission"), ADDR = "unknown".
+ * seg_pflog_set_interface - an override: what every "New SMTP ICID ...
+ * interface NAME (ADDR)" and "New SMTP DCID ... interface ADDR" say
+ * (Postfix does not log its local address; see
+ * seg_pflog_postfix_interfaces for reading it from the configuration).
  */
 void    seg_pflog_set_interface(seg_pflog *p, const char *name, const char *addr);
+/*
+ * seg_pflog_set_service_interface - the ICIDs of smtpd processes logging
+ * under syslog_name ("postfix/submission") say "interface IFNAME (ADDR)";
+ * NULL for either is "unknown". Without an entry (and without an
+ * override by seg_pflog_set_interface) an ICID says "unknown (unknown)".
+ */
+void    seg_pflog_set_service_interface(seg_pflog *p, const char *syslog_name,
+                                        const char *ifname, const char *addr);
+/* seg_pflog_set_client_address - "New SMTP DCID n interface ADDR": smtp's source address */
+void    seg_pflog_set_client_address(seg_pflog *p, const char *addr);
+/*
+ * seg_pflog_postfix_interfaces - where the Postfix instance at config_dir
+ * listens and sends from, read with postconf: for each master.cf inet
+ * service running smtpd, the address of its name ("127.0.0.1:25"), else
+ * inet_interfaces when that is one address ("loopback-only" is
+ * 127.0.0.1), and the interface holding it, under the service's syslog
+ * name (two services of one name on different addresses: unknown); and
+ * smtp's source address: smtp_bind_address, else inet_interfaces when it
+ * is one address that is not a loopback one (as Postfix chooses it).
+ */
+gboolean seg_pflog_postfix_interfaces(seg_pflog *p, const char *config_dir, GError **error);
 /*
  * seg_pflog_set_syslog_names - follow only programs NAME/... for these
  * names (NULL or empty: "postfix"). FALSE with error for a name that is

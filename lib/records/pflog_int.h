@@ -108,6 +108,14 @@ typedef struct pf_msg {
 #define PF_CONN_CACHE   1024    /* direct-mapped key -> pf_conn cache slots */
 #define PF_DAEMON_SLOTS 32      /* daemon name -> handler hash table */
 #define PF_NAMES_MAX    64      /* accepted syslog names */
+#define PF_NAME_LEN     64      /* longest accepted syslog name */
+
+/* where an smtpd service listens: "interface NAME (ADDR)" of its ICIDs */
+typedef struct pf_iface {
+    char       *name;           /* "lo", "eth0", "unknown" */
+    char       *addr;           /* "127.0.0.1", "unknown" */
+    size_t      name_len, addr_len;
+} pf_iface;
 
 struct seg_pflog {
     seg_ids    *ids;
@@ -115,9 +123,12 @@ struct seg_pflog {
     void       *ctx;
     seg_pflog_release_fn release;   /* a message forgotten unfinished */
     void       *release_ctx;
-    char       *ifname;         /* NULL: syslog name */
+    char       *ifname;         /* set: every ICID says it (an override) */
     char       *local_addr;
     size_t      ifname_len, local_addr_len;
+    GHashTable *ifaces;         /* smtpd syslog name -> pf_iface */
+    char       *client_addr;    /* the smtp client's source address, or NULL */
+    size_t      client_addr_len;
     int         year;
     int         last_mon;       /* for the December -> January step */
     time_t      year_now;       /* year guessed from this time: the first

@@ -111,7 +111,10 @@ static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_st
         PF_PUT(p, "New SMTP DCID ");
         pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
-        pf_put_short(p, p->local_addr, p->local_addr_len);
+        if (p->client_addr)
+            pf_put_short(p, p->client_addr, p->client_addr_len);
+        else
+            pf_put_short(p, p->local_addr, p->local_addr_len);
         PF_PUT(p, " address ");
         pf_put_str(p, addr);
         PF_PUT(p, " port ");

@@ -39,6 +39,33 @@ void pf_smtpd_close(seg_pflog *p, pf_conn *c, time_t when)
     c->id = 0;
 }
 
+/*
+ * put_interface - "NAME (ADDR)" of a new connection: the override, else
+ * where the smtpd service of this syslog name listens, else unknown
+ */
+static void put_interface(seg_pflog *p, const pf_line *l)
+{
+    char    key[PF_NAME_LEN + 1];
+    const pf_iface *f = NULL;
+
+    if (p->ifname == NULL && l->syslog_name.n < sizeof(key)) {
+        memcpy(key, l->syslog_name.p, l->syslog_name.n);
+        key[l->syslog_name.n] = 0;
+        f = g_hash_table_lookup(p->ifaces, key);
+    }
+    if (p->ifname)
+        pf_put_short(p, p->ifname, p->ifname_len);
+    else if (f)
+        pf_put_short(p, f->name, f->name_len);
+    else
+        PF_PUT(p, "unknown");
+    PF_PUT(p, " (");
+    if (f)
+        pf_put_short(p, f->addr, f->addr_len);
+    else
+        pf_put_short(p, p->local_addr, p->local_addr_len);
+}
+
 /* on_connect - "connect from NAME[ADDR]:PORT" */
 static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
@@ -61,12 +88,7 @@ static gboolean on_connect(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
         PF_PUT(p, "New SMTP ICID ");
         pf_put_id(p, &c->idt);
         PF_PUT(p, " interface ");
-        if (p->ifname)
-            pf_put_short(p, p->ifname, p->ifname_len);
-        else
-            pf_put_str(p, l->syslog_name);
-        PF_PUT(p, " (");
-        pf_put_short(p, p->local_addr, p->local_addr_len);
+        put_interface(p, l);
         PF_PUT(p, ") address ");
         pf_put_short(p, addr.p, addr.n);
         PF_PUT(p, " reverse dns host ");

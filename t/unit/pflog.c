@@ -83,16 +83,39 @@ static void test_inbound_tls(fixture *f, gconstpointer data)
          T_0807 "postfix/submission/smtpd[28053]: disconnect from unknown[192.0.2.7]:1025 ehlo=2 starttls=1 quit=1 commands=4\n",
          TRUE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 1 TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384\n"
            "ICID 1 close\n"
-           "New SMTP ICID 2 interface postfix/submission (unknown) address 192.0.2.7 reverse dns host unknown verified no\n"
+           "New SMTP ICID 2 interface unknown (unknown) address 192.0.2.7 reverse dns host unknown verified no\n"
            "ICID 2 TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384\n"
            "ICID 2 close\n");
     /* the record time is the line's time */
     g_assert_cmpstr(f->out->pdata[0], ==,
-                    "1795821606|New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes");
+                    "1795821606|New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes");
     g_assert_true(g_str_has_prefix(f->out->pdata[4], "1795821607|"));
+}
+
+/*
+ * test_service_interfaces - each smtpd syslog name its listen address; the
+ * smtp client's source address on DCIDs; unknown syslog names unknown
+ */
+static void test_service_interfaces(fixture *f, gconstpointer data)
+{
+    seg_pflog_set_service_interface(f->p, "postfix", "lo", "127.0.0.1");
+    seg_pflog_set_service_interface(f->p, "postfix/submission", "eth0", "192.0.2.25");
+    seg_pflog_set_client_address(f->p, "192.0.2.26");
+    feed(f,
+         T_0806 "postfix/smtpd[28051]: connect from localhost[127.0.0.1]:54534\n"
+         T_0806 "postfix/submission/smtpd[28053]: connect from unknown[192.0.2.7]:1025\n"
+         T_0806 "postfix/other/smtpd[28054]: connect from unknown[192.0.2.8]:1026\n"
+         T_0807 "postfix/smtp[28060]: Untrusted TLS connection established to b.test[192.0.2.2]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n",
+         FALSE);
+    expect(f,
+           "New SMTP ICID 1 interface lo (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 2 interface eth0 (192.0.2.25) address 192.0.2.7 reverse dns host unknown verified no\n"
+           "New SMTP ICID 3 interface unknown (unknown) address 192.0.2.8 reverse dns host unknown verified no\n"
+           "New SMTP DCID 1 interface 192.0.2.26 address 192.0.2.2 port 25\n"
+           "DCID 1 TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384\n");
 }
 
 /* test_inbound_failed - SSL_accept error + library problem -> error tuple */
@@ -160,14 +183,14 @@ static void test_tls_last_error(fixture *f, gconstpointer data)
          "Dec 05 20:14:41 mta postfix/smtpd[2219]: warning: TLS library problem: error:0A000102:SSL routines::unsupported protocol:../ssl/statem/statem_srvr.c:1664:\n",
          TRUE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 1 TLS failed: (167772441, 'error:0A000119:SSL routines::decryption failed or bad record mac')\n"
            "ICID 1 close\n"
            "New SMTP DCID 1 interface unknown address 192.0.2.2 port 25\n"
            "Start MID 1 ICID 0\n"
            "MID 1 ICID 0 RID 0 To: <a@b.test>\n"
            "DCID 1 TLS deferring: (167772441, 'error:0A000119:SSL routines::decryption failed or bad record mac')\n"
-           "New SMTP ICID 2 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 2 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 2 TLS failed: (167772418, 'error:0A000102:SSL routines::unsupported protocol')\n"
            "DCID 1 close\n");
 }
@@ -187,7 +210,7 @@ static void test_message(fixture *f, gconstpointer data)
          "Nov 27 23:20:09 mta postfix/qmgr[28041]: 2A832A7213B: removed\n",
          FALSE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "Start MID 1 ICID 1\n"
            "MID 1 ICID 1 From: <a@example.org>\n"
            "ICID 1 close\n"
@@ -265,14 +288,14 @@ static void test_forged(fixture *f, gconstpointer data)
          "Dec 05 19:43:52 mta postfix/smtp[3852]: E6424A721B8: to=<\"sp ace\"@z.test>, orig_to=<\"o>, relay=x[1.2.3.4]:25, status=sent (\"@z.test>, relay=127.0.0.1[127.0.0.1]:52827, conn_use=2, delay=0, delays=0/0/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host 127.0.0.1[127.0.0.1])\n",
          TRUE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "Start MID 1 ICID 1\n"
            "ICID 1 close\n"
            "MID 1 ICID 1 From: <a@example.org>\n"
            "New SMTP DCID 1 interface unknown address 127.0.0.1 port 52827\n"
            "MID 1 ICID 1 RID 0 To: <\"x>, relay=bank.example[203.0.113.5]:25, delay=0, dsn=2.0.0, status=sent (ok\"@evil.test>\n"
            "DCID 1 STARTTLS command not supported.\n"
-           "New SMTP ICID 2 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 2 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "Start MID 2 ICID 2\n"
            "ICID 2 close\n"
            "MID 2 ICID 2 From: <\"a>, size=1\"@example.org>\n"
@@ -307,7 +330,7 @@ static void test_two_connections(fixture *f, gconstpointer data)
          "Dec 05 20:02:12 mta postfix/qmgr[5226]: 05723A76A55: removed\n",
          TRUE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 1 TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384\n"
            "Start MID 1 ICID 1\n"
            "MID 1 ICID 1 From: <s@example.org>\n"
@@ -352,7 +375,7 @@ static void test_programs(fixture *f, gconstpointer data)
          T_0807 "postfix/smtpd[28051]: disconnect from localhost[127.0.0.1]:54534 ehlo=1 commands=1\n",
          FALSE);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 1 close\n");
     /* other names, when configured */
     g_assert_true(seg_pflog_set_syslog_names(f->p, names, &err));
@@ -426,21 +449,21 @@ static void test_release(fixture *f, gconstpointer data)
     g_assert_cmpuint(released->len, ==, 1);
     g_assert_cmpuint(g_array_index(released, guint64, 0), ==, 1);
     expect(f,
-           "New SMTP ICID 1 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 1 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 1 close\n"
-           "New SMTP ICID 2 interface postfix (unknown) address 192.0.2.1 reverse dns host a.example verified no\n"
+           "New SMTP ICID 2 interface unknown (unknown) address 192.0.2.1 reverse dns host a.example verified no\n"
            "Start MID 1 ICID 2\n"
            "ICID 2 close\n"
-           "New SMTP ICID 3 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 3 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 3 close\n"
-           "New SMTP ICID 4 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 4 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 4 close\n"
            "New SMTP DCID 1 interface unknown address 192.0.2.2 port 25\n"
            "DCID 1 TLS success protocol TLSv1.3 cipher X\n"
            "DCID 1 close\n"
-           "New SMTP ICID 5 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
+           "New SMTP ICID 5 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n"
            "ICID 5 close\n"
-           "New SMTP ICID 6 interface postfix (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n");
+           "New SMTP ICID 6 interface unknown (unknown) address 127.0.0.1 reverse dns host localhost verified yes\n");
     /* the times of the closes: when each was last heard of */
     g_assert_true(g_str_has_prefix(f->out->pdata[13], "1795773608|ICID 5 close"));
 }
@@ -583,6 +606,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add("/pflog/" name, fixture, NULL, setup, fn, teardown)
     ADD("inbound_tls", test_inbound_tls);
+    ADD("service_interfaces", test_service_interfaces);
     ADD("inbound_failed", test_inbound_failed);
     ADD("tls_last_error", test_tls_last_error);
     ADD("message", test_message);
