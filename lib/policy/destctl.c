@@ -419,6 +419,38 @@ gboolean seg_destctl_check_methods(const seg_destctl *dc,
     return TRUE;
 }
 
+/* seg_destctl_check - every value through its grammar again */
+gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
+                           GError **error)
+{
+    g_autoptr(seg_destctl) again = seg_destctl_new();
+
+    for (guint i = 0; i < dc->dests->len; i++) {
+        const seg_dest_entry *e = g_ptr_array_index(dc->dests, i);
+        g_autofree char *v = e->methods ? seg_methods_value(e->methods) : g_strdup("");
+
+        if ((unsigned) e->tls > SEG_TLSMODE_REQUIRED_VERIFY)
+            return fail(error, "destination", e->domain, "no such TLS mode");
+        if (!seg_destctl_dest_set(again, e->domain, seg_tls_mode_name(e->tls), v,
+                                  e->ciphers, e->exclude, outbound_methods,
+                                  SEG_DEST_MUST_BE_NEW, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < dc->groups->len; i++) {
+        const seg_sender_group *g = g_ptr_array_index(dc->groups, i);
+        g_autoptr(GPtrArray) m = g_ptr_array_copy(g->members, NULL, NULL);
+
+        if ((unsigned) g->tls > SEG_TLSMODE_REQUIRED)
+            return fail(error, "sender group", g->name, "no such TLS mode");
+        g_ptr_array_add(m, NULL);
+        if (!seg_destctl_group_set(again, g->name, seg_tls_mode_name(g->tls),
+                                   (const char *const *) m->pdata,
+                                   SEG_DEST_MUST_BE_NEW, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 /* seg_dest_entry_text - the entry in one line */
 char *seg_dest_entry_text(const seg_dest_entry *e)
 {
@@ -716,10 +748,12 @@ const seg_sender_group *seg_destctl_group_match(const seg_destctl *dc,
 }
 
 /* seg_destctl_groups_format - the table segtls-policy reads */
-char *seg_destctl_groups_format(const seg_destctl *dc)
+char *seg_destctl_groups_format(const seg_destctl *dc, int default_tls)
 {
     GString *out = g_string_new("# segtls sender groups, written by segtls-apply "
                                 "for segtls-policy: NAME<TAB>TLS<TAB>MEMBERS\n");
+
+    g_string_append_printf(out, "*\t%s\t*\n", seg_tls_mode_name(default_tls));
 
     for (guint i = 0; i < dc->groups->len; i++) {
         const seg_sender_group *g = g_ptr_array_index(dc->groups, i);
@@ -735,8 +769,10 @@ char *seg_destctl_groups_format(const seg_destctl *dc)
 }
 
 /* seg_destctl_groups_parse - the table back, every value checked */
-seg_destctl *seg_destctl_groups_parse(const char *text, gsize len, GError **error)
+seg_destctl *seg_destctl_groups_parse(const char *text, gsize len,
+                                      int *default_tls, GError **error)
 {
+    seg_tls_mode dflt = SEG_TLSMODE_PREFERRED;
     g_autoptr(seg_destctl) dc = seg_destctl_new();
     g_autofree char *copy = NULL;
     g_auto(GStrv) lines = NULL;
@@ -763,6 +799,14 @@ seg_destctl *seg_destctl_groups_parse(const char *text, gsize len, GError **erro
                         "%u: not NAME<TAB>TLS<TAB>MEMBERS", n + 1);
             return NULL;
         }
+        if (strcmp(f[0], "*") == 0) {
+            if (strcmp(f[2], "*") != 0 || !seg_tls_mode_parse(f[1], FALSE, &dflt)) {
+                g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                            "%u: not *<TAB>no|preferred|required<TAB>*", n + 1);
+                return NULL;
+            }
+            continue;
+        }
         members = g_strsplit(f[2], ",", -1);
         if (!seg_destctl_group_set(dc, f[0], f[1], (const char *const *) members,
                                    SEG_DEST_MUST_BE_NEW, &err)) {
@@ -776,6 +820,8 @@ seg_destctl *seg_destctl_groups_parse(const char *text, gsize len, GError **erro
                     "the table ends before its \"# end\" line");
         return NULL;
     }
+    if (default_tls != NULL)
+        *default_tls = dflt;
     return g_steal_pointer(&dc);
 }
 

@@ -121,6 +121,13 @@ const seg_dest_entry *seg_destctl_dest_match(const seg_destctl *dc,
 gboolean seg_destctl_check_methods(const seg_destctl *dc,
                                    unsigned outbound_methods, GError **error);
 
+/*
+ * seg_destctl_check - every entry and group checked again by its grammar
+ * (as a renderer does before it writes anything)
+ */
+gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
+                           GError **error);
+
 /* seg_dest_entry_text - "old.test preferred versions 1.3 ciphers high" */
 char *seg_dest_entry_text(const seg_dest_entry *e);
 
@@ -157,12 +164,14 @@ const seg_sender_group *seg_destctl_group_match(const seg_destctl *dc,
 
 /*
  * The sender-group table as segtls-policy reads it (written by apply):
- * one group a line, "NAME<TAB>MODE<TAB>MEMBER,MEMBER,...", '#' comments.
+ * one group a line, "NAME<TAB>MODE<TAB>MEMBER,MEMBER,...", '#' comments,
+ * and "*<TAB>MODE<TAB>*" for clients in no group (inbound.tls); it ends
+ * with the line "# end" (a table without it was cut short).
  * Parsing checks everything as group_set does; errors "LINE: message".
  */
-char *seg_destctl_groups_format(const seg_destctl *dc);
+char *seg_destctl_groups_format(const seg_destctl *dc, int default_tls);
 seg_destctl *seg_destctl_groups_parse(const char *text, gsize len,
-                                      GError **error);
+                                      int *default_tls, GError **error);
 
 /* JSON: [{"domain":..,"tls":..,"methods":..,"ciphers":..,"exclude":..}] */
 JsonArray *seg_destctl_dests_to_json(const seg_destctl *dc);
