@@ -15,6 +15,7 @@
 #include "cipherstr.h"
 #include "destctl.h"
 #include "error.h"
+#include "polreq.h"
 #include "quote.h"
 #include "settings.h"
 #include "tlsver.h"
@@ -950,4 +951,30 @@ gboolean seg_destctl_groups_from_json(seg_destctl *dc, JsonArray *arr,
             return FALSE;
     }
     return TRUE;
+}
+
+/* Protocol states at which a plaintext session is refused. */
+static const char *const refused_states[] = {"MAIL", "RCPT", "DATA", "END-OF-MESSAGE",
+                                             "BDAT", NULL};
+
+/* seg_destctl_policy_action - the answer to one policy request */
+const char *seg_destctl_policy_action(const seg_destctl *dc, int default_tls,
+                                      const struct seg_polreq *req,
+                                      const seg_sender_group **group)
+{
+    const char *request = seg_polreq_get(req, "request");
+    const char *state = seg_polreq_get(req, "protocol_state");
+    const char *proto = seg_polreq_get(req, "encryption_protocol");
+    const seg_sender_group *g;
+    int     tls;
+
+    g = seg_destctl_group_match(dc, seg_polreq_get(req, "client_address"),
+                                seg_polreq_get(req, "client_name"));
+    if (group != NULL)
+        *group = g;
+    tls = g ? g->tls : default_tls;
+    if (g_strcmp0(request, "smtpd_access_policy") != 0 || state == NULL
+        || !g_strv_contains(refused_states, state) || (proto != NULL && *proto))
+        return "DUNNO";
+    return tls == SEG_TLSMODE_REQUIRED ? SEG_POLICY_REFUSE : "DUNNO";
 }

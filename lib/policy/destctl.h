@@ -173,6 +173,20 @@ char *seg_destctl_groups_format(const seg_destctl *dc, int default_tls);
 seg_destctl *seg_destctl_groups_parse(const char *text, gsize len,
                                       int *default_tls, GError **error);
 
+/*
+ * seg_destctl_policy_action - segtls-policy's answer to one policy
+ * request: SEG_POLICY_REFUSE when the client (client_address, else
+ * client_name) is in a group with TLS required, or in none while
+ * default_tls is required, and the session is plaintext (no
+ * encryption_protocol) at MAIL FROM or later; else "DUNNO". *group gets
+ * the group that matched (NULL: none).
+ */
+#define SEG_POLICY_REFUSE   "530 5.7.0 Must issue a STARTTLS command first"
+struct seg_polreq;
+const char *seg_destctl_policy_action(const seg_destctl *dc, int default_tls,
+                                      const struct seg_polreq *req,
+                                      const seg_sender_group **group);
+
 /* JSON: [{"domain":..,"tls":..,"methods":..,"ciphers":..,"exclude":..}] */
 JsonArray *seg_destctl_dests_to_json(const seg_destctl *dc);
 /* [{"name":..,"tls":..,"members":[..]}] */
