@@ -89,25 +89,22 @@ static char *transport_lookup(const char *dir, GPtrArray *maps, const char *doma
     return NULL;
 }
 
-/* seg_apply_nexthop - where this host's Postfix sends mail for domain */
-gboolean seg_apply_nexthop(const char *pf_dir, const char *domain, double timeout,
-                           char **nexthop, char **how, GError **error)
+/* nexthop_with - the next hop of domain through these maps and relayhost */
+static gboolean nexthop_with(const char *pf_dir, GPtrArray *maps, const char *relayhost,
+                             const char *domain, double timeout, char **nexthop,
+                             char **how, GError **error)
 {
-    static const char *const args[] = {"transport_maps", "relayhost", NULL};
-    g_autoptr(GHashTable) v = NULL;
-    g_autoptr(GPtrArray) maps = NULL;
     g_autofree char *which = NULL;
     g_autofree char *value = NULL;
-    const char *relayhost;
+    GError *err = NULL;
 
     *nexthop = NULL;
     *how = NULL;
-    if ((v = apply_postconf_query(pf_dir, args, timeout, error)) == NULL)
+    value = transport_lookup(pf_dir, maps, domain, timeout, &which, &err);
+    if (err != NULL) {
+        g_propagate_error(error, err);
         return FALSE;
-    maps = split_maps(g_hash_table_lookup(v, "transport_maps")
-                      ? g_hash_table_lookup(v, "transport_maps") : "");
-    relayhost = g_hash_table_lookup(v, "relayhost");
-    value = transport_lookup(pf_dir, maps, domain, timeout, &which, error);
+    }
     if (value != NULL) {
         char   *colon = strchr(value, ':');
         g_autofree char *transport = g_strndup(value, colon ? (gsize) (colon - value)
@@ -134,6 +131,35 @@ gboolean seg_apply_nexthop(const char *pf_dir, const char *domain, double timeou
     return TRUE;
 }
 
+/* main_values - transport_maps (split), relayhost, smtpd_sender_restrictions */
+static GHashTable *main_values(const char *pf_dir, double timeout, GPtrArray **maps,
+                               GError **error)
+{
+    static const char *const args[] = {"transport_maps", "relayhost",
+                                       "smtpd_sender_restrictions", NULL};
+    GHashTable *v = apply_postconf_query(pf_dir, args, timeout, error);
+    const char *tm;
+
+    if (v == NULL)
+        return NULL;
+    tm = g_hash_table_lookup(v, "transport_maps");
+    *maps = split_maps(tm ? tm : "");
+    return v;
+}
+
+/* seg_apply_nexthop - where this host's Postfix sends mail for domain */
+gboolean seg_apply_nexthop(const char *pf_dir, const char *domain, double timeout,
+                           char **nexthop, char **how, GError **error)
+{
+    g_autoptr(GPtrArray) maps = NULL;
+    g_autoptr(GHashTable) v = main_values(pf_dir, timeout, &maps, error);
+
+    *nexthop = NULL;
+    *how = NULL;
+    return v != NULL && nexthop_with(pf_dir, maps, g_hash_table_lookup(v, "relayhost"),
+                                     domain, timeout, nexthop, how, error);
+}
+
 /*
  * apply_routes - "DOMAIN<TAB>NEXTHOP" for each destination entry whose
  * mail goes to a next hop other than its domain, the main.cf relayhost
@@ -141,17 +167,16 @@ gboolean seg_apply_nexthop(const char *pf_dir, const char *domain, double timeou
  */
 gboolean apply_routes(apply_ctx *c, GError **error)
 {
-    static const char *const args[] = {"relayhost", "smtpd_sender_restrictions", NULL};
     const GPtrArray *dests = seg_destctl_dests(c->s->destctl);
-    g_autoptr(GHashTable) v = NULL;
-    GPtrArray *routes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) maps = NULL;
+    g_autoptr(GHashTable) v = main_values(c->pf_dir, c->timeout, &maps, error);
+    GPtrArray *routes;
 
-    if ((v = apply_postconf_query(c->pf_dir, args, c->timeout, error)) == NULL) {
-        g_ptr_array_unref(routes);
+    if (v == NULL)
         return FALSE;
-    }
     c->relayhost = g_strdup(g_hash_table_lookup(v, "relayhost"));
     c->sender_restrictions = g_strdup(g_hash_table_lookup(v, "smtpd_sender_restrictions"));
+    routes = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < dests->len; i++) {
         const seg_dest_entry *e = g_ptr_array_index(dests, i);
         g_autofree char *hop = NULL;
@@ -159,7 +184,8 @@ gboolean apply_routes(apply_ctx *c, GError **error)
 
         if (e->domain[0] == '.')
             continue;           /* subdomains: looked up by their own names */
-        if (!seg_apply_nexthop(c->pf_dir, e->domain, c->timeout, &hop, &how, error)) {
+        if (!nexthop_with(c->pf_dir, maps, c->relayhost, e->domain, c->timeout, &hop,
+                          &how, error)) {
             g_ptr_array_unref(routes);
             return FALSE;
         }
