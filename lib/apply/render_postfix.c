@@ -260,7 +260,7 @@ static gint by_prefix(gconstpointer a, gconstpointer b)
     const char *y = strchr(*(const char *const *) b, '/');
     gint    lx = x ? atoi(x + 1) : 0, ly = y ? atoi(y + 1) : 0;
 
-    return ly - lx;
+    return ly != lx ? ly - lx : strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /*

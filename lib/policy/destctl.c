@@ -439,10 +439,12 @@ gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
     }
     for (guint i = 0; i < dc->groups->len; i++) {
         const seg_sender_group *g = g_ptr_array_index(dc->groups, i);
-        g_autoptr(GPtrArray) m = g_ptr_array_copy(g->members, NULL, NULL);
+        g_autoptr(GPtrArray) m = g_ptr_array_new();     /* borrowed strings */
 
         if ((unsigned) g->tls > SEG_TLSMODE_REQUIRED)
             return fail(error, "sender group", g->name, "no such TLS mode");
+        for (guint k = 0; k < g->members->len; k++)
+            g_ptr_array_add(m, g_ptr_array_index(g->members, k));
         g_ptr_array_add(m, NULL);
         if (!seg_destctl_group_set(again, g->name, seg_tls_mode_name(g->tls),
                                    (const char *const *) m->pdata,
@@ -450,6 +452,25 @@ gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
             return FALSE;
     }
     return TRUE;
+}
+
+/* seg_destctl_dest_lookup - the entry of a logged domain, or "default" */
+const char *seg_destctl_dest_lookup(void *settings, const char *domain, size_t len,
+                                    const char **mode)
+{
+    const seg_settings *s = settings;
+    const seg_dest_entry *e = NULL;
+    char    low[DOMAIN_MAX + 1];
+
+    if (len > 0 && len <= DOMAIN_MAX) {
+        for (size_t i = 0; i < len; i++)
+            low[i] = g_ascii_tolower(domain[i]);
+        low[len] = 0;
+        if (strlen(low) == len)
+            e = seg_destctl_dest_match(s->destctl, low);
+    }
+    *mode = seg_tls_mode_name(e ? (seg_tls_mode) e->tls : s->svc[SEG_SVC_OUTBOUND].tls);
+    return e ? e->domain : SEG_DEST_DEFAULT;
 }
 
 /* seg_dest_entry_text - the entry in one line */

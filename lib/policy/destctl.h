@@ -128,6 +128,15 @@ gboolean seg_destctl_check_methods(const seg_destctl *dc,
 gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
                            GError **error);
 
+/*
+ * seg_destctl_dest_lookup - the entry a delivery to domain (len bytes,
+ * from a log: not trusted) falls under, for the record follower
+ * (pflog.h seg_pflog_dest_fn; settings is a const seg_settings *): the
+ * entry's name, or "default" (then *mode is outbound.tls)
+ */
+const char *seg_destctl_dest_lookup(void *settings, const char *domain, size_t len,
+                                    const char **mode);
+
 /* seg_dest_entry_text - "old.test preferred versions 1.3 ciphers high" */
 char *seg_dest_entry_text(const seg_dest_entry *e);
 
