@@ -137,6 +137,120 @@ pf_wait_log mta "$mark" 'to=<u@plain.test>.*status=deferred' 150
 pf_wait_log mta "$mark" 'to=<u@old.test>.*status=(sent|deferred)' 150
 pf_wait_log mta "$mark" 'to=<u@bank.test>.*status=(sent|deferred)' 150
 pf_wait_log mta "$mark" 'to=<u@wrong.test>.*status=(sent|deferred)' 150
+# preferred (TLS 1.3 only) to a TLS 1.2 peer: the handshake fails; Postfix
+# defers the first attempt and, once the message is older than
+# minimal_backoff_time, retries it in plaintext within the same attempt
+pf_wait_log mta "$mark" 'to=<u@old.test>.*status=sent' 300 ||
+    diag "old.test was not delivered in 30 s"
 pf_log_since mta "$mark" >"$T/out.log"
-cp "$T/out.log" /tmp/destctl-out.log
+like "$(grep 'to=<u@plain.test>' "$T/out.log")" \
+    "status=deferred \(TLS is required, but was not offered by host 127.0.0.1\[127.0.0.1\]\)" \
+    "plain.test (required): deferred, TLS not offered"
+ok "$(! grep -q 'to=<u@plain.test>.*status=sent' "$T/out.log"; echo $?)" \
+    "plain.test: never sent in plaintext"
+like "$(grep -A1 "SSL_connect error to 127.0.0.1\[127.0.0.1\]:$PO:" "$T/out.log" | head -2)" \
+    "TLS library problem: error:0A00042E:SSL routines::tlsv1 alert protocol version" \
+    "old.test (preferred, 1.3 only): the TLS 1.2 peer refuses the handshake"
+like "$(grep 'to=<u@old.test>.*status=sent' "$T/out.log")" "relay=127.0.0.1\[127.0.0.1\]:$PO," \
+    "old.test: then delivered (preferred falls back to plaintext)"
+ok "$(! grep -q "TLS connection established to 127.0.0.1\[127.0.0.1\]:$PO:" "$T/out.log"; echo $?)" \
+    "old.test: no TLS 1.2 session was ever made"
+like "$(grep "established to 127.0.0.1\[127.0.0.1\]:$PB:" "$T/out.log")" \
+    "Verified TLS connection established to 127.0.0.1\[127.0.0.1\]:$PB: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" \
+    "bank.test (required-verify): verified TLS 1.3"
+like "$(grep 'to=<u@bank.test>' "$T/out.log")" "status=sent" "bank.test: delivered"
+like "$(grep "verification failed for 127.0.0.1\[127.0.0.1\]:$PO2:" "$T/out.log")" \
+    "num=62:hostname mismatch" "wrong.test (required-verify): the name does not match"
+like "$(grep 'to=<u@wrong.test>' "$T/out.log")" "status=deferred \(Server certificate not verified\)" \
+    "wrong.test: deferred"
+
+# the records of the same log, with the Destination Controls
+"$(bin segtls-logparse)" --config "$CONF" "$T/out.log" >"$T/recs" 2>"$T/recs.err"
+is "$?" 0 "segtls-logparse --config"
+# recs_of PORT - the DCID records of the connections to PORT, without time
+recs_of() {
+    local ids
+    ids=$(sed -n "s/.* New SMTP DCID \([0-9]*\) interface unknown address 127.0.0.1 port $1\$/\1/p" "$T/recs")
+    for id in $ids; do
+        sed -n "s/^.* Info: \(.*DCID $id[ ,].*\)/\1/p;s/^.* Info: \(.*DCID $id\)\$/\1/p" "$T/recs"
+    done | sed "s/DCID [0-9]*/DCID n/;s/MID [0-9]*/MID m/"
+}
+is "$(recs_of "$PP" | sort -u)" "DCID n STARTTLS command not supported.
+DCID n TLS required but not available
+DCID n close
+DCID n destination plain.test TLS required
+New SMTP DCID n interface unknown address 127.0.0.1 port $PP" "plain.test: the records"
+is "$(recs_of "$PP" | head -4)" "New SMTP DCID n interface unknown address 127.0.0.1 port $PP
+DCID n destination plain.test TLS required
+DCID n STARTTLS command not supported.
+DCID n TLS required but not available" "plain.test: in this order"
+like "$(recs_of "$PO")" "DCID n destination old.test TLS preferred" "old.test: its entry named"
+like "$(recs_of "$PO")" "DCID n TLS deferring: \(167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version'\)" \
+    "old.test: the first attempt, TLS deferring"
+like "$(recs_of "$PO")" "DCID n TLS failed: \(167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version'\)" \
+    "old.test: the retry, TLS failed, then plaintext"
+like "$(recs_of "$PO")" "Delivery start DCID n MID m to RID \[0\]" "old.test: delivered"
+is "$(recs_of "$PB" | grep -v close)" "New SMTP DCID n interface unknown address 127.0.0.1 port $PB
+DCID n TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384
+DCID n destination bank.test TLS required-verify
+Delivery start DCID n MID m to RID [0]
+Message done DCID n MID m to RID [0]" "bank.test: the records"
+is "$(recs_of "$PO2" | grep -v close | head -4)" "New SMTP DCID n interface unknown address 127.0.0.1 port $PO2
+DCID n TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384
+DCID n destination wrong.test TLS required-verify
+DCID n TLS deferring: (62, 'certificate verify failed: hostname mismatch')" \
+    "wrong.test: the records, with the certificate error"
+
+# --- inbound: the sender groups ---
+# smtp_raw SRC LINES... - a plaintext session from SRC, the server's replies
+smtp_raw() {
+    local src=$1; shift
+    python3 - "$src" "$PM" "$@" <<'PY'
+import socket, sys
+src, port, lines = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+s = socket.socket(); s.settimeout(10); s.bind((src, 0)); s.connect(("127.0.0.1", port))
+f = s.makefile("rb")
+def reply():
+    out = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); out.append(l)
+        if len(l) < 4 or l[3] != "-": return out
+print("\n".join(reply()))
+for l in lines:
+    s.sendall((l + "\r\n").encode()); print("\n".join(reply()))
+PY
+}
+mark=$(pf_log_mark mta)
+got=$(smtp_raw 127.0.0.2 "EHLO c2.test" "MAIL FROM:<a@c2.test>" "QUIT")
+like "$got" "250-STARTTLS" "relays (127.0.0.2): STARTTLS offered"
+like "$got" $'\n530 5.7.0 <a@c2.test>: Sender address rejected: Must issue a STARTTLS command first\n' \
+    "relays: plaintext MAIL FROM refused with 530 (Postfix puts the sender before a policy reply)"
+pf_wait_log mta "$mark" 'reject: MAIL from .*127.0.0.2.*530 5.7.0 Must issue a STARTTLS command first' 50
+like "$(pf_log_since mta "$mark")" "NOQUEUE: reject: MAIL from unknown\\[127.0.0.2\\]:[0-9]+: 530 5.7.0 <a@c2.test>: Sender address rejected: Must issue a STARTTLS command first; from=<a@c2.test> proto=ESMTP helo=<c2.test>" \
+    "Postfix logs the refusal"
+pf_log_since mta "$mark" >"$T/in.log"
+"$(bin segtls-logparse)" "$T/in.log" >"$T/inrecs"
+like "$(cat "$T/inrecs")" "Info: ICID ([0-9]+) TLS was required but remote host did not initiate it" \
+    "the gateway's ICID record of the refusal"
+like "$(cat "$T/policy.log")" "refused MAIL from 127.0.0.2 \(sender group relays, TLS required\): no STARTTLS" \
+    "segtls-policy says which group"
+run swaks --server 127.0.0.1:$PM --li 127.0.0.2 -tls --from a@c2.test --to u@bank.test
+is "$RC" 0 "relays: the STARTTLS session is accepted" || diag "$OUT"
+like "$OUT" "<~  250 2.0.0 Ok: queued as" "relays: queued over TLS"
+got=$(smtp_raw 127.0.0.3 "EHLO c3.test" "STARTTLS" "MAIL FROM:<a@c3.test>" "QUIT")
+ok "$(! grep -qi starttls <<<"${got%%$'\n'502*}"; echo $?)" "notls (127.0.0.3): STARTTLS not offered"
+like "$got" $'\n502 5.5.1 Error: command not implemented\n' "notls: STARTTLS refused"
+like "$got" $'\n250 2.1.0 Ok\n' "notls: plaintext MAIL FROM accepted"
+got=$(smtp_raw 127.0.0.1 "EHLO c1.test" "MAIL FROM:<a@c1.test>" "QUIT")
+like "$got" "250-STARTTLS" "a client in no group: STARTTLS offered (inbound.tls preferred)"
+like "$got" $'\n250 2.1.0 Ok\n' "a client in no group: plaintext accepted"
+
+# --- segtls-policy stopped: Postfix keeps accepting mail (DUNNO) ---
+kill "$POL"; for ((i=0; i<50; i++)); do kill -0 "$POL" 2>/dev/null || break; sleep 0.1; done
+mark=$(pf_log_mark mta)
+got=$(smtp_raw 127.0.0.2 "EHLO c2.test" "MAIL FROM:<a@c2.test>" "RCPT TO:<u@bank.test>" "QUIT")
+like "$got" $'\n250 2.1.0 Ok\n250 2.1.5 Ok\n' "policy service down: the relays' plaintext mail is accepted (default action DUNNO)"
+like "$(pf_log_since mta "$mark")" "warning: problem talking to server 127.0.0.1:$PPOL: Connection refused" \
+    "and Postfix says why"
+
 done_testing
