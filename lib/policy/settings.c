@@ -79,12 +79,6 @@ static const struct {
     {"outbound", "Outbound SMTP"},
 };
 
-/* TLS mode names, in seg_tls_mode order. */
-static const char *const mode_names[] = {
-    "no", "preferred", "required", "preferred-verify", "required-verify",
-};
-#define MODES_INBOUND   3       /* the first three */
-
 /* Boolean spellings accepted by the parser. */
 static const struct {
     const char *name;
@@ -111,28 +105,6 @@ const char *seg_service_title(seg_service svc)
 {
     g_return_val_if_fail(svc < SEG_SVC_COUNT, NULL);
     return service_names[svc].title;
-}
-
-/* seg_tls_mode_name - canonical mode name */
-const char *seg_tls_mode_name(seg_tls_mode mode)
-{
-    g_return_val_if_fail(mode < G_N_ELEMENTS(mode_names), NULL);
-    return mode_names[mode];
-}
-
-/* seg_tls_mode_parse - mode by name; inbound knows the first three */
-gboolean seg_tls_mode_parse(const char *name, gboolean outbound,
-                            seg_tls_mode *mode)
-{
-    guint n = outbound ? G_N_ELEMENTS(mode_names) : MODES_INBOUND;
-
-    for (guint i = 0; name && i < n; i++) {
-        if (g_ascii_strcasecmp(name, mode_names[i]) == 0) {
-            *mode = (seg_tls_mode) i;
-            return TRUE;
-        }
-    }
-    return FALSE;
 }
 
 /* find_row - table row of a key */
