@@ -201,6 +201,40 @@ DCID n destination wrong.test TLS required-verify
 DCID n TLS deferring: (62, 'certificate verify failed: hostname mismatch')" \
     "wrong.test: the records, with the certificate error"
 
+# --- segtls tlsverify --destination: the gateway's tlsverify ---
+# tv DOMAIN - the report, its exit status in $RC
+tv() { run "$SEGTLS" tlsverify --destination "$1" --config "$CONF" --postfix-dir "$PFD"; }
+tv plain.test
+is "$RC" 1 "tlsverify plain.test: disagrees (exit 1)"
+is "$OUT" "Destination plain.test
+  entry: plain.test: TLS required, TLS v1.2, TLS v1.3
+  route: transport map inline:{ plain.test=smtp:[127.0.0.1]:$PP, old.test=smtp:[127.0.0.1]:$PO, bank.test=smtp:[127.0.0.1]:$PB, wrong.test=smtp:[127.0.0.1]:$PO2 }, key plain.test: smtp:[127.0.0.1]:$PP
+  connect: 127.0.0.1 port $PP: connected
+  STARTTLS: not offered
+FAIL: TLS required but not available (no STARTTLS): delivery would be deferred" \
+    "tlsverify plain.test: each step, as Postfix would route it"
+tv old.test
+is "$RC" 0 "tlsverify old.test: preferred, agrees"
+like "$OUT" "  TLS v1.3: refused \\(167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version'\\)
+OK: no TLS with the entry's versions: delivered in plaintext \\(preferred\\)" \
+    "tlsverify old.test: TLS 1.3 refused, plaintext as preferred allows"
+tv bank.test
+is "$RC" 0 "tlsverify bank.test: agrees"
+like "$OUT" "  TLS v1.3: negotiated, cipher TLS_AES_256_GCM_SHA384
+  TLS v1.2: negotiated, cipher ECDHE-RSA-AES256-GCM-SHA384
+  certificate: chain verified; name bank.test: matches
+OK: delivered with TLSv1.3, certificate verified" "tlsverify bank.test: verified TLS 1.3"
+tv wrong.test
+is "$RC" 1 "tlsverify wrong.test: disagrees"
+like "$OUT" "certificate: chain verified; name wrong.test: does not match
+FAIL: the certificate does not verify: delivery would be deferred" \
+    "tlsverify wrong.test: the name does not match"
+tv other.test
+like "$OUT" "  entry: default \\(outbound.tls\\): TLS preferred, TLS v1.2, TLS v1.3
+  route: MX of other.test" "tlsverify other.test: the default entry, the MX route"
+run "$SEGTLS" tlsverify --destination "a;b" --config "$CONF" --postfix-dir "$PFD"
+is "$RC" 2 "tlsverify --destination with a hostile domain: usage error"
+
 # --- inbound: the sender groups ---
 # smtp_raw SRC LINES... - a plaintext session from SRC, the server's replies
 smtp_raw() {
