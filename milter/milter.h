@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "ids.h"
+#include "pflog.h"
 #include "record.h"
 
 /* correlate.c */
@@ -57,6 +58,9 @@ void    mt_follower_stop(mt_follower *f);
 /* relabel.c */
 typedef struct mt_relabel mt_relabel;
 mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names);
+/* mt_relabel_destinations - every parser made after this names the destination
+ * entry of each delivery (pflog.h seg_pflog_set_destinations) */
+void    mt_relabel_destinations(seg_pflog_dest_fn fn, void *ctx);
 void    mt_relabel_line(mt_relabel *r, const char *line, size_t len);
 void    mt_relabel_tick(mt_relabel *r, time_t now);
 void    mt_relabel_free(mt_relabel *r);

@@ -127,6 +127,13 @@ POL=$!
 at_exit "kill $POL 2>/dev/null"
 wait_port "$PPOL" 100 || { echo "Bail out! segtls-policy does not listen"; exit 1; }
 
+# the live record follower, with the Destination Controls of the settings
+mkdir -p "$T/milter"
+"$(bin segtls-milter)" --no-milter -f -l "$(pf_log mta)" -o "$T/milter/mail_logs" \
+    -d "$T/milter/state" --config "$CONF" 2>"$T/milter/err" &
+at_exit "kill $!"
+wait_file "$T/milter/mail_logs" 50
+
 # --- outbound: one message per destination ---
 mark=$(pf_log_mark mta)
 for d in plain old bank wrong; do
@@ -201,6 +208,16 @@ DCID n destination wrong.test TLS required-verify
 DCID n TLS deferring: (62, 'certificate verify failed: hostname mismatch')" \
     "wrong.test: the records, with the certificate error"
 
+for ((i=0; i<100; i++)); do
+    grep -q 'destination wrong.test TLS required-verify' "$T/milter/mail_logs" && break; sleep 0.1
+done
+ML=$(sed -E 's/^.* Info: //' "$T/milter/mail_logs")
+like "$ML" $'DCID ([0-9]+) destination plain.test TLS required\nDCID \\1 STARTTLS command not supported.\nDCID \\1 TLS required but not available' \
+    "segtls-milter --config: plain.test's entry and TLS required but not available, live"
+like "$ML" "DCID [0-9]+ destination bank.test TLS required-verify" "segtls-milter: bank.test's entry"
+like "$ML" "DCID [0-9]+ TLS deferring: \\(62, 'certificate verify failed: hostname mismatch'\\)" \
+    "segtls-milter: the verify failure"
+
 # --- segtls tlsverify --destination: the gateway's tlsverify ---
 # tv DOMAIN - the report, its exit status in $RC
 tv() { run "$SEGTLS" tlsverify --destination "$1" --config "$CONF" --postfix-dir "$PFD"; }
@@ -266,6 +283,11 @@ pf_log_since mta "$mark" >"$T/in.log"
 "$(bin segtls-logparse)" "$T/in.log" >"$T/inrecs"
 like "$(cat "$T/inrecs")" "Info: ICID ([0-9]+) TLS was required but remote host did not initiate it" \
     "the gateway's ICID record of the refusal"
+for ((i=0; i<50; i++)); do
+    grep -q 'TLS was required but remote host did not initiate it' "$T/milter/mail_logs" && break; sleep 0.1
+done
+like "$(cat "$T/milter/mail_logs")" "Info: ICID [0-9]+ TLS was required but remote host did not initiate it" \
+    "segtls-milter: the ICID record of the refusal, live"
 like "$(cat "$T/policy.log")" "refused MAIL from 127.0.0.2 \(sender group relays, TLS required\): no STARTTLS" \
     "segtls-policy says which group"
 run swaks --server 127.0.0.1:$PM --li 127.0.0.2 -tls --from a@c2.test --to u@bank.test
