@@ -666,6 +666,14 @@ static JsonObject *find_named(JsonArray *arr, const char *key, const char *value
     return NULL;
 }
 
+/* given_or_kept - an option's value, else the entry's own (edit), else "" */
+static const char *given_or_kept(const char *opt, JsonObject *cur, const char *key)
+{
+    if (opt != NULL)
+        return opt;
+    return cur ? json_object_get_string_member_with_default(cur, key, "") : "";
+}
+
 /* dest_list - the Destination Controls table, default first */
 static void dest_list(JsonObject *show)
 {
@@ -790,12 +798,10 @@ static int cmd_destconfig(int argc, char **argv)
     req = seg_ctl_request("dest_set");
     json_object_set_string_member(req, "domain", argv[2]);
     json_object_set_string_member(req, "must", verb);
-#define KEEP(opt, key) (opt ? opt : cur ? json_object_get_string_member_with_default(cur, key, "") : "")
-    json_object_set_string_member(req, "tls", KEEP(tls, "tls"));
-    json_object_set_string_member(req, "methods", KEEP(versions, "methods"));
-    json_object_set_string_member(req, "ciphers", KEEP(ciphers, "ciphers"));
-    json_object_set_string_member(req, "exclude", KEEP(exclude, "exclude"));
-#undef KEEP
+    json_object_set_string_member(req, "tls", given_or_kept(tls, cur, "tls"));
+    json_object_set_string_member(req, "methods", given_or_kept(versions, cur, "methods"));
+    json_object_set_string_member(req, "ciphers", given_or_kept(ciphers, cur, "ciphers"));
+    json_object_set_string_member(req, "exclude", given_or_kept(exclude, cur, "exclude"));
     if (show != NULL)
         json_object_unref(show);
     resp = call(req);

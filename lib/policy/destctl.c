@@ -110,7 +110,7 @@ void seg_destctl_free(seg_destctl *dc)
     g_free(dc);
 }
 
-/* strv_equal - two string arrays alike, in order */
+/* strs_equal - two string arrays alike, in order */
 static gboolean strs_equal(const GPtrArray *a, const GPtrArray *b)
 {
     if (a->len != b->len)
