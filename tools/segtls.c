@@ -974,7 +974,7 @@ static const struct command {
      "Destination Controls: per-domain outbound TLS"},
     {"sendergroup", cmd_sendergroup, "sendergroup [list|new|edit|delete]",
      "sender groups: inbound TLS per client network"},
-    {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] | DOMAIN [OPTIONS]",
+    {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] | --destination DOMAIN",
      "probe each TLS version of a server (segtls-tlsverify)"},
     {"report", cmd_report, "report [OPTIONS] [FILE...]",
      "TLS Connections report from mail_logs (segtls-report)"},
