@@ -46,6 +46,7 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
     if (!o->no_postfix && (services = seg_apply_services(o, error)) == NULL)
         return NULL;
     t = apply_target_new(o, services);
+    t->policy_service = o->policy_service;
     if (!seg_render_target_check(t, error)) {
         seg_apply_target_free(t);
         return NULL;

@@ -114,8 +114,9 @@ char *seg_render_format(const seg_render *r, const seg_render_target *t,
             const char *name;
             const char *text;
         } tables[] = {
-            {"smtp_tls_policy_maps", SEG_RENDER_POLICY_MAP, r->policy_map},
-            {"smtpd_discard_ehlo_keyword_address_maps", SEG_RENDER_EHLO_MAP, r->ehlo_map},
+            {"Postfix smtp_tls_policy_maps", SEG_RENDER_POLICY_MAP, r->policy_map},
+            {"Postfix smtpd_discard_ehlo_keyword_address_maps", SEG_RENDER_EHLO_MAP,
+             r->ehlo_map},
             {"segtls-policy sender groups", SEG_RENDER_GROUPS_FILE, r->groups},
         };
 
@@ -125,7 +126,7 @@ char *seg_render_format(const seg_render *r, const seg_render_target *t,
             if (tables[i].text == NULL)
                 continue;
             path = seg_render_table_path(t, tables[i].name);
-            g_string_append_printf(out, "### Postfix %s %s\n", tables[i].title, path);
+            g_string_append_printf(out, "### %s %s\n", tables[i].title, path);
             g_string_append(out, tables[i].text);
         }
     }

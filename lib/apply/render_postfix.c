@@ -228,6 +228,10 @@ static char *policy_map_text(const seg_settings *s, const seg_render_target *t,
         const char *other;
 
         g_string_append_printf(out, "%s %s\n", e->domain, attrs);
+        if (e->tls == SEG_TLSMODE_PREFERRED_VERIFY)
+            add(notices, "notice: Outbound SMTP: destination %s: preferred-verify "
+                "is Postfix level \"may\": certificates are logged, mail is "
+                "delivered when verification fails", e->domain);
         if (hop == NULL)
             continue;
         if ((other = g_hash_table_lookup(hops, hop)) != NULL && strcmp(other, attrs) != 0) {
@@ -242,10 +246,6 @@ static char *policy_map_text(const seg_settings *s, const seg_render_target *t,
             g_hash_table_insert(hops, g_strdup(hop), g_strdup(attrs));
             g_string_append_printf(routed, "%s %s\n", hop, attrs);
         }
-        if (e->tls == SEG_TLSMODE_PREFERRED_VERIFY)
-            add(notices, "notice: Outbound SMTP: destination %s: preferred-verify "
-                "is Postfix level \"may\": certificates are logged, mail is "
-                "delivered when verification fails", e->domain);
     }
     if (routed->len)
         g_string_append_printf(out, "# next hops of the entries above\n%s", routed->str);

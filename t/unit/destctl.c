@@ -9,6 +9,7 @@
 #include "error.h"
 #include "keyfile.h"
 #include "polreq.h"
+#include "render.h"
 #include "settings.h"
 #include "tlsver.h"
 
@@ -254,6 +255,34 @@ static void test_policy(void)
     g_assert_cmpstr(err->message, ==, "policy request: more than 64 attributes");
 }
 
+/* test_render_hops - entries under their next hop; a shared hop must agree */
+static void test_render_hops(void)
+{
+    static const char *const smtpd[] = {"smtp/inet", NULL};
+    static const char *const smtp[] = {"smtp/unix", NULL};
+    static const char *const routes[] = {"a.test\t[127.0.0.1]:2525", "b.test\t[127.0.0.1]:2525",
+                                         NULL};
+    seg_render_target t = {.smtpd_services = smtpd, .smtp_services = smtp,
+                           .tls_config_file = "/etc/segtls/postfix-tls.cnf",
+                           .routes = routes};
+    g_autoptr(seg_settings) s = seg_settings_new_default();
+    g_autoptr(seg_render) r = NULL;
+    g_autoptr(GError) err = NULL;
+
+    set_ok(s->destctl, "a.test", "required", "");
+    set_ok(s->destctl, "b.test", "required", "");
+    r = seg_render_new(s, &t, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(r->policy_map, "a.test encrypt\nb.test encrypt\n"
+                            "# next hops of the entries above\n[127.0.0.1]:2525 encrypt\n# end\n"));
+    g_clear_pointer(&r, seg_render_free);
+    set_ok(s->destctl, "b.test", "preferred", "");
+    g_assert_null(seg_render_new(s, &t, &err));
+    g_assert_cmpstr(err->message, ==, "destination b.test: its mail goes to next hop "
+                    "[127.0.0.1]:2525 like that of another entry with another TLS policy; "
+                    "Postfix chooses the TLS policy by next hop");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -263,5 +292,6 @@ int main(int argc, char **argv)
     g_test_add_func("/destctl/keyfile", test_keyfile);
     g_test_add_func("/destctl/table", test_table);
     g_test_add_func("/destctl/policy", test_policy);
+    g_test_add_func("/destctl/render_hops", test_render_hops);
     return g_test_run();
 }
