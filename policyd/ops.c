@@ -925,6 +925,13 @@ static void rollback_restores(JsonObject *o, const seg_rollback_entry *e,
                                *now ? now : "\"\"");
         json_array_add_string_element(diff, line);
     }
+    {
+        g_autoptr(GPtrArray) tables = seg_destctl_differences(e->settings->destctl,
+                                                              committed->destctl);
+
+        for (guint i = 0; i < tables->len; i++)
+            json_array_add_string_element(diff, g_ptr_array_index(tables, i));
+    }
     json_object_set_object_member(o, "settings", seg_settings_to_json(e->settings));
     json_object_set_array_member(o, "differences", diff);
 }

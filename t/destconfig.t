@@ -118,7 +118,9 @@ run "$SEGTLS" destconfig list --json
 like "$OUT" '"domain" : "old.test"' "clear brings it back"
 run "$SEGTLS" destconfig delete old.test
 run "$SEGTLS" commit -m "no old.test"
-id=$("$SEGTLS" rollbackconfig list | sed -n 's/^ *\([0-9]*\)\. .*no old.test.*/\1/p' | head -1)
+run "$SEGTLS" rollbackconfig list
+like "$OUT" "destination old.test = required versions 1.3 \\(committed: none\\)" \
+    "the rollback list says how the tables differ"
 run "$SEGTLS" rollbackconfig restore "$("$SEGTLS" raw '{"op":"rollback_list"}' | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)"
 is "$RC" 0 "rollbackconfig restore"
 run "$SEGTLS" destconfig list --json

@@ -491,6 +491,62 @@ char *seg_dest_entry_text(const seg_dest_entry *e)
     return g_string_free(out, FALSE);
 }
 
+/* group_text - "required 10.0.0.0/8,mx.test" */
+static char *group_text(const seg_sender_group *g)
+{
+    GString *out = g_string_new(seg_tls_mode_name(g->tls));
+
+    for (guint k = 0; k < g->members->len; k++)
+        g_string_append_printf(out, "%s%s", k ? "," : " ",
+                               (char *) g_ptr_array_index(g->members, k));
+    return g_string_free(out, FALSE);
+}
+
+/* seg_destctl_differences - what differs, one line per entry or group */
+GPtrArray *seg_destctl_differences(const seg_destctl *a, const seg_destctl *b)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GList) keys = NULL;
+
+    for (guint i = 0; i < a->dests->len; i++)
+        g_hash_table_add(names, ((seg_dest_entry *) g_ptr_array_index(a->dests, i))->domain);
+    for (guint i = 0; i < b->dests->len; i++)
+        g_hash_table_add(names, ((seg_dest_entry *) g_ptr_array_index(b->dests, i))->domain);
+    keys = g_list_sort(g_hash_table_get_keys(names), (GCompareFunc) strcmp);
+    for (GList *l = keys; l; l = l->next) {
+        const seg_dest_entry *x = seg_destctl_dest_find(a, l->data);
+        const seg_dest_entry *y = seg_destctl_dest_find(b, l->data);
+        g_autofree char *tx = x ? seg_dest_entry_text(x) : NULL;
+        g_autofree char *ty = y ? seg_dest_entry_text(y) : NULL;
+        size_t  skip = strlen(l->data) + 1;
+
+        if (g_strcmp0(tx, ty) != 0)
+            g_ptr_array_add(lines, g_strdup_printf("destination %s = %s (committed: %s)",
+                                                   (char *) l->data, tx ? tx + skip : "none",
+                                                   ty ? ty + skip : "none"));
+    }
+    g_hash_table_remove_all(names);
+    g_clear_pointer(&keys, g_list_free);
+    for (guint i = 0; i < a->groups->len; i++)
+        g_hash_table_add(names, ((seg_sender_group *) g_ptr_array_index(a->groups, i))->name);
+    for (guint i = 0; i < b->groups->len; i++)
+        g_hash_table_add(names, ((seg_sender_group *) g_ptr_array_index(b->groups, i))->name);
+    keys = g_list_sort(g_hash_table_get_keys(names), (GCompareFunc) strcmp);
+    for (GList *l = keys; l; l = l->next) {
+        const seg_sender_group *x = seg_destctl_group_find(a, l->data);
+        const seg_sender_group *y = seg_destctl_group_find(b, l->data);
+        g_autofree char *tx = x ? group_text(x) : NULL;
+        g_autofree char *ty = y ? group_text(y) : NULL;
+
+        if (g_strcmp0(tx, ty) != 0)
+            g_ptr_array_add(lines, g_strdup_printf("sender group %s = %s (committed: %s)",
+                                                   (char *) l->data, tx ? tx : "none",
+                                                   ty ? ty : "none"));
+    }
+    return lines;
+}
+
 /* parse_network - "ADDR" or "ADDR/LEN" into a mask; NULL and a rule */
 static GInetAddressMask *parse_network(const char *text, const char **rule)
 {

@@ -137,6 +137,14 @@ gboolean seg_destctl_check(const seg_destctl *dc, unsigned outbound_methods,
 const char *seg_destctl_dest_lookup(void *settings, const char *domain, size_t len,
                                     const char **mode);
 
+/*
+ * seg_destctl_differences - one line for each entry or group that
+ * differs between a (say, a saved configuration) and b (the committed):
+ * "destination old.test = preferred versions 1.3 (committed: none)",
+ * "sender group relays = none (committed: required 127.0.0.2/32)"
+ */
+GPtrArray *seg_destctl_differences(const seg_destctl *a, const seg_destctl *b);
+
 /* seg_dest_entry_text - "old.test preferred versions 1.3 ciphers high" */
 char *seg_dest_entry_text(const seg_dest_entry *e);
 
