@@ -309,4 +309,14 @@ like "$got" $'\n250 2.1.0 Ok\n250 2.1.5 Ok\n' "policy service down: the relays' 
 like "$(pf_log_since mta "$mark")" "warning: problem talking to server 127.0.0.1:$PPOL: Connection refused" \
     "and Postfix says why"
 
+# --- the tables emptied: every override segtls set for them goes ---
+for d in plain.test old.test bank.test wrong.test; do "$SEGTLS" destconfig delete $d; done
+"$SEGTLS" sendergroup delete relays; "$SEGTLS" sendergroup delete notls
+run "$SEGTLS" commit -m "no destinations, no groups"
+is "$RC" 0 "commit without tables" || diag "$OUT" "$ERR"
+is "$(pf_postconf mta -P 2>/dev/null | grep -cE 'tls_policy_maps|discard_ehlo|sender_restrictions|delay_reject|policy_service')" 0 \
+    "no table override is left in master.cf"
+got=$(smtp_raw 127.0.0.3 "EHLO c3.test" "QUIT")
+like "$got" "250-STARTTLS" "127.0.0.3 is offered STARTTLS again"
+
 done_testing
