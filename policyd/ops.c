@@ -589,6 +589,12 @@ static JsonObject *op_show(policyd *pd, JsonObject *req, const char *user,
                                  seg_destctl_dests_to_json(current(pd)->destctl));
     json_object_set_array_member(j->resp, "sendergroups",
                                  seg_destctl_groups_to_json(current(pd)->destctl));
+    {
+        g_autoptr(GPtrArray) lines = seg_destctl_differences(
+            current(pd)->destctl, seg_store_committed(pd->store)->destctl);
+
+        json_object_set_array_member(j->resp, "table_changes", strings_array(lines));
+    }
     j->settings = seg_settings_copy(current(pd));
     return job_start(j);
 }

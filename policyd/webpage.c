@@ -299,9 +299,18 @@ static void csrf_field(GString *out, web_req *r)
 
 /* pending_section - differences from the committed settings, commit and clear */
 static void pending_section(GString *out, web_req *r, JsonObject *committed,
-                            JsonObject *pending)
+                            JsonObject *pending, JsonArray *tables)
 {
     g_string_append(out, "<h2>Pending Changes</h2>\n");
+    if (pending != NULL && tables != NULL && json_array_get_length(tables) > 0) {
+        g_string_append(out, "<ul id=\"pending-tables\">");
+        for (guint i = 0; i < json_array_get_length(tables); i++) {
+            g_string_append(out, "<li>");
+            append_esc(out, json_array_get_string_element(tables, i));
+            g_string_append(out, "</li>");
+        }
+        g_string_append(out, "</ul>\n");
+    }
     if (pending == NULL) {
         g_string_append(out, "<p id=\"no-pending\">No changes are pending.</p>\n");
         return;
@@ -655,7 +664,9 @@ static void main_render(web_req *r, JsonObject *status)
     notes(b);
     dest_section(b, r, show, pending ? pending : committed);
     group_section(b, r, show, pending ? pending : committed);
-    pending_section(b, r, committed, pending);
+    pending_section(b, r, committed, pending,
+                    json_object_has_member(show, "table_changes")
+                    ? json_object_get_array_member(show, "table_changes") : NULL);
     live_section(b, status, g_object_get_data(G_OBJECT(r->msg), "live") != NULL);
     rollback_section(b, r, rb);
     json_object_unref(show);

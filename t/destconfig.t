@@ -106,6 +106,9 @@ run "$SEGTLS" sendergroup list
 is "$OUT" "Sender groups (clients in none: inbound.tls preferred):
   relays               TLS required   10.1.0.0/16, 192.0.2.7/32, mx.partner.test
 (with pending changes; commit to apply them)" "sendergroup list"
+run "$SEGTLS" show
+like "$OUT" $'\nPending changes:\n  outbound.methods = 1.2-1.3\n  outbound.tls = required-verify\n  destination .partner.test = required-verify exclude 3DES:RC4 \\(committed: none\\)\n  destination old.test = required versions 1.3 \\(committed: none\\)\n  sender group relays = required 10.1.0.0/16,192.0.2.7/32,mx.partner.test \\(committed: none\\)\n' \
+    "show: the table changes among the pending changes"
 run "$SEGTLS" commit -m "destinations"
 is "$RC" 0 "commit"
 like "$(cat "$CONF")" $'\\[destination old.test\\]\ntls=required\nmethods=1.3' "committed in the key file"

@@ -80,6 +80,8 @@ page=$(wcurl "${A[@]}" "$WURL/")
 like "$page" "<h2>Destination Controls</h2>" "the page has the Destination Controls"
 like "$page" "<tr><td>bank.test</td><td>required-verify</td>" "with the entry"
 like "$page" "<td>relays</td><td>required</td><td>10.1.0.0/16, 127.0.0.2/32</td>" "and the sender group"
+like "$page" '<ul id="pending-tables"><li>destination bank.test = required-verify \(committed: none\)</li><li>sender group relays = required 10.1.0.0/16,127.0.0.2/32 \(committed: none\)</li></ul>' \
+    "the pending changes name the table changes"
 csrf=${A[3]#X-CSRF-Token: }
 ST=$(wcurl -o /dev/null -w '%{http_code}' "${A[@]:0:2}" --data-urlencode "do=delete" \
     --data-urlencode "domain=bank.test" --data-urlencode "csrf=$csrf" "$WURL/destinations")

@@ -217,6 +217,16 @@ static void show_text(JsonObject *resp)
         note = note_of(pending, *key);
         printf("  %s = %s%s\n", *key, v, note);
     }
+    if (pending != NULL && json_object_has_member(resp, "table_changes")) {
+        JsonArray *t = json_object_get_array_member(resp, "table_changes");
+
+        for (guint i = 0; i < json_array_get_length(t); i++) {
+            if (!any)
+                printf("\nPending changes:\n");
+            any = TRUE;
+            printf("  %s\n", json_array_get_string_element(t, i));
+        }
+    }
     if (!any)
         printf("\nNo pending changes.\n");
     if (json_array_get_length(json_object_get_array_member(resp, "warnings")) > 0)
