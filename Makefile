@@ -141,7 +141,7 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
 	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
 	for p in $(PROGRAMS); do \
-	  case $$p in segtls-policyd|segtls-apply|segtls-milter) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
+	  case $$p in segtls-policyd|segtls-policy|segtls-apply|segtls-milter) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
 	  install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$$d/$$p; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf ] || \
 	  install -m 0644 conf/segtls.conf $(DESTDIR)$(SYSCONFDIR)/segtls/segtls.conf

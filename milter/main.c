@@ -28,6 +28,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "destwatch.h"
 #include "error.h"
 #include "msg.h"
 #include "metrics.h"
@@ -64,8 +65,12 @@ static char *opt_metrics;
 static char *opt_pf_config;
 static char **opt_names;
 static gint64 opt_id_block = -1;      /* -1: the default */
+static char *opt_config;
 
 static GOptionEntry options[] = {
+    {"config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config,
+     "segtls settings whose Destination Controls name the entry of each delivery "
+     "(\"DCID n destination ENTRY TLS MODE\"; read again when it changes)", "FILE"},
     {"socket", 's', 0, G_OPTION_ARG_STRING, &opt_socket,
      "Milter socket: unix:PATH or inet:PORT@ADDR (default " DEFAULT_SOCKET ")", "SPEC"},
     {"maillog", 'l', 0, G_OPTION_ARG_FILENAME, &opt_maillog,
@@ -439,6 +444,13 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))
         msg_fatal("%s", err->message);
+    if (opt_config != NULL) {
+        seg_destwatch *watch = seg_destwatch_new(opt_config, &err);
+
+        if (watch == NULL)
+            msg_fatal("--config: %s", err->message);
+        mt_relabel_destinations(seg_destwatch_lookup, watch);
+    }
     if (!opt_no_follow
         && (fol = mt_follower_start(maillog, state_dir, opt_no_milter,
                                     (const char *const *) names, postfix_config(), &err)) == NULL)

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "ids.h"
+#include "pflog.h"
 #include "record.h"
 
 /* the milter's files in its state directory, besides ids.h's */
@@ -70,6 +71,9 @@ void    mt_follower_stop(mt_follower *f);
 typedef struct mt_relabel mt_relabel;
 mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names);
 void    mt_relabel_set_postfix(mt_relabel *r, const char *config_dir);
+/* mt_relabel_destinations - every parser made after this names the destination
+ * entry of each delivery (pflog.h seg_pflog_set_destinations) */
+void    mt_relabel_destinations(seg_pflog_dest_fn fn, void *ctx);
 void    mt_relabel_line(mt_relabel *r, const char *line, size_t len);
 void    mt_relabel_tick(mt_relabel *r, time_t now);
 void    mt_relabel_free(mt_relabel *r);

@@ -430,6 +430,17 @@ static void mid_ent_free(gpointer v)
     g_free(m);
 }
 
+/* The Destination Controls for the parsers (mt_relabel_destinations). */
+static seg_pflog_dest_fn dest_fn;
+static void *dest_ctx;
+
+/* mt_relabel_destinations - name the destination entry of each delivery */
+void mt_relabel_destinations(seg_pflog_dest_fn fn, void *ctx)
+{
+    dest_fn = fn;
+    dest_ctx = ctx;
+}
+
 /* mt_relabel_new - a parser of Postfix's programs (names; NULL: "postfix") whose records come out with live IDs */
 mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names)
 {
@@ -439,6 +450,8 @@ mt_relabel *mt_relabel_new(gboolean log_only, const char *const *names)
     r->ids = seg_ids_open(NULL, NULL);
     r->parser = seg_pflog_new(r->ids, on_record, r);
     seg_pflog_set_release(r->parser, on_release, r);
+    if (dest_fn != NULL)
+        seg_pflog_set_destinations(r->parser, dest_fn, dest_ctx);
     if (!seg_pflog_set_syslog_names(r->parser, names, NULL))
         msg_warn("bad syslog names; following \"postfix\"");
     r->icids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);

@@ -36,6 +36,7 @@ typedef enum {
     K_PROBES,                   /* list of [NAME/TYPE=]HOST:PORT */
     K_FLAG,                     /* boolean option without a value */
     K_TIMEOUT,                  /* seconds */
+    K_POLICY,                   /* inet:HOST:PORT or unix:/PATH */
 } key_kind;
 
 static const struct apply_key {
@@ -58,6 +59,7 @@ static const struct apply_key {
     {"no-postfix", K_FLAG},
     {"no-nginx", K_FLAG},
     {"timeout", K_TIMEOUT},
+    {"policy-service", K_POLICY},
 };
 
 /* fail_at - "FILE:LINE: message" for key in [apply] (or "FILE: message") */
@@ -132,6 +134,8 @@ static gboolean check_one(const struct apply_key *k, const char *value,
     switch (k->kind) {
     case K_PATH:
         return seg_render_check_path(k->name, value, error);
+    case K_POLICY:
+        return seg_render_check_policy_service(value, error);
     case K_NGINX_CONF:
         if (*value != '/' && have_prefix) {
             g_autofree char *abs = g_strconcat("/", value, NULL);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "destctl.h"
 #include "error.h"
 #include "msg.h"
 #include "policyd.h"
@@ -584,6 +585,16 @@ static JsonObject *op_show(policyd *pd, JsonObject *req, const char *user,
                                       seg_settings_to_json(pending));
     else
         json_object_set_null_member(j->resp, "pending");
+    json_object_set_array_member(j->resp, "destinations",
+                                 seg_destctl_dests_to_json(current(pd)->destctl));
+    json_object_set_array_member(j->resp, "sendergroups",
+                                 seg_destctl_groups_to_json(current(pd)->destctl));
+    {
+        g_autoptr(GPtrArray) lines = seg_destctl_differences(
+            current(pd)->destctl, seg_store_committed(pd->store)->destctl);
+
+        json_object_set_array_member(j->resp, "table_changes", strings_array(lines));
+    }
     j->settings = seg_settings_copy(current(pd));
     return job_start(j);
 }
@@ -652,6 +663,154 @@ static JsonObject *op_set(policyd *pd, JsonObject *req, const char *user,
     j->settings = seg_settings_copy(next);
     j->next = g_steal_pointer(&next);
     return job_start(j);
+}
+
+/* table_change - next into pending through the job of a set */
+static JsonObject *table_change(policyd *pd, JsonObject *req, const char *user,
+                                seg_settings *next, seg_service svc)
+{
+    job    *j = job_new(pd, req, user, finish_set);
+
+    j->change = TRUE;
+    j->touched = 1u << svc;
+    j->settings = seg_settings_copy(next);
+    j->next = next;
+    return job_start(j);
+}
+
+/* string_of - a string member, "" when absent and not required */
+static gboolean string_of(JsonObject *req, const char *name, gboolean required,
+                          const char **value, GError **error)
+{
+    GError *err = NULL;
+    JsonNode *node = member_of_type(req, name, G_TYPE_STRING, required, &err);
+
+    *value = node ? json_node_get_string(node) : "";
+    if (err != NULL) {
+        g_propagate_error(error, err);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* must_of - "must": "new" (new), "edit" (edit) or absent (either) */
+static gboolean must_of(JsonObject *req, int *must, GError **error)
+{
+    const char *m;
+
+    if (!string_of(req, "must", FALSE, &m, error))
+        return FALSE;
+    *must = strcmp(m, "new") == 0 ? SEG_DEST_MUST_BE_NEW
+        : strcmp(m, "edit") == 0 ? SEG_DEST_MUST_EXIST : SEG_DEST_ANY;
+    if (*m && *must == SEG_DEST_ANY) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "member \"must\" must be \"new\" or \"edit\"");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * op_dest_set - a destination entry into pending:
+ * {"op":"dest_set","domain":D,"tls":M,"methods":V,"ciphers":C,"exclude":X,
+ *  "must":"new"|"edit"}
+ */
+static JsonObject *op_dest_set(policyd *pd, JsonObject *req, const char *user,
+                               GError **error)
+{
+    const char *domain, *tls, *methods, *ciphers, *exclude;
+    seg_settings *next;
+    int     must;
+
+    if (!string_of(req, "domain", TRUE, &domain, error)
+        || !string_of(req, "tls", TRUE, &tls, error)
+        || !string_of(req, "methods", FALSE, &methods, error)
+        || !string_of(req, "ciphers", FALSE, &ciphers, error)
+        || !string_of(req, "exclude", FALSE, &exclude, error)
+        || !must_of(req, &must, error))
+        return NULL;
+    next = seg_settings_copy(current(pd));
+    if (!seg_destctl_dest_set(next->destctl, domain, tls, methods, ciphers, exclude,
+                              next->svc[SEG_SVC_OUTBOUND].methods, must, error)) {
+        seg_settings_free(next);
+        return NULL;
+    }
+    return table_change(pd, req, user, next, SEG_SVC_OUTBOUND);
+}
+
+/* op_dest_delete - {"op":"dest_delete","domain":D} */
+static JsonObject *op_dest_delete(policyd *pd, JsonObject *req, const char *user,
+                                  GError **error)
+{
+    const char *domain;
+    seg_settings *next;
+
+    if (!string_of(req, "domain", TRUE, &domain, error))
+        return NULL;
+    next = seg_settings_copy(current(pd));
+    if (!seg_destctl_dest_delete(next->destctl, domain, error)) {
+        seg_settings_free(next);
+        return NULL;
+    }
+    return table_change(pd, req, user, next, SEG_SVC_OUTBOUND);
+}
+
+/*
+ * op_group_set - a sender group into pending:
+ * {"op":"group_set","name":N,"tls":M,"members":[...],"must":"new"|"edit"}
+ */
+static JsonObject *op_group_set(policyd *pd, JsonObject *req, const char *user,
+                                GError **error)
+{
+    JsonNode *node = json_object_get_member(req, "members");
+    g_autoptr(GPtrArray) members = g_ptr_array_new();
+    const char *name, *tls;
+    seg_settings *next;
+    int     must;
+
+    if (!string_of(req, "name", TRUE, &name, error)
+        || !string_of(req, "tls", TRUE, &tls, error) || !must_of(req, &must, error))
+        return NULL;
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "member \"members\" must be an array of strings");
+        return NULL;
+    }
+    for (guint i = 0; i < json_array_get_length(json_node_get_array(node)); i++) {
+        JsonNode *m = json_array_get_element(json_node_get_array(node), i);
+
+        if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                        "member \"members\" must be an array of strings");
+            return NULL;
+        }
+        g_ptr_array_add(members, (gpointer) json_node_get_string(m));
+    }
+    g_ptr_array_add(members, NULL);
+    next = seg_settings_copy(current(pd));
+    if (!seg_destctl_group_set(next->destctl, name, tls,
+                               (const char *const *) members->pdata, must, error)) {
+        seg_settings_free(next);
+        return NULL;
+    }
+    return table_change(pd, req, user, next, SEG_SVC_INBOUND);
+}
+
+/* op_group_delete - {"op":"group_delete","name":N} */
+static JsonObject *op_group_delete(policyd *pd, JsonObject *req, const char *user,
+                                   GError **error)
+{
+    const char *name;
+    seg_settings *next;
+
+    if (!string_of(req, "name", TRUE, &name, error))
+        return NULL;
+    next = seg_settings_copy(current(pd));
+    if (!seg_destctl_group_delete(next->destctl, name, error)) {
+        seg_settings_free(next);
+        return NULL;
+    }
+    return table_change(pd, req, user, next, SEG_SVC_INBOUND);
 }
 
 /*
@@ -771,6 +930,13 @@ static void rollback_restores(JsonObject *o, const seg_rollback_entry *e,
         line = g_strdup_printf("%s = %s (committed: %s)", *k, *saved ? saved : "\"\"",
                                *now ? now : "\"\"");
         json_array_add_string_element(diff, line);
+    }
+    {
+        g_autoptr(GPtrArray) tables = seg_destctl_differences(e->settings->destctl,
+                                                              committed->destctl);
+
+        for (guint i = 0; i < tables->len; i++)
+            json_array_add_string_element(diff, g_ptr_array_index(tables, i));
     }
     json_object_set_object_member(o, "settings", seg_settings_to_json(e->settings));
     json_object_set_array_member(o, "differences", diff);
@@ -964,6 +1130,10 @@ static const struct op {
     {"rollback_restore", op_rollback_restore, TRUE},
     {"commit_detail", op_commit_detail, FALSE},
     {"status", op_status, FALSE},
+    {"dest_set", op_dest_set, TRUE},
+    {"dest_delete", op_dest_delete, TRUE},
+    {"group_set", op_group_set, TRUE},
+    {"group_delete", op_group_delete, TRUE},
 };
 
 /* policyd_conn_reply - the answer of a deferred request, its caller's way */

@@ -60,6 +60,12 @@ static void api_analysis(web_req *r);
 static void api_status(web_req *r);
 static void api_rollbacks(web_req *r);
 static void api_restore(web_req *r);
+static void api_destinations(web_req *r);
+static void api_put_destination(web_req *r);
+static void api_delete_destination(web_req *r);
+static void api_sendergroups(web_req *r);
+static void api_put_sendergroup(web_req *r);
+static void api_delete_sendergroup(web_req *r);
 static void serve_resource(web_req *r);
 
 /* One route: method, path ("{id}" matches one segment of digits). */
@@ -79,6 +85,8 @@ static const struct route {
     {"POST", "/commit", WEB_ROLE_ADMIN, TRUE, web_page_commit},
     {"POST", "/clear", WEB_ROLE_ADMIN, TRUE, web_page_clear},
     {"POST", "/rollback", WEB_ROLE_ADMIN, TRUE, web_page_rollback},
+    {"POST", "/destinations", WEB_ROLE_ADMIN, TRUE, web_page_dest_post},
+    {"POST", "/sendergroups", WEB_ROLE_ADMIN, TRUE, web_page_group_post},
     {"GET", "/static/segtls.css", WEB_ROLE_NONE, FALSE, serve_resource},
     {"GET", "/static/segtls.js", WEB_ROLE_NONE, FALSE, serve_resource},
     {"GET", "/api/v1/openapi.json", WEB_ROLE_NONE, FALSE, serve_resource},
@@ -95,6 +103,12 @@ static const struct route {
     {"GET", "/api/v1/status", WEB_ROLE_READ, FALSE, api_status},
     {"GET", "/api/v1/rollbacks", WEB_ROLE_READ, FALSE, api_rollbacks},
     {"POST", "/api/v1/rollbacks/{id}/restore", WEB_ROLE_ADMIN, TRUE, api_restore},
+    {"GET", "/api/v1/destinations", WEB_ROLE_READ, FALSE, api_destinations},
+    {"PUT", "/api/v1/destinations", WEB_ROLE_ADMIN, TRUE, api_put_destination},
+    {"POST", "/api/v1/destinations/delete", WEB_ROLE_ADMIN, TRUE, api_delete_destination},
+    {"GET", "/api/v1/sendergroups", WEB_ROLE_READ, FALSE, api_sendergroups},
+    {"PUT", "/api/v1/sendergroups", WEB_ROLE_ADMIN, TRUE, api_put_sendergroup},
+    {"POST", "/api/v1/sendergroups/delete", WEB_ROLE_ADMIN, TRUE, api_delete_sendergroup},
 };
 
 /* The static files of the page and the API description (GResource). */
@@ -753,6 +767,106 @@ static void api_restore(web_req *r)
     o = json_object_new();
     json_object_set_boolean_member(o, "pending", TRUE);
     web_send_json(r, 200, o);
+}
+
+/* table_get - GET of a table: {"pending":BOOL, MEMBER:[...], "default":..} */
+static void table_get(web_req *r, const char *member, const char *dflt_key)
+{
+    g_autoptr(GError) err = NULL;
+    JsonObject *resp = web_run(r, seg_ctl_request("show"), &err);
+    JsonObject *o, *cur;
+    JsonNode *pn;
+
+    if (resp == NULL) {
+        web_send_error(r, web_error_status(err), err->message);
+        return;
+    }
+    pn = json_object_get_member(resp, "pending");
+    cur = pn && JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn)
+        : json_object_get_object_member(resp, "committed");
+    o = json_object_new();
+    json_object_set_boolean_member(o, "pending", pn && JSON_NODE_HOLDS_OBJECT(pn));
+    json_object_set_string_member(o, "default",
+                                  json_object_get_string_member_with_default(cur, dflt_key, ""));
+    json_object_set_member(o, member, json_object_dup_member(resp, member));
+    json_object_unref(resp);
+    web_send_json(r, 200, o);
+}
+
+/* api_destinations - GET /api/v1/destinations: the Destination Controls */
+static void api_destinations(web_req *r)
+{
+    table_get(r, "destinations", "outbound.tls");
+}
+
+/* api_sendergroups - GET /api/v1/sendergroups */
+static void api_sendergroups(web_req *r)
+{
+    table_get(r, "sendergroups", "inbound.tls");
+}
+
+/*
+ * table_change - one change of a table from a JSON body through the run
+ * path: the members named are copied into {"op":OP}; what names the
+ * entry in the action line
+ */
+static void table_change(web_req *r, const char *op, const char *const *members,
+                         const char *key, const char *what)
+{
+    g_autoptr(JsonObject) body = body_json(r);
+    g_autoptr(GError) err = NULL;
+    JsonObject *req, *resp;
+    g_autofree char *name = NULL;
+
+    if (body == NULL)
+        return;
+    req = seg_ctl_request(op);
+    for (const char *const *m = members; *m; m++)
+        if (json_object_has_member(body, *m))
+            json_object_set_member(req, *m, json_object_dup_member(body, *m));
+    name = g_strdup(json_object_get_string_member_with_default(body, key, ""));
+    if ((resp = web_run(r, req, &err)) == NULL) {
+        web_send_error(r, web_error_status(err), err->message);
+        return;
+    }
+    web_record_action(r, "Pending changes saved: %s %s %s", what, name,
+                      g_str_has_suffix(op, "delete") ? "deleted" : "set");
+    json_object_set_boolean_member(resp, "pending",
+                                   seg_store_pending(r->pd->store) != NULL);
+    web_send_json(r, 200, resp);
+}
+
+/* api_put_destination - PUT /api/v1/destinations {domain,tls,methods,...} */
+static void api_put_destination(web_req *r)
+{
+    static const char *const m[] = {"domain", "tls", "methods", "ciphers", "exclude",
+                                    "must", NULL};
+
+    table_change(r, "dest_set", m, "domain", "destination");
+}
+
+/* api_delete_destination - POST /api/v1/destinations/delete {domain} */
+static void api_delete_destination(web_req *r)
+{
+    static const char *const m[] = {"domain", NULL};
+
+    table_change(r, "dest_delete", m, "domain", "destination");
+}
+
+/* api_put_sendergroup - PUT /api/v1/sendergroups {name,tls,members} */
+static void api_put_sendergroup(web_req *r)
+{
+    static const char *const m[] = {"name", "tls", "members", "must", NULL};
+
+    table_change(r, "group_set", m, "name", "sender group");
+}
+
+/* api_delete_sendergroup - POST /api/v1/sendergroups/delete {name} */
+static void api_delete_sendergroup(web_req *r)
+{
+    static const char *const m[] = {"name", NULL};
+
+    table_change(r, "group_delete", m, "name", "sender group");
 }
 
 /* serve_resource - a static file of the page, or the OpenAPI description */

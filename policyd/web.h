@@ -126,6 +126,8 @@ void web_page_edit_post(web_req *r);
 void web_page_commit(web_req *r);
 void web_page_clear(web_req *r);
 void web_page_rollback(web_req *r);
+void web_page_dest_post(web_req *r);
+void web_page_group_post(web_req *r);
 void web_page_error(web_req *r, int status, const char *message);
 
 #endif

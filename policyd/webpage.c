@@ -299,9 +299,18 @@ static void csrf_field(GString *out, web_req *r)
 
 /* pending_section - differences from the committed settings, commit and clear */
 static void pending_section(GString *out, web_req *r, JsonObject *committed,
-                            JsonObject *pending)
+                            JsonObject *pending, JsonArray *tables)
 {
     g_string_append(out, "<h2>Pending Changes</h2>\n");
+    if (pending != NULL && tables != NULL && json_array_get_length(tables) > 0) {
+        g_string_append(out, "<ul id=\"pending-tables\">");
+        for (guint i = 0; i < json_array_get_length(tables); i++) {
+            g_string_append(out, "<li>");
+            append_esc(out, json_array_get_string_element(tables, i));
+            g_string_append(out, "</li>");
+        }
+        g_string_append(out, "</ul>\n");
+    }
     if (pending == NULL) {
         g_string_append(out, "<p id=\"no-pending\">No changes are pending.</p>\n");
         return;
@@ -501,6 +510,124 @@ static void set_flash(web_req *r, gboolean error, const char *fmt, ...)
     s->flash_error = error;
 }
 
+/* mode_options - <option>s of the modes, sel selected */
+static void mode_options(GString *out, const char *const *modes, const char *sel)
+{
+    for (const char *const *m = modes; *m; m++)
+        g_string_append_printf(out, "<option value=\"%s\"%s>%s</option>", *m,
+                               g_strcmp0(*m, sel) == 0 ? " selected" : "", *m);
+}
+
+/* delete_button - a small form deleting one entry of a table */
+static void delete_button(GString *out, web_req *r, const char *action,
+                          const char *field, const char *value)
+{
+    g_string_append_printf(out, "<form method=\"post\" action=\"%s\" class=\"inline\">"
+                           "<input type=\"hidden\" name=\"do\" value=\"delete\">"
+                           "<input type=\"hidden\" name=\"%s\" value=\"", action, field);
+    append_esc(out, value);
+    g_string_append(out, "\">");
+    csrf_field(out, r);
+    g_string_append(out, "<button type=\"submit\">Delete</button></form>");
+}
+
+/*
+ * dest_section - Mail Policies > Destination Controls: the default, each
+ * entry, and for administrators a form to add or change one
+ */
+static void dest_section(GString *out, web_req *r, JsonObject *show, JsonObject *cur)
+{
+    JsonArray *arr = json_object_get_array_member(show, "destinations");
+
+    g_string_append(out, "<h2>Destination Controls</h2>\n<table class=\"config\" "
+                    "id=\"destinations\"><tr><th>Destination</th><th>TLS</th>"
+                    "<th>Versions</th><th>Ciphers</th><th>Exclude</th><th></th></tr>\n"
+                    "<tr><td>Default</td><td>");
+    append_esc(out, json_object_get_string_member_with_default(cur, "outbound.tls", ""));
+    g_string_append(out, "</td><td>Outbound SMTP</td><td>Outbound SMTP</td><td></td>"
+                    "<td></td></tr>\n");
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        const char *const cols[] = {"domain", "tls", "methods", "ciphers", "exclude"};
+
+        g_string_append(out, "<tr>");
+        for (guint c = 0; c < G_N_ELEMENTS(cols); c++) {
+            g_string_append(out, "<td>");
+            append_esc(out, json_object_get_string_member_with_default(o, cols[c], ""));
+            g_string_append(out, "</td>");
+        }
+        g_string_append(out, "<td>");
+        if (r->role >= WEB_ROLE_ADMIN)
+            delete_button(out, r, "/destinations", "domain",
+                          json_object_get_string_member(o, "domain"));
+        g_string_append(out, "</td></tr>\n");
+    }
+    g_string_append(out, "</table>\n");
+    if (r->role < WEB_ROLE_ADMIN)
+        return;
+    g_string_append(out, "<form method=\"post\" action=\"/destinations\" "
+                    "id=\"dest-form\"><input type=\"hidden\" name=\"do\" value=\"save\">"
+                    "<label>Domain <input type=\"text\" name=\"domain\" size=\"30\" "
+                    "maxlength=\"253\" placeholder=\"example.com or .example.com\"></label> "
+                    "<label>TLS <select name=\"tls\">");
+    mode_options(out, outbound_modes, "preferred");
+    g_string_append(out, "</select></label> <label>Versions <input type=\"text\" "
+                    "name=\"methods\" size=\"8\" placeholder=\"1.2-1.3\"></label> "
+                    "<label>Ciphers <select name=\"ciphers\"><option value=\"\">"
+                    "Outbound SMTP</option><option value=\"high\">high</option>"
+                    "<option value=\"medium\">medium</option></select></label> "
+                    "<label>Exclude <input type=\"text\" name=\"exclude\" size=\"20\">"
+                    "</label> ");
+    csrf_field(out, r);
+    g_string_append(out, "<button type=\"submit\" id=\"dest-save\">Add or Edit "
+                    "Destination</button></form>\n");
+}
+
+/* group_section - the sender groups of the inbound listener */
+static void group_section(GString *out, web_req *r, JsonObject *show, JsonObject *cur)
+{
+    JsonArray *arr = json_object_get_array_member(show, "sendergroups");
+
+    g_string_append(out, "<h2>Sender Groups</h2>\n<p>Clients in no group: TLS ");
+    append_esc(out, json_object_get_string_member_with_default(cur, "inbound.tls", ""));
+    g_string_append(out, ".</p>\n<table class=\"config\" id=\"sendergroups\"><tr>"
+                    "<th>Sender group</th><th>TLS</th><th>Members</th><th></th></tr>\n");
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        JsonArray *m = json_object_get_array_member(o, "members");
+
+        g_string_append(out, "<tr><td>");
+        append_esc(out, json_object_get_string_member(o, "name"));
+        g_string_append(out, "</td><td>");
+        append_esc(out, json_object_get_string_member(o, "tls"));
+        g_string_append(out, "</td><td>");
+        for (guint k = 0; k < json_array_get_length(m); k++) {
+            if (k)
+                g_string_append(out, ", ");
+            append_esc(out, json_array_get_string_element(m, k));
+        }
+        g_string_append(out, "</td><td>");
+        if (r->role >= WEB_ROLE_ADMIN)
+            delete_button(out, r, "/sendergroups", "name",
+                          json_object_get_string_member(o, "name"));
+        g_string_append(out, "</td></tr>\n");
+    }
+    g_string_append(out, "</table>\n");
+    if (r->role < WEB_ROLE_ADMIN)
+        return;
+    g_string_append(out, "<form method=\"post\" action=\"/sendergroups\" "
+                    "id=\"group-form\"><input type=\"hidden\" name=\"do\" value=\"save\">"
+                    "<label>Name <input type=\"text\" name=\"name\" size=\"16\" "
+                    "maxlength=\"64\"></label> <label>TLS <select name=\"tls\">");
+    mode_options(out, inbound_modes, "preferred");
+    g_string_append(out, "</select></label> <label>Members <input type=\"text\" "
+                    "name=\"members\" size=\"40\" placeholder=\"10.1.0.0/16, "
+                    "mx.example.com\"></label> ");
+    csrf_field(out, r);
+    g_string_append(out, "<button type=\"submit\" id=\"group-save\">Add or Edit "
+                    "Sender Group</button></form>\n");
+}
+
 /* main_render - the SSL Configuration page from the answers (taken) */
 static void main_render(web_req *r, JsonObject *status)
 {
@@ -535,7 +662,11 @@ static void main_render(web_req *r, JsonObject *status)
         g_string_append(b, "<p><a class=\"button\" href=\"/edit\" id=\"edit\">Edit "
                         "Settings...</a></p>\n");
     notes(b);
-    pending_section(b, r, committed, pending);
+    dest_section(b, r, show, pending ? pending : committed);
+    group_section(b, r, show, pending ? pending : committed);
+    pending_section(b, r, committed, pending,
+                    json_object_has_member(show, "table_changes")
+                    ? json_object_get_array_member(show, "table_changes") : NULL);
     live_section(b, status, g_object_get_data(G_OBJECT(r->msg), "live") != NULL);
     rollback_section(b, r, rb);
     json_object_unref(show);
@@ -955,4 +1086,76 @@ void web_page_rollback(web_req *r)
     set_flash(r, FALSE, "Configuration %s restored as pending changes. Commit them to "
               "apply it.", id);
     web_redirect(r, "/");
+}
+
+/* table_post - run one table change of a form; flash what happened, back to / */
+static void table_post(web_req *r, JsonObject *req, const char *what, const char *name,
+                       gboolean delete)
+{
+    g_autoptr(GError) err = NULL;
+    JsonObject *resp = web_run(r, req, &err);
+
+    if (resp == NULL) {
+        set_flash(r, TRUE, "%s", err->message);
+        web_redirect(r, "/");
+        return;
+    }
+    json_object_unref(resp);
+    web_record_action(r, "Pending changes saved: %s %s %s", what, name,
+                      delete ? "deleted" : "set");
+    set_flash(r, FALSE, "%s %s %s. Commit the changes to apply them.", what, name,
+              delete ? "deleted" : "saved");
+    web_redirect(r, "/");
+}
+
+/* field - one form field, "" when absent */
+static const char *field(GHashTable *form, const char *name)
+{
+    const char *v = form ? g_hash_table_lookup(form, name) : NULL;
+
+    return v ? v : "";
+}
+
+/* web_page_dest_post - POST /destinations: save or delete an entry */
+void web_page_dest_post(web_req *r)
+{
+    GHashTable *form = web_form(r);
+    gboolean delete = strcmp(field(form, "do"), "delete") == 0;
+    JsonObject *req = seg_ctl_request(delete ? "dest_delete" : "dest_set");
+    g_autofree char *domain = g_strdup(field(form, "domain"));
+
+    json_object_set_string_member(req, "domain", domain);
+    if (!delete) {
+        json_object_set_string_member(req, "tls", field(form, "tls"));
+        json_object_set_string_member(req, "methods", field(form, "methods"));
+        json_object_set_string_member(req, "ciphers", field(form, "ciphers"));
+        json_object_set_string_member(req, "exclude", field(form, "exclude"));
+    }
+    if (form)
+        g_hash_table_destroy(form);
+    table_post(r, req, "Destination", domain, delete);
+}
+
+/* web_page_group_post - POST /sendergroups: save or delete a group */
+void web_page_group_post(web_req *r)
+{
+    GHashTable *form = web_form(r);
+    gboolean delete = strcmp(field(form, "do"), "delete") == 0;
+    JsonObject *req = seg_ctl_request(delete ? "group_delete" : "group_set");
+    g_autofree char *name = g_strdup(field(form, "name"));
+
+    json_object_set_string_member(req, "name", name);
+    if (!delete) {
+        g_auto(GStrv) words = g_strsplit_set(field(form, "members"), ", \t", -1);
+        JsonArray *m = json_array_new();
+
+        for (char **w = words; *w; w++)
+            if (**w)
+                json_array_add_string_element(m, *w);
+        json_object_set_string_member(req, "tls", field(form, "tls"));
+        json_object_set_array_member(req, "members", m);
+    }
+    if (form)
+        g_hash_table_destroy(form);
+    table_post(r, req, "Sender group", name, delete);
 }

@@ -30,6 +30,7 @@ cases=(
     "gui-log|--gui-log /var/log/segtls/gui_logs"
     "services|--smtpd-service 127.0.0.1:20025/inet --smtpd-service submission/inet --smtp-service smtp/unix --smtp-service relay/unix --tls-config-file /srv/pf/tls.cnf --nginx-include /srv/ngx/gui.conf --client-conf /srv/client.cnf"
     "master-cf|--postfix-dir $D/pf --exclude-service 127.0.0.1:10025/inet"
+    "destinations|--policy-service unix:/var/spool/postfix/private/segtls-policy"
 )
 command -v postconf >/dev/null || skip_all "postconf missing"
 plan $(( ${#cases[@]} * 2 + 10 ))

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "destctl.h"
 #include "ids.h"
+#include "keyfile.h"
 #include "logread.h"
 #include "msg.h"
 #include "pflog.h"
@@ -138,6 +140,8 @@ int main(int argc, char **argv)
     gboolean stats = FALSE;
     gint year = 0;
     g_auto(GStrv) files = NULL, names = NULL, conf_names = NULL;
+    g_autofree char *settings_path = NULL;
+    g_autoptr(seg_settings) settings = NULL;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
          "Append records to FILE (header when new) instead of stdout", "FILE"},
@@ -157,6 +161,9 @@ int main(int argc, char **argv)
          "Follow programs NAME/... (repeat for more; default: postfix)", "NAME"},
         {"postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &pf_config,
          "Follow the syslog names of the Postfix configuration in DIR (postconf)", "DIR"},
+        {"config", 0, 0, G_OPTION_ARG_FILENAME, &settings_path,
+         "segtls settings whose Destination Controls name the entry of each "
+         "delivery (\"DCID n destination ENTRY TLS MODE\")", "FILE"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE...]"},
         G_OPTION_ENTRY_NULL
     };
@@ -197,6 +204,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "segtls-logparse: --syslog-name: %s\n", err->message);
         return 2;
     }
+    if (settings_path != NULL) {
+        g_autofree char *text = NULL;
+        gsize   len;
+
+        if (!g_file_get_contents(settings_path, &text, &len, &err)
+            || (settings = seg_settings_from_keyfile(text, len, settings_path, &err)) == NULL) {
+            fprintf(stderr, "segtls-logparse: --config: %s\n", err->message);
+            return 2;
+        }
+    }
     if ((ids = seg_ids_open(state_dir, &err)) == NULL)
         msg_fatal("%s", err->message);
     if (output && (out.rec = seg_record_open(output, &err)) == NULL)
@@ -213,6 +230,8 @@ int main(int argc, char **argv)
     }
     if (ifname || local_addr)
         seg_pflog_set_interface(p, ifname, local_addr);
+    if (settings != NULL)
+        seg_pflog_set_destinations(p, seg_destctl_dest_lookup, settings);
 
     if (files == NULL || files[0] == NULL) {
         ok = seg_logread_fd("stdin", dup(0), feed_line, p);

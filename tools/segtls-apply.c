@@ -26,6 +26,7 @@ static char **opt_smtpd;
 static char **opt_smtp;
 static char **opt_exclude;
 static char *opt_tls_config;
+static char *opt_policy_service;
 static char *opt_nginx_prefix;
 static char *opt_nginx_conf;
 static char *opt_nginx_include;
@@ -60,6 +61,9 @@ static const GOptionEntry options[] = {
     {"tls-config-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_config,
      "Postfix tls_config_file to write (default "
      SEG_APPLY_DEFAULT_TLS_CONFIG ")", "PATH"},
+    {"policy-service", 0, 0, G_OPTION_ARG_STRING, &opt_policy_service,
+     "Where smtpd asks segtls-policy about sender groups (default "
+     SEG_RENDER_DEFAULT_POLICY_SERVICE ")", "inet:HOST:PORT|unix:PATH"},
     {"nginx-prefix", 0, 0, G_OPTION_ARG_FILENAME, &opt_nginx_prefix,
      "nginx -p PATH", "PATH"},
     {"nginx-conf", 0, 0, G_OPTION_ARG_FILENAME, &opt_nginx_conf,
@@ -173,6 +177,7 @@ int     main(int argc, char **argv)
     o.smtp_services = (const char *const *) opt_smtp;
     o.exclude_services = (const char *const *) opt_exclude;
     o.tls_config_file = opt_tls_config;
+    o.policy_service = opt_policy_service;
     o.nginx_prefix = opt_nginx_prefix;
     o.nginx_conf = opt_nginx_conf;
     o.nginx_include = opt_nginx_include;
@@ -207,6 +212,7 @@ int     main(int argc, char **argv)
     g_strfreev(opt_smtp);
     g_strfreev(opt_exclude);
     g_free(opt_tls_config);
+    g_free(opt_policy_service);
     g_free(opt_nginx_prefix);
     g_free(opt_nginx_conf);
     g_free(opt_nginx_include);

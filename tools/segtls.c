@@ -148,6 +148,9 @@ static int ask_yes_no(const char *prompt, gboolean dflt)
     }
 }
 
+/* options may follow the operands (destconfig new DOMAIN --tls MODE) */
+static gboolean options_anywhere;
+
 /* parse_sub - a subcommand's options; exit 2 on usage errors, or N args wrong */
 static void parse_sub(const char *name, const char *params, const char *summary,
                       GOptionEntry *entries, int *argc, char ***argv,
@@ -159,7 +162,7 @@ static void parse_sub(const char *name, const char *params, const char *summary,
 
     ctx = g_option_context_new(p);
     g_option_context_set_summary(ctx, summary);
-    g_option_context_set_strict_posix(ctx, TRUE);
+    g_option_context_set_strict_posix(ctx, !options_anywhere);
     if (entries != NULL)
         g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, argc, argv, &err))
@@ -213,6 +216,16 @@ static void show_text(JsonObject *resp)
         any = TRUE;
         note = note_of(pending, *key);
         printf("  %s = %s%s\n", *key, v, note);
+    }
+    if (pending != NULL && json_object_has_member(resp, "table_changes")) {
+        JsonArray *t = json_object_get_array_member(resp, "table_changes");
+
+        for (guint i = 0; i < json_array_get_length(t); i++) {
+            if (!any)
+                printf("\nPending changes:\n");
+            any = TRUE;
+            printf("  %s\n", json_array_get_string_element(t, i));
+        }
     }
     if (!any)
         printf("\nNo pending changes.\n");
@@ -634,6 +647,282 @@ static int cmd_raw(int argc, char **argv)
     return 0;
 }
 
+/* show_now - the show answer (pending tables when there are any) */
+static JsonObject *show_now(void)
+{
+    return call(seg_ctl_request("show"));
+}
+
+/* current_value - one setting as in force for the next commit */
+static const char *current_value(JsonObject *show, const char *key)
+{
+    JsonNode *p = json_object_get_member(show, "pending");
+    JsonObject *o = p && JSON_NODE_HOLDS_OBJECT(p) ? json_node_get_object(p)
+        : json_object_get_object_member(show, "committed");
+
+    return json_object_get_string_member_with_default(o, key, "");
+}
+
+/* find_named - the object of an array whose member key is value, or NULL */
+static JsonObject *find_named(JsonArray *arr, const char *key, const char *value)
+{
+    for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+
+        if (g_ascii_strcasecmp(json_object_get_string_member_with_default(o, key, ""),
+                               value) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* given_or_kept - an option's value, else the entry's own (edit), else "" */
+static const char *given_or_kept(const char *opt, JsonObject *cur, const char *key)
+{
+    if (opt != NULL)
+        return opt;
+    return cur ? json_object_get_string_member_with_default(cur, key, "") : "";
+}
+
+/* dest_list - the Destination Controls table, default first */
+static void dest_list(JsonObject *show)
+{
+    JsonArray *arr = json_object_get_array_member(show, "destinations");
+
+    printf("Destination Controls:\n");
+    printf("  %-30s %-16s %s\n", "default", current_value(show, "outbound.tls"),
+           "(outbound.tls; versions and ciphers of Outbound SMTP)");
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        const char *v = json_object_get_string_member_with_default(o, "methods", "");
+        const char *c = json_object_get_string_member_with_default(o, "ciphers", "");
+        const char *x = json_object_get_string_member_with_default(o, "exclude", "");
+
+        printf("  %-30s %-16s", json_object_get_string_member(o, "domain"),
+               json_object_get_string_member(o, "tls"));
+        if (*v)
+            printf(" versions %s", v);
+        if (*c)
+            printf(" ciphers %s", c);
+        if (*x)
+            printf(" exclude %s", x);
+        printf("\n");
+    }
+    if (!JSON_NODE_HOLDS_NULL(json_object_get_member(show, "pending")))
+        printf("(with pending changes; commit to apply them)\n");
+}
+
+/*
+ * cmd_destconfig - the gateway's destconfig: list, new, edit, delete,
+ * default; every change goes to the pending configuration
+ */
+static int cmd_destconfig(int argc, char **argv)
+{
+    g_autofree char *tls = NULL;
+    g_autofree char *versions = NULL;
+    g_autofree char *ciphers = NULL;
+    g_autofree char *exclude = NULL;
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"tls", 0, 0, G_OPTION_ARG_STRING, &tls, "TLS: no, preferred, required, "
+         "preferred-verify, required-verify", "MODE"},
+        {"versions", 0, 0, G_OPTION_ARG_STRING, &versions, "TLS versions, inside "
+         "outbound.methods (\"1.3\", \"1.2-1.3\"; \"\" = outbound.methods)", "RANGE"},
+        {"ciphers", 0, 0, G_OPTION_ARG_STRING, &ciphers, "high (outbound.ciphers) or "
+         "medium; default: a cipher string for outbound.ciphers", "CHOICE"},
+        {"exclude", 0, 0, G_OPTION_ARG_STRING, &exclude, "cipher names to exclude, "
+         "joined with ':'", "LIST"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "list: the table as JSON", NULL},
+        G_OPTION_ENTRY_NULL
+    };
+    const char *verb;
+    JsonObject *show, *req, *resp, *cur = NULL;
+
+    options_anywhere = TRUE;
+    parse_sub("destconfig", "list | new DOMAIN | edit DOMAIN | delete DOMAIN | default",
+              "Destination Controls: per-domain outbound TLS (pending until commit).\n"
+              "DOMAIN is example.com, or .example.com for its subdomains.",
+              entries, &argc, &argv, 0, 2);
+    verb = argc > 1 ? argv[1] : "list";
+    if (strcmp(verb, "list") == 0) {
+        if (argc != 2 && argc != 1)
+            fail(2, "destconfig list: no arguments (try segtls destconfig --help)");
+        reading = TRUE;
+        show = show_now();
+        if (json) {
+            JsonObject *o = json_object_new();
+
+            json_object_set_string_member(o, "default", current_value(show, "outbound.tls"));
+            json_object_set_array_member(o, "destinations",
+                                         json_array_ref(json_object_get_array_member(show,
+                                                                                     "destinations")));
+            print_json(o);
+            json_object_unref(o);
+        } else {
+            dest_list(show);
+        }
+        json_object_unref(show);
+        return 0;
+    }
+    if (strcmp(verb, "default") == 0) {
+        JsonObject *settings = json_object_new();
+
+        if (argc != 2 || exclude != NULL)
+            fail(2, "destconfig default: --tls, --versions and --ciphers (a cipher "
+                 "string) only (try segtls destconfig --help)");
+        if (tls == NULL && versions == NULL && ciphers == NULL)
+            fail(2, "destconfig default: nothing to change: give --tls, --versions "
+                 "or --ciphers");
+        if (tls != NULL)
+            json_object_set_string_member(settings, "outbound.tls", tls);
+        if (versions != NULL)
+            json_object_set_string_member(settings, "outbound.methods", versions);
+        if (ciphers != NULL)
+            json_object_set_string_member(settings, "outbound.ciphers", ciphers);
+        req = seg_ctl_request("set");
+        json_object_set_object_member(req, "settings", settings);
+        resp = call(req);
+        print_warnings(resp);
+        json_object_unref(resp);
+        return 0;
+    }
+    if (argc != 3)
+        fail(2, "destconfig %s: one DOMAIN needed (try segtls destconfig --help)", verb);
+    if (strcmp(verb, "delete") == 0) {
+        req = seg_ctl_request("dest_delete");
+        json_object_set_string_member(req, "domain", argv[2]);
+        json_object_unref(call(req));
+        return 0;
+    }
+    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0)
+        fail(2, "destconfig: unknown operation \"%s\" (list, new, edit, delete, default)",
+             verb);
+    show = NULL;
+    if (strcmp(verb, "edit") == 0) {
+        show = show_now();
+        cur = find_named(json_object_get_array_member(show, "destinations"), "domain",
+                         argv[2]);
+    } else if (tls == NULL) {
+        fail(2, "destconfig new: --tls MODE is needed");
+    }
+    req = seg_ctl_request("dest_set");
+    json_object_set_string_member(req, "domain", argv[2]);
+    json_object_set_string_member(req, "must", verb);
+    json_object_set_string_member(req, "tls", given_or_kept(tls, cur, "tls"));
+    json_object_set_string_member(req, "methods", given_or_kept(versions, cur, "methods"));
+    json_object_set_string_member(req, "ciphers", given_or_kept(ciphers, cur, "ciphers"));
+    json_object_set_string_member(req, "exclude", given_or_kept(exclude, cur, "exclude"));
+    if (show != NULL)
+        json_object_unref(show);
+    resp = call(req);
+    print_warnings(resp);
+    json_object_unref(resp);
+    return 0;
+}
+
+/* group_list - the sender groups */
+static void group_list(JsonObject *show)
+{
+    JsonArray *arr = json_object_get_array_member(show, "sendergroups");
+
+    printf("Sender groups (clients in none: inbound.tls %s):\n",
+           current_value(show, "inbound.tls"));
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        JsonArray *m = json_object_get_array_member(o, "members");
+
+        printf("  %-20s TLS %-10s", json_object_get_string_member(o, "name"),
+               json_object_get_string_member(o, "tls"));
+        for (guint k = 0; k < json_array_get_length(m); k++)
+            printf("%s%s", k ? ", " : " ", json_array_get_string_element(m, k));
+        printf("\n");
+    }
+    if (!JSON_NODE_HOLDS_NULL(json_object_get_member(show, "pending")))
+        printf("(with pending changes; commit to apply them)\n");
+}
+
+/*
+ * cmd_sendergroup - sender groups of the inbound listener: list, new,
+ * edit, delete (pending until commit)
+ */
+static int cmd_sendergroup(int argc, char **argv)
+{
+    g_autofree char *tls = NULL;
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"tls", 0, 0, G_OPTION_ARG_STRING, &tls, "TLS: no, preferred, required", "MODE"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "list: the groups as JSON", NULL},
+        G_OPTION_ENTRY_NULL
+    };
+    const char *verb;
+    JsonObject *show, *req, *resp, *cur = NULL;
+    JsonArray *members;
+
+    options_anywhere = TRUE;
+    parse_sub("sendergroup", "list | new NAME MEMBER... | edit NAME [MEMBER...] | "
+              "delete NAME", "Sender groups: inbound TLS per client network or host "
+              "(pending until commit).\nMEMBER is an address, a network "
+              "(10.1.0.0/16), a host name or .domain.",
+              entries, &argc, &argv, 0, -1);
+    verb = argc > 1 ? argv[1] : "list";
+    if (strcmp(verb, "list") == 0) {
+        reading = TRUE;
+        show = show_now();
+        if (json) {
+            JsonObject *o = json_object_new();
+
+            json_object_set_array_member(o, "sendergroups",
+                                         json_array_ref(json_object_get_array_member(show,
+                                                                                     "sendergroups")));
+            print_json(o);
+            json_object_unref(o);
+        } else {
+            group_list(show);
+        }
+        json_object_unref(show);
+        return 0;
+    }
+    if (argc < 3)
+        fail(2, "sendergroup %s: a NAME is needed (try segtls sendergroup --help)", verb);
+    if (strcmp(verb, "delete") == 0) {
+        if (argc != 3)
+            fail(2, "sendergroup delete: just the NAME");
+        req = seg_ctl_request("group_delete");
+        json_object_set_string_member(req, "name", argv[2]);
+        json_object_unref(call(req));
+        return 0;
+    }
+    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0)
+        fail(2, "sendergroup: unknown operation \"%s\" (list, new, edit, delete)", verb);
+    show = NULL;
+    if (strcmp(verb, "edit") == 0) {
+        show = show_now();
+        cur = find_named(json_object_get_array_member(show, "sendergroups"), "name",
+                         argv[2]);
+    } else if (tls == NULL || argc < 4) {
+        fail(2, "sendergroup new: --tls MODE and at least one MEMBER are needed");
+    }
+    req = seg_ctl_request("group_set");
+    json_object_set_string_member(req, "name", argv[2]);
+    json_object_set_string_member(req, "must", verb);
+    json_object_set_string_member(req, "tls", tls ? tls : cur
+                                  ? json_object_get_string_member(cur, "tls") : "");
+    if (argc > 3 || cur == NULL) {
+        members = json_array_new();
+        for (int i = 3; i < argc; i++)
+            json_array_add_string_element(members, argv[i]);
+    } else {
+        members = json_array_ref(json_object_get_array_member(cur, "members"));
+    }
+    json_object_set_array_member(req, "members", members);
+    if (show != NULL)
+        json_object_unref(show);
+    resp = call(req);
+    print_warnings(resp);
+    json_object_unref(resp);
+    return 0;
+}
+
 /* helper_path - a sibling program next to this one, else by name in PATH */
 static char *helper_path(const char *name)
 {
@@ -691,7 +980,11 @@ static const struct command {
      "who committed last, when, why, what changed"},
     {"status", cmd_status, "status [--json]",
      "daemon, services, live versions and drift"},
-    {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] [OPTIONS]",
+    {"destconfig", cmd_destconfig, "destconfig [list|new|edit|delete|default]",
+     "Destination Controls: per-domain outbound TLS"},
+    {"sendergroup", cmd_sendergroup, "sendergroup [list|new|edit|delete]",
+     "sender groups: inbound TLS per client network"},
+    {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] | --destination DOMAIN",
      "probe each TLS version of a server (segtls-tlsverify)"},
     {"report", cmd_report, "report [OPTIONS] [FILE...]",
      "TLS Connections report from mail_logs (segtls-report)"},

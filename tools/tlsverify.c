@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <json-glib/json-glib.h>
 
+#include "apply.h"
+#include "destctl.h"
 #include "error.h"
 #include "msg.h"
 #include "sigpipe.h"
@@ -59,6 +61,8 @@ typedef struct verdict {
 /* Command line. */
 static gboolean opt_smtp, opt_https, opt_json, opt_reneg;
 static char *opt_service, *opt_config, *opt_methods, *opt_ca_file, *opt_name;
+static gboolean opt_destination;
+static char *opt_postfix_dir;
 static double opt_timeout = SEG_PROBE_DEFAULT_TIMEOUT;
 
 static const GOptionEntry entries[] = {
@@ -79,6 +83,12 @@ static const GOptionEntry entries[] = {
      "verify the peer certificate against these trust anchors", "FILE"},
     {"name", 0, 0, G_OPTION_ARG_STRING, &opt_name,
      "server name to send (SNI) and to match in the certificate", "NAME"},
+    {"destination", 0, 0, G_OPTION_ARG_NONE, &opt_destination,
+     "the argument is a destination DOMAIN: route it as this host's Postfix would "
+     "(transport map, relayhost, MX) and check what its Destination Controls entry "
+     "requires", NULL},
+    {"postfix-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_postfix_dir,
+     "--destination: the Postfix config_directory (default /etc/postfix)", "DIR"},
     {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_timeout,
      "seconds per network step (default 5)", "S"},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -518,6 +528,196 @@ static int make_policy(policy *pol, seg_probe_opts *o, const char *host)
     return EXIT_AGREE;
 }
 
+/* mx_cmp - MX records by preference */
+static gint mx_cmp(gconstpointer a, gconstpointer b)
+{
+    guint16 pa, pb;
+    const char *h;
+
+    g_variant_get((GVariant *) a, "(q&s)", &pa, &h);
+    g_variant_get((GVariant *) b, "(q&s)", &pb, &h);
+    return (gint) pa - (gint) pb;
+}
+
+/* hop_target - "[host]:port", "[host]", "host:port" or "host": host, port, MX? */
+static gboolean hop_target(const char *hop, char **host, int *port, gboolean *mx)
+{
+    const char *end;
+
+    *port = 25;
+    *mx = hop[0] != '[';
+    if (hop[0] == '[') {
+        if ((end = strchr(hop, ']')) == NULL)
+            return FALSE;
+        *host = g_strndup(hop + 1, end - hop - 1);
+        if (end[1] == ':')
+            *port = atoi(end + 2);
+        return *port > 0 && *port < 65536;
+    }
+    end = strrchr(hop, ':');
+    *host = end ? g_strndup(hop, end - hop) : g_strdup(hop);
+    if (end)
+        *port = atoi(end + 1);
+    return *port > 0 && *port < 65536;
+}
+
+/* mx_hosts - the MX hosts of name by preference, or name itself */
+static GPtrArray *mx_hosts(const char *name)
+{
+    GPtrArray *hosts = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GResolver) r = g_resolver_get_default();
+    GList *recs = g_resolver_lookup_records(r, name, G_RESOLVER_RECORD_MX, NULL, NULL);
+
+    recs = g_list_sort(recs, mx_cmp);
+    for (GList *l = recs; l; l = l->next) {
+        const char *h;
+        guint16 pref;
+
+        g_variant_get(l->data, "(q&s)", &pref, &h);
+        g_ptr_array_add(hosts, g_strdup(h));
+    }
+    g_list_free_full(recs, (GDestroyNotify) g_variant_unref);
+    if (hosts->len == 0)
+        g_ptr_array_add(hosts, g_strdup(name));
+    return hosts;
+}
+
+/*
+ * destination - segtls tlsverify --destination DOMAIN: the gateway's
+ * tlsverify. Step by step: the Destination Controls entry that applies
+ * and what it requires; where this host's Postfix sends the mail; the
+ * connection, EHLO and STARTTLS; the handshake with the entry's versions;
+ * the certificate when the entry verifies; then whether a delivery would
+ * go as the entry says. Exit 0 when it would, 1 when not, 3 unreachable.
+ */
+static int destination(const char *domain)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(seg_settings) s = NULL;
+    g_autofree char *dom = NULL;
+    g_autofree char *hop = NULL;
+    g_autofree char *how = NULL;
+    g_autofree char *host = NULL;
+    g_autofree char *pfdir = NULL;
+    g_autofree char *want = NULL;
+    g_autoptr(GPtrArray) hosts = NULL;
+    const seg_dest_entry *e;
+    seg_probe_result *res[SEG_TLS_NVERS] = {0};
+    seg_probe_opts o = {0};
+    const seg_probe_result *got = NULL;
+    seg_tls_mode mode;
+    unsigned methods;
+    gboolean mx, verify, required, reached = FALSE, starttls = TRUE;
+    int     port, rc;
+
+    if (domain[0] == '.' || !seg_dest_domain_check(domain, &dom, &err))
+        return usage("%s", err ? err->message : "a destination is a domain, not .domain");
+    if (!(s = load_settings(&err))) {
+        msg_error("%s", err->message);
+        return EXIT_USAGE;
+    }
+    e = seg_destctl_dest_match(s->destctl, dom);
+    mode = e ? (seg_tls_mode) e->tls : s->svc[SEG_SVC_OUTBOUND].tls;
+    methods = e && e->methods ? e->methods : s->svc[SEG_SVC_OUTBOUND].methods;
+    want = versions_human(methods);
+    verify = mode == SEG_TLSMODE_PREFERRED_VERIFY || mode == SEG_TLSMODE_REQUIRED_VERIFY;
+    required = mode == SEG_TLSMODE_REQUIRED || mode == SEG_TLSMODE_REQUIRED_VERIFY;
+    printf("Destination %s\n", dom);
+    printf("  entry: %s: TLS %s, %s\n", e ? e->domain : "default (outbound.tls)",
+           seg_tls_mode_name(mode), want);
+    pfdir = g_strdup(opt_postfix_dir ? opt_postfix_dir : SEG_APPLY_DEFAULT_POSTFIX_DIR);
+    if (!seg_apply_nexthop(pfdir, dom, opt_timeout * 4, &hop, &how, &err)) {
+        msg_error("cannot ask Postfix (%s) where %s goes: %s", pfdir, dom, err->message);
+        return EXIT_USAGE;
+    }
+    printf("  route: %s\n", how);
+    if (hop == NULL) {
+        printf("FAIL: %s is not delivered by SMTP here\n", dom);
+        return EXIT_DISAGREE;
+    }
+    if (!hop_target(hop, &host, &port, &mx)) {
+        printf("FAIL: next hop %s cannot be read\n", hop);
+        return EXIT_DISAGREE;
+    }
+    hosts = mx ? mx_hosts(host) : g_ptr_array_new_with_free_func(g_free);
+    if (!mx)
+        g_ptr_array_add(hosts, g_strdup(host));
+    o.kind = SEG_PROBE_SMTP;
+    o.port = port;
+    o.timeout = opt_timeout;
+    o.verify = verify;
+    o.ca_file = verify && *s->outbound_ca_file ? s->outbound_ca_file : NULL;
+    o.verify_name = verify ? dom : NULL;
+    o.sni = dom;
+    for (guint h = 0; h < hosts->len && !reached; h++) {
+        o.host = g_ptr_array_index(hosts, h);
+        printf("  connect: %s port %d", o.host, port);
+        seg_probe_all(&o, res);
+        for (int i = 0; i < SEG_TLS_NVERS; i++) {
+            if (res[i]->status == SEG_PROBE_UNREACHABLE)
+                continue;
+            reached = TRUE;
+            if (res[i]->status == SEG_PROBE_NO_STARTTLS)
+                starttls = FALSE;
+        }
+        printf(": %s\n", reached ? "connected" : res[0]->failure);
+        if (!reached)
+            for (int i = 0; i < SEG_TLS_NVERS; i++)
+                g_clear_pointer(&res[i], seg_probe_result_free);
+    }
+    if (!reached) {
+        printf("FAIL: no host of %s can be reached\n", dom);
+        return EXIT_UNREACHABLE;
+    }
+    printf("  STARTTLS: %s\n", starttls ? "offered" : "not offered");
+    for (int i = SEG_TLS_NVERS - 1; i >= 0; i--) {
+        const seg_probe_result *r = res[i];
+
+        if (!(r->version & methods))
+            continue;
+        if (r->status == SEG_PROBE_NEGOTIATED) {
+            printf("  %s: negotiated, cipher %s\n", seg_tlsver_by_bit(r->version)->human,
+                   r->cipher);
+            if (got == NULL)
+                got = r;
+        } else if (starttls) {
+            g_autofree char *t = seg_probe_error_tuple(r);
+
+            printf("  %s: %s %s\n", seg_tlsver_by_bit(r->version)->human,
+                   seg_probe_status_name(r->status), t ? t : r->failure);
+        }
+    }
+    if (got != NULL && verify) {
+        printf("  certificate: %s%s%s; name %s: %s\n",
+               got->cert_ok ? "chain verified" : "chain not verified",
+               got->cert_ok ? "" : ": ", got->cert_ok ? "" : got->cert_verify_text,
+               dom, got->name_ok ? "matches" : "does not match");
+    }
+    if (mode == SEG_TLSMODE_NO) {
+        printf("OK: the entry says no TLS: delivered in plaintext\n");
+        rc = EXIT_AGREE;
+    } else if (got == NULL) {
+        printf("%s: %s\n", required ? "FAIL" : "OK",
+               required ? (starttls ? "TLS required but no version of the entry "
+                           "negotiates: delivery would be deferred"
+                           : "TLS required but not available (no STARTTLS): delivery "
+                           "would be deferred")
+               : "no TLS with the entry's versions: delivered in plaintext (preferred)");
+        rc = required ? EXIT_DISAGREE : EXIT_AGREE;
+    } else if (mode == SEG_TLSMODE_REQUIRED_VERIFY && !(got->cert_ok && got->name_ok)) {
+        printf("FAIL: the certificate does not verify: delivery would be deferred\n");
+        rc = EXIT_DISAGREE;
+    } else {
+        printf("OK: delivered with %s%s\n", got->protocol,
+               verify && got->cert_ok && got->name_ok ? ", certificate verified"
+               : verify ? ", certificate not verified (preferred-verify delivers)" : "");
+        rc = EXIT_AGREE;
+    }
+    for (int i = 0; i < SEG_TLS_NVERS; i++)
+        seg_probe_result_free(res[i]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = NULL;
@@ -542,6 +742,12 @@ int main(int argc, char **argv)
         return usage("%s", err->message);
     if (argc != 2)
         return usage("exactly one HOST[:PORT] is needed");
+    if (opt_destination) {
+        if (opt_smtp || opt_https || opt_service || opt_methods || opt_ca_file || opt_name
+            || opt_json || opt_reneg)
+            return usage("--destination takes only --config, --postfix-dir and --timeout");
+        return destination(argv[1]);
+    }
     if (opt_smtp && opt_https)
         return usage("--smtp and --https exclude each other");
     if (opt_service && (pol.svc = service_by_key(opt_service)) < 0)

@@ -46,6 +46,7 @@ seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error)
     if (!o->no_postfix && (services = seg_apply_services(o, error)) == NULL)
         return NULL;
     t = apply_target_new(o, services);
+    t->policy_service = o->policy_service;
     if (!seg_render_target_check(t, error)) {
         seg_apply_target_free(t);
         return NULL;
@@ -407,6 +408,32 @@ static void copy_managed(apply_ctx *c, GPtrArray *from, GPtrArray *to)
             g_ptr_array_add(to, g_strdup(g_ptr_array_index(from, i)));
 }
 
+/*
+ * add_tables - the Destination Controls and sender-group tables, whole
+ * files written atomically like the others: Postfix (and segtls-policy)
+ * never see one half-written
+ */
+static gboolean add_tables(apply_ctx *c, GError **error)
+{
+    const struct {
+        const char *label;
+        const char *name;
+        const char *text;
+    } tables[] = {
+        {SEG_RENDER_POLICY_MAP, SEG_RENDER_POLICY_MAP, c->r->policy_map},
+        {SEG_RENDER_EHLO_MAP, SEG_RENDER_EHLO_MAP, c->r->ehlo_map},
+        {SEG_RENDER_GROUPS_FILE, SEG_RENDER_GROUPS_FILE, c->r->groups},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(tables); i++)
+        if (tables[i].text != NULL
+            && !apply_add_file(c, tables[i].label,
+                               seg_render_table_path(c->t, tables[i].name),
+                               tables[i].text, error))
+            return FALSE;
+    return TRUE;
+}
+
 /* prepare - services, target, rendering, checks, managed files, the plan */
 static gboolean prepare(apply_ctx *c, GError **error)
 {
@@ -419,7 +446,13 @@ static gboolean prepare(apply_ctx *c, GError **error)
             || !apply_ledger_load(c, error)))
         return FALSE;
     apply_services_own_level(c);
+    if (!o->no_postfix && !apply_routes(c, error))
+        return FALSE;
     c->t = apply_target_new(o, c->services);
+    c->t->policy_service = o->policy_service;
+    c->t->relayhost = c->relayhost;
+    c->t->sender_restrictions = c->sender_restrictions;
+    c->t->routes = (const char *const *) c->routes;
     if (!seg_render_target_check(c->t, error)
         || (c->r = seg_render_new(c->s, c->t, error)) == NULL)
         return FALSE;
@@ -433,6 +466,7 @@ static gboolean prepare(apply_ctx *c, GError **error)
                                NULL, error)
             || !apply_add_file(c, "postfix-tls.cnf", g_strdup(c->t->tls_config_file),
                                c->r->postfix_tls, error)
+            || !add_tables(c, error)
             || !apply_params_plan(c, error)))
         return FALSE;
     if (!o->no_nginx
@@ -521,6 +555,9 @@ gboolean seg_apply(const seg_settings *s, const seg_apply_opts *o,
         g_ptr_array_unref(c.params);
     seg_render_free(c.r);
     seg_apply_target_free(c.t);
+    g_free(c.relayhost);
+    g_free(c.sender_restrictions);
+    g_strfreev(c.routes);
     g_free(c.pf_dir);
     g_free(c.state_dir);
     return ok;

@@ -71,6 +71,9 @@ typedef struct seg_apply_opts {
                                            from master.cf */
     const char *probe_https;            /* HOST:PORT; NULL = default */
     const char *state_dir;              /* NULL = SEG_DEFAULT_STATE_DIR */
+    const char *policy_service;         /* check_policy_service endpoint of
+                                           segtls-policy; NULL = default
+                                           (SEG_RENDER_DEFAULT_POLICY_SERVICE) */
     gboolean    no_postfix;
     gboolean    no_nginx;
     gboolean    dry_run;
@@ -135,6 +138,17 @@ char *seg_apply_listen_target(const char *service, const char *default_host);
  */
 seg_render_target *seg_apply_target(const seg_apply_opts *o, GError **error);
 void seg_apply_target_free(seg_render_target *t);
+
+/*
+ * seg_apply_nexthop - where this host's Postfix (config_directory
+ * pf_dir) sends mail for domain: *nexthop "[127.0.0.1]:2525" from the
+ * transport maps (domain, .parent, *), else relayhost, else the domain
+ * itself (its MX); NULL when the transport does not deliver by SMTP.
+ * *how says which ("transport map inline:{...}, key old.test:
+ * smtp:[127.0.0.1]:2525", "relayhost [relay]:25", "MX of example.com").
+ */
+gboolean seg_apply_nexthop(const char *pf_dir, const char *domain, double timeout,
+                           char **nexthop, char **how, GError **error);
 
 /* apply_check.c - OpenSSL checks */
 gboolean seg_apply_check_openssl_conf(const char *what, const char *text,

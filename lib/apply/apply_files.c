@@ -62,6 +62,7 @@ static gboolean write_text(const char *path, const char *text, int mode,
                     dir, g_strerror(saved));
         return FALSE;
     }
+    seg_atomic_cleanup(path);           /* what a killed apply left (under the lock) */
     return seg_atomic_write(path, text, strlen(text), mode, error);
 }
 

@@ -12,7 +12,7 @@
 
 #include "apply.h"
 
-#define APPLY_MAX_FILES 5
+#define APPLY_MAX_FILES 8
 
 /* A file segtls writes whole (tls_config_file, nginx include, client conf). */
 typedef struct apply_file {
@@ -53,6 +53,9 @@ typedef struct apply_ctx {
     gboolean    postfix_runs;   /* found running after writing */
     gboolean    nginx_runs;
     pid_t       master;         /* Postfix master */
+    char       *relayhost;      /* main.cf, for the target (apply_routes.c) */
+    char       *sender_restrictions;
+    char      **routes;         /* "DOMAIN<TAB>NEXTHOP" */
 } apply_ctx;
 
 /* apply_report.c */
@@ -73,6 +76,9 @@ gboolean apply_params_plan(apply_ctx *c, GError **error);
 gboolean apply_params_write(apply_ctx *c, const char *dir, GError **error);
 void apply_params_restore(apply_ctx *c, GString *msg);
 void apply_param_free(apply_param *p);
+
+/* apply_routes.c */
+gboolean apply_routes(apply_ctx *c, GError **error);
 
 /* apply_files.c */
 gboolean apply_add_file(apply_ctx *c, const char *label, char *path,

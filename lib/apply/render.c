@@ -80,6 +80,9 @@ void seg_render_free(seg_render *r)
     if (r->notices)
         g_ptr_array_unref(r->notices);
     g_free(r->postfix_tls);
+    g_free(r->policy_map);
+    g_free(r->ehlo_map);
+    g_free(r->groups);
     g_free(r->nginx);
     g_free(r->client);
     g_free(r);
@@ -105,6 +108,28 @@ char *seg_render_format(const seg_render *r, const seg_render_target *t,
     g_string_append_printf(out, "### Postfix tls_config_file %s\n",
                            t->tls_config_file);
     g_string_append(out, r->postfix_tls);
+    {
+        const struct {
+            const char *title;
+            const char *name;
+            const char *text;
+        } tables[] = {
+            {"Postfix smtp_tls_policy_maps", SEG_RENDER_POLICY_MAP, r->policy_map},
+            {"Postfix smtpd_discard_ehlo_keyword_address_maps", SEG_RENDER_EHLO_MAP,
+             r->ehlo_map},
+            {"segtls-policy sender groups", SEG_RENDER_GROUPS_FILE, r->groups},
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(tables); i++) {
+            g_autofree char *path = NULL;
+
+            if (tables[i].text == NULL)
+                continue;
+            path = seg_render_table_path(t, tables[i].name);
+            g_string_append_printf(out, "### %s %s\n", tables[i].title, path);
+            g_string_append(out, tables[i].text);
+        }
+    }
     g_string_append_printf(out, "### nginx include %s\n", nginx_include);
     g_string_append(out, r->nginx);
     g_string_append_printf(out, "### OpenSSL client configuration %s\n",

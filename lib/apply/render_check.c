@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cipherstr.h"
+#include "destctl.h"
 #include "error.h"
 #include "path.h"
 #include "quote.h"
@@ -118,7 +119,28 @@ gboolean seg_render_settings_check(const seg_settings *s, GError **error)
         && !seg_render_check_path("outbound.ca_file", s->outbound_ca_file,
                                   error))
         return FALSE;
-    return TRUE;
+    return seg_destctl_check(s->destctl, s->svc[SEG_SVC_OUTBOUND].methods, error);
+}
+
+/* seg_render_check_policy_service - "inet:HOST:PORT" or "unix:/PATH" */
+gboolean seg_render_check_policy_service(const char *endpoint, GError **error)
+{
+    g_autofree char *q = seg_quote_value(endpoint ? endpoint : "");
+    const char *rest;
+
+    if (endpoint != NULL && g_str_has_prefix(endpoint, "unix:"))
+        return seg_render_check_path("policy_service", endpoint + 5, error);
+    if (endpoint != NULL && g_str_has_prefix(endpoint, "inet:")) {
+        rest = endpoint + 5;
+        if (*rest && strlen(rest) < 128 && strrchr(rest, ':') != NULL
+            && rest[strspn(rest, "abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")] == 0
+            && g_ascii_isdigit(strrchr(rest, ':')[1]))
+            return TRUE;
+    }
+    g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "policy_service: %s: must be "
+                "inet:HOST:PORT or unix:/PATH", q);
+    return FALSE;
 }
 
 /* seg_render_target_check - service names and the tls_config_file path */
@@ -134,6 +156,9 @@ gboolean seg_render_target_check(const seg_render_target *t, GError **error)
                 return FALSE;
     if (t->gui_log != NULL && *t->gui_log != 0
         && !seg_render_check_path("gui_log", t->gui_log, error))
+        return FALSE;
+    if (t->policy_service != NULL
+        && !seg_render_check_policy_service(t->policy_service, error))
         return FALSE;
     return seg_render_check_path("tls_config_file", t->tls_config_file, error);
 }

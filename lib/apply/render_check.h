@@ -34,7 +34,31 @@ typedef struct seg_render_target {
                                            its own *_tls_security_level (the
                                            administrator's, e.g. submission's
                                            encrypt): left alone; NULL = none */
+    /*
+     * Destination Controls and sender groups. The three tables are
+     * written beside tls_config_file: postfix-tls-policy (texthash:
+     * smtp_tls_policy_maps), postfix-ehlo-discard.cidr
+     * (smtpd_discard_ehlo_keyword_address_maps) and sender-groups (what
+     * segtls-policy reads).
+     */
+    const char *policy_service;         /* check_policy_service endpoint,
+                                           "inet:127.0.0.1:10045" or
+                                           "unix:/PATH"; NULL = the default */
+    const char *sender_restrictions;    /* main.cf's smtpd_sender_restrictions
+                                           (kept after the policy check);
+                                           NULL = none */
+    const char *const *routes;          /* "DOMAIN<TAB>NEXTHOP" for entries
+                                           whose mail goes to another next
+                                           hop (transport map, relayhost):
+                                           Postfix looks the TLS policy up by
+                                           next hop; NULL = none */
+    const char *relayhost;              /* main.cf relayhost, NULL = none */
 } seg_render_target;
+
+#define SEG_RENDER_DEFAULT_POLICY_SERVICE "inet:127.0.0.1:10045"
+#define SEG_RENDER_POLICY_MAP   "postfix-tls-policy"
+#define SEG_RENDER_EHLO_MAP     "postfix-ehlo-discard.cidr"
+#define SEG_RENDER_GROUPS_FILE  "sender-groups"
 
 typedef struct seg_render {
     GPtrArray  *main_cf;        /* char *: "name = value" (logging only) */
@@ -43,7 +67,16 @@ typedef struct seg_render {
     char       *nginx;          /* text of the nginx include */
     char       *client;         /* text of the OPENSSL_CONF file */
     GPtrArray  *notices;        /* char *: "notice: Service: ..." */
+    char       *policy_map;     /* smtp_tls_policy_maps text, NULL: none */
+    char       *ehlo_map;       /* the cidr table, NULL: none */
+    char       *groups;         /* the sender-group table, NULL: none */
 } seg_render;
+
+/* seg_render_table_path - NAME beside the tls_config_file (newly allocated) */
+char *seg_render_table_path(const seg_render_target *t, const char *name);
+
+/* seg_render_check_policy_service - "inet:HOST:PORT" or "unix:/PATH" */
+gboolean seg_render_check_policy_service(const char *endpoint, GError **error);
 
 /* seg_render_settings_check - every settings value, checked again */
 gboolean seg_render_settings_check(const seg_settings *s, GError **error);

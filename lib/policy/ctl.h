@@ -80,6 +80,16 @@
  *        "config_error": the committed file on disk is invalid now (a hand
  *        edit; the last good configuration stays in force until a valid
  *        file is loaded). The probe targets only with an apply file.
+ *  {"op":"dest_set","domain":D,"tls":MODE,"methods":V,"ciphers":C,
+ *   "exclude":X,"must":"new"|"edit"}
+ *  {"op":"dest_delete","domain":D}
+ *  {"op":"group_set","name":N,"tls":MODE,"members":[M...],"must":...}
+ *  {"op":"group_delete","name":N}
+ *     -> as for set: one Destination Controls entry or sender group
+ *        (destctl.h) into pending, every value checked by its grammar;
+ *        "show" lists the tables in force for the next commit as
+ *        "destinations" [{"domain","tls","methods","ciphers","exclude"}]
+ *        and "sendergroups" [{"name","tls","members"}]
  *  any failure               -> {"ok":false,"error":"one line"}
  *  on the read-only socket, set, commit, clear and rollback_restore
  *                            -> {"ok":false,"error":"permission denied: set

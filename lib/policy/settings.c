@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cipherstr.h"
+#include "destctl.h"
 #include "error.h"
 #include "path.h"
 #include "quote.h"
@@ -78,12 +79,6 @@ static const struct {
     {"outbound", "Outbound SMTP"},
 };
 
-/* TLS mode names, in seg_tls_mode order. */
-static const char *const mode_names[] = {
-    "no", "preferred", "required", "preferred-verify", "required-verify",
-};
-#define MODES_INBOUND   3       /* the first three */
-
 /* Boolean spellings accepted by the parser. */
 static const struct {
     const char *name;
@@ -110,28 +105,6 @@ const char *seg_service_title(seg_service svc)
 {
     g_return_val_if_fail(svc < SEG_SVC_COUNT, NULL);
     return service_names[svc].title;
-}
-
-/* seg_tls_mode_name - canonical mode name */
-const char *seg_tls_mode_name(seg_tls_mode mode)
-{
-    g_return_val_if_fail(mode < G_N_ELEMENTS(mode_names), NULL);
-    return mode_names[mode];
-}
-
-/* seg_tls_mode_parse - mode by name; inbound knows the first three */
-gboolean seg_tls_mode_parse(const char *name, gboolean outbound,
-                            seg_tls_mode *mode)
-{
-    guint n = outbound ? G_N_ELEMENTS(mode_names) : MODES_INBOUND;
-
-    for (guint i = 0; name && i < n; i++) {
-        if (g_ascii_strcasecmp(name, mode_names[i]) == 0) {
-            *mode = (seg_tls_mode) i;
-            return TRUE;
-        }
-    }
-    return FALSE;
 }
 
 /* find_row - table row of a key */
@@ -269,6 +242,7 @@ seg_settings *seg_settings_new_default(void)
         s->svc[svc].certificate = g_strdup("");
     }
     s->outbound_ca_file = g_strdup("");
+    s->destctl = seg_destctl_new();
     for (guint i = 0; i < NKEYS; i++) {
         g_autoptr(GError) error = NULL;
 
@@ -288,6 +262,7 @@ seg_settings *seg_settings_copy(const seg_settings *s)
         c->svc[svc].certificate = g_strdup(s->svc[svc].certificate);
     }
     c->outbound_ca_file = g_strdup(s->outbound_ca_file);
+    c->destctl = seg_destctl_copy(s->destctl);
     return c;
 }
 
@@ -301,6 +276,7 @@ void seg_settings_free(seg_settings *s)
         g_free(s->svc[svc].certificate);
     }
     g_free(s->outbound_ca_file);
+    seg_destctl_free(s->destctl);
     g_free(s);
 }
 
@@ -310,7 +286,7 @@ gboolean seg_settings_equal(const seg_settings *a, const seg_settings *b)
     for (guint i = 0; i < NKEYS; i++)
         if (!value_equal(a, b, key_table + i))
             return FALSE;
-    return TRUE;
+    return seg_destctl_equal(a->destctl, b->destctl);
 }
 
 /* seg_settings_keys - all keys in listing order */
@@ -333,12 +309,29 @@ gboolean seg_settings_has_key(const char *key)
     return find_row(key) != NULL;
 }
 
+/*
+ * outbound_methods_keep - a new outbound.methods must still hold the
+ * versions of every destination entry; else the value before comes back
+ */
+static gboolean outbound_methods_keep(seg_settings *s, const key_row *row,
+                                      unsigned before, GError **error)
+{
+    unsigned *now = FIELD(s, row, unsigned);
+
+    if (row->kind != KIND_METHODS || now != &s->svc[SEG_SVC_OUTBOUND].methods
+        || s->destctl == NULL || seg_destctl_check_methods(s->destctl, *now, error))
+        return TRUE;
+    *now = before;
+    return FALSE;
+}
+
 /* seg_settings_set - parse, check and store one value */
 gboolean seg_settings_set(seg_settings *s, const char *key, const char *value,
                           GError **error)
 {
     const key_row *row = find_row(key);
     g_autoptr(GError) why = NULL;
+    unsigned before;
 
     g_return_val_if_fail(s != NULL && key != NULL, FALSE);
     if (row == NULL) {
@@ -353,7 +346,9 @@ gboolean seg_settings_set(seg_settings *s, const char *key, const char *value,
     }
     if (value == NULL)
         value = "";
-    if (!parse_value(s, row, value, &why)) {
+    before = s->svc[SEG_SVC_OUTBOUND].methods;
+    if (!parse_value(s, row, value, &why)
+        || !outbound_methods_keep(s, row, before, &why)) {
         g_autofree char *q = seg_quote_value(value);
 
         g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s: %s: %s",
@@ -394,6 +389,8 @@ unsigned seg_settings_changed_services(const seg_settings *a, const seg_settings
         if (svc >= 0 && !value_equal(a, b, key_table + i))
             mask |= 1u << svc;
     }
+    if (!seg_destctl_equal(a->destctl, b->destctl))
+        mask |= 1u << SEG_SVC_INBOUND | 1u << SEG_SVC_OUTBOUND;
     return mask;
 }
 

@@ -48,6 +48,8 @@ typedef struct seg_settings {
     gboolean        peer_cert_fqdn;
     gboolean        peer_cert_x509;
     char           *outbound_ca_file;   /* "" = none */
+    struct seg_destctl *destctl;        /* Destination Controls and sender
+                                           groups (destctl.h); never NULL */
 } seg_settings;
 
 /* Service names: "gui" / "GUI HTTPS", "inbound" / "Inbound SMTP", ... */

@@ -598,6 +598,13 @@ gboolean seg_pflog_set_syslog_names(seg_pflog *p, const char *const *names, GErr
     return TRUE;
 }
 
+/* seg_pflog_set_destinations - name the destination entry of each delivery */
+void seg_pflog_set_destinations(seg_pflog *p, seg_pflog_dest_fn fn, void *ctx)
+{
+    p->dest = fn;
+    p->dest_ctx = ctx;
+}
+
 /* seg_pflog_set_release - call fn when a message is forgotten unfinished */
 void seg_pflog_set_release(seg_pflog *p, seg_pflog_release_fn fn, void *ctx)
 {

@@ -26,6 +26,9 @@
  *            QID: Cannot start TLS: handshake failure              -> TLS failed
  *          status=deferred (TLS is required, but was not offered)  -> STARTTLS
  *                                                 command not supported.
+ *          server certificate verification failed for ...: num=N:TEXT, then
+ *            status=deferred (Server certificate not verified) -> DCID n TLS
+ *                                  deferring: (N, 'certificate verify failed: TEXT')
  *          QID: to=<r>, ... status=sent        -> MID m ICID n RID r To: <r>,
  *            then Delivery start / Message done DCID n MID m to RID [..],
  *            DCID n close when that delivery is over
@@ -138,6 +141,19 @@ char  **seg_pflog_postfix_names(const char *config_dir, GError **error);
  * "postfix". NULL with error only when config_dir was given.
  */
 char  **seg_pflog_config_names(const char *config_dir, GError **error);
+/*
+ * The Destination Controls (segtls destconfig) as the parser needs them:
+ * fn gets a recipient domain (len bytes, from the log: not trusted) and
+ * returns the name of the entry that applies ("bank.test", ".example.com",
+ * or "default") and its mode in *mode ("required-verify"), both the
+ * caller's own text. With it set, each delivery connection says once per
+ * entry "DCID n destination ENTRY TLS MODE" at its first recipient, and a
+ * required destination that offered no STARTTLS adds "DCID n TLS required
+ * but not available" after "STARTTLS command not supported.".
+ */
+typedef const char *(*seg_pflog_dest_fn)(void *ctx, const char *domain, size_t len,
+                                         const char **mode);
+void    seg_pflog_set_destinations(seg_pflog *p, seg_pflog_dest_fn fn, void *ctx);
 /* seg_pflog_set_release - call fn when a message is forgotten unfinished */
 void    seg_pflog_set_release(seg_pflog *p, seg_pflog_release_fn fn, void *ctx);
 /* seg_pflog_line - parse one line (trailing newline allowed); TRUE if used */

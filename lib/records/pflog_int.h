@@ -85,6 +85,10 @@ typedef struct pf_conn {
     char        ptr_name[PF_NAME_MAX];
     char        ptr_addr[PF_ADDR_MAX];
     char        err[PF_ERR_MAX];
+    /* smtp: the destination entry reported, and a certificate verify failure */
+    char        dest[PF_NAME_MAX];
+    unsigned long verr_code;    /* 0: none */
+    char        verr[128];
 } pf_conn;
 
 typedef struct pf_msg {
@@ -121,6 +125,8 @@ struct seg_pflog {
     seg_ids    *ids;
     seg_pflog_emit_fn emit;
     void       *ctx;
+    seg_pflog_dest_fn dest;     /* Destination Controls, NULL: none */
+    void       *dest_ctx;
     seg_pflog_release_fn release;   /* a message forgotten unfinished */
     void       *release_ctx;
     char       *ifname;         /* set: every ICID says it (an override) */

@@ -98,15 +98,79 @@ void pf_delivery_end(seg_pflog *p, pf_conn *c, time_t when)
     c->id = 0;
     c->qid[0] = 0;
     c->tls_reported = FALSE;
+    c->dest[0] = 0;
+    c->verr_code = 0;
     if (c->rids)
         g_array_set_size(c->rids, 0);
+}
+
+/*
+ * destination_rec - "DCID n destination ENTRY TLS MODE" when the entry of
+ * this recipient's domain is not the one this connection reported last
+ */
+static void destination_rec(seg_pflog *p, pf_conn *c, time_t when, pf_str rcpt)
+{
+    const char *at = NULL;
+    const char *entry, *mode = NULL;
+    size_t  n;
+
+    if (p->dest == NULL || c->id == 0)
+        return;
+    for (size_t i = 0; i < rcpt.n; i++)
+        if (rcpt.p[i] == '@')
+            at = rcpt.p + i;
+    if (at == NULL)
+        return;
+    n = rcpt.n - (size_t) (at + 1 - rcpt.p);
+    if ((entry = p->dest(p->dest_ctx, at + 1, n, &mode)) == NULL || mode == NULL
+        || strcmp(entry, c->dest) == 0)
+        return;
+    g_strlcpy(c->dest, entry, sizeof(c->dest));
+    PF_PUT(p, "DCID ");
+    pf_put_id(p, &c->idt);
+    PF_PUT(p, " destination ");
+    pf_put_cstr(p, entry);
+    PF_PUT(p, " TLS ");
+    pf_put_cstr(p, mode);
+    pf_rec(p, when);
+}
+
+/*
+ * on_verify_failed - "server certificate verification failed for
+ * NAME[ADDR]:PORT: num=N:TEXT": kept for the status line
+ */
+static gboolean on_verify_failed(pf_conn *c, pf_str s)
+{
+    pf_str name, addr, port;
+    unsigned long code = 0;
+
+    if (!pf_peer(&s, &name, &addr, &port) || !PF_HAS(&s, ": num="))
+        return FALSE;
+    while (s.n && g_ascii_isdigit(s.p[0]) && code < 100000) {
+        code = code * 10 + (unsigned long) (s.p[0] - '0');
+        s.p++;
+        s.n--;
+    }
+    if (code == 0 || !PF_HAS(&s, ":"))
+        return FALSE;
+    c->verr_code = code;
+    pf_copy(c->verr, sizeof(c->verr), s);
+    return TRUE;
 }
 
 /* conn_start - a new delivery connection of process c */
 static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_str port)
 {
-    if (c->id)
+    if (c->id) {
+        /* a verify failure logged just before belongs to the new connection */
+        unsigned long verr_code = c->verr_code;
+        char    verr[sizeof(c->verr)];
+
+        memcpy(verr, c->verr, sizeof(verr));
         pf_delivery_end(p, c, c->last);
+        c->verr_code = verr_code;
+        memcpy(c->verr, verr, sizeof(verr));
+    }
     if ((c->id = pf_new_id(p, SEG_ID_DCID, &c->idt)) != 0) {
         PF_PUT(p, "New SMTP DCID ");
         pf_put_id(p, &c->idt);
@@ -193,6 +257,7 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
     m->last = l->when;
     pf_conn_link(c, m);
     rid = rcpt_rid(p, m, l->when, rcpt);
+    destination_rec(p, c, l->when, rcpt);
     if (status.n == 8 && memcmp(status.p, "deferred", 8) == 0) {
         if (c->tls != PF_TLS_NONE && PF_HAS(&why, "Cannot start TLS: handshake failure")) {
             if (c->id)
@@ -205,6 +270,21 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
                 pf_put_id(p, &c->idt);
                 PF_PUT(p, " STARTTLS command not supported.");
                 pf_rec(p, l->when);
+                if (p->dest != NULL) {
+                    PF_PUT(p, "DCID ");
+                    pf_put_id(p, &c->idt);
+                    PF_PUT(p, " TLS required but not available");
+                    pf_rec(p, l->when);
+                }
+            }
+            c->tls_reported = TRUE;
+        } else if (PF_HAS(&why, "Server certificate not verified")) {
+            if (c->id && !c->tls_reported && c->verr_code) {
+                char    err[sizeof(c->verr) + 32];
+
+                g_snprintf(err, sizeof(err), "certificate verify failed: %s", c->verr);
+                pf_rec_tls_error(p, l->when, "DCID ", &c->idt, "deferring", c->verr_code,
+                                 err);
             }
             c->tls_reported = TRUE;
         }
@@ -231,6 +311,8 @@ gboolean pf_smtp(seg_pflog *p, const pf_line *l)
         return FALSE;
     if (PF_HAS(&s, "SSL_connect error to ")) {
         used = on_connect_error(p, c, l, s);
+    } else if (PF_HAS(&s, "server certificate verification failed for ")) {
+        used = on_verify_failed(c, s);
     } else if (PF_HAS(&s, "warning: TLS library problem: ")) {
         used = pf_tls_library(c, s);   /* kept for the outcome */
     } else if (pf_tls_established(s, "to", 2, &addr, &port, &proto, &cipher)) {

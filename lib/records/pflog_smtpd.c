@@ -165,20 +165,29 @@ static gboolean on_hostname(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s
 
 /*
  * on_reject - "NOQUEUE: reject: CMD from NAME[ADDR]:PORT: 530 5.7.0 Must
- * issue a STARTTLS command first; ...": the reply must be exactly that,
+ * issue a STARTTLS command first; ..." (Postfix's own encrypt level), or
+ * "... 530 5.7.0 <SENDER>: Sender address rejected: Must issue a STARTTLS
+ * command first; ..." (segtls-policy's): the reply must be exactly that,
  * where the grammar puts it (a client's address, HELO name or a reply
  * text quoting them may say the same words anywhere else on the line)
  */
 static gboolean on_reject(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str s)
 {
-    pf_str name, addr, port;
+    pf_str name, addr, port, sender;
     size_t cmd = pf_span(s.p, s.n, ' ', ' ', ' ');
 
     s.p += cmd;
     s.n -= cmd;
     if (c->id == 0 || cmd == 0 || !PF_HAS(&s, " from ") || !pf_peer(&s, &name, &addr, &port)
-        || !PF_HAS(&s, ": ") || !PF_HAS(&s, "530 5.7.0 Must issue a STARTTLS command first")
-        || !(s.n == 0 || s.p[0] == ';'))
+        || !PF_HAS(&s, ": "))
+        return FALSE;
+    if (!PF_HAS(&s, "530 5.7.0 "))
+        return FALSE;
+    /* segtls-policy's answer, which Postfix prefixes with the sender */
+    if (PF_HAS(&s, "<")
+        && (!pf_addr(&s, &sender) || !PF_HAS(&s, ": Sender address rejected: ")))
+        return FALSE;
+    if (!PF_HAS(&s, "Must issue a STARTTLS command first") || !(s.n == 0 || s.p[0] == ';'))
         return FALSE;
     PF_PUT(p, "ICID ");
     pf_put_id(p, &c->idt);
