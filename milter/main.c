@@ -327,11 +327,9 @@ static char **syslog_names(GError **error)
  */
 static const char *postfix_config(void)
 {
-    g_autofree char *main_cf = g_build_filename(SEG_PFLOG_POSTFIX_CONFIG, "main.cf", NULL);
-
     if (opt_pf_config != NULL)
         return opt_pf_config;
-    if (opt_names == NULL && g_file_test(main_cf, G_FILE_TEST_EXISTS))
+    if (opt_names == NULL && seg_pflog_postfix_config_exists(SEG_PFLOG_POSTFIX_CONFIG))
         return SEG_PFLOG_POSTFIX_CONFIG;
     return NULL;
 }

@@ -107,6 +107,8 @@ void    seg_pflog_set_service_interface(seg_pflog *p, const char *syslog_name,
                                         const char *ifname, const char *addr);
 /* seg_pflog_set_client_address - "New SMTP DCID n interface ADDR": smtp's source address */
 void    seg_pflog_set_client_address(seg_pflog *p, const char *addr);
+/* seg_pflog_postfix_config_exists - does dir hold a Postfix main.cf? */
+gboolean seg_pflog_postfix_config_exists(const char *dir);
 /*
  * seg_pflog_postfix_interfaces - where the Postfix instance at config_dir
  * listens and sends from, read with postconf: for each master.cf inet

@@ -103,15 +103,22 @@ char **seg_pflog_postfix_names(const char *config_dir, GError **error)
     return (char **) g_ptr_array_free(g_steal_pointer(&names), FALSE);
 }
 
+/* seg_pflog_postfix_config_exists - does dir hold a Postfix main.cf? */
+gboolean seg_pflog_postfix_config_exists(const char *dir)
+{
+    g_autofree char *main_cf = g_build_filename(dir, "main.cf", NULL);
+
+    return g_file_test(main_cf, G_FILE_TEST_EXISTS);
+}
+
 /* seg_pflog_config_names - the names of config_dir, or of the default configuration */
 char **seg_pflog_config_names(const char *config_dir, GError **error)
 {
     const char *dir = config_dir ? config_dir : SEG_PFLOG_POSTFIX_CONFIG;
-    g_autofree char *main_cf = g_build_filename(dir, "main.cf", NULL);
     g_autoptr(GError) err = NULL;
     char **names;
 
-    if (config_dir == NULL && !g_file_test(main_cf, G_FILE_TEST_EXISTS))
+    if (config_dir == NULL && !seg_pflog_postfix_config_exists(dir))
         return g_strsplit("postfix", " ", -1);
     if ((names = seg_pflog_postfix_names(dir, &err)) != NULL)
         return names;
