@@ -491,7 +491,10 @@ JsonObject *seg_layers_to_json(const seg_layers *l)
         json_object_set_string_member(m, g_ptr_array_index(names, i),
                                       g_hash_table_lookup(l->members,
                                                           g_ptr_array_index(names, i)));
-    json_object_set_object_member(o, "members", m);
+    if (names->len > 0)                 /* a delta has none */
+        json_object_set_object_member(o, "members", m);
+    else
+        json_object_unref(m);
     return o;
 }
 
