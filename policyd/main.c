@@ -364,7 +364,11 @@ int main(int argc, char **argv)
     }
     if (pw != NULL)
         seg_drop_privileges(pw);
-    if ((pd.store = seg_store_open(pd.config_path, pd.state_dir, &err)) == NULL) {
+    if (policyd_apply_cluster() != NULL)
+        pd.store = policyd_cluster_open(&pd, policyd_apply_cluster(), &err);
+    else
+        pd.store = seg_store_open(pd.config_path, pd.state_dir, &err);
+    if (pd.store == NULL) {
         policyd_unlisten(&pd);
         if (pd.pidfile != NULL)
             unlink(pd.pidfile);
@@ -387,6 +391,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, on_hup, &pd);
     g_unix_signal_add(SIGTERM, on_term, &pd);
     g_unix_signal_add(SIGINT, on_term, &pd);
+    policyd_cluster_start(&pd);
     g_socket_service_start(pd.service);
     if (pd.read_service != NULL)
         g_socket_service_start(pd.read_service);
@@ -396,12 +401,14 @@ int main(int argc, char **argv)
              pd.config_path, pd.state_dir);
     g_main_loop_run(pd.loop);
 
+    policyd_cluster_stop();
     policyd_apply_shutdown();
     policyd_web_stop();
     policyd_unlisten(&pd);
     if (pd.pidfile != NULL && unlink(pd.pidfile) < 0 && errno != ENOENT)
         msg_warn("remove %s: %s", pd.pidfile, g_strerror(errno));
     seg_store_free(pd.store);
+    policyd_cluster_free_etcd();
     policyd_ops_cleanup();
     g_main_loop_unref(pd.loop);
     g_free(pd.config_path);

@@ -191,6 +191,13 @@ seg_settings *seg_store_view(seg_store *st, const char *level, gboolean pending,
     }
     if (!seg_store_level(st, level, &at, error))
         return NULL;
+    if (st->layers == NULL) {
+        seg_level_clear(&at);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                    "cluster %s has no configuration yet: run segtls cluster join",
+                    st->cluster);
+        return NULL;
+    }
     l = pending && st->pending_layers ? st->pending_layers : st->layers;
     s = seg_layers_view(l, &at);
     seg_level_clear(&at);
