@@ -99,7 +99,7 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
             debhelper dpkg-dev lintian libsoup-3.0-dev libpam0g-dev \
             libpsl-dev publicsuffix glib-networking rsyslog rsyslog-gnutls prometheus \
-            chromium chromium-driver python3-selenium
+            chromium chromium-driver python3-selenium etcd-server etcd-client
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

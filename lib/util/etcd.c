@@ -293,14 +293,33 @@ static GBytes *body_of(JsonObject *req)
     return g_bytes_new_take(text, len);
 }
 
-/* message_for - a POST of body to endpoint i, with the client certificate */
+/*
+ * on_network_event - the TLS connection before its handshake: the client
+ * certificate, or none, set on the connection itself. libsoup's own way
+ * (an interaction that asks the message when the server wants a
+ * certificate) has to run on the main context, which a synchronous
+ * request does not iterate: with no certificate to give, the handshake
+ * would wait forever.
+ */
+static void on_network_event(SoupMessage *msg, GSocketClientEvent event,
+                             GIOStream *conn, gpointer data)
+{
+    seg_etcd *e = data;
+
+    if (event != G_SOCKET_CLIENT_TLS_HANDSHAKING || !G_IS_TLS_CONNECTION(conn))
+        return;
+    g_tls_connection_set_interaction(G_TLS_CONNECTION(conn), NULL);
+    if (e->cert != NULL)
+        g_tls_connection_set_certificate(G_TLS_CONNECTION(conn), e->cert);
+}
+
+/* message_for - a POST of body to endpoint i */
 static SoupMessage *message_for(seg_etcd *e, guint i, const char *path, GBytes *body)
 {
     g_autofree char *url = g_strconcat(e->endpoints[i], path, NULL);
     SoupMessage *msg = soup_message_new(SOUP_METHOD_POST, url);
 
-    if (e->cert != NULL)
-        soup_message_set_tls_client_certificate(msg, e->cert);
+    g_signal_connect(msg, "network-event", G_CALLBACK(on_network_event), e);
     soup_message_set_request_body_from_bytes(msg, "application/json", body);
     return msg;
 }
@@ -329,6 +348,8 @@ static JsonObject *call(seg_etcd *e, const char *path, JsonObject *req, GError *
             g_free(last);
             last = answer == NULL ? g_strescape(err->message, NULL)
                 : answer_error(answer, status);
+            /* no request runs but this one: drop its connection, never reuse it */
+            soup_session_abort(e->session);
             continue;
         }
         e->current = i;
