@@ -353,6 +353,8 @@ static gboolean named_from_json(GHashTable *named, JsonNode *node, seg_level_kin
         g_hash_table_insert(named, g_strdup(name), t);
         if (!values_from_json(t, values, delta, where, error))
             return FALSE;
+        if (g_hash_table_size(t) == 0)  /* holds nothing: not listed */
+            g_hash_table_remove(named, name);
     }
     return TRUE;
 }
