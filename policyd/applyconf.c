@@ -278,12 +278,12 @@ policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
     /* a file with only [cluster] does not apply: there is nothing to apply to */
     c->enabled = g_key_file_has_group(kf, APPLY_GROUP)
         || !g_key_file_has_group(kf, CLUSTER_GROUP);
+    c->args = g_ptr_array_new_with_free_func(g_free);
     if (g_key_file_has_group(kf, CLUSTER_GROUP)
         && (c->cluster = policyd_cluster_conf_load(kf, path, lines, error)) == NULL) {
         policyd_apply_conf_free(c);
         return NULL;
     }
-    c->args = g_ptr_array_new_with_free_func(g_free);
     for (gsize j = 0; j < G_N_ELEMENTS(apply_keys); j++) {
         if (!g_key_file_has_key(kf, APPLY_GROUP, apply_keys[j].name, NULL))
             continue;

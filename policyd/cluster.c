@@ -62,6 +62,7 @@ static struct {
     char       *reason;         /* why */
     char      **lines;          /* what its apply said */
     JsonObject *report;         /* the status still to write; NULL: written */
+    JsonObject *result;         /* the status being made (its live versions probed) */
     GList      *waiters;
 } cl;
 
@@ -235,8 +236,9 @@ static void live_done(GObject *src, GAsyncResult *res, gpointer data)
 {
     JsonObject *probed = data;
 
-    if (cl.report != NULL)
-        json_object_set_object_member(cl.report, "live", live_of(probed));
+    g_clear_pointer(&cl.report, json_object_unref);
+    cl.report = g_steal_pointer(&cl.result);
+    json_object_set_object_member(cl.report, "live", live_of(probed));
     json_object_unref(probed);
     cl.busy = FALSE;
     flush_report();
@@ -265,21 +267,20 @@ static void handled(gint64 revision, gboolean ok, const char *why, char **lines)
     cl.reason = g_strdup(why);
     g_strfreev(cl.lines);
     cl.lines = g_strdupv(lines);
-    g_clear_pointer(&cl.report, json_object_unref);
-    cl.report = json_object_new();
-    json_object_set_string_member(cl.report, "machine", seg_store_machine(cl.pd->store));
-    json_object_set_string_member(cl.report, "group",
+    g_clear_pointer(&cl.result, json_object_unref);
+    cl.result = json_object_new();
+    json_object_set_string_member(cl.result, "machine", seg_store_machine(cl.pd->store));
+    json_object_set_string_member(cl.result, "group",
                                   seg_store_etcd_group(cl.pd->store));
-    json_object_set_int_member(cl.report, "revision", revision);
-    json_object_set_string_member(cl.report, "result",
+    json_object_set_int_member(cl.result, "revision", revision);
+    json_object_set_string_member(cl.result, "result",
                                   !ok ? "rolled back"
                                   : policyd_apply_enabled() ? "applied" : "stored");
     if (why != NULL)
-        json_object_set_string_member(cl.report, "reason", why);
-    json_object_set_int_member(cl.report, "applied_revision",
+        json_object_set_string_member(cl.result, "reason", why);
+    json_object_set_int_member(cl.result, "applied_revision",
                                seg_store_etcd_applied_revision(cl.pd->store));
-    json_object_set_string_member(cl.report, "time", when);
-    json_object_set_object_member(cl.report, "live", json_object_new());
+    json_object_set_string_member(cl.result, "time", when);
     if (ok)
         msg_info("cluster revision %" G_GINT64_FORMAT " %s", revision,
                  policyd_apply_enabled() ? "applied" : "stored (apply is disabled)");
@@ -467,6 +468,7 @@ void policyd_cluster_stop(void)
         g_source_remove(cl.idle);
     g_list_free_full(cl.waiters, (GDestroyNotify) waiter_free);
     g_clear_pointer(&cl.report, json_object_unref);
+    g_clear_pointer(&cl.result, json_object_unref);
     g_clear_pointer(&cl.reason, g_free);
     g_clear_pointer(&cl.lines, g_strfreev);
     g_clear_pointer(&applying, seg_settings_free);

@@ -592,8 +592,12 @@ static int cmd_commitdetail(int argc, char **argv)
             const char *b = json_object_get_string_member_with_default(ch, "before", "");
             const char *a = json_object_get_string_member_with_default(ch, "after", "");
 
-            printf("  %s: %s -> %s\n",
+            const char *level = json_object_get_string_member_with_default(ch, "level",
+                                                                           NULL);
+
+            printf("  %s%s%s: %s -> %s\n",
                    json_object_get_string_member_with_default(ch, "key", ""),
+                   level ? " at " : "", level ? level : "",
                    *b ? b : "\"\"", *a ? a : "\"\"");
         }
         if (rb > 0)
