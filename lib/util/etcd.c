@@ -117,6 +117,9 @@ seg_etcd *seg_etcd_new(const seg_etcd_opts *o, GError **error)
     e->session = soup_session_new_with_options("timeout", timeout,
                                                "user-agent", "segtls", NULL);
     e->watch_session = soup_session_new_with_options("user-agent", "segtls", NULL);
+    /* etcd is reached directly, never through an HTTP proxy of the environment */
+    soup_session_set_proxy_resolver(e->session, NULL);
+    soup_session_set_proxy_resolver(e->watch_session, NULL);
     if (db != NULL) {
         soup_session_set_tls_database(e->session, db);
         soup_session_set_tls_database(e->watch_session, db);

@@ -15,7 +15,8 @@
  * error then names every endpoint and the last reason:
  *   "cannot reach etcd (https://127.0.0.1:2379, ...): Connection refused"
  * A request is synchronous and bounded by the timeout; a watch runs on
- * the thread-default main context and reports through callbacks.
+ * the thread-default main context and reports through callbacks. etcd is
+ * reached directly, never through a proxy the environment names.
  *
  * Retrying a request on the next endpoint can run it twice when the first
  * endpoint failed after doing it: puts are idempotent, and callers of a
