@@ -4,9 +4,11 @@
  * Two libsoup sessions: one for the synchronous requests, bounded by the
  * timeout, and one without a read timeout for the watches, whose stream
  * may stay silent for as long as nothing changes. A watch answer is one
- * JSON object per line ({"result":{"header":..,"events":[..]}}); a line
- * is read at a time with GDataInputStream. Every answer is parsed as
- * untrusted JSON: a member of the wrong type is an error, never a guess.
+ * JSON object per line ({"result":{"header":..,"events":[..]}}), read in
+ * chunks and cut at each newline. Every answer is bounded (ANSWER_MAX:
+ * an answer, or a watch line, that grows past it is an error) and parsed
+ * as untrusted JSON: a member of the wrong type is an error, never a
+ * guess.
  */
 #include <string.h>
 
@@ -17,6 +19,9 @@
 #include "error.h"
 #include "etcd.h"
 #include "quote.h"
+
+#define ANSWER_MAX      (16 * 1024 * 1024)      /* bytes of an answer or a watch line */
+#define CHUNK           16384
 
 struct seg_etcd {
     char      **endpoints;
@@ -48,7 +53,8 @@ struct seg_etcd_watch {
     seg_etcd   *e;
     GCancellable *cancel;
     SoupMessage *msg;
-    GDataInputStream *in;
+    GInputStream *in;           /* the answer's body */
+    GByteArray *buf;            /* read, not yet a whole line */
     seg_etcd_event_fn event;
     seg_etcd_created_fn created;
     seg_etcd_ended_fn ended;
@@ -327,6 +333,30 @@ static SoupMessage *message_for(seg_etcd *e, guint i, const char *path, GBytes *
     return msg;
 }
 
+/* read_answer - send msg and read its whole answer, at most ANSWER_MAX bytes */
+static GBytes *read_answer(seg_etcd *e, SoupMessage *msg, GError **error)
+{
+    g_autoptr(GInputStream) in = soup_session_send(e->session, msg, NULL, error);
+    g_autoptr(GByteArray) buf = NULL;
+    guint8  chunk[CHUNK];
+    gssize  n;
+
+    if (in == NULL)
+        return NULL;
+    buf = g_byte_array_new();
+    while ((n = g_input_stream_read(in, chunk, sizeof(chunk), NULL, error)) > 0) {
+        if (buf->len + (gsize) n > ANSWER_MAX) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                        "an answer larger than %d bytes", ANSWER_MAX);
+            return NULL;
+        }
+        g_byte_array_append(buf, chunk, (guint) n);
+    }
+    if (n < 0)
+        return NULL;
+    return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
 /*
  * call - POST req to path at the endpoints in turn until one answers; the
  * answer object (a JSON object) or NULL with an error
@@ -340,7 +370,7 @@ static JsonObject *call(seg_etcd *e, const char *path, JsonObject *req, GError *
         guint   i = (e->current + tried) % e->n;
         g_autoptr(SoupMessage) msg = message_for(e, i, path, body);
         g_autoptr(GError) err = NULL;
-        g_autoptr(GBytes) answer = soup_session_send_and_read(e->session, msg, NULL, &err);
+        g_autoptr(GBytes) answer = read_answer(e, msg, &err);
         g_autoptr(JsonParser) p = NULL;
         guint   status = soup_message_get_status(msg);
         JsonNode *root;
@@ -575,6 +605,8 @@ static void watch_unref(seg_etcd_watch *w)
     if (--w->refs > 0)
         return;
     g_clear_object(&w->in);
+    if (w->buf != NULL)
+        g_byte_array_unref(w->buf);
     g_clear_object(&w->msg);
     g_clear_object(&w->cancel);
     g_free(w);
@@ -666,35 +698,62 @@ static gboolean watch_result(seg_etcd_watch *w, const char *line)
     return TRUE;
 }
 
-/* watch_line - a line of the stream arrived (or its end) */
-static void watch_line(GObject *src, GAsyncResult *res, gpointer data)
+/* watch_lines - every whole line read so far; FALSE when the watch is over */
+static gboolean watch_lines(seg_etcd_watch *w)
+{
+    guint8 *nl;
+
+    while ((nl = memchr(w->buf->data, '\n', w->buf->len)) != NULL) {
+        gsize   len = (gsize) (nl - w->buf->data);
+        g_autofree char *line = g_strndup((const char *) w->buf->data, len);
+
+        g_byte_array_remove_range(w->buf, 0, (guint) len + 1);
+        if (strlen(line) != len || !g_utf8_validate(line, -1, NULL)) {
+            watch_fail(w, "a line that is not text");
+            return FALSE;
+        }
+        if (*line != 0 && !watch_result(w, line))
+            return FALSE;
+    }
+    if (w->buf->len > ANSWER_MAX) {
+        watch_fail(w, "a line longer than 16 MiB");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* watch_chunk - a chunk of the stream arrived (or its end) */
+static void watch_chunk(GObject *src, GAsyncResult *res, gpointer data)
 {
     seg_etcd_watch *w = data;
     g_autoptr(GError) err = NULL;
-    g_autofree char *line = g_data_input_stream_read_line_finish_utf8(
-        G_DATA_INPUT_STREAM(src), res, NULL, &err);
+    g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(src), res,
+                                                               &err);
+    gsize   len;
+    const guint8 *bytes;
 
     if (w->dead) {
         watch_unref(w);
         return;
     }
-    if (line == NULL) {
-        if (err != NULL)
-            watch_fail(w, err->message);
-        else
-            watch_fail(w, "the stream ended");
-    } else if (*line == 0 || watch_result(w, line)) {
-        watch_read(w);
+    if (chunk == NULL) {
+        watch_fail(w, err->message);
+    } else if ((bytes = g_bytes_get_data(chunk, &len)) == NULL || len == 0) {
+        watch_fail(w, "the stream ended");
+    } else {
+        g_byte_array_append(w->buf, bytes, (guint) len);
+        if (watch_lines(w))
+            watch_read(w);
     }
     watch_unref(w);
 }
 
-/* watch_read - read the next line */
+/* watch_read - read the next chunk */
 static void watch_read(seg_etcd_watch *w)
 {
     w->refs++;
-    g_data_input_stream_read_line_async(w->in, G_PRIORITY_DEFAULT, w->cancel,
-                                        watch_line, w);
+    g_input_stream_read_bytes_async(w->in, CHUNK, G_PRIORITY_DEFAULT, w->cancel,
+                                    watch_chunk, w);
 }
 
 /* watch_sent - the answer's head arrived: read its body line by line */
@@ -716,8 +775,8 @@ static void watch_sent(GObject *src, GAsyncResult *res, gpointer data)
 
         watch_fail(w, why);
     } else {
-        w->in = g_data_input_stream_new(body);
-        g_data_input_stream_set_newline_type(w->in, G_DATA_STREAM_NEWLINE_TYPE_LF);
+        w->in = g_steal_pointer(&body);
+        w->buf = g_byte_array_new();
         watch_read(w);
     }
     watch_unref(w);

@@ -13,7 +13,9 @@
  * that break a rule are ignored; the rollback history keeps 10, newest
  * first, by revision; moves between levels; statuses; an etcd that cannot
  * be reached is no failure to open, and changes are refused with
- * SEG_ERROR_UNREACHABLE. Skipped when etcd is not installed.
+ * SEG_ERROR_UNREACHABLE; a watch sees the changes under its prefix in
+ * order and ends, naming the endpoint, when etcd goes (the last test).
+ * Skipped when etcd is not installed.
  */
 #include <signal.h>
 #include <string.h>
@@ -437,6 +439,98 @@ static void test_unreachable(void)
     seg_etcd_free(none);
 }
 
+/* What a watch saw. */
+typedef struct seen {
+    GString    *events;         /* "PUT KEY=VALUE\n", "DELETE KEY\n" */
+    gboolean    created;
+    char       *ended;          /* the error it ended with */
+    GMainLoop  *loop;
+    guint       want;           /* quit after this many events */
+    guint       n;
+} seen;
+
+/* on_event - one change */
+static void on_event(const seg_etcd_kv *kv, gboolean deleted, gpointer data)
+{
+    seen   *w = data;
+    gsize   len;
+    const char *v = g_bytes_get_data(kv->value, &len);
+
+    if (deleted)
+        g_string_append_printf(w->events, "DELETE %s\n", kv->key);
+    else
+        g_string_append_printf(w->events, "PUT %s=%.*s\n", kv->key, (int) len, v ? v : "");
+    if (++w->n == w->want)
+        g_main_loop_quit(w->loop);
+}
+
+/* on_created - the watch runs */
+static void on_created(gint64 revision, gpointer data)
+{
+    seen   *w = data;
+
+    w->created = TRUE;
+    g_main_loop_quit(w->loop);
+}
+
+/* on_ended - the watch stopped */
+static void on_ended(const GError *error, gpointer data)
+{
+    seen   *w = data;
+
+    w->ended = g_strdup(error ? error->message : "?");
+    g_main_loop_quit(w->loop);
+}
+
+/* quit_later - a bound on each wait */
+static gboolean quit_later(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+/* run_loop - until a callback quits, 10 s at most */
+static void run_loop(GMainLoop *loop)
+{
+    guint   id = g_timeout_add_seconds(10, quit_later, loop);
+
+    g_main_loop_run(loop);
+    g_source_remove(id);
+}
+
+/* test_watch - changes under a prefix in order; the end when etcd goes (last test) */
+static void test_watch(void)
+{
+    g_autoptr(GError) err = NULL;
+    seen    w = {g_string_new(NULL), FALSE, NULL, g_main_loop_new(NULL, FALSE), 3, 0};
+    seg_etcd_watch *watch;
+
+    if (client == NULL) {
+        g_test_skip("etcd is not installed");
+        return;
+    }
+    watch = seg_etcd_watch_new(client, "/w/", 0, on_event, on_created, on_ended, &w);
+    run_loop(w.loop);
+    g_assert_true(w.created);
+    g_assert_true(seg_etcd_put(client, "/w/a", "1", 1, NULL, &err));
+    g_assert_true(seg_etcd_put(client, "/x/outside", "2", 1, NULL, &err));
+    g_assert_true(seg_etcd_put(client, "/w/b", "3", 1, NULL, &err));
+    g_assert_true(seg_etcd_delete(client, "/w/a", &err));
+    run_loop(w.loop);
+    g_assert_cmpstr(w.events->str, ==, "PUT /w/a=1\nPUT /w/b=3\nDELETE /w/a\n");
+    /* etcd goes away: the watch ends, with the endpoint named */
+    kill(etcd_pid, SIGKILL);
+    waitpid(etcd_pid, NULL, 0);
+    etcd_pid = 0;
+    run_loop(w.loop);
+    g_assert_nonnull(w.ended);
+    g_assert_true(g_str_has_prefix(w.ended, "etcd watch at http://127.0.0.1:"));
+    seg_etcd_watch_free(watch);
+    g_string_free(w.events, TRUE);
+    g_free(w.ended);
+    g_main_loop_unref(w.loop);
+}
+
 /* rm_rf - remove a directory tree */
 static void rm_rf(const char *path)
 {
@@ -471,6 +565,7 @@ int main(int argc, char **argv)
     g_test_add_func("/store_etcd/move", test_move);
     g_test_add_func("/store_etcd/status", test_status);
     g_test_add_func("/store_etcd/unreachable", test_unreachable);
+    g_test_add_func("/store_etcd/watch", test_watch);
     status = g_test_run();
     if (client != NULL)
         seg_etcd_free(client);
