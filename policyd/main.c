@@ -2,8 +2,9 @@
  * segtls-policyd - the daemon that holds the segtls settings.
  *
  * It owns the store (committed settings, pending changes, rollback
- * history) and answers the control protocol (lib/policy/ctl.h) on a UNIX
- * socket, and with --read-socket on a second, read-only one.
+ * history: files, or in cluster mode etcd, cluster.c) and answers the
+ * control protocol (lib/policy/ctl.h) on a UNIX socket, and with
+ * --read-socket on a second, read-only one.
  * This file is the process: options, the socket's privileges, daemon
  * mode, pidfile and signals (SIGHUP reloads the committed file and the
  * apply configuration, SIGTERM and SIGINT stop cleanly). --check-config
@@ -71,8 +72,9 @@ static GOptionEntry options[] = {
      "Pending changes and rollback history (default " SEG_DEFAULT_STATE_DIR ")",
      "DIR"},
     {"apply-config", 'a', 0, G_OPTION_ARG_FILENAME, &opt_apply_config,
-     "How commit applies the settings (default $SEGTLS_APPLY_CONFIG, else "
-     SEGTLS_SYSCONFDIR "/segtls/apply.conf; missing: commit only stores)", "PATH"},
+     "How commit applies the settings, and [cluster] for cluster mode (default "
+     "$SEGTLS_APPLY_CONFIG, else " SEGTLS_SYSCONFDIR "/segtls/apply.conf; missing: "
+     "commit only stores)", "PATH"},
     {"socket", 'S', 0, G_OPTION_ARG_FILENAME, &opt_socket,
      "Control socket (default " SEG_DEFAULT_SOCKET ")", "PATH"},
     {"group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
