@@ -29,11 +29,13 @@
  * (`segtls clustershow`).
  */
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "live.h"
 #include "msg.h"
 #include "policyd.h"
+#include "recfmt.h"
 #include "store_etcd.h"
 
 #define CHECK_SECONDS   2       /* read the committed configuration this often */
@@ -108,12 +110,14 @@ seg_store *policyd_cluster_open(policyd *pd, const policyd_cluster_conf *c,
     return st;
 }
 
-/* now_text - the time for a status */
-static char *now_text(void)
+/* time_text - a time as the records and the rollback list show it */
+static char *time_text(time_t when)
 {
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    char    buf[SEG_RECFMT_TIME_LEN];
 
-    return g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
+    if (seg_recfmt_time(when, buf, sizeof(buf)) == 0)
+        return g_strdup("unknown");
+    return g_strdup(buf);
 }
 
 /* flush_report - write the status that is still to be written */
@@ -256,7 +260,7 @@ static void live_done(GObject *src, GAsyncResult *res, gpointer data)
 static void handled(gint64 revision, gboolean ok, const char *why, char **lines)
 {
     const seg_settings *s = seg_store_etcd_serving(cl.pd->store);
-    g_autofree char *when = now_text();
+    g_autofree char *when = time_text(time(NULL));
     JsonObject *probed = json_object_new();
     JsonArray *services = json_array_new();
     GTask  *task;
@@ -527,12 +531,11 @@ void policyd_cluster_status(JsonObject *resp)
     if (seg_store_etcd_reachable(st, &why, &since)) {
         json_object_set_boolean_member(o, "reachable", TRUE);
     } else {
-        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(since / G_USEC_PER_SEC);
-        g_autofree char *when = t ? g_date_time_format(t, "%a %b %e %H:%M:%S %Y") : NULL;
+        g_autofree char *when = time_text((time_t) (since / G_USEC_PER_SEC));
 
         json_object_set_boolean_member(o, "reachable", FALSE);
         json_object_set_string_member(o, "etcd_error", why);
-        json_object_set_string_member(o, "unreachable_since", when ? when : "?");
+        json_object_set_string_member(o, "unreachable_since", when);
     }
     json_object_set_string_member(o, "endpoint", seg_etcd_endpoint(cl.etcd));
     json_object_set_int_member(o, "revision", seg_store_etcd_revision(st));

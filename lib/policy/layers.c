@@ -615,8 +615,11 @@ gboolean seg_layers_move(seg_layers *l, const char *key, const seg_level *from,
     const char *value;
     char   *copy;
 
-    if (k == NULL)
-        return seg_layers_set(l, from, key, "", error);
+    if (k == NULL) {
+        g_autoptr(GHashTable) scratch = values_new();
+
+        return put_value(scratch, key, "", error);      /* "KEY: no such setting" */
+    }
     if ((value = seg_layers_value_at(l, from, k)) == NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
                     "%s: not set at %s", k, ftext);

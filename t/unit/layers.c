@@ -187,6 +187,9 @@ static void test_move(void)
     g_assert_false(seg_layers_move(l, "outbound.methods", &m3, &m3, &err));
     g_assert_cmpstr(err->message, ==, "outbound.methods: already set at machine:m3");
     g_clear_error(&err);
+    g_assert_false(seg_layers_move(l, "frob", &c, &m3, &err));
+    g_assert_cmpstr(err->message, ==, "frob: no such setting");
+    g_clear_error(&err);
     seg_level_clear(&g);
     seg_level_clear(&m1);
     seg_level_clear(&m3);
