@@ -379,8 +379,15 @@ static void check(void)
 static void refresh(void)
 {
     g_autoptr(GError) err = NULL;
+    seg_store *st = cl.pd->store;
+    gint64  rev = seg_store_etcd_revision(st);
+    gint64  base = seg_store_etcd_pending_base(st);
+    gboolean pending = seg_store_layers(st, TRUE) != NULL;
 
-    if (seg_store_reload(cl.pd->store, &err))
+    /* requests that work on the settings start again only when they changed */
+    if (seg_store_reload(st, &err)
+        && (rev != seg_store_etcd_revision(st) || base != seg_store_etcd_pending_base(st)
+            || pending != (seg_store_layers(st, TRUE) != NULL)))
         policyd_ops_changed();
     check();
     flush_report();

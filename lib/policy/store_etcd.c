@@ -43,6 +43,8 @@ typedef struct etcd_store {
     JsonObject *commit;         /* of the committed configuration */
     seg_layers *delta;          /* this machine's pending changes, or NULL */
     gint64      base;           /* the revision they were made on */
+    gint64      pending_mod;    /* the mod revision of their key (0: none) */
+    gboolean    changed;        /* a read changed config or pending */
     seg_settings *serving;      /* what this machine last applied */
     gint64      applied;        /* its revision */
     char       *unreachable;    /* the last etcd error; NULL: reachable */
@@ -217,14 +219,16 @@ static gboolean read_config(seg_store *st, GError **error)
     if ((value = get_one(st, es->config_key, &mod, &found, error)) == NULL)
         return FALSE;
     if (!found) {
+        es->changed |= st->layers != NULL;
         g_clear_pointer(&st->layers, seg_layers_free);
         g_clear_pointer(&es->commit, json_object_unref);
         g_clear_pointer(&es->config_error, g_free);
         es->revision = 0;
         return TRUE;
     }
-    if (mod == es->revision && st->layers != NULL)
+    if (mod == es->revision && (st->layers != NULL || es->config_error != NULL))
         return TRUE;
+    es->changed = TRUE;
     if ((doc = parse_doc(value, es->config_key, &err)) == NULL
         || (l = doc_layers(doc, "layers", FALSE, es->config_key, &err)) == NULL) {
         if (g_strcmp0(es->config_error, err->message) != 0)
@@ -258,6 +262,10 @@ static gboolean read_pending(seg_store *st, GError **error)
 
     if ((value = get_one(st, es->pending_key, &mod, &found, error)) == NULL)
         return FALSE;
+    if (mod == es->pending_mod)         /* the same key, or still none */
+        return TRUE;
+    es->changed = TRUE;
+    es->pending_mod = mod;
     g_clear_pointer(&es->delta, seg_layers_free);
     es->base = 0;
     if (!found)
@@ -277,7 +285,9 @@ static gboolean etcd_reload(seg_store *st, GError **error)
 {
     gboolean ok = read_config(st, error) && read_pending(st, error);
 
-    update_views(st);
+    if (ES(st)->changed || st->committed == NULL)
+        update_views(st);
+    ES(st)->changed = FALSE;
     return ok;
 }
 
@@ -459,6 +469,7 @@ static gboolean put_delta(seg_store *st, const seg_layers *next, const char *use
             return unreachable_error(st, err, error);
         g_clear_pointer(&es->delta, seg_layers_free);
         es->base = 0;
+        es->pending_mod = 0;
         update_views(st);
         return TRUE;
     }
@@ -471,7 +482,7 @@ static gboolean put_delta(seg_store *st, const seg_layers *next, const char *use
     json_object_set_object_member(doc, "changes", seg_layers_to_json(d));
     b = doc_bytes(doc);
     data = g_bytes_get_data(b, &len);
-    if (!seg_etcd_put(es->etcd, es->pending_key, data, len, NULL, &err))
+    if (!seg_etcd_put(es->etcd, es->pending_key, data, len, &es->pending_mod, &err))
         return unreachable_error(st, err, error);
     mark(st, NULL);
     g_clear_pointer(&es->delta, seg_layers_free);
@@ -544,6 +555,7 @@ static gboolean etcd_clear(seg_store *st, gboolean *had_any, GError **error)
         return unreachable_error(st, err, error);
     g_clear_pointer(&ES(st)->delta, seg_layers_free);
     ES(st)->base = 0;
+    ES(st)->pending_mod = 0;
     update_views(st);
     return TRUE;
 }
