@@ -19,6 +19,7 @@
  */
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -52,6 +53,12 @@ static int free_port(void)
     return port;
 }
 
+/* child_setup - etcd dies with this test, even when an assertion aborts it */
+static void child_setup(gpointer data)
+{
+    (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* start_etcd - one member; FALSE when etcd is not installed */
 static gboolean start_etcd(void)
 {
@@ -78,7 +85,7 @@ static gboolean start_etcd(void)
 
         g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD
                                     | G_SPAWN_STDOUT_TO_DEV_NULL
-                                    | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                    | G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL,
                                     &etcd_pid, &err));
     }
     endpoint = g_strdup(client_url);
