@@ -62,7 +62,8 @@ $(BUILD)/lib/libsegtls-$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/$(1)/*
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
 
--include $(sort $(wildcard policyd/*.mk milter/*.mk tools/*.mk \
+-include $(sort $(filter-out lib/layers.mk,$(wildcard lib/*.mk)) \
+         $(wildcard policyd/*.mk milter/*.mk tools/*.mk \
          nginx-module/*.mk standalone/*.mk t/*.mk))
 
 
@@ -101,7 +102,7 @@ DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libnet-ssleay-perl python3 zlib1g-dev logrotate faketime tzdata \
             debhelper dpkg-dev lintian libsoup-3.0-dev libpam0g-dev \
             libpsl-dev publicsuffix glib-networking rsyslog rsyslog-gnutls prometheus \
-            chromium chromium-driver python3-selenium
+            chromium chromium-driver python3-selenium etcd-server etcd-client
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

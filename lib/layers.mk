@@ -12,11 +12,13 @@
 #            nginx module compiles it too)
 #   util     logging, errors, atomic files and locks, privileges, quoting,
 #            the path rule, key-file scanning, SMTP client I/O, reading files
-#            others name, metrics (uses recfmt for the time of a log line)
+#            others name, metrics, the etcd client (uses recfmt for the
+#            time of a log line)
 #   tls      TLS versions, cipher strings, OpenSSL contexts and errors,
 #            usable-version analysis, the per-version probe
 #   records  ID counters, the record writer, the Postfix log parser
-#   policy   the settings model, key files, the store, the control protocol
+#   policy   the settings model, cluster levels, key files, the store (file
+#            and etcd backends), the control protocol
 #   apply    renderers, apply steps and their probes
 #
 # Programs above use any layer. Linking order is the reverse of LAYERS.

@@ -55,10 +55,14 @@ typedef struct apply_job {
     char       *out_path;
     char       *err_path;
     gint64      started;        /* monotonic us, for the metrics */
+    policyd_apply_done done;    /* cluster mode: the result goes there */
+    gpointer    data;
 } apply_job;
 
 static policyd_apply_conf *conf;        /* last good; NULL = no file */
 static char *conf_path;                 /* the file, for status */
+static policyd_cluster_conf *cluster;   /* [cluster] as the daemon started */
+static gboolean loaded;                 /* the first load is done */
 static apply_job *job;                  /* the apply that runs, or NULL */
 
 /* job_free - release a finished job */
@@ -75,6 +79,39 @@ static void job_free(apply_job *j)
 }
 
 /*
+ * keep_cluster - [cluster] is taken once, at start: a change later (or
+ * its removal) needs a restart, and is logged
+ */
+static void keep_cluster(const policyd_cluster_conf *c)
+{
+    if (!loaded) {
+        loaded = TRUE;
+        if (c != NULL) {
+            cluster = g_new0(policyd_cluster_conf, 1);
+            cluster->name = g_strdup(c->name);
+            cluster->endpoints = g_strdupv(c->endpoints);
+            cluster->ca_file = g_strdup(c->ca_file);
+            cluster->cert_file = g_strdup(c->cert_file);
+            cluster->key_file = g_strdup(c->key_file);
+            cluster->machine = g_strdup(c->machine);
+            cluster->group = g_strdup(c->group);
+            cluster->prefix = g_strdup(c->prefix);
+            cluster->timeout = c->timeout;
+        }
+        return;
+    }
+    if (!policyd_cluster_conf_equal(c, cluster))
+        msg_warn("%s: [cluster] changed; restart segtls-policyd to use it (the daemon "
+                 "keeps the one it started with)", conf_path);
+}
+
+/* policyd_apply_cluster - [cluster] as the daemon started, or NULL */
+const policyd_cluster_conf *policyd_apply_cluster(void)
+{
+    return cluster;
+}
+
+/*
  * policyd_apply_load - (re)read pd->apply_config. A missing file disables
  * apply; a bad one fails and the last good configuration stays.
  */
@@ -86,6 +123,7 @@ gboolean policyd_apply_load(policyd *pd, GError **error)
     conf_path = g_strdup(pd->apply_config);
     if (!g_file_test(pd->apply_config, G_FILE_TEST_EXISTS)) {
         g_clear_pointer(&conf, policyd_apply_conf_free);
+        keep_cluster(NULL);
         msg_info("no apply configuration %s: commit only stores the settings",
                  pd->apply_config);
         return TRUE;
@@ -94,6 +132,7 @@ gboolean policyd_apply_load(policyd *pd, GError **error)
         return FALSE;
     policyd_apply_conf_free(conf);
     conf = c;
+    keep_cluster(c->cluster);
     if (conf->enabled)
         msg_info("apply configuration %s: commit applies the settings",
                  pd->apply_config);
@@ -260,7 +299,14 @@ static void on_done(GObject *src, GAsyncResult *res, gpointer data)
     out = read_lines(j->out_path);
     err = read_lines(j->err_path);
     count_apply(j, error == NULL && g_subprocess_get_successful(j->proc));
-    if (error == NULL && g_subprocess_get_successful(j->proc)) {
+    if (j->done != NULL) {
+        gboolean ok = error == NULL && g_subprocess_get_successful(j->proc);
+        g_autofree char *why = ok ? NULL : error ? g_strdup(error->message)
+            : error_line(j->proc, err);
+
+        j->done(ok, why, out, err, j->data);
+        resp = NULL;
+    } else if (error == NULL && g_subprocess_get_successful(j->proc)) {
         resp = success(j, out, err);
     } else {
         g_autofree char *why = error ? g_strdup(error->message)
@@ -277,9 +323,9 @@ static void on_done(GObject *src, GAsyncResult *res, gpointer data)
                                                         j->err_path, NULL}; *p; p++)
         if (unlink(*p) < 0 && errno != ENOENT)
             msg_warn("remove %s: %s", *p, g_strerror(errno));
-    if (j->conn != NULL)
+    if (resp != NULL && j->conn != NULL)
         policyd_conn_reply(j->conn, resp);
-    else
+    else if (resp != NULL)
         json_object_unref(resp);
     job_free(j);
 }
@@ -306,40 +352,39 @@ static gboolean spawn(apply_job *j, const char *program, GError **error)
         return FALSE;
     }
     j->started = g_get_monotonic_time();
-    msg_info("%s by %s: running %s (pid %s)", j->commit ? "commit" : "apply",
+    msg_info("%s%s: running %s (pid %s)", j->done ? "" : j->commit ? "commit by " : "apply by ",
              j->user, program, g_subprocess_get_identifier(j->proc));
     g_subprocess_wait_async(j->proc, j->cancel, on_done, j);
     return TRUE;
 }
 
-/* start - run segtls-apply on settings for conn; FALSE: nothing started */
-static gboolean start(policyd *pd, policyd_conn *conn, const char *user,
-                      const seg_settings *settings, gboolean commit,
-                      const char *comment, gboolean keep, GError **error)
+/* start - segtls-apply on s for job j (taken); FALSE: nothing started */
+static gboolean start(policyd *pd, apply_job *j, const seg_settings *s, GError **error)
 {
     g_autofree char *program = NULL;
     g_autofree char *text = NULL;
-    apply_job *j;
     gsize   len;
 
     if (job != NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "an apply is in progress");
+        job_free(j);
         return FALSE;
     }
-    if ((program = apply_program(error)) == NULL)
+    if (s == NULL || conf == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "nothing to apply");
+        job_free(j);
         return FALSE;
-    j = g_new0(apply_job, 1);
+    }
+    if ((program = apply_program(error)) == NULL) {
+        job_free(j);
+        return FALSE;
+    }
     j->pd = pd;
-    j->conn = conn;
     j->cancel = g_cancellable_new();
-    j->user = g_strdup(user);
-    j->commit = commit;
-    j->comment = g_strdup(comment);
-    j->keep = keep;
     j->conf_path = g_build_filename(pd->state_dir, "commit-apply.conf", NULL);
     j->out_path = g_build_filename(pd->state_dir, "commit-apply.out", NULL);
     j->err_path = g_build_filename(pd->state_dir, "commit-apply.err", NULL);
-    text = seg_settings_to_keyfile(settings, &len);
+    text = seg_settings_to_keyfile(s, &len);
     if (!seg_atomic_write(j->conf_path, text, len, 0600, error)
         || !spawn(j, program, error)) {
         unlink(j->conf_path);
@@ -357,13 +402,14 @@ static gboolean start(policyd *pd, policyd_conn *conn, const char *user,
 gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,
                              const char *comment, gboolean keep, GError **error)
 {
-    const seg_settings *pending = seg_store_pending(pd->store);
+    apply_job *j = g_new0(apply_job, 1);
 
-    if (pending == NULL || conf == NULL) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "nothing to apply");
-        return FALSE;
-    }
-    return start(pd, conn, user, pending, TRUE, comment, keep, error);
+    j->conn = conn;
+    j->user = g_strdup(user);
+    j->commit = TRUE;
+    j->comment = g_strdup(comment);
+    j->keep = keep;
+    return start(pd, j, seg_store_pending(pd->store), error);
 }
 
 /*
@@ -374,6 +420,8 @@ gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,
 gboolean policyd_apply_now(policyd *pd, policyd_conn *conn, const char *user,
                            GError **error)
 {
+    apply_job *j;
+
     if (conf == NULL) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY,
                     "no apply configuration %s: nothing says where Postfix and "
@@ -381,8 +429,27 @@ gboolean policyd_apply_now(policyd *pd, policyd_conn *conn, const char *user,
                     conf_path ? conf_path : pd->apply_config);
         return FALSE;
     }
-    return start(pd, conn, user, seg_store_committed(pd->store), FALSE, "",
-                 FALSE, error);
+    j = g_new0(apply_job, 1);
+    j->conn = conn;
+    j->user = g_strdup(user);
+    j->comment = g_strdup("");
+    return start(pd, j, seg_store_committed(pd->store), error);
+}
+
+/*
+ * policyd_apply_settings - apply s (cluster mode: a revision each machine
+ * applies by itself); done gets the result on the main loop, unless the
+ * daemon stops first. FALSE: nothing started.
+ */
+gboolean policyd_apply_settings(policyd *pd, const seg_settings *s, const char *what,
+                                policyd_apply_done done, gpointer data, GError **error)
+{
+    apply_job *j = g_new0(apply_job, 1);
+
+    j->user = g_strdup(what);
+    j->done = done;
+    j->data = data;
+    return start(pd, j, s, error);
 }
 
 /* policyd_apply_forget - conn goes away: its answer is dropped */
@@ -448,4 +515,5 @@ void policyd_apply_shutdown(void)
     }
     g_clear_pointer(&conf, policyd_apply_conf_free);
     g_clear_pointer(&conf_path, g_free);
+    g_clear_pointer(&cluster, policyd_cluster_conf_free);
 }

@@ -1,6 +1,8 @@
 /*
  * applyconf - the apply configuration of segtls-policyd (apply.conf).
  *
+ * The file may also hold [cluster] (clusterconf.c): cluster mode.
+ *
  * A GLib key file with one group, [apply], whose keys are exactly the
  * long options of segtls-apply (postfix-dir, smtpd-service, ...; a key
  * that may repeat is a string list "a;b") plus enabled=true|false. Every
@@ -25,6 +27,7 @@
 #include "render.h"
 
 #define APPLY_GROUP     "apply"
+#define CLUSTER_GROUP   "cluster"
 #define APPLY_MAX_TIMEOUT 3600.0
 
 typedef enum {
@@ -87,25 +90,26 @@ static const struct apply_key *find_key(const char *name)
     return NULL;
 }
 
-/* check_line - only [apply], only its keys */
+/* check_line - only [apply] and [cluster], only their keys */
 static gboolean check_line(const seg_kf_line *l, const char *filename,
                            gpointer unused, GError **error)
 {
     g_autofree char *shown = NULL;
+    gboolean cluster = strcmp(l->group, CLUSTER_GROUP) == 0;
 
-    if (strcmp(l->group, APPLY_GROUP) != 0) {
+    if (strcmp(l->group, APPLY_GROUP) != 0 && !cluster) {
         if (l->key != NULL)             /* refused at its [group] line already */
             return TRUE;
         shown = g_strescape(l->group, NULL);
         seg_kf_fail(error, SEG_ERROR_INVALID, filename, l->line,
-                    "unknown group [%s] (only [apply])", shown);
+                    "unknown group [%s] (only [apply] and [cluster])", shown);
         return FALSE;
     }
-    if (l->key == NULL || find_key(l->key) != NULL)
+    if (l->key == NULL || (cluster ? policyd_cluster_key(l->key) : find_key(l->key) != NULL))
         return TRUE;
     shown = g_strescape(l->key, NULL);
     seg_kf_fail(error, SEG_ERROR_INVALID, filename, l->line,
-                "unknown key \"%s\" in [apply]", shown);
+                "unknown key \"%s\" in [%s]", shown, l->group);
     return FALSE;
 }
 
@@ -275,8 +279,15 @@ policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error)
         return NULL;
     c = g_new0(policyd_apply_conf, 1);
     c->path = g_strdup(path);
-    c->enabled = TRUE;
+    /* a file with only [cluster] does not apply: there is nothing to apply to */
+    c->enabled = g_key_file_has_group(kf, APPLY_GROUP)
+        || !g_key_file_has_group(kf, CLUSTER_GROUP);
     c->args = g_ptr_array_new_with_free_func(g_free);
+    if (g_key_file_has_group(kf, CLUSTER_GROUP)
+        && (c->cluster = policyd_cluster_conf_load(kf, path, lines, error)) == NULL) {
+        policyd_apply_conf_free(c);
+        return NULL;
+    }
     for (gsize j = 0; j < G_N_ELEMENTS(apply_keys); j++) {
         if (!g_key_file_has_key(kf, APPLY_GROUP, apply_keys[j].name, NULL))
             continue;
@@ -318,5 +329,6 @@ void policyd_apply_conf_free(policyd_apply_conf *c)
     g_strfreev(c->smtp_services);
     g_strfreev(c->exclude_services);
     g_strfreev(c->probe_smtp_list);
+    policyd_cluster_conf_free(c->cluster);
     g_free(c);
 }

@@ -2,8 +2,9 @@
  * segtls-policyd - the daemon that holds the segtls settings.
  *
  * It owns the store (committed settings, pending changes, rollback
- * history) and answers the control protocol (lib/policy/ctl.h) on a UNIX
- * socket, and with --read-socket on a second, read-only one.
+ * history: files, or in cluster mode etcd, cluster.c) and answers the
+ * control protocol (lib/policy/ctl.h) on a UNIX socket, and with
+ * --read-socket on a second, read-only one.
  * This file is the process: options, the socket's privileges, daemon
  * mode, pidfile and signals (SIGHUP reloads the committed file and the
  * apply configuration, SIGTERM and SIGINT stop cleanly). --check-config
@@ -72,8 +73,9 @@ static GOptionEntry options[] = {
      "Pending changes and rollback history (default " SEG_DEFAULT_STATE_DIR ")",
      "DIR"},
     {"apply-config", 'a', 0, G_OPTION_ARG_FILENAME, &opt_apply_config,
-     "How commit applies the settings (default $SEGTLS_APPLY_CONFIG, else "
-     SEGTLS_SYSCONFDIR "/segtls/apply.conf; missing: commit only stores)", "PATH"},
+     "How commit applies the settings, and [cluster] for cluster mode (default "
+     "$SEGTLS_APPLY_CONFIG, else " SEGTLS_SYSCONFDIR "/segtls/apply.conf; missing: "
+     "commit only stores)", "PATH"},
     {"socket", 'S', 0, G_OPTION_ARG_FILENAME, &opt_socket,
      "Control socket (default " SEG_DEFAULT_SOCKET ")", "PATH"},
     {"group", 'g', 0, G_OPTION_ARG_STRING, &opt_group,
@@ -366,7 +368,11 @@ int main(int argc, char **argv)
     }
     if (pw != NULL)
         seg_drop_privileges(pw);
-    if ((pd.store = seg_store_open(pd.config_path, pd.state_dir, &err)) == NULL) {
+    if (policyd_apply_cluster() != NULL)
+        pd.store = policyd_cluster_open(&pd, policyd_apply_cluster(), &err);
+    else
+        pd.store = seg_store_open(pd.config_path, pd.state_dir, &err);
+    if (pd.store == NULL) {
         policyd_unlisten(&pd);
         if (pd.pidfile != NULL)
             unlink(pd.pidfile);
@@ -389,6 +395,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, on_hup, &pd);
     g_unix_signal_add(SIGTERM, on_term, &pd);
     g_unix_signal_add(SIGINT, on_term, &pd);
+    policyd_cluster_start(&pd);
     g_socket_service_start(pd.service);
     if (pd.read_service != NULL)
         g_socket_service_start(pd.read_service);
@@ -398,12 +405,14 @@ int main(int argc, char **argv)
              pd.config_path, pd.state_dir);
     g_main_loop_run(pd.loop);
 
+    policyd_cluster_stop();
     policyd_apply_shutdown();
     policyd_web_stop();
     policyd_unlisten(&pd);
     if (pd.pidfile != NULL && unlink(pd.pidfile) < 0 && errno != ENOENT)
         msg_warn("remove %s: %s", pd.pidfile, g_strerror(errno));
     seg_store_free(pd.store);
+    policyd_cluster_free_etcd();
     policyd_ops_cleanup();
     g_main_loop_unref(pd.loop);
     g_free(pd.config_path);

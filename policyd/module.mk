@@ -3,14 +3,14 @@
 PROGRAMS += segtls-policyd
 segtls-policyd_SRCS = policyd/main.c policyd/control.c policyd/ops.c \
                       policyd/apply.c policyd/applyconf.c \
+                      policyd/cluster.c policyd/clusterconf.c \
                       policyd/web.c policyd/websession.c policyd/webpage.c
-segtls-policyd_LIBS = $(shell pkg-config --libs libsoup-3.0 2>/dev/null) -lpam
+segtls-policyd_LIBS = $(SOUP_LIBS) -lpam
 # Under ASan, libcrypt must be there from the start: its crypt() interceptor
 # is bound at start-up, and pam_unix, dlopen()ed later, would call through
 # a null pointer.
 POLICYD_SAN_LIBS := -Wl,--no-as-needed -lcrypt -Wl,--as-needed
 segtls-policyd_LIBS += $(if $(SAN),$(POLICYD_SAN_LIBS))
-SOUP_CFLAGS := $(shell pkg-config --cflags libsoup-3.0 2>/dev/null)
 $(BUILD)/policyd/%.o: CFLAGS += $(SOUP_CFLAGS)
 # apply.c looks for segtls-apply in SBINDIR after its own directory
 $(BUILD)/policyd/apply.o: CPPFLAGS += -DSEGTLS_SBINDIR='"$(SBINDIR)"'

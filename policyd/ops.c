@@ -36,6 +36,7 @@
 #include "policyd.h"
 #include "quote.h"
 #include "safefile.h"
+#include "store_etcd.h"
 #include "tlsver.h"
 #include "warnings.h"
 
@@ -61,6 +62,7 @@ struct job {
     unsigned    touched;        /* services whose warnings are shown in full */
     const char *what;           /* "change", "commit": for the summary */
     seg_settings *next;         /* set, restore: what becomes pending */
+    char       *level;          /* set: the level it is at (NULL: the default) */
     /* for the thread: its own copies only */
     seg_settings *settings;     /* to analyse; NULL: no analysis */
     GPtrArray  *check_keys;     /* keys whose new path the caller must read */
@@ -456,6 +458,7 @@ static void job_free(job *j)
     if (j->resp != NULL)
         json_object_unref(j->resp);
     g_free(j->user);
+    g_free(j->level);
     if (j->next != NULL)
         seg_settings_free(j->next);
     if (j->settings != NULL)
@@ -536,6 +539,7 @@ void policyd_conn_forget(policyd_conn *conn)
         if (((job *) l->data)->conn == conn)
             ((job *) l->data)->conn = NULL;
     policyd_apply_forget(conn);
+    policyd_cluster_forget(conn);
 }
 
 /* member_of_type - member NAME when present and of TYPE, else error */
@@ -560,6 +564,44 @@ static JsonNode *member_of_type(JsonObject *req, const char *name, GType type,
     return node;
 }
 
+/* level_member - the optional "level" string of a request (NULL: none) */
+static gboolean level_member(JsonObject *req, const char **level, GError **error)
+{
+    GError *err = NULL;
+    JsonNode *node = member_of_type(req, "level", G_TYPE_STRING, FALSE, &err);
+
+    *level = node ? json_node_get_string(node) : NULL;
+    if (err != NULL) {
+        g_propagate_error(error, err);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* has_pending - are there pending changes (cluster: anywhere)? */
+static gboolean has_pending(policyd *pd)
+{
+    if (seg_store_is_cluster(pd->store))
+        return seg_store_layers(pd->store, TRUE) != NULL;
+    return seg_store_pending(pd->store) != NULL;
+}
+
+/* cluster_member - the cluster facts of a show answer */
+static void cluster_member(policyd *pd, JsonObject *resp, const char *level)
+{
+    JsonObject *o;
+
+    if (!seg_store_is_cluster(pd->store))
+        return;
+    o = json_object_new();
+    json_object_set_string_member(o, "name", seg_store_cluster_name(pd->store));
+    json_object_set_string_member(o, "machine", seg_store_machine(pd->store));
+    json_object_set_string_member(o, "level", level ? level : "machine");
+    json_object_set_int_member(o, "revision", seg_store_etcd_revision(pd->store));
+    json_object_set_int_member(o, "pending_base", seg_store_etcd_pending_base(pd->store));
+    json_object_set_object_member(resp, "cluster", o);
+}
+
 /* finish_warnings - the job's warnings into its answer, split by touched */
 static JsonObject *finish_warnings(job *j, GError **error)
 {
@@ -570,32 +612,45 @@ static JsonObject *finish_warnings(job *j, GError **error)
     return resp;
 }
 
-/* op_show - committed, pending and warnings */
+/*
+ * op_show - committed, pending and warnings; with "level" (cluster mode)
+ * as that level sees them, else as this machine does
+ */
 static JsonObject *op_show(policyd *pd, JsonObject *req, const char *user,
                            GError **error)
 {
-    job    *j = job_new(pd, req, user, finish_warnings);
-    const seg_settings *pending = seg_store_pending(pd->store);
+    g_autoptr(seg_settings) committed = NULL;
+    g_autoptr(seg_settings) pending = NULL;
+    const char *level;
+    job    *j;
 
+    if (!level_member(req, &level, error)
+        || (committed = seg_store_view(pd->store, level, FALSE, error)) == NULL)
+        return NULL;
+    if (has_pending(pd)
+        && (pending = seg_store_view(pd->store, level, TRUE, error)) == NULL)
+        return NULL;
+    j = job_new(pd, req, user, finish_warnings);
     j->resp = ok_response();
-    json_object_set_object_member(j->resp, "committed",
-                           seg_settings_to_json(seg_store_committed(pd->store)));
+    json_object_set_object_member(j->resp, "committed", seg_settings_to_json(committed));
     if (pending)
         json_object_set_object_member(j->resp, "pending",
                                       seg_settings_to_json(pending));
     else
         json_object_set_null_member(j->resp, "pending");
-    json_object_set_array_member(j->resp, "destinations",
-                                 seg_destctl_dests_to_json(current(pd)->destctl));
-    json_object_set_array_member(j->resp, "sendergroups",
-                                 seg_destctl_groups_to_json(current(pd)->destctl));
     {
-        g_autoptr(GPtrArray) lines = seg_destctl_differences(
-            current(pd)->destctl, seg_store_committed(pd->store)->destctl);
+        const seg_settings *cur = pending ? pending : committed;
+        g_autoptr(GPtrArray) lines = seg_destctl_differences(cur->destctl,
+                                                             committed->destctl);
 
+        json_object_set_array_member(j->resp, "destinations",
+                                     seg_destctl_dests_to_json(cur->destctl));
+        json_object_set_array_member(j->resp, "sendergroups",
+                                     seg_destctl_groups_to_json(cur->destctl));
         json_object_set_array_member(j->resp, "table_changes", strings_array(lines));
     }
-    j->settings = seg_settings_copy(current(pd));
+    cluster_member(pd, j->resp, level);
+    j->settings = seg_settings_copy(pending ? pending : committed);
     return job_start(j);
 }
 
@@ -608,7 +663,10 @@ static JsonObject *finish_set(job *j, GError **error)
         g_propagate_error(error, g_steal_pointer(&j->check_error));
         return NULL;
     }
-    if (seg_settings_equal(j->next, seg_store_committed(pd->store))) {
+    if (seg_store_is_cluster(pd->store)) {
+        if (!seg_store_set_at(pd->store, j->level, j->next, error))
+            return NULL;
+    } else if (seg_settings_equal(j->next, seg_store_committed(pd->store))) {
         if (!seg_store_clear_pending(pd->store, NULL, error))
             return NULL;
     } else if (!seg_store_set_pending(pd->store, j->next, error)) {
@@ -626,8 +684,10 @@ static JsonObject *op_set(policyd *pd, JsonObject *req, const char *user,
 {
     JsonNode *node = json_object_get_member(req, "settings");
     g_autoptr(seg_settings) next = NULL;
+    g_autoptr(seg_settings) now = NULL;
     JsonObjectIter iter;
     const char *key;
+    const char *level;
     JsonNode *value;
     unsigned touched = 0;
     job    *j;
@@ -637,7 +697,17 @@ static JsonObject *op_set(policyd *pd, JsonObject *req, const char *user,
                     "member \"settings\" must be an object");
         return NULL;
     }
-    next = seg_settings_copy(current(pd));
+    if (!level_member(req, &level, error))
+        return NULL;
+    if (level != NULL || seg_store_is_cluster(pd->store)) {
+        /* a change goes to the cluster level unless the request names one */
+        if ((now = seg_store_view(pd->store, level ? level : "cluster", TRUE,
+                                  error)) == NULL)
+            return NULL;
+    } else {
+        now = seg_settings_copy(current(pd));
+    }
+    next = seg_settings_copy(now);
     json_object_iter_init(&iter, json_node_get_object(node));
     while (json_object_iter_next(&iter, &key, &value)) {
         int     svc;
@@ -654,11 +724,12 @@ static JsonObject *op_set(policyd *pd, JsonObject *req, const char *user,
             touched |= 1u << svc;
     }
     j = job_new(pd, req, user, finish_set);
-    if (!check_new_paths(j, current(pd), next, error)) {
+    if (!check_new_paths(j, now, next, error)) {
         job_free(j);
         return NULL;
     }
     j->change = TRUE;
+    j->level = g_strdup(level);
     j->touched = touched;
     j->settings = seg_settings_copy(next);
     j->next = g_steal_pointer(&next);
@@ -711,6 +782,21 @@ static gboolean must_of(JsonObject *req, int *must, GError **error)
 }
 
 /*
+ * tables_in_cluster - the Destination Controls and sender groups are kept
+ * by one machine's store: cluster mode does not carry them yet, so they
+ * are refused there rather than applied from one machine to all
+ */
+static gboolean tables_in_cluster(policyd *pd, GError **error)
+{
+    if (!seg_store_is_cluster(pd->store))
+        return FALSE;
+    g_set_error_literal(error, SEG_ERROR, SEG_ERROR_INVALID,
+                        "Destination Controls and sender groups are not kept in cluster mode "
+                        "yet: edit them on a machine without [cluster]");
+    return TRUE;
+}
+
+/*
  * op_dest_set - a destination entry into pending:
  * {"op":"dest_set","domain":D,"tls":M,"methods":V,"ciphers":C,"exclude":X,
  *  "must":"new"|"edit"}
@@ -722,6 +808,8 @@ static JsonObject *op_dest_set(policyd *pd, JsonObject *req, const char *user,
     seg_settings *next;
     int     must;
 
+    if (tables_in_cluster(pd, error))
+        return NULL;
     if (!string_of(req, "domain", TRUE, &domain, error)
         || !string_of(req, "tls", TRUE, &tls, error)
         || !string_of(req, "methods", FALSE, &methods, error)
@@ -745,6 +833,8 @@ static JsonObject *op_dest_delete(policyd *pd, JsonObject *req, const char *user
     const char *domain;
     seg_settings *next;
 
+    if (tables_in_cluster(pd, error))
+        return NULL;
     if (!string_of(req, "domain", TRUE, &domain, error))
         return NULL;
     next = seg_settings_copy(current(pd));
@@ -768,6 +858,8 @@ static JsonObject *op_group_set(policyd *pd, JsonObject *req, const char *user,
     seg_settings *next;
     int     must;
 
+    if (tables_in_cluster(pd, error))
+        return NULL;
     if (!string_of(req, "name", TRUE, &name, error)
         || !string_of(req, "tls", TRUE, &tls, error) || !must_of(req, &must, error))
         return NULL;
@@ -803,6 +895,8 @@ static JsonObject *op_group_delete(policyd *pd, JsonObject *req, const char *use
     const char *name;
     seg_settings *next;
 
+    if (tables_in_cluster(pd, error))
+        return NULL;
     if (!string_of(req, "name", TRUE, &name, error))
         return NULL;
     next = seg_settings_copy(current(pd));
@@ -811,6 +905,36 @@ static JsonObject *op_group_delete(policyd *pd, JsonObject *req, const char *use
         return NULL;
     }
     return table_change(pd, req, user, next, SEG_SVC_INBOUND);
+}
+
+/*
+ * commit_cluster - this machine's pending changes become the cluster's
+ * next revision (an etcd transaction); the answer comes once this machine
+ * has applied it (cluster.c). Another commit first: SEG_ERROR_CONFLICT.
+ */
+static JsonObject *commit_cluster(policyd *pd, const char *user, const char *comment,
+                                  gboolean keep, GError **error)
+{
+    gboolean nothing = FALSE;
+    JsonObject *resp;
+
+    if (!seg_store_commit(pd->store, user, comment, keep, &nothing, error))
+        return NULL;
+    resp = ok_response();
+    json_object_set_boolean_member(resp, "nothing", nothing);
+    json_object_set_array_member(resp, "notices", json_array_new());
+    policyd_warnings_split(resp, NULL, 0, "commit");
+    if (nothing)
+        return resp;
+    generation++;
+    msg_info("cluster configuration committed by %s as revision %" G_GINT64_FORMAT,
+             user, seg_store_etcd_revision(pd->store));
+    if (caller == NULL || !policyd_cluster_enabled()) {
+        json_object_set_int_member(resp, "revision", seg_store_etcd_revision(pd->store));
+        return resp;
+    }
+    policyd_cluster_committed(caller, resp, seg_store_etcd_revision(pd->store));
+    return NULL;
 }
 
 /*
@@ -840,6 +964,8 @@ static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
         g_propagate_error(error, err);
         return NULL;
     }
+    if (seg_store_is_cluster(pd->store))
+        return commit_cluster(pd, user, comment, keep, error);
     if (seg_store_pending(pd->store) != NULL && caller != NULL
         && policyd_apply_enabled()) {
         policyd_apply_start(pd, caller, user, comment, keep, error);
@@ -976,7 +1102,9 @@ static JsonObject *finish_restore(job *j, GError **error)
         g_propagate_error(error, g_steal_pointer(&j->check_error));
         return NULL;
     }
-    if (!seg_store_set_pending(j->pd->store, j->next, error))
+    if (!seg_store_rollback_restore(j->pd->store,
+                                    (guint64) json_object_get_int_member(j->request, "id"),
+                                    error))
         return NULL;
     generation++;
     msg_info("saved configuration %" G_GINT64_FORMAT " restored as pending by %s",
@@ -1040,6 +1168,8 @@ static JsonObject *op_commit_detail(policyd *pd, JsonObject *req,
         json_object_set_string_member(c, "key", g_ptr_array_index(d->keys, i));
         json_object_set_string_member(c, "before", g_ptr_array_index(d->before, i));
         json_object_set_string_member(c, "after", g_ptr_array_index(d->after, i));
+        if (d->levels != NULL)
+            json_object_set_string_member(c, "level", g_ptr_array_index(d->levels, i));
         json_array_add_object_element(changes, c);
     }
     json_object_set_array_member(o, "changes", changes);
@@ -1089,6 +1219,7 @@ static JsonObject *finish_status(job *j, GError **error)
     else
         json_object_set_null_member(resp, "config_error");
     policyd_apply_status(resp);
+    policyd_cluster_status(resp);
     return resp;
 }
 
@@ -1103,8 +1234,7 @@ static JsonObject *op_status(policyd *pd, JsonObject *req, const char *user,
     json_object_set_int_member(j->resp, "pid", getpid());
     json_object_set_string_member(j->resp, "config", pd->config_path);
     json_object_set_string_member(j->resp, "state_dir", pd->state_dir);
-    json_object_set_boolean_member(j->resp, "pending",
-                                   seg_store_pending(pd->store) != NULL);
+    json_object_set_boolean_member(j->resp, "pending", has_pending(pd));
     json_object_set_string_member(j->resp, "user", user);
     json_object_set_boolean_member(j->resp, "read_only",
                                    caller != NULL && caller->readonly);
@@ -1112,8 +1242,194 @@ static JsonObject *op_status(policyd *pd, JsonObject *req, const char *user,
         json_array_add_string_element(dirs, *d);
     json_object_set_array_member(j->resp, "certificate_dirs", dirs);
     j->settings = seg_settings_copy(seg_store_committed(pd->store));
-    j->config_path = g_strdup(pd->config_path);
+    if (!seg_store_is_cluster(pd->store))   /* cluster: the file is policyd's own */
+        j->config_path = g_strdup(pd->config_path);
     return job_start(j);
+}
+
+/* need_cluster - the cluster operations need cluster mode */
+static gboolean need_cluster(policyd *pd, GError **error)
+{
+    if (seg_store_is_cluster(pd->store))
+        return TRUE;
+    g_set_error_literal(error, SEG_ERROR, SEG_ERROR_INVALID,
+                        "not in a cluster: segtls-policyd runs without [cluster] in its "
+                        "configuration");
+    return FALSE;
+}
+
+/* rows_array - [{"key","level","value"}] of a listing */
+static JsonArray *rows_array(const seg_layers *l)
+{
+    g_autoptr(GPtrArray) rows = seg_layers_listing(l);
+    JsonArray *arr = json_array_new();
+
+    for (guint i = 0; i < rows->len; i++) {
+        const seg_layers_row *r = g_ptr_array_index(rows, i);
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "key", r->key);
+        json_object_set_string_member(o, "level", r->level);
+        json_object_set_string_member(o, "value", r->value);
+        json_array_add_object_element(arr, o);
+    }
+    return arr;
+}
+
+/*
+ * op_clustershow - where each setting lives (committed and pending), the
+ * last commit, and what every machine did with the revisions
+ */
+static JsonObject *op_clustershow(policyd *pd, JsonObject *req, const char *user,
+                                  GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) statuses = NULL;
+    seg_store *st = pd->store;
+    const seg_layers *committed, *pending;
+    JsonObject *resp;
+    JsonArray *machines = json_array_new();
+    JsonObject *commit;
+    const char *why;
+
+    if (!need_cluster(pd, error)) {
+        json_array_unref(machines);
+        return NULL;
+    }
+    (void) seg_store_reload(st, NULL);  /* fresh when etcd answers, else the last read */
+    committed = seg_store_layers(st, FALSE);
+    pending = seg_store_layers(st, TRUE);
+    resp = ok_response();
+    json_object_set_string_member(resp, "cluster", seg_store_cluster_name(st));
+    json_object_set_string_member(resp, "machine", seg_store_machine(st));
+    json_object_set_string_member(resp, "group", seg_store_etcd_group(st));
+    json_object_set_boolean_member(resp, "joined", seg_store_etcd_joined(st));
+    json_object_set_int_member(resp, "revision", seg_store_etcd_revision(st));
+    if ((commit = seg_store_etcd_commit(st)) != NULL) {
+        JsonObject *c = json_object_new();
+
+        for (const char *const *m = (const char *const[]) {"time", "user", "comment",
+                                                           "machine", NULL}; *m; m++)
+            json_object_set_string_member(c, *m,
+                json_object_get_string_member_with_default(commit, *m, ""));
+        json_object_set_object_member(resp, "commit", c);
+    }
+    json_object_set_array_member(resp, "settings",
+                                 committed ? rows_array(committed) : json_array_new());
+    if (pending != NULL) {
+        json_object_set_array_member(resp, "pending", rows_array(pending));
+        json_object_set_int_member(resp, "pending_base", seg_store_etcd_pending_base(st));
+    } else {
+        json_object_set_null_member(resp, "pending");
+    }
+    if ((statuses = seg_store_etcd_statuses(st, &err)) != NULL)
+        for (guint i = 0; i < statuses->len; i++)
+            json_array_add_object_element(machines,
+                                          json_object_ref(g_ptr_array_index(statuses, i)));
+    json_object_set_array_member(resp, "machines", machines);
+    if (!seg_store_etcd_reachable(st, &why, NULL))
+        json_object_set_string_member(resp, "etcd_error", why);
+    if (seg_store_etcd_config_error(st) != NULL)
+        json_object_set_string_member(resp, "config_error", seg_store_etcd_config_error(st));
+    return resp;
+}
+
+/*
+ * op_clusterset - {"keys":[KEY...],"from":LEVEL,"to":LEVEL|null}: the
+ * values of keys at from go to to (null: removed, from inherits), pending
+ */
+static JsonObject *op_clusterset(policyd *pd, JsonObject *req, const char *user,
+                                 GError **error)
+{
+    JsonNode *keys = json_object_get_member(req, "keys");
+    JsonNode *to = json_object_get_member(req, "to");
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    JsonNode *from;
+    JsonArray *arr;
+
+    if (!need_cluster(pd, error))
+        return NULL;
+    if ((from = member_of_type(req, "from", G_TYPE_STRING, TRUE, error)) == NULL)
+        return NULL;
+    if (keys == NULL || !JSON_NODE_HOLDS_ARRAY(keys)
+        || json_array_get_length(arr = json_node_get_array(keys)) == 0
+        || json_array_get_length(arr) > 64) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "member \"keys\" must be an array of 1 to 64 setting names");
+        return NULL;
+    }
+    if (to != NULL && !JSON_NODE_HOLDS_NULL(to)
+        && (!JSON_NODE_HOLDS_VALUE(to) || json_node_get_value_type(to) != G_TYPE_STRING)) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                    "member \"to\" must be a string or null");
+        return NULL;
+    }
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonNode *k = json_array_get_element(arr, i);
+
+        if (!JSON_NODE_HOLDS_VALUE(k) || json_node_get_value_type(k) != G_TYPE_STRING) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
+                        "member \"keys\" must be an array of 1 to 64 setting names");
+            return NULL;
+        }
+        g_ptr_array_add(names, (gpointer) json_node_get_string(k));
+    }
+    g_ptr_array_add(names, NULL);
+    if (!seg_store_move(pd->store, (const char *const *) names->pdata,
+                        json_node_get_string(from),
+                        to && !JSON_NODE_HOLDS_NULL(to) ? json_node_get_string(to) : NULL,
+                        error))
+        return NULL;
+    generation++;
+    msg_info("clusterset by %s", user);
+    return ok_response();
+}
+
+/* op_cluster_join - this machine joins the cluster, serving what it serves */
+static JsonObject *op_cluster_join(policyd *pd, JsonObject *req, const char *user,
+                                   GError **error)
+{
+    const seg_layers *l;
+    gboolean already = FALSE;
+    JsonObject *resp;
+    JsonArray *own = json_array_new();
+    GHashTable *t;
+
+    if (!need_cluster(pd, error)) {
+        json_array_unref(own);
+        return NULL;
+    }
+    {
+        g_autoptr(seg_settings) none = seg_settings_new_default();
+
+        if (!seg_destctl_equal(seg_store_committed(pd->store)->destctl, none->destctl)) {
+            g_set_error_literal(error, SEG_ERROR, SEG_ERROR_INVALID,
+                                "this machine has Destination Controls entries or sender "
+                                "groups, which cluster mode does not keep yet: joining would "
+                                "change what it serves");
+            json_array_unref(own);
+            return NULL;
+        }
+    }
+    if (!seg_store_etcd_join(pd->store, user, &already, error)) {
+        json_array_unref(own);
+        return NULL;
+    }
+    generation++;
+    policyd_cluster_joined();
+    l = seg_store_layers(pd->store, FALSE);
+    t = l ? g_hash_table_lookup(l->machines, seg_store_machine(pd->store)) : NULL;
+    for (const char *const *k = seg_settings_keys(); t != NULL && *k != NULL; k++)
+        if (g_hash_table_lookup(t, *k) != NULL)
+            json_array_add_string_element(own, *k);
+    resp = ok_response();
+    json_object_set_boolean_member(resp, "already", already);
+    json_object_set_string_member(resp, "cluster", seg_store_cluster_name(pd->store));
+    json_object_set_string_member(resp, "machine", seg_store_machine(pd->store));
+    json_object_set_string_member(resp, "group", seg_store_etcd_group(pd->store));
+    json_object_set_int_member(resp, "revision", seg_store_etcd_revision(pd->store));
+    json_object_set_array_member(resp, "own", own);
+    return resp;
 }
 
 static const struct op {
@@ -1134,6 +1450,9 @@ static const struct op {
     {"dest_delete", op_dest_delete, TRUE},
     {"group_set", op_group_set, TRUE},
     {"group_delete", op_group_delete, TRUE},
+    {"clustershow", op_clustershow, FALSE},
+    {"clusterset", op_clusterset, TRUE},
+    {"cluster_join", op_cluster_join, TRUE},
 };
 
 /* policyd_conn_reply - the answer of a deferred request, its caller's way */
@@ -1178,7 +1497,7 @@ JsonObject *policyd_run(policyd *pd, JsonObject *request, const char *user,
                         "connection may only read", name);
             return NULL;
         }
-        if (ops[i].changes && policyd_apply_busy()) {
+        if (ops[i].changes && policyd_apply_busy() && !policyd_cluster_enabled()) {
             g_set_error(error, SEG_ERROR, SEG_ERROR_LOCKED, "an apply is in progress");
             return NULL;
         }

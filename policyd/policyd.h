@@ -5,7 +5,9 @@
  * control.c the control sockets (read-write and read-only) and their
  * connections, ops.c the table of protocol operations that act on the
  * store (and their worker-thread jobs), apply.c the apply configuration
- * and the segtls-apply run of a commit.
+ * and the segtls-apply run of a commit, cluster.c cluster mode (the etcd
+ * store, the watch, applying each revision, the machine's status) and
+ * clusterconf.c its [cluster] configuration.
  */
 #ifndef SEGTLS_POLICYD_H
 #define SEGTLS_POLICYD_H
@@ -89,6 +91,38 @@ void policyd_warnings_split(JsonObject *resp, GPtrArray *lines, unsigned touched
 void policyd_ops_changed(void);
 void policyd_ops_cleanup(void);
 
+/* clusterconf.c - [cluster] of the same file */
+typedef struct policyd_cluster_conf {
+    char       *name;           /* the cluster */
+    char      **endpoints;      /* etcd client URLs */
+    char       *ca_file;        /* or NULL */
+    char       *cert_file;      /* client certificate, or NULL */
+    char       *key_file;
+    char       *machine;        /* this machine */
+    char       *group;          /* its group */
+    char       *prefix;         /* of the keys */
+    guint       timeout;        /* seconds per etcd request */
+} policyd_cluster_conf;
+
+gboolean policyd_cluster_key(const char *name);
+policyd_cluster_conf *policyd_cluster_conf_load(GKeyFile *kf, const char *path,
+                                                const GArray *lines, GError **error);
+gboolean policyd_cluster_conf_equal(const policyd_cluster_conf *a,
+                                    const policyd_cluster_conf *b);
+void policyd_cluster_conf_free(policyd_cluster_conf *c);
+
+/* cluster.c - cluster mode: follow the cluster in etcd */
+gboolean policyd_cluster_enabled(void);
+seg_store *policyd_cluster_open(policyd *pd, const policyd_cluster_conf *c,
+                                GError **error);
+void policyd_cluster_start(policyd *pd);
+void policyd_cluster_stop(void);
+void policyd_cluster_free_etcd(void);
+void policyd_cluster_committed(policyd_conn *conn, JsonObject *resp, gint64 revision);
+void policyd_cluster_joined(void);
+void policyd_cluster_forget(policyd_conn *conn);
+void policyd_cluster_status(JsonObject *resp);
+
 /* applyconf.c - the apply configuration (apply.conf) */
 typedef struct policyd_apply_conf {
     char       *path;
@@ -103,6 +137,7 @@ typedef struct policyd_apply_conf {
     char      **smtp_services;
     char      **exclude_services;
     char      **probe_smtp_list;
+    policyd_cluster_conf *cluster;  /* [cluster], or NULL */
 } policyd_apply_conf;
 
 policyd_apply_conf *policyd_apply_conf_load(const char *path, GError **error);
@@ -118,6 +153,13 @@ gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,
 gboolean policyd_apply_now(policyd *pd, policyd_conn *conn, const char *user,
                            GError **error);
 void policyd_apply_forget(policyd_conn *conn);
+/* the result of policyd_apply_settings(): why is NULL when it applied */
+typedef void (*policyd_apply_done) (gboolean ok, const char *why, char **out,
+                                    char **err, gpointer data);
+gboolean policyd_apply_settings(policyd *pd, const seg_settings *s, const char *what,
+                                policyd_apply_done done, gpointer data, GError **error);
+/* policyd_apply_cluster - [cluster] of the configuration in force, or NULL */
+const policyd_cluster_conf *policyd_apply_cluster(void);
 void policyd_apply_status(JsonObject *resp);
 void policyd_apply_shutdown(void);
 

@@ -116,7 +116,7 @@ bad_conf $'# apply\n[apply]\nenabled true\n'
 is "$RC $ERR" "$F:3: not a [group], key=value or # comment line" \
     "a syntax error names its line"
 bad_conf $'[apply]\nenabled=true\n[nginx]\nconf=/x\n'
-is "$RC $ERR" "$F:3: unknown group [nginx] (only [apply])" \
+is "$RC $ERR" "$F:3: unknown group [nginx] (only [apply] and [cluster])" \
     "an unknown group names its line"
 bad_conf $'[apply]\nexclude-service=smtps/inet;smtps/tcp\n'
 is "$RC $ERR" "$F:2: exclude-service: master.cf service \"smtps/tcp\": unknown service type" \

@@ -58,6 +58,9 @@ $(FUZZ_BUILD)/t/fuzz/%.o: t/fuzz/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -Werror -MMD -MP -c -o $@ $<
 
+# the etcd client (and the cluster store and policyd's cluster mode) need libsoup
+$(FUZZ_BUILD)/lib/util/etcd.o $(FUZZ_BUILD)/policyd/%.o: FUZZ_CFLAGS += $(SOUP_CFLAGS)
+
 $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -65,7 +68,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 $(FUZZ_BUILD)/fuzz_ctl: $(FUZZ_BUILD)/t/fuzz/fuzz_ctl.o \
         $(FUZZ_CTL_SRCS:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_LIB) \
         $(FUZZ_BUILD)/t/fuzz/quiet.o
-	$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_CTL_WRAP) $(FUZZ_QUIET) -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $(FUZZ_CTL_WRAP) $(FUZZ_QUIET) -o $@ $^ $(SOUP_LIBS) $(LDLIBS)
 
 $(FUZZ_BUILD)/fuzz_relabel: $(FUZZ_BUILD)/t/fuzz/fuzz_relabel.o \
         $(FUZZ_RELABEL_SRCS:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_LIB) \

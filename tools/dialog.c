@@ -65,15 +65,15 @@ static line_status read_line(FILE *in, GString *line)
     return too_long ? LINE_TOO_LONG : LINE_OK;
 }
 
-/* dialog_ask - prompt with a default and read one answer */
-char *dialog_ask(const char *dflt)
+/* ask_prompt - print prompt and read one answer */
+static char *ask_prompt(const char *prompt)
 {
     g_autoptr(GString) line = g_string_new(NULL);
     FILE   *in, *out;
 
     streams(&in, &out);
     for (;;) {
-        fprintf(out, "[%s]> ", dflt ? dflt : "");
+        fputs(prompt, out);
         fflush(out);
         switch (read_line(in, line)) {
         case LINE_EOF:
@@ -90,6 +90,37 @@ char *dialog_ask(const char *dflt)
         }
         g_strstrip(line->str);
         return g_strdup(line->str);
+    }
+}
+
+/* dialog_ask - prompt with a default and read one answer */
+char *dialog_ask(const char *dflt)
+{
+    g_autofree char *prompt = g_strdup_printf("[%s]> ", dflt ? dflt : "");
+
+    return ask_prompt(prompt);
+}
+
+/* dialog_number - a numbered menu; the index chosen, -1 at end of input */
+int dialog_number(const char *const *items, int count, int dflt)
+{
+    g_autofree char *d = dflt > 0 ? g_strdup_printf("%d", dflt) : NULL;
+    FILE   *in, *out;
+
+    streams(&in, &out);
+    for (int i = 0; i < count; i++)
+        fprintf(out, "%d. %s\n", i + 1, items[i]);
+    for (;;) {
+        g_autofree char *answer = dialog_ask(d);
+        guint64 n;
+
+        if (answer == NULL)
+            return -1;
+        if (*answer == 0 && dflt > 0)
+            return dflt - 1;
+        if (g_ascii_string_to_unsigned(answer, 10, 1, (guint64) count, &n, NULL))
+            return (int) n - 1;
+        fprintf(out, "\nPlease enter a number from 1 to %d.\n", count);
     }
 }
 
@@ -136,6 +167,12 @@ static char *printable(const char *answer)
 /* dialog_choose - operation menu */
 int dialog_choose(const dialog_choice *choices, gsize count)
 {
+    return dialog_choose_at(choices, count, NULL);
+}
+
+/* dialog_choose_at - operation menu with its own prompt */
+int dialog_choose_at(const dialog_choice *choices, gsize count, const char *prompt)
+{
     FILE   *in, *out;
     gsize   i;
 
@@ -144,7 +181,7 @@ int dialog_choose(const dialog_choice *choices, gsize count)
     for (i = 0; i < count; i++)
         fprintf(out, "- %s - %s\n", choices[i].name, choices[i].description);
     for (;;) {
-        g_autofree char *answer = dialog_ask(NULL);
+        g_autofree char *answer = prompt ? ask_prompt(prompt) : dialog_ask(NULL);
         g_autofree char *shown = NULL;
 
         if (answer == NULL)

@@ -51,4 +51,17 @@ int dialog_yes_no(const char *question, gboolean dflt);
  */
 int dialog_choose(const dialog_choice *choices, gsize count);
 
+/*
+ * dialog_choose_at - the same with prompt instead of "[]> " (sslconfig
+ * in cluster mode: "(Cluster NAME)> ")
+ */
+int dialog_choose_at(const dialog_choice *choices, gsize count, const char *prompt);
+
+/*
+ * dialog_number - "1. ITEM" lines, then "[DFLT]> " (dflt 0: no default)
+ * until the answer is one of the numbers; the index chosen, -1 at end of
+ * input
+ */
+int dialog_number(const char *const *items, int count, int dflt);
+
 #endif

@@ -2,11 +2,14 @@
  * segtls - command line client of segtls-policyd.
  *
  * Non-interactive counterpart of the sslconfig dialog: show, set,
- * commit, apply, clear, rollbackconfig, commitdetail and status, each a
- * row in one table with its own options and --help. Every subcommand is
- * one or two control requests (lib/policy/ctl.h); the commands that only
- * read fall back to the read-only socket when the control socket is not
- * open to the user (seg_ctl_read_socket_path). Errors are one line on stderr starting with
+ * commit, apply, clear, rollbackconfig, commitdetail and status, the
+ * Destination Controls (destconfig) and sender groups (sendergroup), and
+ * in cluster mode clustershow, clusterset and cluster join, each a row in
+ * one table with its own options and --help. show and set take --level
+ * cluster|group:NAME|machine:NAME in cluster mode. Every subcommand is one or
+ * two control requests (lib/policy/ctl.h); the commands that only read
+ * fall back to the read-only socket when the control socket is not open
+ * to the user (seg_ctl_read_socket_path). Errors are one line on stderr starting with
  * "segtls: "; exit 0 ok, 1 error, 2 usage. status also shakes hands
  * with the servers (lib/tls/probe.h) and exits 1 when what they negotiate
  * differs from what the committed settings make usable (status.c).
@@ -25,6 +28,7 @@
 #include "ctl.h"
 #include "live.h"
 #include "msg.h"
+#include "layers.h"
 #include "sigpipe.h"
 #include "recfmt.h"
 #include "status.h"
@@ -187,14 +191,43 @@ static char *note_of(JsonObject *values, const char *key)
     return g_strdup_printf(" (%s)", note);
 }
 
+/* clean - text from elsewhere (etcd, other machines) fit for a terminal */
+static char *clean(const char *text)
+{
+    char   *c = g_strdup(text ? text : "");
+
+    c[seg_recfmt_clean(c, c, strlen(c), 0)] = 0;
+    return c;
+}
+
 /* show_text - committed values, pending differences, warnings */
 static void show_text(JsonObject *resp)
 {
     JsonObject *committed = json_object_get_object_member(resp, "committed");
     JsonNode *pnode = json_object_get_member(resp, "pending");
+    JsonNode *cnode = json_object_get_member(resp, "cluster");
+    JsonObject *cluster = cnode && JSON_NODE_HOLDS_OBJECT(cnode)
+        ? json_node_get_object(cnode) : NULL;
     JsonObject *pending = NULL;
     const char *const *key;
     gboolean any = FALSE;
+    gint64  rev = 0, base = 0;
+
+    if (cluster != NULL) {
+        const char *level = json_object_get_string_member_with_default(cluster, "level",
+                                                                       "machine");
+
+        rev = json_object_get_int_member_with_default(cluster, "revision", 0);
+        base = json_object_get_int_member_with_default(cluster, "pending_base", 0);
+        if (strcmp(level, "machine") == 0)
+            printf("Cluster %s, revision %" G_GINT64_FORMAT ", as machine %s sees it:\n",
+                   json_object_get_string_member_with_default(cluster, "name", "?"), rev,
+                   json_object_get_string_member_with_default(cluster, "machine", "?"));
+        else
+            printf("Cluster %s, revision %" G_GINT64_FORMAT ", at %s:\n",
+                   json_object_get_string_member_with_default(cluster, "name", "?"), rev,
+                   level);
+    }
 
     for (key = seg_settings_keys(); *key != NULL; key++) {
         g_autofree char *note = note_of(committed, *key);
@@ -211,7 +244,10 @@ static void show_text(JsonObject *resp)
 
         if (strcmp(c, v) == 0)
             continue;
-        if (!any)
+        if (!any && base != 0 && base != rev)
+            printf("\nPending changes (made on revision %" G_GINT64_FORMAT "; the cluster "
+                   "is now at revision %" G_GINT64_FORMAT "):\n", base, rev);
+        else if (!any)
             printf("\nPending changes:\n");
         any = TRUE;
         note = note_of(pending, *key);
@@ -221,13 +257,17 @@ static void show_text(JsonObject *resp)
         JsonArray *t = json_object_get_array_member(resp, "table_changes");
 
         for (guint i = 0; i < json_array_get_length(t); i++) {
-            if (!any)
+            if (!any && pending != NULL && cluster != NULL)
+        printf("\nPending changes at other levels (segtls clustershow).\n");
+    else if (!any)
                 printf("\nPending changes:\n");
             any = TRUE;
             printf("  %s\n", json_array_get_string_element(t, i));
         }
     }
-    if (!any)
+    if (!any && pending != NULL && cluster != NULL)
+        printf("\nPending changes at other levels (segtls clustershow).\n");
+    else if (!any)
         printf("\nNo pending changes.\n");
     if (json_array_get_length(json_object_get_array_member(resp, "warnings")) > 0)
         putchar('\n');
@@ -249,20 +289,44 @@ static void print_json(JsonObject *resp)
     printf("%s\n", text);
 }
 
-/* cmd_show - segtls show [--json] */
+/* check_level - --level must name a level; exit 2 otherwise */
+static void check_level(const char *cmd, const char *level)
+{
+    g_autoptr(GError) err = NULL;
+    seg_level l;
+
+    if (level == NULL)
+        return;
+    if (!seg_level_parse(level, &l, &err))
+        fail(2, "%s: --level: %s (try segtls %s --help)", cmd, err->message, cmd);
+    seg_level_clear(&l);
+}
+
+#define LEVEL_ENTRY(var) \
+    {"level", 'l', 0, G_OPTION_ARG_STRING, &var, \
+     "In cluster mode, the level: cluster, group:NAME or machine:NAME", "LEVEL"}
+
+/* cmd_show - segtls show [--json] [--level LEVEL] */
 static int cmd_show(int argc, char **argv)
 {
     gboolean json = FALSE;
+    g_autofree char *level = NULL;
     GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "The server's answer as JSON", NULL},
+        LEVEL_ENTRY(level),
         G_OPTION_ENTRY_NULL
     };
+    JsonObject *req = seg_ctl_request("show");
     JsonObject *resp;
 
-    parse_sub("show", "", "Show the committed settings, pending changes and warnings.",
+    parse_sub("show", "", "Show the committed settings, pending changes and warnings "
+              "(in cluster mode: as this machine sees them, or a level).",
               entries, &argc, &argv, 0, 0);
+    check_level("show", level);
+    if (level != NULL)
+        json_object_set_string_member(req, "level", level);
     reading = TRUE;
-    resp = call(seg_ctl_request("show"));
+    resp = call(req);
     if (json) {
         print_json(resp);
     } else {
@@ -272,19 +336,28 @@ static int cmd_show(int argc, char **argv)
     return 0;
 }
 
-/* cmd_set - segtls set KEY VALUE [KEY VALUE...] */
+/* cmd_set - segtls set [--level LEVEL] KEY VALUE [KEY VALUE...] */
 static int cmd_set(int argc, char **argv)
 {
+    g_autofree char *level = NULL;
+    GOptionEntry entries[] = {
+        LEVEL_ENTRY(level),
+        G_OPTION_ENTRY_NULL
+    };
     JsonObject *req = seg_ctl_request("set");
     JsonObject *settings = json_object_new();
     JsonObject *resp;
     int     i;
 
     parse_sub("set", "KEY VALUE [KEY VALUE...]",
-              "Change settings in the pending configuration (all or nothing).",
-              NULL, &argc, &argv, 2, -1);
+              "Change settings in the pending configuration (all or nothing); in "
+              "cluster mode at the cluster level unless --level names another.",
+              entries, &argc, &argv, 2, -1);
     if ((argc - 1) % 2 != 0)
         fail(2, "set: KEY without VALUE (try segtls set --help)");
+    check_level("set", level);
+    if (level != NULL)
+        json_object_set_string_member(req, "level", level);
     for (i = 1; i + 1 < argc; i += 2)
         json_object_set_string_member(settings, argv[i], argv[i + 1]);
     json_object_set_object_member(req, "settings", settings);
@@ -352,7 +425,11 @@ static int cmd_commit(int argc, char **argv)
     } else {
         if (seg_recfmt_time(time(NULL), when, sizeof(when)) == 0)
             g_strlcpy(when, "unknown", sizeof(when));
-        printf("Changes committed: %s\n", when);
+        if (json_object_has_member(resp, "revision"))
+            printf("Changes committed as revision %" G_GINT64_FORMAT ": %s\n",
+                   json_object_get_int_member(resp, "revision"), when);
+        else
+            printf("Changes committed: %s\n", when);
         print_warnings(resp);
         /* the apply's output lines hold its notices */
         print_lines(resp, json_object_has_member(resp, "lines") ? "lines" : "notices");
@@ -553,8 +630,12 @@ static int cmd_commitdetail(int argc, char **argv)
             const char *b = json_object_get_string_member_with_default(ch, "before", "");
             const char *a = json_object_get_string_member_with_default(ch, "after", "");
 
-            printf("  %s: %s -> %s\n",
+            const char *level = json_object_get_string_member_with_default(ch, "level",
+                                                                           NULL);
+
+            printf("  %s%s%s: %s -> %s\n",
                    json_object_get_string_member_with_default(ch, "key", ""),
+                   level ? " at " : "", level ? level : "",
                    *b ? b : "\"\"", *a ? a : "\"\"");
         }
         if (rb > 0)
@@ -584,13 +665,16 @@ static int cmd_status(int argc, char **argv)
 
     parse_sub("status", "", "Show whether segtls-policyd runs, and where; per "
               "service the configured and usable TLS versions and what the "
-              "server negotiates now. Exit 1 on drift, an unreachable server "
-              "or a settings file on disk that is invalid.",
+              "server negotiates now; in cluster mode where this machine stands. "
+              "Exit 1 on drift, an unreachable server, a settings file on disk "
+              "that is invalid, or (cluster) etcd unreachable, not joined, or the "
+              "cluster's revision not applied here.",
               entries, &argc, &argv, 0, 0);
     reading = TRUE;
     resp = call(seg_ctl_request("status"));
     bad = seg_live_probe(resp, timeout);
     bad |= json_object_get_string_member_with_default(resp, "config_error", NULL) != NULL;
+    bad |= segtls_status_cluster_bad(resp);
     if (json) {
         print_json(resp);
     } else {
@@ -610,6 +694,304 @@ static int cmd_status(int argc, char **argv)
     }
     json_object_unref(resp);
     return bad ? 1 : 0;
+}
+
+/* row_text - "KEY LEVEL VALUE" of one row of a listing */
+static char *row_text(JsonObject *r, const char *value)
+{
+    g_autofree char *v = clean(value);
+    g_autofree char *level = clean(json_object_get_string_member_with_default(r, "level",
+                                                                              "?"));
+
+    return g_strdup_printf("  %-22s %-18s %s",
+                           json_object_get_string_member_with_default(r, "key", "?"),
+                           level, v);
+}
+
+/* same_place - two rows of the same key at the same level */
+static gboolean same_place(JsonObject *a, JsonObject *b)
+{
+    return g_strcmp0(json_object_get_string_member_with_default(a, "key", ""),
+                     json_object_get_string_member_with_default(b, "key", "")) == 0
+        && g_strcmp0(json_object_get_string_member_with_default(a, "level", ""),
+                     json_object_get_string_member_with_default(b, "level", "")) == 0;
+}
+
+/* find_row - the row of arr at the place of r, or NULL */
+static JsonObject *find_row(JsonArray *arr, JsonObject *r)
+{
+    for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++)
+        if (same_place(json_array_get_object_element(arr, i), r))
+            return json_array_get_object_element(arr, i);
+    return NULL;
+}
+
+/* array_member - an array member or NULL */
+static JsonArray *array_member(JsonObject *o, const char *name)
+{
+    JsonNode *n = json_object_get_member(o, name);
+
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+/* print_pending - the pending values that differ from the committed ones */
+static void print_pending(JsonArray *committed, JsonArray *pending, gint64 base,
+                          gint64 rev)
+{
+    if (base != rev)
+        printf("\nPending changes of this machine (made on revision %" G_GINT64_FORMAT
+               "; the cluster is now at revision %" G_GINT64_FORMAT "):\n", base, rev);
+    else
+        printf("\nPending changes of this machine:\n");
+    for (guint i = 0; i < json_array_get_length(pending); i++) {
+        JsonObject *r = json_array_get_object_element(pending, i);
+        JsonObject *c = find_row(committed, r);
+        const char *v = json_object_get_string_member_with_default(r, "value", "");
+        g_autofree char *line = NULL;
+
+        if (c != NULL && g_strcmp0(v, json_object_get_string_member_with_default(c, "value",
+                                                                                  "")) == 0)
+            continue;
+        line = row_text(r, v);
+        printf("%s\n", line);
+    }
+    for (guint i = 0; i < json_array_get_length(committed); i++) {
+        JsonObject *c = json_array_get_object_element(committed, i);
+        g_autofree char *line = NULL;
+
+        if (find_row(pending, c) != NULL)
+            continue;
+        line = row_text(c, "(removed: inherited again)");
+        printf("%s\n", line);
+    }
+}
+
+/* print_live - "; live GUI HTTPS 1.2, Inbound SMTP 1.2-1.3" */
+static void print_live(JsonObject *m)
+{
+    JsonNode *n = json_object_get_member(m, "live");
+    JsonObject *live = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    gboolean first = TRUE;
+
+    for (int svc = 0; live != NULL && svc < SEG_SVC_COUNT; svc++) {
+        const char *v = json_object_get_string_member_with_default(
+            live, seg_service_key((seg_service) svc), NULL);
+        g_autofree char *c = NULL;
+
+        if (v == NULL)
+            continue;
+        c = clean(*v ? v : "none");
+        printf("%s%s %s", first ? "; live " : ", ", seg_service_title((seg_service) svc), c);
+        first = FALSE;
+    }
+}
+
+/* print_machine - one machine's line of clustershow */
+static void print_machine(JsonObject *m, gint64 rev)
+{
+    g_autofree char *name = clean(json_object_get_string_member_with_default(m, "machine",
+                                                                             "?"));
+    g_autofree char *group = clean(json_object_get_string_member_with_default(m, "group",
+                                                                              "?"));
+    g_autofree char *result = clean(json_object_get_string_member_with_default(m, "result",
+                                                                               "?"));
+    g_autofree char *reason = clean(json_object_get_string_member_with_default(m, "reason",
+                                                                               ""));
+    g_autofree char *when = clean(json_object_get_string_member_with_default(m, "time", ""));
+    gint64  r = json_object_get_int_member_with_default(m, "revision", 0);
+    gint64  applied = json_object_get_int_member_with_default(m, "applied_revision", 0);
+
+    printf("  %s (group %s): ", name, group);
+    if (!json_object_has_member(m, "revision")) {
+        printf("%s\n", result);
+        return;
+    }
+    printf("revision %" G_GINT64_FORMAT " %s", r, result);
+    if (*reason)
+        printf(": %s", reason);
+    if (applied != r)
+        printf("; serves revision %" G_GINT64_FORMAT, applied);
+    if (*when)
+        printf(" (%s)", when);
+    print_live(m);
+    if (r != rev)
+        printf("; behind: the cluster is at revision %" G_GINT64_FORMAT, rev);
+    printf("\n");
+}
+
+/* cmd_clustershow - segtls clustershow [--json] */
+static int cmd_clustershow(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "The server's answer as JSON", NULL},
+        G_OPTION_ENTRY_NULL
+    };
+    JsonObject *resp;
+    JsonArray *rows, *pending, *machines;
+    JsonNode *cn;
+    const char *err;
+    gint64  rev;
+
+    parse_sub("clustershow", "", "Cluster mode: per setting where its values are set "
+              "(cluster, group or machine level), this machine's pending changes, and "
+              "per machine the revision it applied and any failure.",
+              entries, &argc, &argv, 0, 0);
+    reading = TRUE;
+    resp = call(seg_ctl_request("clustershow"));
+    if (json) {
+        print_json(resp);
+        json_object_unref(resp);
+        return 0;
+    }
+    rev = json_object_get_int_member_with_default(resp, "revision", 0);
+    printf("Cluster %s, revision %" G_GINT64_FORMAT,
+           json_object_get_string_member_with_default(resp, "cluster", "?"), rev);
+    cn = json_object_get_member(resp, "commit");
+    if (cn != NULL && JSON_NODE_HOLDS_OBJECT(cn)) {
+        JsonObject *c = json_node_get_object(cn);
+        g_autofree char *when = clean(json_object_get_string_member_with_default(c, "time",
+                                                                                 ""));
+        g_autofree char *who = clean(json_object_get_string_member_with_default(c, "user",
+                                                                                ""));
+        g_autofree char *where = clean(json_object_get_string_member_with_default(c,
+                                                                    "machine", ""));
+        g_autofree char *why = clean(json_object_get_string_member_with_default(c,
+                                                                    "comment", ""));
+
+        printf(", committed %s by %s on %s", when, who, where);
+        if (*why)
+            printf(": %s", why);
+    }
+    printf("\n");
+    if ((err = json_object_get_string_member_with_default(resp, "etcd_error", NULL)) != NULL) {
+        g_autofree char *e = clean(err);
+
+        printf("etcd cannot be reached (%s): what follows is the last that was read.\n", e);
+    }
+    if ((err = json_object_get_string_member_with_default(resp, "config_error", NULL)) != NULL) {
+        g_autofree char *e = clean(err);
+
+        printf("The committed configuration in etcd is invalid: %s\n", e);
+    }
+    rows = array_member(resp, "settings");
+    printf("\nSettings (key, level, value):\n");
+    for (guint i = 0; rows != NULL && i < json_array_get_length(rows); i++) {
+        JsonObject *r = json_array_get_object_element(rows, i);
+        g_autofree char *line = row_text(r, json_object_get_string_member_with_default(r,
+                                                                        "value", ""));
+
+        printf("%s\n", line);
+    }
+    if ((pending = array_member(resp, "pending")) != NULL)
+        print_pending(rows, pending,
+                      json_object_get_int_member_with_default(resp, "pending_base", 0), rev);
+    machines = array_member(resp, "machines");
+    printf("\nMachines:\n");
+    for (guint i = 0; machines != NULL && i < json_array_get_length(machines); i++)
+        print_machine(json_array_get_object_element(machines, i), rev);
+    json_object_unref(resp);
+    return 0;
+}
+
+/*
+ * what_keys - the settings WHAT names: one setting, a service's ("gui",
+ * "inbound", "outbound", "other_client", "peer_cert") or "all"
+ */
+static JsonArray *what_keys(const char *what)
+{
+    JsonArray *keys = json_array_new();
+    g_autofree char *prefix = g_strconcat(what, ".", NULL);
+
+    for (const char *const *k = seg_settings_keys(); *k != NULL; k++)
+        if (strcmp(what, "all") == 0 || strcmp(*k, what) == 0
+            || g_str_has_prefix(*k, prefix))
+            json_array_add_string_element(keys, *k);
+    if (json_array_get_length(keys) == 0) {
+        g_autofree char *q = clean(what);
+
+        json_array_unref(keys);
+        fail(2, "clusterset: \"%s\": not a setting, a service (gui, inbound, outbound, "
+             "other_client, peer_cert) or all (try segtls clusterset --help)", q);
+    }
+    return keys;
+}
+
+/* cmd_clusterset - segtls clusterset WHAT FROM TO | --delete WHAT LEVEL */
+static int cmd_clusterset(int argc, char **argv)
+{
+    gboolean del = FALSE;
+    GOptionEntry entries[] = {
+        {"delete", 'd', 0, G_OPTION_ARG_NONE, &del,
+         "Delete the values set at LEVEL (a group or machine): it inherits them again",
+         NULL},
+        G_OPTION_ENTRY_NULL
+    };
+    JsonObject *req = seg_ctl_request("clusterset");
+
+    parse_sub("clusterset", "WHAT FROM TO | --delete WHAT LEVEL",
+              "Cluster mode: move the values of WHAT (a setting, a service: gui, inbound, "
+              "outbound, other_client, peer_cert, or all) from one level to another "
+              "(cluster, group:NAME, machine:NAME), as pending changes. A value moved "
+              "down is copied there; one moved up leaves the level it came from.",
+              entries, &argc, &argv, 2, 3);
+    if (argc != (del ? 3 : 4))
+        fail(2, "clusterset: wrong number of arguments (try segtls clusterset --help)");
+    check_level("clusterset", argv[2]);
+    if (!del)
+        check_level("clusterset", argv[3]);
+    json_object_set_array_member(req, "keys", what_keys(argv[1]));
+    json_object_set_string_member(req, "from", argv[2]);
+    if (del)
+        json_object_set_null_member(req, "to");
+    else
+        json_object_set_string_member(req, "to", argv[3]);
+    json_object_unref(call(req));
+    if (del)
+        printf("The %s values set at %s are deleted; it inherits them again "
+               "(pending: commit to apply).\n", argv[1], argv[2]);
+    else
+        printf("The %s values of %s are now set at %s (pending: commit to apply).\n",
+               argv[1], argv[2], argv[3]);
+    return 0;
+}
+
+/* cmd_cluster - segtls cluster join */
+static int cmd_cluster(int argc, char **argv)
+{
+    JsonObject *resp;
+    JsonArray *own;
+
+    parse_sub("cluster", "join", "Cluster mode: this machine joins the cluster and the "
+              "group of segtls-policyd's [cluster] configuration, and keeps serving what "
+              "it serves: the first machine's settings become the cluster's; a later "
+              "machine keeps its differences as values of its own (machine level).",
+              NULL, &argc, &argv, 1, 1);
+    if (strcmp(argv[1], "join") != 0)
+        fail(2, "cluster: unknown subcommand \"%s\" (try segtls cluster --help)", argv[1]);
+    resp = call(seg_ctl_request("cluster_join"));
+    if (json_object_get_boolean_member_with_default(resp, "already", FALSE))
+        printf("Machine %s is already in group %s of cluster %s (revision %" G_GINT64_FORMAT
+               ").\n", json_object_get_string_member_with_default(resp, "machine", "?"),
+               json_object_get_string_member_with_default(resp, "group", "?"),
+               json_object_get_string_member_with_default(resp, "cluster", "?"),
+               json_object_get_int_member_with_default(resp, "revision", 0));
+    else
+        printf("Machine %s joined group %s of cluster %s as revision %" G_GINT64_FORMAT
+               "; it serves what it served before.\n",
+               json_object_get_string_member_with_default(resp, "machine", "?"),
+               json_object_get_string_member_with_default(resp, "group", "?"),
+               json_object_get_string_member_with_default(resp, "cluster", "?"),
+               json_object_get_int_member_with_default(resp, "revision", 0));
+    own = array_member(resp, "own");
+    if (own != NULL && json_array_get_length(own) > 0) {
+        printf("Set at machine level, where it differs from the cluster:");
+        for (guint i = 0; i < json_array_get_length(own); i++)
+            printf("%s %s", i ? "," : "", json_array_get_string_element(own, i));
+        printf("\n");
+    }
+    json_object_unref(resp);
+    return 0;
 }
 
 /* cmd_raw - hidden test helper: send TEXT as one line, print the answer */
@@ -969,8 +1351,8 @@ static const struct command {
     const char *usage;          /* NULL: hidden */
     const char *summary;
 } commands[] = {
-    {"show", cmd_show, "show [--json]", "settings, pending changes, warnings"},
-    {"set", cmd_set, "set KEY VALUE [KEY VALUE...]", "change pending settings"},
+    {"show", cmd_show, "show [--json] [--level LEVEL]", "settings, pending changes, warnings"},
+    {"set", cmd_set, "set [--level LEVEL] KEY VALUE...", "change pending settings"},
     {"commit", cmd_commit, "commit [-m COMMENT] [--no-rollback]", "commit pending changes"},
     {"apply", cmd_apply, "apply", "apply the committed settings now"},
     {"clear", cmd_clear, "clear [-y]", "drop pending changes"},
@@ -984,6 +1366,11 @@ static const struct command {
      "Destination Controls: per-domain outbound TLS"},
     {"sendergroup", cmd_sendergroup, "sendergroup [list|new|edit|delete]",
      "sender groups: inbound TLS per client network"},
+    {"clustershow", cmd_clustershow, "clustershow [--json]",
+     "cluster: where each value is set, each machine's revision"},
+    {"clusterset", cmd_clusterset, "clusterset WHAT FROM TO",
+     "cluster: move values between levels (--delete)"},
+    {"cluster", cmd_cluster, "cluster join", "cluster: this machine joins, serving the same"},
     {"tlsverify", cmd_tlsverify, "tlsverify HOST[:PORT] | --destination DOMAIN",
      "probe each TLS version of a server (segtls-tlsverify)"},
     {"report", cmd_report, "report [OPTIONS] [FILE...]",

@@ -11,6 +11,13 @@
  * operation without sending anything and exits 1; at the operation
  * prompt it leaves like an empty answer. Leaving with uncommitted
  * changes warns, as the gateway's CLI does at exit.
+ *
+ * In cluster mode (segtls-policyd with [cluster]) the dialog works at a
+ * level, the cluster unless --level names a group or machine: the
+ * listing is what that level sees, edits are set there, and the
+ * operation prompt names it as the gateway's CLI does, "(Cluster
+ * NAME)> ". CLUSTERSET moves settings between levels and CLUSTERSHOW
+ * shows where they are set.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -21,9 +28,10 @@
 #include "ctl.h"
 #include "dialog.h"
 #include "error.h"
+#include "layers.h"
 #include "msg.h"
-#include "sigpipe.h"
 #include "settings.h"
+#include "sigpipe.h"
 #include "tlsver.h"
 #include "usable.h"
 
@@ -32,6 +40,8 @@ typedef struct sslconfig {
     seg_settings *shown;                /* pending if any, else committed */
     gboolean    pending;                /* shown is pending */
     int         status;                 /* exit status so far */
+    char       *cluster;                /* cluster mode: its name, else NULL */
+    const char *level;                  /* cluster mode: the level worked at */
 } sslconfig;
 
 typedef enum { OP_DONE, OP_EOF } op_status;
@@ -77,6 +87,8 @@ static op_status edit_service(sslconfig *, const void *);
 static op_status verify_ciphers(sslconfig *, const void *);
 static op_status edit_toggle(sslconfig *, const void *);
 static op_status apply_now(sslconfig *, const void *);
+static op_status cluster_set(sslconfig *, const void *);
+static op_status cluster_show(sslconfig *, const void *);
 
 /* The operations of the main menu, in the gateway's order. */
 static const struct operation {
@@ -95,19 +107,64 @@ static const struct operation {
     {{"PEER_CERT_X509", "Validate peer certificate X509 compliance for Alert "
       "Over TLS, Outbound SMTP, updater and LDAP."}, edit_toggle, &toggle_x509},
     {{"APPLY", "Apply the committed settings to the servers now."}, apply_now, NULL},
+    /* cluster mode only: the last two */
+    {{"CLUSTERSET", "Set how ssl settings are configured in a cluster."},
+     cluster_set, NULL},
+    {{"CLUSTERSHOW", "Display how ssl settings are configured in a cluster."},
+     cluster_show, NULL},
+};
+#define CLUSTER_OPERATIONS 2
+
+/* The groups of settings CLUSTERSET moves, as its menu offers them. */
+static const struct {
+    const char *title;                  /* "Inbound SMTP" */
+    const char *what;                   /* key prefix; NULL: all */
+} movable[] = {
+    {"All ssl settings", NULL},
+    {"GUI HTTPS", "gui."},
+    {"Inbound SMTP", "inbound."},
+    {"Outbound SMTP", "outbound."},
+    {"Other TLS client services", "other_client."},
+    {"Peer certificate validation", "peer_cert."},
 };
 
-/* fetch - ask policyd for the settings to show */
+/* call - one request (taken), the ok answer or NULL with the error */
+static JsonObject *call(sslconfig *sc, JsonObject *request, GError **error)
+{
+    JsonObject *response = seg_ctl_call(sc->socket, request, error);
+
+    json_object_unref(request);
+    if (response != NULL && !seg_ctl_check(response, error))
+        g_clear_pointer(&response, json_object_unref);
+    return response;
+}
+
+/* fetch - ask policyd for the settings to show (at the level worked at) */
 static gboolean fetch(sslconfig *sc, GError **error)
 {
-    g_autoptr(JsonObject) request = seg_ctl_request("show");
+    JsonObject *request = seg_ctl_request("show");
     g_autoptr(JsonObject) response = NULL;
     JsonNode *node;
     seg_settings *s;
 
-    if ((response = seg_ctl_call(sc->socket, request, error)) == NULL
-        || !seg_ctl_check(response, error))
+    if (sc->cluster != NULL)
+        json_object_set_string_member(request, "level", sc->level);
+    if ((response = call(sc, request, error)) == NULL)
         return FALSE;
+    node = json_object_get_member(response, "cluster");
+    if (sc->cluster == NULL && node != NULL && JSON_NODE_HOLDS_OBJECT(node)) {
+        /* cluster mode: again, at the level */
+        sc->cluster = g_strdup(json_object_get_string_member_with_default(
+            json_node_get_object(node), "name", "?"));
+        if (sc->level == NULL)
+            sc->level = "cluster";
+        return fetch(sc, error);
+    }
+    if (sc->cluster == NULL && sc->level != NULL) {
+        g_set_error_literal(error, SEG_ERROR, SEG_ERROR_INVALID,
+                            "--level: segtls-policyd does not run in cluster mode");
+        return FALSE;
+    }
     node = json_object_get_member(response, "pending");
     sc->pending = node != NULL && JSON_NODE_HOLDS_OBJECT(node);
     if (!sc->pending)
@@ -188,6 +245,8 @@ static void send_set(sslconfig *sc, const seg_settings *s, const char *const *ke
         json_object_set_string_member(settings, *keys, value);
     }
     json_object_set_object_member(request, "settings", settings);
+    if (sc->cluster != NULL)
+        json_object_set_string_member(request, "level", sc->level);
     if ((response = seg_ctl_call(sc->socket, request, &error)) == NULL
         || !seg_ctl_check(response, &error)) {
         fflush(stdout);
@@ -382,11 +441,214 @@ static op_status apply_now(sslconfig *sc, const void *arg)
     return OP_DONE;
 }
 
+/* array_member - an array member, or NULL */
+static JsonArray *array_member(JsonObject *o, const char *name)
+{
+    JsonNode *n = json_object_get_member(o, name);
+
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+/* level_title - "Cluster mail", "Group G", "Machine m1" of a level */
+static char *level_title(const sslconfig *sc, const char *text)
+{
+    seg_level l;
+    char   *t;
+
+    if (!seg_level_parse(text, &l, NULL))
+        return g_strdup(text);
+    t = seg_level_title(&l, sc->cluster);
+    seg_level_clear(&l);
+    return t;
+}
+
+/* add_unique - append a copy of s unless it is there */
+static void add_unique(GPtrArray *a, const char *s)
+{
+    for (guint i = 0; i < a->len; i++)
+        if (strcmp(g_ptr_array_index(a, i), s) == 0)
+            return;
+    g_ptr_array_add(a, g_strdup(s));
+}
+
+/* text_cmp - GPtrArray sort: "group:..." before "machine:...", names in order */
+static gint text_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* in_group - does key belong to the settings movable[m] names? */
+static gboolean in_group(gsize m, const char *key)
+{
+    return movable[m].what == NULL || g_str_has_prefix(key, movable[m].what);
+}
+
+/*
+ * cluster_set - CLUSTERSET: which settings, from which level (one that
+ * holds some of them), to which (or deleted there): one clusterset
+ * request into the pending changes
+ */
+static op_status cluster_set(sslconfig *sc, const void *arg)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) shown = NULL;
+    g_autoptr(JsonObject) done = NULL;
+    g_autoptr(GPtrArray) from = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) titles = g_ptr_array_new_with_free_func(g_free);
+    const char *items[G_N_ELEMENTS(movable)];
+    JsonArray *rows, *machines, *keys;
+    JsonObject *request;
+    int     m, f, t;
+    gboolean del;
+
+    if ((shown = call(sc, seg_ctl_request("clustershow"), &error)) == NULL) {
+        fflush(stdout);
+        msg_info("%s", error->message);
+        sc->status = 1;
+        return OP_DONE;
+    }
+    rows = array_member(shown, "pending") ? array_member(shown, "pending")
+        : array_member(shown, "settings");
+    machines = array_member(shown, "machines");
+    for (gsize i = 0; i < G_N_ELEMENTS(movable); i++)
+        items[i] = movable[i].title;
+    dialog_printf("\nWhich settings do you want to move?\n");
+    if ((m = dialog_number(items, G_N_ELEMENTS(movable), 1)) < 0)
+        return OP_EOF;
+    /* from: the levels that hold some of them, the cluster first */
+    add_unique(from, "cluster");
+    for (guint i = 0; rows != NULL && i < json_array_get_length(rows); i++) {
+        JsonObject *r = json_array_get_object_element(rows, i);
+
+        if (in_group((gsize) m, json_object_get_string_member_with_default(r, "key", "")))
+            add_unique(from, json_object_get_string_member_with_default(r, "level",
+                                                                        "cluster"));
+    }
+    g_ptr_array_remove_index(from, 0);
+    g_ptr_array_sort(from, text_cmp);
+    g_ptr_array_insert(from, 0, g_strdup("cluster"));
+    for (guint i = 0; i < from->len; i++)
+        g_ptr_array_add(titles, level_title(sc, g_ptr_array_index(from, i)));
+    dialog_printf("\nMove them from:\n");
+    if ((f = dialog_number((const char *const *) titles->pdata, (int) titles->len, 1)) < 0)
+        return OP_EOF;
+    /* to: the cluster, every group and machine the cluster knows, or deleted */
+    add_unique(to, "cluster");
+    for (guint i = 0; machines != NULL && i < json_array_get_length(machines); i++) {
+        JsonObject *o = json_array_get_object_element(machines, i);
+        g_autofree char *g = g_strconcat("group:", json_object_get_string_member_with_default(
+                                             o, "group", SEG_DEFAULT_GROUP), NULL);
+
+        add_unique(to, g);
+    }
+    for (guint i = 0; rows != NULL && i < json_array_get_length(rows); i++)
+        add_unique(to, json_object_get_string_member_with_default(
+                       json_array_get_object_element(rows, i), "level", "cluster"));
+    for (guint i = 0; machines != NULL && i < json_array_get_length(machines); i++) {
+        g_autofree char *mm = g_strconcat("machine:",
+            json_object_get_string_member_with_default(json_array_get_object_element(
+                machines, i), "machine", "?"), NULL);
+
+        add_unique(to, mm);
+    }
+    g_ptr_array_remove_index(to, 0);
+    g_ptr_array_sort(to, text_cmp);
+    for (guint i = 0; i < to->len; i++)
+        if (strcmp(g_ptr_array_index(to, i), g_ptr_array_index(from, f)) == 0)
+            g_ptr_array_remove_index(to, i--);
+    if (f > 0)
+        g_ptr_array_insert(to, 0, g_strdup("cluster"));
+    g_ptr_array_set_size(titles, 0);
+    for (guint i = 0; i < to->len; i++)
+        g_ptr_array_add(titles, level_title(sc, g_ptr_array_index(to, i)));
+    if (f > 0) {
+        g_autofree char *ft = level_title(sc, g_ptr_array_index(from, f));
+
+        g_ptr_array_add(titles, g_strdup_printf("Delete them from %s (it inherits them "
+                                                "again)", ft));
+    }
+    dialog_printf("\nMove them to:\n");
+    if ((t = dialog_number((const char *const *) titles->pdata, (int) titles->len, 0)) < 0)
+        return OP_EOF;
+    del = (guint) t == to->len;
+    request = seg_ctl_request("clusterset");
+    keys = json_array_new();
+    for (const char *const *k = seg_settings_keys(); *k != NULL; k++)
+        if (in_group((gsize) m, *k))
+            json_array_add_string_element(keys, *k);
+    json_object_set_array_member(request, "keys", keys);
+    json_object_set_string_member(request, "from", g_ptr_array_index(from, f));
+    if (del)
+        json_object_set_null_member(request, "to");
+    else
+        json_object_set_string_member(request, "to", g_ptr_array_index(to, t));
+    if ((done = call(sc, request, &error)) == NULL) {
+        fflush(stdout);
+        msg_info("%s", error->message);
+        sc->status = 1;
+        return OP_DONE;
+    }
+    {
+        g_autofree char *ft = level_title(sc, g_ptr_array_index(from, f));
+        g_autofree char *tt = del ? NULL : level_title(sc, g_ptr_array_index(to, t));
+
+        if (del)
+            dialog_printf("\n%s settings of %s deleted; it inherits them again.\n",
+                          movable[m].title, ft);
+        else
+            dialog_printf("\n%s settings of %s now set at %s.\n", movable[m].title, ft, tt);
+    }
+    return OP_DONE;
+}
+
+/* cluster_show - CLUSTERSHOW: where the ssl settings are set */
+static op_status cluster_show(sslconfig *sc, const void *arg)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) shown = NULL;
+    g_autoptr(GPtrArray) levels = g_ptr_array_new_with_free_func(g_free);
+    JsonArray *rows;
+
+    if ((shown = call(sc, seg_ctl_request("clustershow"), &error)) == NULL) {
+        fflush(stdout);
+        msg_info("%s", error->message);
+        sc->status = 1;
+        return OP_DONE;
+    }
+    rows = array_member(shown, "pending") ? array_member(shown, "pending")
+        : array_member(shown, "settings");
+    dialog_printf("\nssl settings of cluster %s (revision %" G_GINT64_FORMAT "%s):\n",
+                  sc->cluster, json_object_get_int_member_with_default(shown, "revision", 0),
+                  array_member(shown, "pending") ? ", with your pending changes" : "");
+    dialog_printf("  Cluster %s: every setting\n", sc->cluster);
+    for (guint i = 0; rows != NULL && i < json_array_get_length(rows); i++)
+        add_unique(levels, json_object_get_string_member_with_default(
+                       json_array_get_object_element(rows, i), "level", "cluster"));
+    for (guint l = 1; l < levels->len; l++) {
+        g_autofree char *title = level_title(sc, g_ptr_array_index(levels, l));
+
+        dialog_printf("  %s:\n", title);
+        for (guint i = 0; i < json_array_get_length(rows); i++) {
+            JsonObject *r = json_array_get_object_element(rows, i);
+
+            if (strcmp(json_object_get_string_member_with_default(r, "level", ""),
+                       g_ptr_array_index(levels, l)) == 0)
+                dialog_printf("    %s = %s\n",
+                              json_object_get_string_member_with_default(r, "key", "?"),
+                              json_object_get_string_member_with_default(r, "value", ""));
+        }
+    }
+    return OP_DONE;
+}
+
 /* run - the listing and the operation prompt, until the user leaves */
 static void run(sslconfig *sc)
 {
     dialog_choice choices[G_N_ELEMENTS(operations)];
+    g_autofree char *prompt = NULL;
     gboolean first = TRUE;
+    gsize   count = G_N_ELEMENTS(operations);
     gsize   i;
     int     n;
 
@@ -404,8 +666,15 @@ static void run(sslconfig *sc)
         if (!first)
             dialog_printf("\n");
         first = FALSE;
+        if (sc->cluster == NULL) {
+            count = G_N_ELEMENTS(operations) - CLUSTER_OPERATIONS;
+        } else if (prompt == NULL) {
+            g_autofree char *title = level_title(sc, sc->level);
+
+            prompt = g_strdup_printf("(%s)> ", title);
+        }
         print_listing(sc->shown);
-        n = dialog_choose(choices, G_N_ELEMENTS(choices));
+        n = dialog_choose_at(choices, count, prompt);
         if (n == DIALOG_CHOICE_NONE || n == DIALOG_CHOICE_EOF) {
             if (sc->pending)
                 dialog_printf("\n" UNCOMMITTED "\n");
@@ -431,10 +700,14 @@ int     main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
     sslconfig sc = {0};
+    g_autofree char *opt_level = NULL;
     const GOptionEntry entries[] = {
         {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
          "control socket of segtls-policyd (default $SEGTLS_SOCKET, else "
          SEG_DEFAULT_SOCKET ")", "PATH"},
+        {"level", 'l', 0, G_OPTION_ARG_STRING, &opt_level,
+         "cluster mode: work at this level, cluster (the default), group:NAME or "
+         "machine:NAME", "LEVEL"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
 
@@ -455,10 +728,21 @@ int     main(int argc, char **argv)
         msg_info("unexpected argument \"%s\" (try --help)", argv[1]);
         return 2;
     }
+    if (opt_level != NULL) {
+        seg_level l;
+
+        if (!seg_level_parse(opt_level, &l, &error)) {
+            msg_info("--level: %s", error->message);
+            return 2;
+        }
+        seg_level_clear(&l);
+    }
     sc.socket = seg_ctl_socket_path(opt_socket);
+    sc.level = opt_level;
     run(&sc);
     if (sc.shown)
         seg_settings_free(sc.shown);
+    g_free(sc.cluster);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         msg_info("cannot write the dialog: standard output failed");
         return 1;

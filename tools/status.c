@@ -1,13 +1,15 @@
 /*
- * status - the lines of `segtls status`: the settings file and apply,
- * configured, usable and live TLS versions per service, renegotiation as
- * it really holds, and the Postfix services with the segtls service that
- * governs each (the live figures come from lib/apply/live.c).
+ * status - the lines of `segtls status`: in cluster mode where this
+ * machine stands in its cluster, the settings file and apply, configured,
+ * usable and live TLS versions per service, renegotiation as it really
+ * holds, and the Postfix services with the segtls service that governs
+ * each (the live figures come from lib/apply/live.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "live.h"
+#include "recfmt.h"
 #include "status.h"
 
 /* or_none - a version list, "none" when empty */
@@ -92,14 +94,71 @@ static void print_postfix(JsonObject *resp)
     }
 }
 
-/* segtls_status_print - the file and apply lines, one line per service, the Postfix services */
+/* segtls_status_cluster_bad - is this machine out of step with its cluster? */
+gboolean segtls_status_cluster_bad(JsonObject *resp)
+{
+    JsonNode *cn = json_object_get_member(resp, "cluster");
+    JsonObject *c;
+
+    if (cn == NULL || !JSON_NODE_HOLDS_OBJECT(cn))
+        return FALSE;
+    c = json_node_get_object(cn);
+    return !json_object_get_boolean_member_with_default(c, "reachable", TRUE)
+        || !json_object_get_boolean_member_with_default(c, "joined", FALSE)
+        || json_object_get_boolean_member_with_default(c, "apply_failed", FALSE)
+        || json_object_get_int_member_with_default(c, "applied_revision", 0)
+        != json_object_get_int_member_with_default(c, "revision", 0);
+}
+
+/* print_cluster - the cluster lines */
+static void print_cluster(JsonObject *c)
+{
+    const char *name = json_object_get_string_member_with_default(c, "name", "?");
+    gint64  rev = json_object_get_int_member_with_default(c, "revision", 0);
+    gint64  applied = json_object_get_int_member_with_default(c, "applied_revision", 0);
+    gint64  tried = json_object_get_int_member_with_default(c, "attempted_revision", 0);
+    g_autofree char *why = g_strdup(json_object_get_string_member_with_default(c,
+                                                                   "etcd_error", ""));
+    g_autofree char *reason = g_strdup(json_object_get_string_member_with_default(c,
+                                                                   "reason", ""));
+    why[seg_recfmt_clean(why, why, strlen(why), 0)] = 0;
+    reason[seg_recfmt_clean(reason, reason, strlen(reason), 0)] = 0;
+    printf("Cluster %s: machine %s in group %s, etcd %s\n", name,
+           json_object_get_string_member_with_default(c, "machine", "?"),
+           json_object_get_string_member_with_default(c, "group", "?"),
+           json_object_get_string_member_with_default(c, "endpoint", "?"));
+    if (!json_object_get_boolean_member_with_default(c, "reachable", TRUE)) {
+        printf("Cluster %s: etcd unreachable since %s (%s); serving the last applied "
+               "configuration (revision %" G_GINT64_FORMAT ")\n", name,
+               json_object_get_string_member_with_default(c, "unreachable_since", "?"),
+               why, applied);
+    }
+    if (!json_object_get_boolean_member_with_default(c, "joined", FALSE)) {
+        printf("Cluster %s: this machine has not joined (segtls cluster join)\n", name);
+        return;
+    }
+    if (json_object_get_boolean_member_with_default(c, "apply_failed", FALSE)) {
+        printf("Cluster %s: revision %" G_GINT64_FORMAT " failed here: %s; serving revision %"
+               G_GINT64_FORMAT "\n", name, tried, reason, applied);
+    } else if (applied == rev) {
+        printf("Cluster %s: revision %" G_GINT64_FORMAT " applied here\n", name, rev);
+    } else {
+        printf("Cluster %s: revision %" G_GINT64_FORMAT " committed, revision %"
+               G_GINT64_FORMAT " applied here\n", name, rev, applied);
+    }
+}
+
+/* segtls_status_print - the cluster, file and apply lines, one line per service, the Postfix services */
 void segtls_status_print(JsonObject *resp)
 {
     const char *conf = json_object_get_string_member_with_default(resp, "apply_config", "");
     const char *bad = json_object_get_string_member_with_default(resp, "config_error", NULL);
+    JsonNode *cn = json_object_get_member(resp, "cluster");
     JsonNode *node = json_object_get_member(resp, "services");
     JsonArray *arr;
 
+    if (cn != NULL && JSON_NODE_HOLDS_OBJECT(cn))
+        print_cluster(json_node_get_object(cn));
     if (bad != NULL)
         printf("Settings file: invalid on disk: %s; the last good configuration "
                "stays in force until a valid file is loaded (SIGHUP)\n", bad);

@@ -90,6 +90,44 @@
  *        "show" lists the tables in force for the next commit as
  *        "destinations" [{"domain","tls","methods","ciphers","exclude"}]
  *        and "sendergroups" [{"name","tls","members"}]
+ *
+ *  In cluster mode (segtls-policyd with [cluster]; store_etcd.h):
+ *  show and set take "level":"cluster"|"group:NAME"|"machine:NAME"
+ *     (show: what that level sees, default this machine; set: where the
+ *     values go, default the cluster) and show answers "cluster":{"name",
+ *     "machine","level","revision","pending_base"}; "pending" is the
+ *     view with this machine's pending changes (they may change another
+ *     level only). A level without cluster mode: {"ok":false,"error":
+ *     "not in a cluster: level cluster needs cluster mode ([cluster] in
+ *     segtls-policyd's configuration)"}.
+ *  commit -> once this machine has handled the new revision:
+ *        {"ok":true,...,"revision":R,"applied_revision":R,"lines":[...]};
+ *        another commit first: {"ok":false,"error":"commit conflict:
+ *        another commit came first: ..."} (the changes stay pending);
+ *        applied elsewhere but failed here: {"ok":false,"error":
+ *        "committed as revision R, but applying it on this machine
+ *        failed: ..."}. Changes are not refused while an apply runs.
+ *  {"op":"clustershow"}
+ *     -> {"ok":true,"cluster":..,"machine":..,"group":..,"joined":BOOL,
+ *         "revision":R,"commit":{"time","user","comment","machine"},
+ *         "settings":[{"key","level","value"}...],
+ *         "pending":[...]|null,"pending_base":B,
+ *         "machines":[{"machine","group","revision","result":"applied"|
+ *           "rolled back"|"stored"|"never reported","reason",
+ *           "applied_revision","time","live":{"gui":"1.2",...}}...],
+ *         "etcd_error":".." (when etcd cannot be read now)}
+ *  {"op":"clusterset","keys":[KEY...],"from":LEVEL,"to":LEVEL|null}
+ *     -> {"ok":true}: the values move (null: removed from "from"), pending
+ *  {"op":"cluster_join"}
+ *     -> {"ok":true,"already":BOOL,"cluster","machine","group",
+ *         "revision":R,"own":[KEY...] (the machine-level values)}
+ *  status adds "cluster":{"name","machine","group","joined","reachable",
+ *     "etcd_error","unreachable_since","endpoint","revision",
+ *     "applied_revision","attempted_revision","apply_failed","reason",
+ *     "config_error"}
+ *  on the read-only socket clustershow answers; clusterset and
+ *     cluster_join are refused as set is.
+ *
  *  any failure               -> {"ok":false,"error":"one line"}
  *  on the read-only socket, set, commit, clear and rollback_restore
  *                            -> {"ok":false,"error":"permission denied: set

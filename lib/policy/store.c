@@ -1,398 +1,55 @@
 /*
- * store - committed settings, pending changes and rollback history.
+ * store - the interface of the store of settings (see store.h).
  *
- * Files:
- *   CONFIG                  the committed settings (0644)
- *   STATE/pending.conf      the whole pending configuration (0640)
- *   STATE/rollback/N.conf   saved configurations (0640); N is a 20-digit
- *                           sequence number, one above the highest in use,
- *                           so the order never depends on the clock. Each
- *                           holds a [rollback] group (time, user, comment)
- *                           and the settings groups.
- *   STATE/last-commit.conf  the last commit (0640): [commit] time, user,
- *                           comment, rollback (the id it saved, 0 for
- *                           none); [before] and [after] the changed keys
- *   STATE/lock              flock(2) held around every change
- *
- * Every file is replaced with seg_atomic_write(). A commit saves the
- * rollback entry, then replaces the committed file, then removes
- * pending.conf: a kill -9 at any point leaves the committed file old or
- * new, and at worst a pending.conf equal to it, which open drops.
- * last-commit.conf is written after the committed file: a crash between
- * the two leaves the detail of the commit before.
- *
- * A rollback entry's id is its sequence number: listing, restoring and
- * the control protocol all name entries by it, so an id keeps meaning
- * the same configuration until it is pruned.
+ * One interface, two backends: store_file.c (a committed file and a state
+ * directory, one machine) and store_etcd.c (a cluster in etcd). Here are
+ * the calls every caller makes, the checks they share (user and comment,
+ * levels), and the views: what a level sees is asked of layers.c, the one
+ * home of the most-specific-wins rule. A backend keeps seg_store's views
+ * current; the calls are handed to its table.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <glib/gstdio.h>
 
-#include "atomic.h"
 #include "error.h"
-#include "msg.h"
 #include "recfmt.h"
-#include "store.h"
+#include "store_int.h"
 
-#define PENDING_NAME    "pending.conf"
-#define ROLLBACK_DIR    "rollback"
-#define ROLLBACK_GROUP  "rollback"
-#define ROLLBACK_DIGITS 20
-#define LOCK_NAME       "lock"
-#define LAST_COMMIT     "last-commit.conf"
-#define COMMIT_GROUP    "commit"
-
-#define MODE_COMMITTED  0644
-#define MODE_STATE      0640
-#define MODE_STATE_DIR  0750
-
-#define ROLLBACK_HEADER \
-    " segtls saved configuration; restore it with rollbackconfig."
-
-struct seg_store {
-    char   *config_path;
-    char   *state_dir;
-    char   *pending_path;
-    char   *rollback_dir;
-    char   *lock_path;
-    char   *last_commit_path;
-    seg_settings *committed;
-    seg_settings *pending;              /* NULL = no pending changes */
-};
-
-/* A saved configuration on disk. */
-typedef struct rb_file {
-    guint64 seq;
-    char   *path;
-} rb_file;
-
-/* read_settings - load a key file; *missing when it does not exist */
-static seg_settings *read_settings(const char *path, const char *extra_group,
-                                   GKeyFile **kf, gboolean *missing,
-                                   GError **error)
-{
-    g_autofree char *data = NULL;
-    g_autoptr(GError) err = NULL;
-    gsize   len;
-
-    if (missing != NULL)
-        *missing = FALSE;
-    if (!g_file_get_contents(path, &data, &len, &err)) {
-        if (missing != NULL && g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-            *missing = TRUE;
-            return NULL;
-        }
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s", err->message);
-        return NULL;
-    }
-    return seg_settings_from_keyfile_full(data, len, path, extra_group, kf, error);
-}
-
-/* write_settings - write a key file atomically */
-static gboolean write_settings(const char *path, GKeyFile *kf, int mode,
-                               GError **error)
-{
-    g_autofree char *data = NULL;
-    gsize   len;
-
-    data = g_key_file_to_data(kf, &len, NULL);
-    return seg_atomic_write(path, data, len, mode, error);
-}
-
-/* make_dir - create a directory (and parents) when it is missing */
-static gboolean make_dir(const char *dir, int mode, GError **error)
-{
-    if (g_mkdir_with_parents(dir, mode) < 0) {
-        int     saved = errno;
-
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create directory %s: %s",
-                    dir, g_strerror(saved));
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* seg_store_file_in - the first file of a store's state found in dir, or NULL */
-const char *seg_store_file_in(const char *dir)
-{
-    static const char *const names[] = {PENDING_NAME, ROLLBACK_DIR, LOCK_NAME};
-    struct stat st;
-
-    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-        g_autofree char *path = g_build_filename(dir, names[i], NULL);
-
-        if (lstat(path, &st) == 0)
-            return names[i];
-    }
-    return NULL;
-}
-
-/* remove_pending - unlink pending.conf durably; absent is fine */
-static gboolean remove_pending(seg_store *st, gboolean *existed, GError **error)
-{
-    if (existed != NULL)
-        *existed = FALSE;
-    if (g_unlink(st->pending_path) < 0) {
-        int     saved = errno;
-
-        if (saved == ENOENT)
-            return TRUE;
-        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot remove %s: %s",
-                    st->pending_path, g_strerror(saved));
-        return FALSE;
-    }
-    if (existed != NULL)
-        *existed = TRUE;
-    return seg_fsync_dir(st->state_dir, error);
-}
-
-/* load_pending - read pending.conf; an invalid one is discarded */
-static void load_pending(seg_store *st)
-{
-    g_autoptr(GError) err = NULL;
-    seg_settings *p;
-    gboolean missing;
-    int     lock;
-
-    /* Decide and remove under the lock; a reader without rights only reads. */
-    lock = seg_lock_acquire(st->lock_path, NULL);
-    g_clear_pointer(&st->pending, seg_settings_free);
-    p = read_settings(st->pending_path, NULL, NULL, &missing, &err);
-    if (p == NULL && !missing && err->code == SEG_ERROR_IO) {
-        msg_warn("ignoring pending changes: %s", err->message);
-    } else if (p != NULL && !seg_settings_equal(p, st->committed)) {
-        st->pending = g_steal_pointer(&p);
-    } else if (!missing) {
-        /* Invalid, or left over from a commit that crashed before its end. */
-        if (p == NULL)
-            msg_warn("discarding pending changes: %s", err->message);
-        g_clear_error(&err);
-        if (lock >= 0 && !remove_pending(st, NULL, &err))
-            msg_warn("%s", err->message);
-    }
-    g_clear_pointer(&p, seg_settings_free);
-    seg_lock_release(lock);
-}
-
-/* seg_store_open - load committed and pending settings */
-seg_store *seg_store_open(const char *config_path, const char *state_dir,
-                          GError **error)
+/* seg_store_new - the common part of a store */
+seg_store *seg_store_new(const seg_store_ops *ops, const char *config_path,
+                         const char *state_dir)
 {
     seg_store *st = g_new0(seg_store, 1);
-    gboolean missing;
 
+    st->ops = ops;
     st->config_path = g_strdup(config_path);
     st->state_dir = g_strdup(state_dir);
-    st->pending_path = g_build_filename(state_dir, PENDING_NAME, NULL);
-    st->rollback_dir = g_build_filename(state_dir, ROLLBACK_DIR, NULL);
-    st->lock_path = g_build_filename(state_dir, LOCK_NAME, NULL);
-    st->last_commit_path = g_build_filename(state_dir, LAST_COMMIT, NULL);
-    if (!make_dir(st->state_dir, MODE_STATE_DIR, error)
-        || !make_dir(st->rollback_dir, MODE_STATE_DIR, error)) {
-        seg_store_free(st);
-        return NULL;
-    }
-    st->committed = read_settings(config_path, NULL, NULL, &missing, error);
-    if (st->committed == NULL) {
-        if (!missing) {
-            seg_store_free(st);
-            return NULL;
-        }
-        st->committed = seg_settings_new_default();
-    }
-    load_pending(st);
     return st;
 }
 
-/* seg_store_free - release the store */
+/* seg_store_free - release the store and its backend */
 void seg_store_free(seg_store *st)
 {
     if (st == NULL)
         return;
+    if (st->backend != NULL)
+        st->ops->free(st);
     g_free(st->config_path);
     g_free(st->state_dir);
-    g_free(st->pending_path);
-    g_free(st->rollback_dir);
-    g_free(st->lock_path);
-    g_free(st->last_commit_path);
     g_clear_pointer(&st->committed, seg_settings_free);
     g_clear_pointer(&st->pending, seg_settings_free);
+    g_clear_pointer(&st->layers, seg_layers_free);
+    g_clear_pointer(&st->pending_layers, seg_layers_free);
+    g_free(st->cluster);
+    g_free(st->machine);
     g_free(st);
 }
 
-/* seg_store_config_path - the committed file */
-const char *seg_store_config_path(const seg_store *st)
-{
-    return st->config_path;
-}
-
-/* seg_store_committed - the settings in force */
-const seg_settings *seg_store_committed(const seg_store *st)
-{
-    return st->committed;
-}
-
-/* seg_store_pending - pending settings, NULL when none */
-const seg_settings *seg_store_pending(const seg_store *st)
-{
-    return st->pending;
-}
-
-/* seg_store_reload - re-read the committed file */
-gboolean seg_store_reload(seg_store *st, GError **error)
-{
-    seg_settings *s;
-    gboolean missing;
-    int     lock;
-
-    if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
-        return FALSE;
-    s = read_settings(st->config_path, NULL, NULL, &missing, error);
-    seg_lock_release(lock);
-    if (s == NULL && !missing)
-        return FALSE;
-    if (s == NULL)
-        s = seg_settings_new_default();
-    seg_settings_free(st->committed);
-    st->committed = s;
-    return TRUE;
-}
-
-/* put_pending - write or remove pending.conf; the caller holds the lock */
-static gboolean put_pending(seg_store *st, const seg_settings *pending,
-                            GError **error)
-{
-    g_autofree char *data = NULL;
-    gsize   len;
-
-    if (seg_settings_equal(pending, st->committed)) {
-        if (!remove_pending(st, NULL, error))
-            return FALSE;
-        g_clear_pointer(&st->pending, seg_settings_free);
-        return TRUE;
-    }
-    data = seg_settings_to_keyfile(pending, &len);
-    if (!seg_atomic_write(st->pending_path, data, len, MODE_STATE, error))
-        return FALSE;
-    if (pending != st->pending) {
-        seg_settings_free(st->pending);
-        st->pending = seg_settings_copy(pending);
-    }
-    return TRUE;
-}
-
-/* seg_store_set_pending - replace the pending configuration */
-gboolean seg_store_set_pending(seg_store *st, const seg_settings *pending,
-                               GError **error)
-{
-    gboolean ok;
-    int     lock;
-
-    if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
-        return FALSE;
-    ok = put_pending(st, pending, error);
-    seg_lock_release(lock);
-    return ok;
-}
-
-/* seg_store_clear_pending - drop pending changes */
-gboolean seg_store_clear_pending(seg_store *st, gboolean *had_any, GError **error)
-{
-    gboolean existed = FALSE;
-    gboolean ok;
-    int     lock;
-
-    if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
-        return FALSE;
-    ok = remove_pending(st, &existed, error);
-    seg_lock_release(lock);
-    if (had_any != NULL)
-        *had_any = existed || st->pending != NULL;
-    if (ok)
-        g_clear_pointer(&st->pending, seg_settings_free);
-    return ok;
-}
-
-/* rb_file_clear - GArray clear function */
-static void rb_file_clear(gpointer p)
-{
-    g_free(((rb_file *) p)->path);
-}
-
-/* rb_file_cmp - newest (highest sequence) first */
-static gint rb_file_cmp(gconstpointer a, gconstpointer b)
-{
-    guint64 x = ((const rb_file *) a)->seq;
-    guint64 y = ((const rb_file *) b)->seq;
-
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* rb_parse_name - "00000000000000000042.conf" to 42 */
-static gboolean rb_parse_name(const char *name, guint64 *seq)
-{
-    guint   i;
-
-    for (i = 0; i < ROLLBACK_DIGITS; i++)
-        if (!g_ascii_isdigit(name[i]))
-            return FALSE;
-    if (strcmp(name + ROLLBACK_DIGITS, ".conf") != 0)
-        return FALSE;
-    *seq = g_ascii_strtoull(name, NULL, 10);
-    return TRUE;
-}
-
-/* rb_scan - the saved configurations on disk, newest first */
-static GArray *rb_scan(const seg_store *st)
-{
-    GArray *files = g_array_new(FALSE, FALSE, sizeof(rb_file));
-    g_autoptr(GDir) d = g_dir_open(st->rollback_dir, 0, NULL);
-    const char *name;
-
-    g_array_set_clear_func(files, rb_file_clear);
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        rb_file f;
-
-        if (!rb_parse_name(name, &f.seq))
-            continue;
-        f.path = g_build_filename(st->rollback_dir, name, NULL);
-        g_array_append_val(files, f);
-    }
-    g_array_sort(files, rb_file_cmp);
-    return files;
-}
-
-/* rb_prune - keep the newest SEG_ROLLBACK_KEEP; drop crash leftovers */
-static void rb_prune(const seg_store *st)
-{
-    g_autoptr(GArray) files = rb_scan(st);
-    g_autoptr(GDir) d = g_dir_open(st->rollback_dir, 0, NULL);
-    g_autoptr(GError) err = NULL;
-    const char *name;
-    guint   i;
-
-    for (i = SEG_ROLLBACK_KEEP; i < files->len; i++)
-        if (g_unlink(g_array_index(files, rb_file, i).path) < 0)
-            msg_warn("cannot remove %s: %s", g_array_index(files, rb_file, i).path,
-                     g_strerror(errno));
-    /* Temporary files of interrupted writes start with a dot. */
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        if (name[0] == '.') {
-            g_autofree char *path = g_build_filename(st->rollback_dir, name, NULL);
-
-            (void) g_unlink(path);
-        }
-    }
-    if (!seg_fsync_dir(st->rollback_dir, &err))
-        msg_warn("%s", err->message);
-}
-
-/* now_text - local time as "Fri Nov 27 23:10:42 2026" */
-static char *now_text(void)
+/* seg_store_now_text - local time as "Fri Nov 27 23:10:42 2026" */
+char *seg_store_now_text(void)
 {
     char    buf[SEG_RECFMT_TIME_LEN];
 
@@ -401,60 +58,8 @@ static char *now_text(void)
     return g_strdup(buf);
 }
 
-/* rb_save - save the committed settings as the newest entry; its path */
-static char *rb_save(seg_store *st, const char *user, const char *comment,
-                     guint64 *id, GError **error)
-{
-    g_autoptr(GArray) files = rb_scan(st);
-    g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autofree char *when = now_text();
-    g_autofree char *path = NULL;
-    guint64 seq = files->len ? g_array_index(files, rb_file, 0).seq + 1 : 1;
-
-    path = g_strdup_printf("%s/%0*" G_GUINT64_FORMAT ".conf", st->rollback_dir,
-                           ROLLBACK_DIGITS, seq);
-    g_key_file_set_string(kf, ROLLBACK_GROUP, "time", when);
-    g_key_file_set_string(kf, ROLLBACK_GROUP, "user", user ? user : "");
-    g_key_file_set_string(kf, ROLLBACK_GROUP, "comment", comment ? comment : "");
-    seg_settings_keyfile_fill(kf, st->committed);
-    (void) g_key_file_set_comment(kf, NULL, NULL, ROLLBACK_HEADER, NULL);
-    if (!write_settings(path, kf, MODE_STATE, error))
-        return NULL;
-    *id = seq;
-    return g_steal_pointer(&path);
-}
-
-/*
- * save_last_commit - who, when, why and what of the commit from before
- * to after; a failure is logged, the commit stands
- */
-static void save_last_commit(seg_store *st, const seg_settings *before,
-                             const seg_settings *after, const char *user,
-                             const char *comment, guint64 rollback_id)
-{
-    g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autoptr(GError) err = NULL;
-    g_autofree char *when = now_text();
-
-    g_key_file_set_string(kf, COMMIT_GROUP, "time", when);
-    g_key_file_set_string(kf, COMMIT_GROUP, "user", user ? user : "");
-    g_key_file_set_string(kf, COMMIT_GROUP, "comment", comment ? comment : "");
-    g_key_file_set_uint64(kf, COMMIT_GROUP, "rollback", rollback_id);
-    for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
-        g_autofree char *b = seg_settings_get(before, *k);
-        g_autofree char *a = seg_settings_get(after, *k);
-
-        if (strcmp(a, b) == 0)
-            continue;
-        g_key_file_set_string(kf, "before", *k, b);
-        g_key_file_set_string(kf, "after", *k, a);
-    }
-    if (!write_settings(st->last_commit_path, kf, MODE_STATE, &err))
-        msg_warn("%s", err->message);
-}
-
-/* check_text - user and comment must be one line of UTF-8 */
-static gboolean check_text(const char *what, const char *text, GError **error)
+/* seg_store_check_text - user and comment must be one line of UTF-8 */
+gboolean seg_store_check_text(const char *what, const char *text, GError **error)
 {
     const char *p;
 
@@ -474,86 +79,21 @@ static gboolean check_text(const char *what, const char *text, GError **error)
     return TRUE;
 }
 
-/* refresh_committed - another process may have committed since we read */
-static void refresh_committed(seg_store *st)
+/* seg_store_make_dir - create a directory (and parents) when it is missing */
+gboolean seg_store_make_dir(const char *dir, int mode, GError **error)
 {
-    seg_settings *s = read_settings(st->config_path, NULL, NULL, NULL, NULL);
+    if (g_mkdir_with_parents(dir, mode) < 0) {
+        int     saved = errno;
 
-    if (s == NULL)
-        return;                         /* missing or broken: keep ours */
-    seg_settings_free(st->committed);
-    st->committed = s;
-}
-
-/* commit_locked - the commit steps; the caller holds the lock */
-static gboolean commit_locked(seg_store *st, const char *user, const char *comment,
-                              gboolean keep, gboolean *nothing, GError **error)
-{
-    g_autoptr(GError) err = NULL;
-    g_autofree char *config_dir = g_path_get_dirname(st->config_path);
-    g_autofree char *data = NULL;
-    g_autofree char *saved = NULL;
-    g_autoptr(seg_settings) before = NULL;
-    seg_settings *pending;
-    guint64 rollback_id = 0;
-    gboolean missing;
-    gsize   len;
-
-    /* Another process may have changed pending.conf since we read it. */
-    pending = read_settings(st->pending_path, NULL, NULL, &missing, &err);
-    if (pending == NULL && !missing) {
-        g_set_error(error, SEG_ERROR, err->code, "cannot commit: %s", err->message);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot create directory %s: %s",
+                    dir, g_strerror(saved));
         return FALSE;
     }
-    g_clear_pointer(&st->pending, seg_settings_free);
-    st->pending = pending;
-    if (st->pending == NULL) {
-        *nothing = TRUE;
-        return TRUE;
-    }
-    refresh_committed(st);
-    if (keep && (saved = rb_save(st, user, comment, &rollback_id, error)) == NULL)
-        return FALSE;
-    seg_atomic_cleanup(st->config_path);
-    data = seg_settings_to_keyfile(st->pending, &len);
-    if (!make_dir(config_dir, 0755, error)
-        || !seg_atomic_write(st->config_path, data, len, MODE_COMMITTED, error)) {
-        if (saved != NULL)
-            (void) g_unlink(saved);     /* nothing was committed after all */
-        return FALSE;
-    }
-    before = st->committed;
-    st->committed = g_steal_pointer(&st->pending);
-    save_last_commit(st, before, st->committed, user, comment, rollback_id);
-    if (!remove_pending(st, NULL, &err))
-        msg_warn("%s", err->message);   /* open drops it: equal to committed */
-    seg_atomic_cleanup(st->pending_path);
-    rb_prune(st);
     return TRUE;
 }
 
-/* seg_store_commit - pending becomes committed */
-gboolean seg_store_commit(seg_store *st, const char *user, const char *comment,
-                          gboolean keep, gboolean *nothing, GError **error)
-{
-    gboolean dummy;
-    gboolean ok;
-    int     lock;
-
-    if (nothing == NULL)
-        nothing = &dummy;
-    *nothing = FALSE;
-    if (!check_text("user name", user, error) || !check_text("comment", comment, error))
-        return FALSE;
-    if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
-        return FALSE;
-    ok = commit_locked(st, user, comment, keep, nothing, error);
-    seg_lock_release(lock);
-    return ok;
-}
-
-/* rb_entry_free - GPtrArray free function */
-static void rb_entry_free(gpointer p)
+/* seg_rollback_entry_free - GPtrArray free function */
+void seg_rollback_entry_free(gpointer p)
 {
     seg_rollback_entry *e = p;
 
@@ -565,74 +105,205 @@ static void rb_entry_free(gpointer p)
     g_free(e);
 }
 
-/* kf_text - one string of a group, "" when absent */
-static char *kf_text(GKeyFile *kf, const char *group, const char *key)
+/* seg_store_config_path - the committed file (cluster: the last applied) */
+const char *seg_store_config_path(const seg_store *st)
 {
-    char   *v = kf ? g_key_file_get_string(kf, group, key, NULL) : NULL;
+    return st->config_path;
+}
 
-    return v ? v : g_strdup("");
+/* seg_store_committed - the settings in force here */
+const seg_settings *seg_store_committed(const seg_store *st)
+{
+    return st->committed;
+}
+
+/* seg_store_pending - pending settings, NULL when none */
+const seg_settings *seg_store_pending(const seg_store *st)
+{
+    return st->pending;
+}
+
+/* seg_store_reload - re-read what the backend holds */
+gboolean seg_store_reload(seg_store *st, GError **error)
+{
+    return st->ops->reload(st, error);
+}
+
+/* seg_store_is_cluster - is this the etcd store? */
+gboolean seg_store_is_cluster(const seg_store *st)
+{
+    return st->cluster != NULL;
+}
+
+/* seg_store_cluster_name - the cluster's name */
+const char *seg_store_cluster_name(const seg_store *st)
+{
+    return st->cluster;
+}
+
+/* seg_store_machine - this machine */
+const char *seg_store_machine(const seg_store *st)
+{
+    return st->machine;
+}
+
+/* seg_store_layers - the cluster's configuration */
+const seg_layers *seg_store_layers(const seg_store *st, gboolean pending)
+{
+    return pending ? st->pending_layers : st->layers;
+}
+
+/* seg_store_level - a level this store has; NULL: the default of a change */
+gboolean seg_store_level(const seg_store *st, const char *text, seg_level *level,
+                         GError **error)
+{
+    if (text == NULL) {
+        level->kind = SEG_LEVEL_CLUSTER;
+        level->name = NULL;
+        return TRUE;
+    }
+    if (!seg_level_parse(text, level, error))
+        return FALSE;
+    if (!seg_store_is_cluster(st)) {
+        g_autofree char *shown = seg_level_text(level);
+
+        seg_level_clear(level);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                    "not in a cluster: level %s needs cluster mode ([cluster] in "
+                    "segtls-policyd's configuration)", shown);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* seg_store_view - the settings a level sees */
+seg_settings *seg_store_view(seg_store *st, const char *level, gboolean pending,
+                             GError **error)
+{
+    seg_level at;
+    const seg_layers *l;
+    seg_settings *s;
+
+    if (level == NULL || !seg_store_is_cluster(st)) {
+        if (level != NULL && !seg_store_level(st, level, &at, error))
+            return NULL;
+        return seg_settings_copy(pending && st->pending ? st->pending : st->committed);
+    }
+    if (!seg_store_level(st, level, &at, error))
+        return NULL;
+    if (st->layers == NULL) {
+        seg_level_clear(&at);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                    "cluster %s has no configuration yet: run segtls cluster join",
+                    st->cluster);
+        return NULL;
+    }
+    l = pending && st->pending_layers ? st->pending_layers : st->layers;
+    s = seg_layers_view(l, &at);
+    seg_level_clear(&at);
+    return s;
+}
+
+/* seg_store_set_at - next is what the level sees, pending */
+gboolean seg_store_set_at(seg_store *st, const char *level, const seg_settings *next,
+                          GError **error)
+{
+    seg_level at;
+    gboolean ok;
+
+    if (!seg_store_level(st, level, &at, error))
+        return FALSE;
+    ok = st->ops->set_at(st, &at, next, error);
+    seg_level_clear(&at);
+    return ok;
+}
+
+/* seg_store_set_pending - replace the pending configuration (default level) */
+gboolean seg_store_set_pending(seg_store *st, const seg_settings *pending,
+                               GError **error)
+{
+    return seg_store_set_at(st, NULL, pending, error);
+}
+
+/* seg_store_move - values of keys from one level to another, pending */
+gboolean seg_store_move(seg_store *st, const char *const *keys, const char *from,
+                        const char *to, GError **error)
+{
+    seg_level f = {SEG_LEVEL_CLUSTER, NULL}, t = {SEG_LEVEL_CLUSTER, NULL};
+    gboolean ok = FALSE;
+
+    if (!seg_store_is_cluster(st) || st->ops->move == NULL) {
+        g_set_error_literal(error, SEG_ERROR, SEG_ERROR_INVALID,
+                            "not in a cluster: settings have no levels to move between");
+        return FALSE;
+    }
+    if (seg_store_level(st, from, &f, error)
+        && (to == NULL || seg_store_level(st, to, &t, error)))
+        ok = st->ops->move(st, keys, &f, to ? &t : NULL, error);
+    seg_level_clear(&f);
+    seg_level_clear(&t);
+    return ok;
+}
+
+/* seg_store_clear_pending - drop pending changes */
+gboolean seg_store_clear_pending(seg_store *st, gboolean *had_any, GError **error)
+{
+    return st->ops->clear(st, had_any, error);
+}
+
+/* seg_store_commit - pending becomes committed */
+gboolean seg_store_commit(seg_store *st, const char *user, const char *comment,
+                          gboolean keep, gboolean *nothing, GError **error)
+{
+    gboolean dummy;
+
+    if (nothing == NULL)
+        nothing = &dummy;
+    *nothing = FALSE;
+    if (!seg_store_check_text("user name", user, error)
+        || !seg_store_check_text("comment", comment, error))
+        return FALSE;
+    return st->ops->commit(st, user, comment, keep, nothing, error);
 }
 
 /* seg_store_rollback_list - newest first */
 GPtrArray *seg_store_rollback_list(seg_store *st)
 {
-    GPtrArray *list = g_ptr_array_new_with_free_func(rb_entry_free);
-    g_autoptr(GArray) files = rb_scan(st);
-    guint   i;
-
-    for (i = 0; i < files->len && i < SEG_ROLLBACK_KEEP; i++) {
-        const rb_file *f = &g_array_index(files, rb_file, i);
-        g_autoptr(GKeyFile) kf = NULL;
-        seg_rollback_entry *e = g_new0(seg_rollback_entry, 1);
-
-        e->settings = read_settings(f->path, ROLLBACK_GROUP, &kf, NULL, NULL);
-        if (kf == NULL) {               /* broken settings: still who and when */
-            kf = g_key_file_new();
-            if (!g_key_file_load_from_file(kf, f->path, G_KEY_FILE_NONE, NULL))
-                g_clear_pointer(&kf, g_key_file_unref);
-        }
-        e->id = f->seq;
-        e->time = kf_text(kf, ROLLBACK_GROUP, "time");
-        e->user = kf_text(kf, ROLLBACK_GROUP, "user");
-        e->comment = kf_text(kf, ROLLBACK_GROUP, "comment");
-        g_ptr_array_add(list, e);
-    }
-    return list;
+    return st->ops->rollback_list(st);
 }
 
-/* rb_get - the kept entry with this id; the caller may hold the lock */
-static seg_settings *rb_get(seg_store *st, guint64 id, GError **error)
+/* seg_store_rollback_get - what restoring entry id brings back here */
+seg_settings *seg_store_rollback_get(seg_store *st, guint64 id, GError **error)
 {
-    g_autoptr(GArray) files = rb_scan(st);
+    g_autoptr(GPtrArray) list = seg_store_rollback_list(st);
 
-    for (guint i = 0; i < files->len && i < SEG_ROLLBACK_KEEP; i++)
-        if (g_array_index(files, rb_file, i).seq == id)
-            return read_settings(g_array_index(files, rb_file, i).path,
-                                 ROLLBACK_GROUP, NULL, NULL, error);
+    for (guint i = 0; i < list->len; i++) {
+        const seg_rollback_entry *e = g_ptr_array_index(list, i);
+
+        if (e->id != id)
+            continue;
+        if (e->settings == NULL) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
+                        "saved configuration %" G_GUINT64_FORMAT " is unreadable", id);
+            return NULL;
+        }
+        return seg_settings_copy(e->settings);
+    }
     g_set_error(error, SEG_ERROR, SEG_ERROR_NOT_FOUND,
                 "no saved configuration %" G_GUINT64_FORMAT, id);
     return NULL;
 }
 
-/* seg_store_rollback_get - the saved configuration with this id */
-seg_settings *seg_store_rollback_get(seg_store *st, guint64 id, GError **error)
-{
-    return rb_get(st, id, error);
-}
-
 /* seg_store_rollback_restore - saved configuration id becomes pending */
 gboolean seg_store_rollback_restore(seg_store *st, guint64 id, GError **error)
 {
-    g_autoptr(seg_settings) s = NULL;
-    gboolean ok;
-    int     lock;
+    return st->ops->rollback_restore(st, id, error);
+}
 
-    if ((lock = seg_lock_acquire(st->lock_path, error)) < 0)
-        return FALSE;
-    s = rb_get(st, id, error);
-    ok = s != NULL && put_pending(st, s, error);
-    seg_lock_release(lock);
-    return ok;
+/* seg_store_last_commit - the last commit */
+seg_commit_detail *seg_store_last_commit(seg_store *st)
+{
+    return st->ops->last_commit(st);
 }
 
 /* seg_commit_detail_free - release a commit detail */
@@ -646,42 +317,7 @@ void seg_commit_detail_free(seg_commit_detail *d)
     g_ptr_array_unref(d->keys);
     g_ptr_array_unref(d->before);
     g_ptr_array_unref(d->after);
+    if (d->levels != NULL)
+        g_ptr_array_unref(d->levels);
     g_free(d);
-}
-
-/* seg_store_last_commit - the last commit; NULL when none is recorded */
-seg_commit_detail *seg_store_last_commit(seg_store *st)
-{
-    g_autoptr(GKeyFile) kf = g_key_file_new();
-    seg_commit_detail *d;
-
-    if (!g_key_file_load_from_file(kf, st->last_commit_path, G_KEY_FILE_NONE, NULL)
-        || !g_key_file_has_group(kf, COMMIT_GROUP))
-        return NULL;
-    d = g_new0(seg_commit_detail, 1);
-    d->time = kf_text(kf, COMMIT_GROUP, "time");
-    d->user = kf_text(kf, COMMIT_GROUP, "user");
-    d->comment = kf_text(kf, COMMIT_GROUP, "comment");
-    d->rollback_id = g_key_file_get_uint64(kf, COMMIT_GROUP, "rollback", NULL);
-    d->keys = g_ptr_array_new();
-    d->before = g_ptr_array_new_with_free_func(g_free);
-    d->after = g_ptr_array_new_with_free_func(g_free);
-    for (const char *const *k = seg_settings_keys(); *k != NULL; k++) {
-        if (!g_key_file_has_key(kf, "after", *k, NULL))
-            continue;
-        g_ptr_array_add(d->keys, (gpointer) *k);
-        g_ptr_array_add(d->before, kf_text(kf, "before", *k));
-        g_ptr_array_add(d->after, kf_text(kf, "after", *k));
-    }
-    return d;
-}
-
-/* seg_store_check_file - is the committed file on disk valid now? */
-gboolean seg_store_check_file(const char *config_path, GError **error)
-{
-    g_autoptr(seg_settings) s = NULL;
-    gboolean missing;
-
-    s = read_settings(config_path, NULL, NULL, &missing, error);
-    return s != NULL || missing;
 }

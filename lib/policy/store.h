@@ -18,12 +18,21 @@
  *
  * A committed file that breaks a rule is refused with "file:line:
  * message"; the store keeps the last good configuration in force.
+ *
+ * That is the file store (store_file.c). In cluster mode the same
+ * interface is served by the etcd store (store_etcd.c, store_etcd.h):
+ * the committed configuration, the pending changes of each machine and
+ * the rollback history live in etcd, each value at cluster, group or
+ * machine level (layers.h). There "committed" and "pending" are what this
+ * machine sees, and a level names what a change or a view is about. The
+ * file store has one level only: naming one is refused.
  */
 #ifndef SEGTLS_STORE_H
 #define SEGTLS_STORE_H
 
 #include <glib.h>
 #include "keyfile.h"
+#include "layers.h"
 #include "settings.h"
 
 #define SEG_DEFAULT_CONFIG      "/etc/segtls/segtls.conf"
@@ -55,6 +64,8 @@ typedef struct seg_commit_detail {
     GPtrArray  *keys;           /* changed keys (char *) in listing order */
     GPtrArray  *before;         /* their values before, same order */
     GPtrArray  *after;          /* and after */
+    GPtrArray  *levels;         /* cluster: the level of each ("cluster",
+                                 * "machine:mx1"); NULL for the file store */
 } seg_commit_detail;
 void seg_commit_detail_free(seg_commit_detail *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_commit_detail, seg_commit_detail_free)
@@ -113,6 +124,45 @@ gboolean seg_store_rollback_restore(seg_store *st, guint64 id, GError **error);
 
 /* seg_store_last_commit - the last commit through the store; NULL: none yet */
 seg_commit_detail *seg_store_last_commit(seg_store *st);
+
+/*
+ * Levels (cluster mode; the file store refuses a level with "not in a
+ * cluster: level LEVEL needs cluster mode ([cluster] in segtls-policyd's
+ * configuration)"). level NULL: for a view, this machine; for a change,
+ * the file store's settings or the cluster level.
+ */
+gboolean seg_store_is_cluster(const seg_store *st);
+/* seg_store_cluster_name - NULL for the file store */
+const char *seg_store_cluster_name(const seg_store *st);
+/* seg_store_machine - this machine's name in the cluster; NULL for the file store */
+const char *seg_store_machine(const seg_store *st);
+/*
+ * seg_store_level - parse a level the store has: NULL gives the default
+ * of a change (see above); a bad level or one the file store has not is
+ * refused
+ */
+gboolean seg_store_level(const seg_store *st, const char *text, seg_level *level,
+                         GError **error);
+/*
+ * seg_store_view - the settings seen at a level (NULL: this machine),
+ * with the pending changes when pending is TRUE and there are any
+ */
+seg_settings *seg_store_view(seg_store *st, const char *level, gboolean pending,
+                             GError **error);
+/*
+ * seg_store_set_at - pending changes: next is what level sees (every key
+ * that differs from what it sees now is put at that level)
+ */
+gboolean seg_store_set_at(seg_store *st, const char *level, const seg_settings *next,
+                          GError **error);
+/*
+ * seg_store_move - pending changes: the values of keys at from go to to
+ * (NULL: removed from from, which inherits again); see seg_layers_move()
+ */
+gboolean seg_store_move(seg_store *st, const char *const *keys, const char *from,
+                        const char *to, GError **error);
+/* seg_store_layers - the cluster's configuration, committed or pending (NULL: none) */
+const seg_layers *seg_store_layers(const seg_store *st, gboolean pending);
 
 /*
  * seg_store_check_file - is the committed file on disk valid now? FALSE

@@ -19,6 +19,8 @@ typedef enum {
     SEG_ERROR_NOT_FOUND,        /* e.g. no such rollback entry */
     SEG_ERROR_TLS,              /* OpenSSL said no */
     SEG_ERROR_APPLY,            /* apply step failed */
+    SEG_ERROR_CONFLICT,         /* another commit came first (cluster) */
+    SEG_ERROR_UNREACHABLE,      /* etcd cannot be reached (cluster) */
 } seg_error_code;
 
 #endif

@@ -18,12 +18,13 @@
 #   apply     segtls-apply latency (Postfix + nginx), sessions kept
 #   milter    Postfix message rate with segtls-milter vs without
 #   memory    RSS of segtls-standalone and segtls-milter, 1000 connections
+#   cluster   a commit reaching 3 and 10 machines (etcd, Postfix each), applied and probed
 D=$(cd "$(dirname "$0")" && pwd)
 export SEGTLS_TOP=${SEGTLS_TOP:-$(cd "$D/../.." && pwd)}
 export SEGTLS_BUILD=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
 export SEGTLS_BIN=${SEGTLS_BIN:-$SEGTLS_BUILD/bin}
 export BENCH_RUNS=${BENCH_RUNS:-3}
-ALL="logparse report tls apply milter memory"
+ALL="logparse report tls apply milter memory cluster"
 fail=0
 
 echo "# segtls benchmarks: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
