@@ -143,7 +143,8 @@ install: all
 	install -d -m 0751 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/log/segtls $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
-	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
+	  sed 's,@SBINDIR@,$(SBINDIR),g; s,@BINDIR@,$(BINDIR),g' conf/segtls.logrotate \
+	    >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
 	for p in $(PROGRAMS); do \
 	  case $$p in segtls-policyd|segtls-apply|segtls-milter) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
 	  install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$$d/$$p; done

@@ -682,6 +682,9 @@ static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
         return NULL;
     }
     if (seg_store_pending(pd->store) != NULL && caller != NULL
+        && !policyd_apply_refresh(pd, error))
+        return NULL;
+    if (seg_store_pending(pd->store) != NULL && caller != NULL
         && policyd_apply_enabled()) {
         policyd_apply_start(pd, caller, user, comment, keep, error);
         return NULL;
@@ -716,7 +719,7 @@ static JsonObject *op_apply(policyd *pd, JsonObject *req, const char *user,
     if (caller == NULL)
         g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
                     "apply needs a connection to answer on");
-    else
+    else if (policyd_apply_refresh(pd, error))
         policyd_apply_now(pd, caller, user, error);
     return NULL;
 }

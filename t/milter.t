@@ -111,6 +111,13 @@ is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: bad --id-block 0: want 1 
     "bad --id-block: exit 2 with a one-line error"
 like "$(grep -A1 -- '--state-dir' "$T/help.out" | tr -s ' \n' ' ')" "default /var/lib/segtls/milter\)" \
     "--state-dir: its own default, not policyd's /var/lib/segtls"
+like "$(grep -A1 -- '--socket' "$T/help.out" | tr -s ' \n' ' ')" "default unix:/var/spool/postfix/segtls-milter/milter.sock\)" \
+    "--socket: by default under Postfix's queue directory, where a chrooted smtpd reaches it"
+timeout 10 "$(bin segtls-milter)" -f --no-follow -s "unix:$T/nosuch/milter.sock" -g "$(id -gn)" \
+    -o "$T/nosock.rec" -d "$T/nosock.state" 2>"$T/usage.err"
+is "$? $(cat "$T/usage.err") $(ls -d "$T"/nosock.* 2>/dev/null | wc -l)" \
+    "1 segtls-milter: fatal: milter socket unix:$T/nosuch/milter.sock: directory $T/nosuch: No such file or directory (make it: install -d -o $(id -un) -g $(id -gn) -m 0750 $T/nosuch) 0" \
+    "a socket directory that is missing: one line saying how to make it, exit 1, nothing made"
 
 # --- the state directory: the milter's own ---------------------------
 # policyd's state directory (a real one: a pending change) is refused
