@@ -217,6 +217,7 @@ if [ "$SYSLOG" = 0 ]; then
     # no syslog reads /dev/log here: they say so and write segtls.log
     is "$(err start | grep -c 'warning: no syslog at /dev/log: messages go to /var/log/segtls/segtls.log')" 2 \
         "no syslog: policyd and the milter say where their messages go"
+    wait_since $SLOG 0 "segtls-milter\\[$MT_PID\\]: listening" 50
     like "$(cat $SLOG)" "segtls-milter\\[$MT_PID\\]: listening on unix:/var/spool/postfix/segtls-milter/milter.sock, records to $ML" \
         "no syslog: the milter's messages are in segtls.log"
 else
@@ -256,9 +257,10 @@ step commit
 STEP_PREAMBLE=
 is "$RC" 0 "README commit: sslconfig at a terminal, segtls commit"
 tty=$(tr -d '\r' <"$T/sslconfig.tty")
-first=$(sed -n '/enable TLS Renegotiation for inbound SMTP/,/^\[\]> inbound$/p' <<<"$tty" | sed -n '2,/^\[\]>/p')
+# what the first edit printed after its last answer, up to the next prompt
+first=$(sed -n '/enable TLS Renegotiation for inbound SMTP/,/^\[\]> inbound$/p' <<<"$tty" | sed -n '2,/^\[\]>/p' | grep -v '^$')
 like "$first" '^Warning: Inbound SMTP: OpenSSL does not know "MEDUIM" in the cipher string and ignores it\.' \
-    "sslconfig names the unknown cipher word"
+    "sslconfig names the unknown cipher word" || diag "$tty"
 is "$(grep -c '^Warning: GUI HTTPS' <<<"$first")" 0 "sslconfig shows no warning of a service the edit did not touch"
 like "$(out commit)" '^Changes committed: ' "segtls commit: committed"
 like "$(out commit)" $'\n'"Inbound SMTP $SVC \\(127.0.0.1:$P25\\): TLS v1.0 negotiated \\([A-Z0-9-]+\\), TLS v1.1 negotiated \\([A-Z0-9-]+\\), TLS v1.2 negotiated \\([A-Z0-9-]+\\), TLS v1.3 refused" \
@@ -396,17 +398,6 @@ Info: Message done DCID $d MID $mid to RID [$2]
 Info: DCID $d close" "two transports: the $3 connection (DCID $d) keeps its records, in order"
 done
 
-# a next hop that refuses Outbound SMTP's versions (it speaks only TLS 1.0)
-m=$(mark $ML)
-swaks --server "127.0.0.1:$P25" --from a@example.org --to z@old.test >"$T/old.out" 2>&1
-ok $? "refusing next hop: message accepted"
-wait_since $ML "$m" 'TLS deferring' && wait_since $ML "$m" 'DCID [0-9]+ close$' 50
-r=$(recs "$(since $ML "$m")")
-d=$(sed -nE 's/^Info: New SMTP DCID ([0-9]+) .*/\1/p' <<<"$r")
-is "$(grep -E "^Info: (New SMTP )?DCID ${d:-x}( |:|\$)" <<<"$r")" "Info: New SMTP DCID $d interface unknown address 127.0.0.1 port $PS_OLD
-Info: DCID $d TLS deferring: (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')
-Info: DCID $d close" "refusing next hop: DCID $d TLS deferring, then close"
-
 # --- gui_logs from curl --------------------------------------------------------
 CURLV=$(curl --version | sed -n '1s/^curl \([^ ]*\) .*/\1/p')
 LP=$(free_port)
@@ -424,7 +415,8 @@ is "$(recs "$(since $GL "$m")")" "Warning: SSL error with client 127.0.0.1:$LP -
 m=$(mark $GL)
 code=$(curl -sk -u 'alice:Wonder-land-42' -o "$T/settings.json" -w '%{http_code}' "https://127.0.0.1:$P443/api/v1/settings")
 wait_since $GL "$m" 'req:.*alice' 50
-is "$code $(grep -c '"methods"' "$T/settings.json")" "200 1" "alice (segtls-admin) reads the settings through nginx and PAM"
+is "$code $(python3 -c 'import json, sys; print(json.load(sys.stdin)["committed"]["inbound.methods"])' <"$T/settings.json" 2>&1)" \
+    "200 1.0-1.2" "alice (segtls-admin) reads the committed settings through nginx and PAM"
 like "$(recs "$(since $GL "$m")")" "Info: req:127.0.0.1 user:alice id:[^ ]+ 200 GET /api/v1/settings HTTP/1.1 curl/$CURLV" \
     "alice's request is in gui_logs with her name"
 
@@ -456,6 +448,21 @@ curl -sk --local-port "$LP" -u 'alice:Wonder-land-42' -o /dev/null "https://127.
 wait_since $GL 0 'req:.*alice' 50
 is "$(recs "$(grep -E "port $LP\$|user:alice" $GL)" | sed -E 's/ protocol .*//; s/ id:.*//')" "Info: GUI HTTPS TLS success
 Info: req:127.0.0.1 user:alice" "after rotation: nginx's and policyd's gui_logs records in the new file"
+
+# a next hop that refuses Outbound SMTP's versions (it speaks only TLS 1.0).
+# Last of the messages: Postfix logs no outbound disconnect, and the
+# follower closes a deferred delivery only when that smtp process works
+# again or goes idle (lib/records/pflog_smtp.c), so its close is not
+# waited for here
+m=$(mark $ML)
+swaks --server "127.0.0.1:$P25" --from a@example.org --to z@old.test >"$T/old.out" 2>&1
+ok $? "refusing next hop: message accepted"
+wait_since $ML "$m" 'TLS deferring'
+r=$(recs "$(since $ML "$m")")
+d=$(sed -nE 's/^Info: New SMTP DCID ([0-9]+) .*/\1/p' <<<"$r")
+is "$(grep -E "^Info: (New SMTP )?DCID ${d:-x}( |:|\$)" <<<"$r")" "Info: New SMTP DCID $d interface unknown address 127.0.0.1 port $PS_OLD
+Info: DCID $d TLS deferring: (167773230, 'error:0A00042E:SSL routines::tlsv1 alert protocol version')" \
+    "refusing next hop: DCID $d TLS deferring"
 
 # --- the records files as a whole ---------------------------------------------
 cat $ML.1 $ML >"$T/all.rec"
