@@ -181,9 +181,12 @@ static void socket_dir_check(const char *spec, const struct passwd *pw)
     if (path == NULL)
         return;
     dir = g_path_get_dirname(path);
-    if (stat(dir, &st) < 0)
+    if (stat(dir, &st) < 0) {
+        const char *why = g_strerror(errno);
+
         msg_fatal("milter socket %s: directory %s: %s (make it: install -d -o %s -g %s -m 0750 %s)",
-                  spec, dir, g_strerror(errno), pw ? pw->pw_name : g_get_user_name(), gname, dir);
+                  spec, dir, why, pw ? pw->pw_name : g_get_user_name(), gname, dir);
+    }
     if (!S_ISDIR(st.st_mode))
         msg_fatal("milter socket %s: %s is not a directory", spec, dir);
 }
@@ -437,12 +440,15 @@ int main(int argc, char **argv)
             msg_fatal("%s", err->message);
         socket_perms(sock, pw);
     }
+    /* the log file may be root's (policyd made it): opened before the drop */
+    if (!opt_foreground)
+        (void) msg_detach_open(LOG_MAIL, opt_log_file);
     if (pw)
         seg_drop_privileges(pw);
     if (!mt_ids_reserve(&err))
         msg_fatal("%s", err->message);
     if (!opt_foreground) {
-        (void) msg_detach_init(LOG_MAIL, opt_log_file);
+        msg_detach_now();
         if (daemon(0, 0) < 0)
             msg_fatal("daemon: %s", g_strerror(errno));
     }

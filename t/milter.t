@@ -153,8 +153,21 @@ if [ "$(id -u)" = 0 ]; then
     is "$? $(cat "$T/usage.err") $(ls -A "$T/own/lib" | wc -l)" \
         "1 segtls-milter: fatal: $T/own/lib: Permission denied for user nobody (it holds the state directory) 0" \
         "--user: a parent the user cannot search: refused, nothing made"
+    # detached with --user: the log file root made (as policyd does,
+    # 0640) is opened before the user is dropped, and written (issue 14)
+    mkdir -p "$T/dl" && : >"$T/dl.log" && chmod 640 "$T/dl.log"
+    p=$(free_port)
+    "$(bin segtls-milter)" --no-follow -s "inet:$p@127.0.0.1" -o "$T/dl/mail_logs" -d "$T/dl/state" \
+        --user nobody --log-file "$T/dl.log" 2>"$T/dl.err"
+    rc=$?
+    for ((i = 0; i < 50; i++)); do grep -q "listening on inet:$p@127.0.0.1" "$T/dl.log" && break; sleep 0.1; done
+    dpid=$(sed -nE "s/.* segtls-milter\[([0-9]+)\]: listening on inet:$p@.*/\1/p" "$T/dl.log")
+    [ -n "$dpid" ] && at_exit "kill $dpid"
+    is "$rc $(stat -c %U "$T/dl.log") $(grep -c "listening on inet:$p@127.0.0.1, records to $T/dl/mail_logs" "$T/dl.log") $(cat "$T/dl.err")" \
+        "0 root 1 " "detached as nobody: its messages go to the log file root made"
+    [ -n "$dpid" ] && kill "$dpid"
 else
-    for i in 1 2 3; do ok 0 "# SKIP --user needs root"; done
+    for i in 1 2 3 4; do ok 0 "# SKIP --user needs root"; done
 fi
 
 # --- miltertest: missing, empty, huge and malformed macros ---------------

@@ -70,6 +70,17 @@ sock_pid() {
 }
 # mark FILE / since FILE MARK - byte offset now; what was written after it
 mark() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# settle FILE - wait until FILE has not grown for 1.2 s (at most 15 s): the
+# records of what came before (the probes' connections: their TLS record
+# and close come from the log follower a second later) are all written
+settle() {
+    local i last=-1 now still=0
+    for ((i = 0; i < 75 && still < 6; i++)); do
+        now=$(mark "$1")
+        if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0; last=$now; fi
+        sleep 0.2
+    done
+}
 since() { tail -c "+$(($2 + 1))" "$1" 2>/dev/null; }
 # recs TEXT - records without their time, "Info: ..." each
 recs() { sed -E 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4} //' <<<"$1"; }
@@ -281,6 +292,7 @@ hs() {
     else echo refused; fi
 }
 for v in tls1:TLSv1 tls1_1:TLSv1.1 tls1_2:TLSv1.2 tls1_3:TLSv1.3; do
+    settle $ML
     m=$(mark $ML)
     got=$(hs smtp "${v%%:*}")
     if [ "${v%%:*}" = tls1_3 ]; then
@@ -316,6 +328,7 @@ LAST_ICID=0; LAST_MID=0; LAST_DCID=0
 # Message finished (the client's QUIT races the delivery)
 message() {
     local name=$1 m o proto= cipher= r n mid d want rest cl fin; shift
+    settle $ML
     m=$(mark $ML)
     o=$(swaks --server "127.0.0.1:$P25" --from a@example.org "$@" 2>&1)
     ok $? "$name: swaks: message accepted" || diag "$(tail -3 <<<"$o")"
@@ -352,6 +365,7 @@ Info: DCID $d close"
 }
 
 # 7. README's first records: a message over STARTTLS, a page of the web UI
+settle $ML
 m_gui=$(mark $GL)
 m=$(mark $ML)
 step first-records
@@ -374,6 +388,7 @@ RCPT=v12@one.test message "TLS 1.2" --to v12@one.test --tls --tls-protocol tlsv1
 RCPT=plain@one.test message "plaintext" --to plain@one.test
 
 # one message, two recipients, two transports: two delivery connections
+settle $ML
 m=$(mark $ML)
 swaks --server "127.0.0.1:$P25" --tls --from a@example.org --to x@one.test,y@two.test >"$T/two.out" 2>&1
 ok $? "two transports: message accepted"
@@ -454,6 +469,7 @@ Info: req:127.0.0.1 user:alice" "after rotation: nginx's and policyd's gui_logs 
 # follower closes a deferred delivery only when that smtp process works
 # again or goes idle (lib/records/pflog_smtp.c), so its close is not
 # waited for here
+settle $ML
 m=$(mark $ML)
 swaks --server "127.0.0.1:$P25" --from a@example.org --to z@old.test >"$T/old.out" 2>&1
 ok $? "refusing next hop: message accepted"
