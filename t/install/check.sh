@@ -26,6 +26,7 @@ cd "$(dirname "$0")/../.." || exit 2
 TOP=$(pwd)
 source t/lib/tap.sh
 source t/lib/postfix.sh
+source t/install/readme.sh
 unset SEGTLS_APPLY_CONFIG               # the installed policyd uses /etc/segtls/apply.conf
 [ "$(id -u)" = 0 ] || { echo "Bail out! needs root (it installs packages)"; exit 1; }
 [ -f /root/project/Makefile ] && [ "$TOP" = /root/project ] ||
@@ -175,7 +176,7 @@ at_exit "stop_pid /run/nginx.pid"
 useradd -m alice && echo 'alice:Wonder-land-42' | chpasswd || bail "cannot create alice"
 HOST=$(postconf -h myhostname)
 
-awk -v dir="$STEPS" -f t/install/readme-steps.awk README.md >"$T/steps.list" 2>"$T/steps.err"
+readme_steps "$STEPS" README.md >"$T/steps.list" 2>"$T/steps.err"
 is "$? $(cat "$T/steps.err")" "0 " "README: every block of \"Installing on a Postfix host\" is a step"
 
 # --- 1. the packages -------------------------------------------------------
@@ -195,15 +196,11 @@ units=$(cat "$STEPS"/*.systemd | grep -o 'segtls-[a-z]*' | sort -u | tr '\n' ' '
 ok "$(for u in $units; do [ -f "/lib/systemd/system/$u.service" ] || exit 1; done; echo 0)" \
     "README's systemd steps name shipped units ($units)"
 # without systemd README starts the units' own command lines
-unit_cmd() {    # unit_cmd UNIT - ExecStart without --foreground, program by name
-    sed -n '/^ExecStart=/,/[^\\]$/p' "/lib/systemd/system/$1.service" | sed 's/^ExecStart=//; s/\\$//' |
-        tr -s ' \n' '  ' | sed 's/ --foreground//; s|^/usr/s\?bin/||; s/ *$//'
-}
-readme_cmd() {  # readme_cmd PROGRAM - its command in README's no-systemd start step
-    sed -n "/^$1 /,/[^\\\\]\$/p" "$STEPS"/*.start.no-systemd | sed 's/\\$//' | tr -s ' \n' '  ' | sed 's/ *$//'
-}
-is "$(readme_cmd segtls-policyd)" "$(unit_cmd segtls-policyd)" "README starts segtls-policyd as its unit does"
-is "$(readme_cmd segtls-milter)" "$(unit_cmd segtls-milter | sed 's/^segtls-milter/segtls-milter --user segtls/')" \
+U=/lib/systemd/system
+is "$(readme_cmd segtls-policyd "$STEPS"/*.start.no-systemd)" "$(unit_cmd $U/segtls-policyd.service)" \
+    "README starts segtls-policyd as its unit does"
+is "$(readme_cmd segtls-milter "$STEPS"/*.start.no-systemd)" \
+    "$(unit_cmd $U/segtls-milter.service | sed 's/^segtls-milter/segtls-milter --user segtls/')" \
     "README starts segtls-milter as its unit does, with the unit's User= as --user"
 is "$(grep -c '^User=segtls$' /lib/systemd/system/segtls-milter.service)" 1 "the milter's unit runs as segtls"
 
