@@ -6,6 +6,10 @@
 #   make check-asan   the same tests against an ASan+UBSan build
 #   make run          start segtls on loopback (see README.md)
 #   make install DESTDIR=... PREFIX=...
+#   make deb          the Debian packages in build/deb (deb-deps: only what
+#                     building them needs, from debian/control)
+#   make check-install  the packages installed on a bare Debian 12 as README's
+#                     "Installing on a Postfix host" says (t/install/README)
 #
 # Each directory adds its programs and tests in a module.mk fragment:
 #   PROGRAMS += name          name_SRCS = dir/a.c dir/b.c
@@ -72,7 +76,7 @@ UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%.t)
 
 PROG_BINS   := $(PROGRAMS:%=$(BUILD)/bin/%)
 
-.PHONY: all deps test check-asan run install clean bench fuzz deb
+.PHONY: all deps test check-asan run install clean bench fuzz deb deb-deps check-install
 .SECONDARY:
 all: $(PROG_BINS) $(UNIT_BINS) $(EXTRA_TARGETS)
 
@@ -140,7 +144,8 @@ install: all
 	install -d -m 0751 $(DESTDIR)$(LOCALSTATEDIR)/lib/segtls
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/log/segtls $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls ] || \
-	  install -m 0644 conf/segtls.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
+	  sed 's,@SBINDIR@,$(SBINDIR),g; s,@BINDIR@,$(BINDIR),g' conf/segtls.logrotate \
+	    >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/segtls
 	for p in $(PROGRAMS); do \
 	  case $$p in segtls-policyd|segtls-policy|segtls-apply|segtls-milter) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
 	  install -m 0755 $(BUILD)/bin/$$p $(DESTDIR)$$d/$$p; done
@@ -163,12 +168,39 @@ install: all
 # $(BUILD)/deb so that the checkout stays clean; the .deb files and the
 # lintian report land in $(BUILD)/deb.
 DEB_DIR := $(BUILD)/deb
-deb: deps
+deb: deb-deps
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/segtls-$(VERSION)
 	tar -C $(CURDIR) --exclude='./build*' --exclude=./.git --exclude='./run' -cf - . | \
 	    tar -C $(DEB_DIR)/segtls-$(VERSION) -xf -
 	cd $(DEB_DIR)/segtls-$(VERSION) && dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.txt
+
+# make deb-deps: what building the packages needs and nothing more (no
+# browser, no test tools): debian/control's Build-Depends through apt's
+# build-dep of this directory, and the packaging tools. Installed only when
+# dpkg-checkbuilddeps finds something missing.
+DEB_TOOLS := dpkg-dev debhelper lintian
+deb-deps:
+	@if command -v dpkg-checkbuilddeps >/dev/null && dpkg-checkbuilddeps 2>/dev/null && \
+	    for p in $(DEB_TOOLS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	        grep -q 'install ok installed' || exit 1; done; then \
+	  echo "make deb-deps: build dependencies present"; \
+	else \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_TOOLS) && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q --no-install-recommends ./; \
+	fi
+
+# make check-install: t/install/check.sh in a bare Debian 12 root made by
+# ../shared/testing/fresh-debian.sh from a clone of HEAD (commit first:
+# what is not committed is not tested). Needs root and the network.
+FRESH_DEBIAN ?= ../shared/testing/fresh-debian.sh
+check-install:
+	@t/install/fresh-base.sh
+	@git diff --quiet HEAD -- 2>/dev/null || \
+	  echo "make check-install: uncommitted changes are not tested (the root gets a clone of HEAD)"
+	$(FRESH_DEBIAN) sh 't/install/check.sh </dev/null'
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz

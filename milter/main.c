@@ -39,7 +39,12 @@
 #include "store.h"
 #include "milter.h"
 
-#define DEFAULT_SOCKET      "unix:/run/segtls-milter/milter.sock"
+/*
+ * Under Postfix's queue directory: smtpd finds it as unix:segtls-milter/
+ * milter.sock (relative to the queue directory) chrooted, as Debian's
+ * master.cf runs it, or not.
+ */
+#define DEFAULT_SOCKET      "unix:/var/spool/postfix/segtls-milter/milter.sock"
 #define DEFAULT_MAILLOG     "/var/log/postfix.log"      /* conf/postfix-milter.cf's maillog_file */
 #define DEFAULT_STATE_DIR   "/var/lib/segtls/milter"
 #define ID_BLOCK_MAX        1000000
@@ -164,6 +169,31 @@ static gboolean check_spec(const char *spec)
         return *p == '/' && strlen(p) < 100;
     return (g_str_has_prefix(spec, "inet:") || g_str_has_prefix(spec, "inet6:"))
         && strchr(spec, ' ') == NULL && strlen(spec) < 200;
+}
+
+/*
+ * socket_dir_check - the directory of a unix socket exists and is a
+ * directory; fatal with what to do when not (it is made by the admin or
+ * the unit: the milter never makes directories in Postfix's queue)
+ */
+static void socket_dir_check(const char *spec, const struct passwd *pw)
+{
+    const char *path = unix_path(spec);
+    const char *gname = opt_group ? opt_group : DEFAULT_SOCK_GROUP;
+    g_autofree char *dir = NULL;
+    struct stat st;
+
+    if (path == NULL)
+        return;
+    dir = g_path_get_dirname(path);
+    if (stat(dir, &st) < 0) {
+        const char *why = g_strerror(errno);
+
+        msg_fatal("milter socket %s: directory %s: %s (make it: install -d -o %s -g %s -m 0750 %s)",
+                  spec, dir, why, pw ? pw->pw_name : g_get_user_name(), gname, dir);
+    }
+    if (!S_ISDIR(st.st_mode))
+        msg_fatal("milter socket %s: %s is not a directory", spec, dir);
 }
 
 /* socket_perms - owner and mode of a unix socket (smtpd must connect) */
@@ -411,6 +441,8 @@ int main(int argc, char **argv)
         msg_error("bad --id-block %" G_GINT64_FORMAT ": want 1 to %d", opt_id_block, ID_BLOCK_MAX);
         return 2;
     }
+    if (!opt_no_milter)
+        socket_dir_check(sock, pw);
     make_state_dir(state_dir, pw);
     if (pw)
         check_access(pw, state_dir, records);
@@ -427,12 +459,15 @@ int main(int argc, char **argv)
             msg_fatal("%s", err->message);
         socket_perms(sock, pw);
     }
+    /* the log file may be root's (policyd made it): opened before the drop */
+    if (!opt_foreground)
+        (void) msg_detach_open(LOG_MAIL, opt_log_file);
     if (pw)
         seg_drop_privileges(pw);
     if (!mt_ids_reserve(&err))
         msg_fatal("%s", err->message);
     if (!opt_foreground) {
-        (void) msg_detach_init(LOG_MAIL, opt_log_file);
+        msg_detach_now();
         if (daemon(0, 0) < 0)
             msg_fatal("daemon: %s", g_strerror(errno));
     }

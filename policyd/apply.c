@@ -16,7 +16,9 @@
  * `segtls apply` (the "apply" request) runs the same apply on the
  * committed settings, with the same options and the same proof: after
  * installing, or after a valid hand edit of the settings file and SIGHUP.
- * It commits nothing, and the pending changes stay pending.
+ * It commits nothing, and the pending changes stay pending. A commit and
+ * an apply first read the apply configuration again when its file
+ * changed (policyd_apply_refresh): editing it needs no SIGHUP.
  *
  * segtls-apply is looked for next to this program, then in SBINDIR, then
  * in PATH. When the daemon stops while an apply runs, the apply is left
@@ -26,6 +28,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -63,6 +66,8 @@ static policyd_apply_conf *conf;        /* last good; NULL = no file */
 static char *conf_path;                 /* the file, for status */
 static policyd_cluster_conf *cluster;   /* [cluster] as the daemon started */
 static gboolean loaded;                 /* the first load is done */
+static struct stat conf_st;             /* the file as last read */
+static gboolean conf_st_valid;          /* FALSE: it was missing */
 static apply_job *job;                  /* the apply that runs, or NULL */
 
 /* job_free - release a finished job */
@@ -121,6 +126,7 @@ gboolean policyd_apply_load(policyd *pd, GError **error)
 
     g_free(conf_path);
     conf_path = g_strdup(pd->apply_config);
+    conf_st_valid = stat(pd->apply_config, &conf_st) == 0;
     if (!g_file_test(pd->apply_config, G_FILE_TEST_EXISTS)) {
         g_clear_pointer(&conf, policyd_apply_conf_free);
         keep_cluster(NULL);
@@ -140,6 +146,27 @@ gboolean policyd_apply_load(policyd *pd, GError **error)
         msg_info("apply disabled in %s: commit only stores the settings",
                  pd->apply_config);
     return TRUE;
+}
+
+/*
+ * policyd_apply_refresh - before a commit or an apply: read the apply
+ * configuration again when the file changed since it was read (an admin
+ * edits it and runs segtls apply, no SIGHUP needed). A bad file fails
+ * the request with its file:line error; the last good one stays loaded.
+ */
+gboolean policyd_apply_refresh(policyd *pd, GError **error)
+{
+    struct stat st;
+    gboolean now = stat(pd->apply_config, &st) == 0;
+
+    if (now == conf_st_valid
+        && (!now || (st.st_dev == conf_st.st_dev && st.st_ino == conf_st.st_ino
+                     && st.st_size == conf_st.st_size
+                     && st.st_mtim.tv_sec == conf_st.st_mtim.tv_sec
+                     && st.st_mtim.tv_nsec == conf_st.st_mtim.tv_nsec)))
+        return TRUE;
+    msg_info("%s changed: reading it again", pd->apply_config);
+    return policyd_apply_load(pd, error);
 }
 
 /* policyd_apply_enabled - does a commit apply */

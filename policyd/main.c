@@ -259,7 +259,7 @@ static void detach_done(int readyfd)
         msg_fatal("chdir /: %s", g_strerror(errno));
     if ((null = open("/dev/null", O_RDWR)) < 0)
         msg_fatal("open /dev/null: %s", g_strerror(errno));
-    (void) msg_detach_init(LOG_MAIL, opt_log_file);
+    msg_detach_now();
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
     dup2(null, STDERR_FILENO);
@@ -366,6 +366,9 @@ int main(int argc, char **argv)
         policyd_unlisten(&pd);
         msg_fatal("open %s: %s", pd.pidfile, g_strerror(errno));
     }
+    /* the log file may be root's: opened before the drop, used once detached */
+    if (readyfd >= 0)
+        (void) msg_detach_open(LOG_MAIL, opt_log_file);
     if (pw != NULL)
         seg_drop_privileges(pw);
     if (policyd_apply_cluster() != NULL)

@@ -967,6 +967,9 @@ static JsonObject *op_commit(policyd *pd, JsonObject *req, const char *user,
     if (seg_store_is_cluster(pd->store))
         return commit_cluster(pd, user, comment, keep, error);
     if (seg_store_pending(pd->store) != NULL && caller != NULL
+        && !policyd_apply_refresh(pd, error))
+        return NULL;
+    if (seg_store_pending(pd->store) != NULL && caller != NULL
         && policyd_apply_enabled()) {
         policyd_apply_start(pd, caller, user, comment, keep, error);
         return NULL;
@@ -1001,7 +1004,7 @@ static JsonObject *op_apply(policyd *pd, JsonObject *req, const char *user,
     if (caller == NULL)
         g_set_error(error, SEG_ERROR, SEG_ERROR_PROTOCOL,
                     "apply needs a connection to answer on");
-    else
+    else if (policyd_apply_refresh(pd, error))
         policyd_apply_now(pd, caller, user, error);
     return NULL;
 }

@@ -145,6 +145,7 @@ void policyd_apply_conf_free(policyd_apply_conf *c);
 
 /* apply.c */
 gboolean policyd_apply_load(policyd *pd, GError **error);
+gboolean policyd_apply_refresh(policyd *pd, GError **error);
 gboolean policyd_apply_enabled(void);
 gboolean policyd_apply_busy(void);
 gboolean policyd_apply_start(policyd *pd, policyd_conn *conn, const char *user,

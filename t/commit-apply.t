@@ -90,7 +90,7 @@ versions() {
 # wait_gate - until the wrapper waits at the gate (10 s)
 wait_gate() { wait_file "$T/gate.started" 100; }
 
-plan 53
+plan 57
 
 # --- the apply configuration is checked ---
 # bad_conf TEXT - policyd with TEXT as its apply configuration: RC and ERR
@@ -256,6 +256,22 @@ run bash -c "printf 'apply\n\n' | '$(bin sslconfig)'"
 is "$RC $ERR" "0 " "sslconfig APPLY: exit 0"
 like "$OUT" $'\n\\[\\]> \nApplying the committed settings to the servers.\n(.*\n)?Inbound SMTP 127.0.0.1:'"$PORT"$'/inet \\(127.0.0.1:'"$PORT"$'\\): .*TLS v1.3 negotiated.*\napplied\n\nsslconfig settings:' \
     "sslconfig APPLY: what the probes saw, applied, then the listing again"
+
+# --- an edited apply configuration counts at the next apply, no SIGHUP ---
+cp "$T/etc/apply.conf" "$T/apply.conf.good"
+echo 'no-nginx=true' >>"$T/etc/apply.conf"
+run "$SEGTLS" apply
+is "$RC $(grep -c '^GUI HTTPS ' <<<"$OUT") $(grep -c '^Inbound SMTP ' <<<"$OUT")" "0 0 1" \
+    "apply.conf edited (no-nginx=true), no SIGHUP: segtls apply leaves nginx alone"
+like "$(cat "$T/policyd.log")" "$T/etc/apply.conf changed: reading it again" \
+    "policyd says that it read the edited apply.conf"
+echo 'frobnicate=1' >>"$T/etc/apply.conf"
+run "$SEGTLS" apply
+is "$RC $ERR" "1 segtls: $T/etc/apply.conf:$(wc -l <"$T/etc/apply.conf"): unknown key \"frobnicate\" in [apply]" \
+    "apply.conf broken: segtls apply fails with its file:line error"
+cp "$T/apply.conf.good" "$T/etc/apply.conf"
+run "$SEGTLS" apply
+like "$RC $OUT" "^0 (.*"$'\n'")?GUI HTTPS 127.0.0.1:$HPORT: TLS v1.0 " "apply.conf put back: segtls apply applies to nginx again"
 
 # --- stopping while an apply runs ---
 "$SEGTLS" set inbound.methods 1.2 >/dev/null

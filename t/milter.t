@@ -111,6 +111,13 @@ is "$? $(cat "$T/usage.err")" "2 segtls-milter: error: bad --id-block 0: want 1 
     "bad --id-block: exit 2 with a one-line error"
 like "$(grep -A1 -- '--state-dir' "$T/help.out" | tr -s ' \n' ' ')" "default /var/lib/segtls/milter\)" \
     "--state-dir: its own default, not policyd's /var/lib/segtls"
+like "$(grep -A1 -- '--socket' "$T/help.out" | tr -s ' \n' ' ')" "default unix:/var/spool/postfix/segtls-milter/milter.sock\)" \
+    "--socket: by default under Postfix's queue directory, where a chrooted smtpd reaches it"
+timeout 10 "$(bin segtls-milter)" -f --no-follow -s "unix:$T/nosuch/milter.sock" -g "$(id -gn)" \
+    -o "$T/nosock.rec" -d "$T/nosock.state" 2>"$T/usage.err"
+is "$? $(cat "$T/usage.err") $(ls -d "$T"/nosock.* 2>/dev/null | wc -l)" \
+    "1 segtls-milter: fatal: milter socket unix:$T/nosuch/milter.sock: directory $T/nosuch: No such file or directory (make it: install -d -o $(id -un) -g $(id -gn) -m 0750 $T/nosuch) 0" \
+    "a socket directory that is missing: one line saying how to make it, exit 1, nothing made"
 
 # --- the state directory: the milter's own ---------------------------
 # policyd's state directory (a real one: a pending change) is refused
@@ -146,8 +153,21 @@ if [ "$(id -u)" = 0 ]; then
     is "$? $(cat "$T/usage.err") $(ls -A "$T/own/lib" | wc -l)" \
         "1 segtls-milter: fatal: $T/own/lib: Permission denied for user nobody (it holds the state directory) 0" \
         "--user: a parent the user cannot search: refused, nothing made"
+    # detached with --user: the log file root made (as policyd does,
+    # 0640) is opened before the user is dropped, and written (issue 14)
+    mkdir -p "$T/dl" && : >"$T/dl.log" && chmod 640 "$T/dl.log"
+    p=$(free_port)
+    "$(bin segtls-milter)" --no-follow -s "inet:$p@127.0.0.1" -o "$T/dl/mail_logs" -d "$T/dl/state" \
+        --user nobody --log-file "$T/dl.log" 2>"$T/dl.err"
+    rc=$?
+    for ((i = 0; i < 50; i++)); do grep -q "listening on inet:$p@127.0.0.1" "$T/dl.log" && break; sleep 0.1; done
+    dpid=$(sed -nE "s/.* segtls-milter\[([0-9]+)\]: listening on inet:$p@.*/\1/p" "$T/dl.log")
+    [ -n "$dpid" ] && at_exit "kill $dpid"
+    is "$rc $(stat -c %U "$T/dl.log") $(grep -c "listening on inet:$p@127.0.0.1, records to $T/dl/mail_logs" "$T/dl.log") $(cat "$T/dl.err")" \
+        "0 root 1 " "detached as nobody: its messages go to the log file root made"
+    [ -n "$dpid" ] && kill "$dpid"
 else
-    for i in 1 2 3; do ok 0 "# SKIP --user needs root"; done
+    for i in 1 2 3 4; do ok 0 "# SKIP --user needs root"; done
 fi
 
 # --- miltertest: missing, empty, huge and malformed macros ---------------

@@ -7,7 +7,8 @@
  * main.cf and master.cf), reloads, probes every governed smtpd service,
  * nginx and TLS version, and puts back what it changed when anything
  * disagrees (lib/apply/apply.h). --render prints what would be written,
- * --dry-run the diff. Exit 0 ok, 1 error, 2 usage.
+ * --dry-run the diff; --remove takes segtls out of the servers again
+ * (before the package is purged). Exit 0 ok, 1 error, 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ static gboolean opt_no_postfix;
 static gboolean opt_no_nginx;
 static gboolean opt_dry_run;
 static gboolean opt_render;
+static gboolean opt_remove;
 static double opt_timeout;
 
 static const GOptionEntry options[] = {
@@ -48,6 +50,9 @@ static const GOptionEntry options[] = {
      "Print every rendered file and parameter; change nothing", NULL},
     {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt_dry_run,
      "Print a unified diff of what would change; change nothing", NULL},
+    {"remove", 0, 0, G_OPTION_ARG_NONE, &opt_remove,
+     "Take segtls out: the master.cf overrides it set back to what they were, "
+     "the files it wrote removed, Postfix and nginx reloaded", NULL},
     {"postfix-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_postfix_dir,
      "Postfix config_directory (default " SEG_APPLY_DEFAULT_POSTFIX_DIR ")", "DIR"},
     {"smtpd-service", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_smtpd,
@@ -168,7 +173,11 @@ int     main(int argc, char **argv)
         msg_error("unexpected argument: %s", argv[1]);
         return 2;
     }
-    if ((s = load_settings(&err)) == NULL) {
+    if (opt_remove && (opt_render || opt_dry_run)) {
+        msg_error("--remove: not with %s", opt_render ? "--render" : "--dry-run");
+        return 2;
+    }
+    if (!opt_remove && (s = load_settings(&err)) == NULL) {
         msg_error("%s", err->message);
         return 1;
     }
@@ -192,6 +201,15 @@ int     main(int argc, char **argv)
     o.timeout = opt_timeout;
     if (opt_render) {
         status = render(s, &o);
+    } else if (opt_remove) {
+        rep = seg_apply_report_new();
+        status = seg_apply_remove(&o, rep, &err) ? 0 : 1;
+        print_all(stdout, rep->lines);
+        fflush(stdout);
+        if (status != 0)
+            msg_error("%s", err->message);
+        else
+            printf("removed\n");
     } else {
         rep = seg_apply_report_new();
         status = seg_apply(s, &o, rep, &err) ? 0 : 1;

@@ -12,6 +12,7 @@
  * reloaded nor probed, and one line says so.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -525,6 +526,131 @@ static gboolean run(apply_ctx *c, GError **error)
         return FALSE;
     ok = prepare(c, error) && apply_keep(c, error) && write_and_prove(c, error);
     seg_lock_release(lock);
+    return ok;
+}
+
+/* wrote_it - does path hold a file segtls-apply wrote (its first lines say so) */
+static gboolean wrote_it(const char *path)
+{
+    char    buf[256];
+    ssize_t n;
+    int     fd;
+
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return FALSE;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return FALSE;
+    buf[n] = '\0';
+    return strstr(buf, "written by segtls-apply") != NULL;
+}
+
+/*
+ * remove_file - remove a file segtls wrote; its text in *kept when asked
+ * (to put it back). A file segtls did not write is left and named.
+ */
+static gboolean remove_file(apply_ctx *c, const char *path, char **kept, GError **error)
+{
+    if (!g_file_test(path, G_FILE_TEST_EXISTS))
+        return TRUE;
+    if (!wrote_it(path)) {
+        apply_say(c, "left %s: segtls-apply did not write it", path);
+        return TRUE;
+    }
+    if (kept && !g_file_get_contents(path, kept, NULL, error))
+        return FALSE;
+    if (unlink(path) < 0) {
+        int     saved = errno;
+
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot remove %s: %s", path,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    apply_say(c, "removed %s", path);
+    return TRUE;
+}
+
+/* remove_postfix - the overrides back, reload, tls_config_file removed */
+static gboolean remove_postfix(apply_ctx *c, GError **error)
+{
+    g_autofree char *why = NULL;
+
+    if ((c->services = seg_apply_services(c->o, error)) == NULL
+        || !apply_ledger_load(c, error) || !apply_params_unplan(c, error)
+        || !apply_params_write(c, c->pf_dir, error) || !apply_ledger_save(c, error))
+        return FALSE;
+    apply_say(c, "put back %u master.cf overrides (%s)", c->params->len, c->pf_dir);
+    if ((c->master = postfix_master_pid(c, &why)) != 0) {
+        if (!postfix_reload(c, error))
+            return FALSE;
+    }
+    else
+        apply_say(c, "Postfix is not running (%s): nothing reloaded", why);
+    return remove_file(c, c->o->tls_config_file ? c->o->tls_config_file
+                       : SEG_APPLY_DEFAULT_TLS_CONFIG, NULL, error);
+}
+
+/* remove_nginx - the include removed when nginx -t passes without it; reload */
+static gboolean remove_nginx(apply_ctx *c, GError **error)
+{
+    const char *inc = c->o->nginx_include ? c->o->nginx_include
+        : SEG_APPLY_DEFAULT_NGINX_INCLUDE;
+    g_autofree char *kept = NULL;
+    g_autofree char *pid_path = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *why = NULL;
+
+    if (!remove_file(c, inc, &kept, error))
+        return FALSE;
+    if (kept == NULL)
+        return TRUE;
+    if (!nginx_run(c, "-t", NULL, NULL, &err)) {
+        if (!seg_atomic_write(inc, kept, strlen(kept), 0644, error))
+            return FALSE;
+        g_set_error(error, SEG_ERROR, SEG_ERROR_APPLY, "nginx still needs %s (put back: "
+                    "remove the server block that includes it first): %s", inc, err->message);
+        return FALSE;
+    }
+    pid_path = nginx_pid_path(c);
+    if (live_pid(pid_path, "", &why) == 0)
+        return TRUE;
+    if (!nginx_run(c, "-s", "reload", NULL, error))
+        return FALSE;
+    apply_say(c, "reloaded nginx");
+    return TRUE;
+}
+
+/* seg_apply_remove - see apply.h */
+gboolean seg_apply_remove(const seg_apply_opts *o, seg_apply_report *rep, GError **error)
+{
+    apply_ctx c = {.o = o, .rep = rep};
+    g_autofree char *lock_path = NULL;
+    gboolean ok;
+    int     lock;
+
+    c.timeout = o->timeout > 0 ? o->timeout : SEG_APPLY_DEFAULT_TIMEOUT;
+    c.pf_dir = postfix_dir(o);
+    c.state_dir = g_build_filename(o->state_dir ? o->state_dir
+                                   : SEG_DEFAULT_STATE_DIR, "apply", NULL);
+    lock_path = g_build_filename(c.state_dir, "lock", NULL);
+    ok = make_state_dir(&c, error)
+        && (lock = seg_lock_acquire_wait(lock_path, APPLY_LOCK_WAIT_MS, error)) >= 0;
+    if (ok) {
+        ok = (o->no_postfix || remove_postfix(&c, error))
+            && (o->no_nginx || remove_nginx(&c, error))
+            && remove_file(&c, o->client_conf ? o->client_conf
+                           : SEG_APPLY_DEFAULT_CLIENT_CONF, NULL, error);
+        seg_lock_release(lock);
+    }
+    if (c.services)
+        g_ptr_array_unref(c.services);
+    if (c.ledger)
+        g_hash_table_unref(c.ledger);
+    if (c.params)
+        g_ptr_array_unref(c.params);
+    g_free(c.pf_dir);
+    g_free(c.state_dir);
     return ok;
 }
 

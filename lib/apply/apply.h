@@ -100,6 +100,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(seg_apply_report, seg_apply_report_free)
 gboolean seg_apply(const seg_settings *s, const seg_apply_opts *o,
                    seg_apply_report *rep, GError **error);
 
+/*
+ * seg_apply_remove - take segtls out of the servers (segtls-apply
+ * --remove, before the package is purged): under the lock, every
+ * master.cf override segtls set gets its value from before segtls back
+ * where segtls's value still holds (the ledger), Postfix is reloaded, and
+ * the files segtls wrote (their first lines say so) are removed:
+ * tls_config_file, the client configuration, the nginx include (only
+ * when nginx -t still passes without it; then nginx is reloaded). main.cf
+ * keeps the logging parameters. FALSE with one error line.
+ */
+gboolean seg_apply_remove(const seg_apply_opts *o, seg_apply_report *rep, GError **error);
+
 /* One master.cf service as segtls sees it (seg_apply_services()). */
 typedef struct seg_pf_service {
     char       *name;           /* "submission/inet" */

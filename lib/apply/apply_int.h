@@ -73,6 +73,7 @@ GHashTable *apply_postconf_values(const char *dir, gboolean master,
 gboolean apply_ledger_load(apply_ctx *c, GError **error);
 gboolean apply_ledger_save(apply_ctx *c, GError **error);
 gboolean apply_params_plan(apply_ctx *c, GError **error);
+gboolean apply_params_unplan(apply_ctx *c, GError **error);
 gboolean apply_params_write(apply_ctx *c, const char *dir, GError **error);
 void apply_params_restore(apply_ctx *c, GString *msg);
 void apply_param_free(apply_param *p);

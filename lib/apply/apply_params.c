@@ -293,6 +293,23 @@ gboolean apply_params_plan(apply_ctx *c, GError **error)
     return TRUE;
 }
 
+/*
+ * apply_params_unplan - for segtls-apply --remove: every master.cf
+ * override of the ledger back to its value from before segtls, where
+ * segtls's value still holds; the ledger is emptied (under the lock)
+ */
+gboolean apply_params_unplan(apply_ctx *c, GError **error)
+{
+    g_autoptr(GHashTable) cur_master = NULL;
+    g_autoptr(GHashTable) none = g_hash_table_new(g_str_hash, g_str_equal);
+
+    c->params = g_ptr_array_new_with_free_func((GDestroyNotify) apply_param_free);
+    if ((cur_master = apply_postconf_values(c->pf_dir, TRUE, c->timeout, error)) == NULL)
+        return FALSE;
+    plan_undo(c, cur_master, none);
+    return TRUE;
+}
+
 /* The postconf flag that sets or removes a change: main.cf, master.cf. */
 static const char *const postconf_flags[2][2] = {
     {"-e", "-X"},

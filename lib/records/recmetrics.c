@@ -101,11 +101,18 @@ static void on_record(void *ctx, seg_record_level level, const char *text, size_
     }
 }
 
+/* The taps live as long as the process; kept here so that they stay
+   reachable after their record writer is closed (LeakSanitizer). */
+static GPtrArray *taps;
+
 /* seg_recmetrics_attach - count the records of r as log */
 void seg_recmetrics_attach(seg_record *r, const char *log)
 {
-    tap    *t = g_new0(tap, 1);         /* lives as long as the process */
+    tap    *t = g_new0(tap, 1);
 
+    if (taps == NULL)
+        taps = g_ptr_array_new();
+    g_ptr_array_add(taps, t);
     describe();
     t->log = g_strdup(log);
     t->written = seg_metrics_labels("log", log, NULL);

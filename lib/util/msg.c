@@ -29,6 +29,9 @@
 static const char *msg_progname = "segtls";
 static int msg_use_syslog;
 static int msg_fd = -1;             /* the fallback file, -1: none */
+static int msg_chosen;              /* msg_detach_open: 1 syslog, 2 file */
+static int msg_chosen_facility;
+static int msg_chosen_fd = -1;
 int msg_verbose;
 
 /* msg_init - remember the program name */
@@ -54,14 +57,14 @@ static int syslog_answers(void)
     return ok;
 }
 
-/* msg_detach_init - syslog, or the file when none answers; where they go */
-const char *msg_detach_init(int facility, const char *fallback)
+/* msg_detach_open - choose syslog or open the file; stay on stderr */
+const char *msg_detach_open(int facility, const char *fallback)
 {
     int     fd;
 
     if (fallback == NULL && syslog_answers()) {
-        openlog(msg_progname, LOG_PID | LOG_NDELAY, facility);
-        msg_use_syslog = 1;
+        msg_chosen = 1;
+        msg_chosen_facility = facility;
         return "syslog";
     }
     if (fallback == NULL) {
@@ -74,10 +77,35 @@ const char *msg_detach_init(int facility, const char *fallback)
                  MSG_SYSLOG_PATH, fallback, strerror(errno));
         return NULL;
     }
-    if (msg_fd >= 0)
-        close(msg_fd);
-    msg_fd = fd;
+    if (msg_chosen_fd >= 0)
+        close(msg_chosen_fd);
+    msg_chosen_fd = fd;
+    msg_chosen = 2;
     return fallback;
+}
+
+/* msg_detach_now - further messages to what msg_detach_open chose */
+void msg_detach_now(void)
+{
+    if (msg_chosen == 1) {
+        openlog(msg_progname, LOG_PID | LOG_NDELAY, msg_chosen_facility);
+        msg_use_syslog = 1;
+    } else if (msg_chosen == 2) {
+        if (msg_fd >= 0)
+            close(msg_fd);
+        msg_fd = msg_chosen_fd;
+        msg_chosen_fd = -1;
+    }
+    msg_chosen = 0;
+}
+
+/* msg_detach_init - syslog, or the file when none answers; where they go */
+const char *msg_detach_init(int facility, const char *fallback)
+{
+    const char *where = msg_detach_open(facility, fallback);
+
+    msg_detach_now();
+    return where;
 }
 
 /* msg_set_verbose - set the debug level */

@@ -21,6 +21,15 @@ void msg_init(const char *progname);
  * neither can be used (said on stderr). Call it while stderr still works.
  */
 const char *msg_detach_init(int facility, const char *fallback);
+/*
+ * msg_detach_open - the first half of msg_detach_init(), for a daemon
+ * that drops privileges before it detaches: choose syslog or open the
+ * file now, while the rights to it are there (the file may be root's,
+ * made by another daemon); messages stay on stderr until
+ * msg_detach_now() switches to what was chosen.
+ */
+const char *msg_detach_open(int facility, const char *fallback);
+void msg_detach_now(void);
 void msg_set_verbose(int level);
 extern int msg_verbose;
 
