@@ -4,7 +4,8 @@
  * Each line of the input is one request, checked and parsed as
  * segtls-policyd's control.c does (no NUL, UTF-8, json-glib, an object)
  * and run through policyd_dispatch() against a store that is new for
- * every input: a committed file and a state directory under a private
+ * every input: a committed file, a state directory and the path of an
+ * apply configuration that is never made (so commit only stores), under a private
  * temporary directory (on /dev/shm when there is one, where fsync is
  * cheap). So a sequence of set, commit, rollback_restore, ... requests
  * is reproducible from the input alone.
@@ -45,6 +46,7 @@ void __real_seg_settings_analyse(const seg_settings *s, seg_cert_reader reader,
 static char *top_dir;           /* private temporary directory */
 static char *config_path;       /* TOP/segtls.conf */
 static char *state_dir;         /* TOP/state */
+static char *apply_config;      /* TOP/apply.conf, never made: commit only stores */
 static const char *const cert_dirs[] = {POLICYD_CERT_DIRS, NULL};
 
 /* __wrap_seg_apply - the apply step of a commit does nothing here */
@@ -109,6 +111,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     config_path = g_build_filename(top_dir, "segtls.conf", NULL);
     state_dir = g_build_filename(top_dir, "state", NULL);
+    apply_config = g_build_filename(top_dir, "apply.conf", NULL);
     atexit(at_end);
     return 0;
 }
@@ -166,6 +169,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     clean();
     pd.config_path = config_path;
     pd.state_dir = state_dir;
+    pd.apply_config = apply_config;
     pd.cert_dirs = (char **) cert_dirs;
     pd.store = seg_store_open(config_path, state_dir, &err);
     if (pd.store == NULL) {
