@@ -7,7 +7,8 @@
 # BENCH_RUNS=N repeats each measurement N times (median; default 3).
 BENCH_PKGS  := pflogsumm time linux-perf
 BENCH_DIR   := $(BUILD)/t/bench
-BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time
+BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time \
+               $(BENCH_DIR)/bench-nullmilter
 # t/standalone-load.t drives the standalone with the load tool: built by `make`.
 EXTRA_TARGETS += $(BENCH_DIR)/segtls-tlsload
 
@@ -19,6 +20,10 @@ $(BENCH_DIR)/segtls-tlsload: $(BENCH_DIR)/tlsload.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BENCH_DIR)/bench-time: $(BENCH_DIR)/cputime.o
 	$(CC) $(LDFLAGS) -o $@ $^
+# the null filter speaks segtls-milter's protocol from the same file
+$(BENCH_DIR)/nullmilter.o: INCS += -Imilter
+$(BENCH_DIR)/bench-nullmilter: $(BENCH_DIR)/nullmilter.o $(BUILD)/milter/steps.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
 
 bench-tools: $(BENCH_TOOLS)
 
