@@ -9,7 +9,8 @@
 # so the milter holds one libmilter session per connection. The baseline
 # is the same process idle before the first round; each of BENCH_RUNS
 # rounds reuses the process (growth between rounds would show there).
-# Goal (issue 7): <= 20 MB each.
+# Goal (issue 7): <= 20 MB each. BENCH_MEMORY_ONLY=standalone|milter runs
+# one of them; BENCH_MEMORY_SMAPS=DIR keeps /proc/PID/smaps idle and held.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/postfix.sh"
 source "$(dirname "$0")/lib.sh"
@@ -23,8 +24,14 @@ certs_make "$T/certs" || { echo "SKIP memory: cannot create certificates"; exit 
 ulimit -n $((CONNS * 2 + 1024)) 2>/dev/null || ulimit -n 4096
 
 # rss_split PID - VmRSS = RssAnon (the heap: what connections cost) +
-# RssFile (pages of the binary and libraries mapped so far) + RssShmem
-rss_split() { awk '/^Rss(Anon|File):/ { printf "%s%s %s kB", s, $1, $2; s = ", " }' "/proc/$1/status"; }
+# RssFile (pages of the binary and libraries mapped so far) + RssShmem;
+# and Pss (library pages shared with other processes counted in part)
+rss_split() { awk '/^Rss(Anon|File):/ { printf "%s%s %s kB", s, $1, $2; s = ", " }' "/proc/$1/status"
+              awk '/^Pss:/ { printf ", Pss %s kB", $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# file_top PID - the mapped files that hold the most resident pages of their own
+file_top() { awk '/^[0-9a-f]+-[0-9a-f]+ / { f = $6 } /^Rss:/ { r[f] += $2 } /^Anonymous:/ { a[f] += $2 }
+    END { for (f in r) if (f ~ /^\//) printf "%d %s\n", r[f] - a[f], f }' "/proc/$1/smaps" |
+    sort -rn | head -6 | awk '{ n = split($2, p, "/"); printf "%s%s %d kB", s, p[n], $1; s = ", " }'; }
 
 # held_rss NAME PORT PID - one round: hold CONNS connections, print the RSS in kB
 held_rss() {
@@ -40,6 +47,7 @@ held_rss() {
     done
     rss=$(rss_kb "$3")
     split=$(rss_split "$3")
+    [ -z "${BENCH_MEMORY_SMAPS:-}" ] || cat "/proc/$3/smaps" >"$BENCH_MEMORY_SMAPS/smaps.$1.held"
     thr=$(awk '/^Threads:/ { print $2 }' "/proc/$3/status")
     wait $lp
     note "  $1: $(head -1 "$out"), $(tail -1 "$out"), VmRSS ${rss} kB ($split), $thr threads, $fds fds"
@@ -52,19 +60,23 @@ measure() {
     local idle isplit f=$T/rss.$1
     idle=$(rss_kb "$3")
     isplit=$(rss_split "$3")
+    [ -z "${BENCH_MEMORY_SMAPS:-}" ] || cat "/proc/$3/smaps" >"$BENCH_MEMORY_SMAPS/smaps.$1.idle"
     : >"$f"
     for ((r = 0; r < BENCH_RUNS; r++)); do
         held_rss "$1" "$2" "$3" >>"$f"
         sleep 0.5
     done
     note "$1: idle ${idle} kB ($isplit), after the rounds $(rss_kb "$3") kB"
+    note "$1: resident library pages: $(file_top "$3")"
     grep -v skip "$f" >"$f.ok"
     figure "${1}_rss_${CONNS}_conns" "$(median <"$f.ok" | awk '{ print $1 / 1024 }')" MB \
         "$(awk -v k="$idle" 'BEGIN { print k / 1024 }')" MB value '<=' 20
 }
 
 # --- segtls-standalone --------------------------------------------------
-if [ -x "$SA" ]; then
+if [ "${BENCH_MEMORY_ONLY:-standalone}" != standalone ]; then
+    :
+elif [ -x "$SA" ]; then
     SPORT=$(free_port)
     printf '[inbound]\nmethods=1.2-1.3\nciphers=HIGH:!aNULL\ntls=preferred\n' >"$T/sa.conf"
     mkdir -p "$T/sa"
@@ -84,7 +96,9 @@ else
 fi
 
 # --- segtls-milter behind Postfix ---------------------------------------
-if [ ! -x "$M" ]; then
+if [ "${BENCH_MEMORY_ONLY:-milter}" != milter ]; then
+    :
+elif [ ! -x "$M" ]; then
     echo "SKIP milter_rss: segtls-milter not built ($M)"
 elif ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
     echo "SKIP milter_rss: needs root and postfix"
