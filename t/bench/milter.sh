@@ -139,7 +139,7 @@ run() {
     # STRACE_OUT=FILE: the milter's system calls, counted (a run of its own:
     # strace slows the milter down)
     if [ -n "${STRACE_OUT:-}" ] && [ -n "$MPID" ]; then
-        strace ${STRACE_ARGS:--c} -f -q -p "$MPID" -o "$STRACE_OUT" & strace_pid=$!
+        strace -c -f -q -p "$MPID" -o "$STRACE_OUT" & strace_pid=$!
         sleep 1
     fi
     t0=$(date +%s.%N)
