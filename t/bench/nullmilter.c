@@ -121,6 +121,7 @@ static int usage(void)
     return 2;
 }
 
+/* main - the filter of the options, until SIGTERM */
 int main(int argc, char **argv)
 {
     struct smfiDesc null_desc = {
