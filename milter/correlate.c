@@ -62,8 +62,10 @@ typedef struct conn_ent {
 typedef struct msg_ent {
     guint64     mid;
     guint64     icid;
-    GPtrArray  *rcpts;          /* addresses without <> */
     time_t      created;
+    char        qid[MT_QID_MAX + 1];    /* its key in mt.msgs */
+    guint       nrcpt;
+    char        rcpts[];        /* nrcpt addresses without <>, each with its NUL */
 } msg_ent;
 
 static struct {
@@ -103,13 +105,19 @@ static void peer_key(char *buf, size_t size, const char *addr, const char *port)
     snprintf(buf, size, "%s]%s", addr, port);
 }
 
-/* msg_ent_free - hash table value destructor */
-static void msg_ent_free(gpointer v)
+/* msg_ent_new - a queue id's entry (one allocation: the rcpts follow it) */
+static msg_ent *msg_ent_new(const char *qid, guint64 mid, guint64 icid, time_t created,
+                            const char *rcpts, size_t len, guint nrcpt)
 {
-    msg_ent *m = v;
+    msg_ent *m = g_malloc(sizeof(*m) + len);
 
-    g_ptr_array_unref(m->rcpts);
-    g_free(m);
+    m->mid = mid;
+    m->icid = icid;
+    m->created = created;
+    g_strlcpy(m->qid, qid, sizeof(m->qid));
+    m->nrcpt = nrcpt;
+    memcpy(m->rcpts, rcpts, len);
+    return m;
 }
 
 /* msgs_load - the queue id table a previous run saved (lines "QID\tMID\tICID\tRCPT...") */
@@ -124,22 +132,19 @@ static void msgs_load(void)
     lines = g_strsplit(data, "\n", -1);
     for (guint i = 0; lines[i]; i++) {
         g_auto(GStrv) f = g_strsplit(lines[i], "\t", -1);
+        g_autoptr(GString) rcpts = g_string_new(NULL);
         guint64 mid, icid;
+        guint   n = 0;
         msg_ent *m;
 
-        if (g_strv_length(f) < 3 || !*f[0] || strlen(f[0]) >= 32
-            || strspn(f[0], "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != strlen(f[0])
+        if (g_strv_length(f) < 3 || !mt_qid_ok(f[0])
             || !g_ascii_string_to_unsigned(f[1], 10, 1, G_MAXUINT64, &mid, NULL)
             || !g_ascii_string_to_unsigned(f[2], 10, 0, G_MAXUINT64, &icid, NULL))
             continue;
-        m = g_new0(msg_ent, 1);
-        m->mid = mid;
-        m->icid = icid;
-        m->created = now;
-        m->rcpts = g_ptr_array_new_with_free_func(g_free);
-        for (guint j = 3; f[j]; j++)
-            g_ptr_array_add(m->rcpts, g_strdup(f[j]));
-        g_hash_table_replace(mt.msgs, g_strdup(f[0]), m);
+        for (guint j = 3; f[j]; j++, n++)
+            g_string_append_len(rcpts, f[j], (gssize) strlen(f[j]) + 1);
+        m = msg_ent_new(f[0], mid, icid, now, rcpts->str, rcpts->len, n);
+        g_hash_table_replace(mt.msgs, m->qid, m);
     }
 }
 
@@ -149,7 +154,7 @@ void mt_save(void)
     g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
     GHashTableIter it;
-    gpointer k, v;
+    gpointer v;
 
     g_mutex_lock(&mt.lock);
     if (mt.msgs_path == NULL || !mt.msgs_dirty) {
@@ -157,13 +162,14 @@ void mt_save(void)
         return;
     }
     g_hash_table_iter_init(&it, mt.msgs);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
         msg_ent *m = v;
+        const char *r = m->rcpts;
 
         g_string_append_printf(text, "%s\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT,
-                               (char *) k, m->mid, m->icid);
-        for (guint i = 0; i < m->rcpts->len; i++)
-            g_string_append_printf(text, "\t%s", (char *) m->rcpts->pdata[i]);
+                               m->qid, m->mid, m->icid);
+        for (guint i = 0; i < m->nrcpt; i++, r += strlen(r) + 1)
+            g_string_append_printf(text, "\t%s", r);
         g_string_append_c(text, '\n');
     }
     mt.msgs_dirty = FALSE;
@@ -194,7 +200,7 @@ gboolean mt_init(const char *state_dir, const char *record_path, guint64 id_bloc
     mt.by_icid = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     mt.by_peer = g_hash_table_new(g_str_hash, g_str_equal);
     mt.by_pid = g_hash_table_new(g_direct_hash, g_direct_equal);
-    mt.msgs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, msg_ent_free);
+    mt.msgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);   /* key: m->qid */
     if (state_dir) {
         mt.msgs_path = g_build_filename(state_dir, MT_MSGS_FILE, NULL);
         msgs_load();
@@ -369,16 +375,35 @@ static guint64 take_id(seg_id_kind kind)
 }
 
 /*
+ * new_id_locked - a new ID of kind and the record that introduces it,
+ * "PREFIX<id>REST" (rn bytes of rest), with mt.lock held; 0 when no ID
+ * can be reserved (nothing written); *low: reserve the next block
+ */
+static guint64 new_id_locked(seg_id_kind kind, time_t when, const char *prefix,
+                             const char *rest, size_t rn, gboolean *low)
+{
+    char buf[SEG_RECORD_LINE_MAX];
+    guint64 id;
+    int n;
+
+    if ((id = take_id(kind)) != 0) {
+        n = snprintf(buf, sizeof(buf), "%s%" G_GUINT64_FORMAT "%.*s", prefix, id, (int) rn, rest);
+        write_locked(when, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
+        *low = seg_ids_low(mt.ids, kind);
+    }
+    return id;
+}
+
+/*
  * mt_new_id_record - a new ICID/DCID/MID and the record that introduces
- * it, "PREFIX<id>REST" (REST from fmt), written in ID order; 0 when no
- * ID can be reserved (nothing written)
+ * it, "PREFIX<id>REST" (REST from fmt), written in ID order; 0 when no ID
+ * can be reserved (nothing written)
  */
 guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
                          const char *fmt, ...)
 {
-    char rest[SEG_RECORD_LINE_MAX], buf[SEG_RECORD_LINE_MAX];
+    char rest[SEG_RECORD_LINE_MAX];
     size_t rn;
-    int n;
     va_list ap;
     guint64 id;
     gboolean low = FALSE;
@@ -387,15 +412,36 @@ guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
     rn = format(rest, sizeof(rest), fmt, ap);
     va_end(ap);
     g_mutex_lock(&mt.lock);
-    if ((id = take_id(kind)) != 0) {
-        n = snprintf(buf, sizeof(buf), "%s%" G_GUINT64_FORMAT "%.*s", prefix, id, (int) rn, rest);
-        write_locked(when, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
-        low = seg_ids_low(mt.ids, kind);
-    }
+    id = new_id_locked(kind, when, prefix, rest, rn, &low);
     g_mutex_unlock(&mt.lock);
     if (low)
         refill_kick();
     return id;
+}
+
+/*
+ * mt_msg_start - a new MID of connection icid: "Start MID m ICID n" and
+ * "MID m ICID n From: <from>" (from cleaned), in one hold of the lock;
+ * 0 when no MID can be reserved (nothing written)
+ */
+guint64 mt_msg_start(guint64 icid, const char *from)
+{
+    char rest[64], buf[SEG_RECORD_LINE_MAX];
+    size_t rn = (size_t) snprintf(rest, sizeof(rest), " ICID %" G_GUINT64_FORMAT, icid);
+    guint64 mid;
+    gboolean low = FALSE;
+    int n;
+
+    g_mutex_lock(&mt.lock);
+    if ((mid = new_id_locked(SEG_ID_MID, 0, "Start MID ", rest, rn, &low)) != 0) {
+        n = snprintf(buf, sizeof(buf), "MID %" G_GUINT64_FORMAT " ICID %" G_GUINT64_FORMAT
+                     " From: <%s>", mid, icid, from);
+        write_locked(0, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
+    }
+    g_mutex_unlock(&mt.lock);
+    if (low)
+        refill_kick();
+    return mid;
 }
 
 /* mt_record_text - one record (when 0: now); failures are only counted */
@@ -441,27 +487,42 @@ static void conn_forget(conn_ent *e)
     g_hash_table_remove(mt.by_icid, &e->icid);
 }
 
-/* mt_conn_open - remember a new inbound connection */
-void mt_conn_open(guint64 icid, long pid, const char *addr, const char *port)
+/*
+ * mt_conn_new - a new inbound connection: its ICID and "New SMTP ICID
+ * n<REST>" (REST from fmt), and the connection remembered by smtpd pid
+ * and client address:port for the follower, in one hold of the lock;
+ * 0 when no ICID can be reserved (nothing written)
+ */
+guint64 mt_conn_new(long pid, const char *addr, const char *port, const char *fmt, ...)
 {
+    char rest[SEG_RECORD_LINE_MAX];
     conn_ent *e = g_new0(conn_ent, 1), *old;
+    size_t rn;
+    va_list ap;
+    guint64 icid = 0;
+    gboolean low = FALSE;
 
-    e->icid = icid;
+    va_start(ap, fmt);
+    rn = format(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
     e->pid = pid;
     peer_key(e->peer, sizeof(e->peer), addr, port);
     g_mutex_lock(&mt.lock);
-    if (mt.by_icid == NULL) {
-        g_mutex_unlock(&mt.lock);
-        g_free(e);
-        return;
+    if (mt.by_icid && (icid = new_id_locked(SEG_ID_ICID, 0, "New SMTP ICID ", rest, rn, &low)) != 0) {
+        e->icid = icid;
+        if ((old = g_hash_table_lookup(mt.by_icid, &icid)) != NULL)
+            conn_forget(old);
+        g_hash_table_insert(mt.by_icid, &e->icid, e);
+        g_hash_table_insert(mt.by_peer, e->peer, e);
+        if (pid)
+            g_hash_table_insert(mt.by_pid, GSIZE_TO_POINTER(pid), e);
+        e = NULL;
     }
-    if ((old = g_hash_table_lookup(mt.by_icid, &icid)) != NULL)
-        conn_forget(old);
-    g_hash_table_insert(mt.by_icid, &e->icid, e);
-    g_hash_table_insert(mt.by_peer, e->peer, e);
-    if (pid)
-        g_hash_table_insert(mt.by_pid, GSIZE_TO_POINTER(pid), e);
     g_mutex_unlock(&mt.lock);
+    g_free(e);
+    if (low)
+        refill_kick();
+    return icid;
 }
 
 /* write_close - "ICID n close" (mt.lock held) */
@@ -596,26 +657,28 @@ guint64 mt_conn_icid(long pid, const char *addr, const char *port)
     return icid;
 }
 
-/* mt_msg_bind - queue id -> MID, ICID and recipients (replaces) */
-void mt_msg_bind(const char *qid, guint64 mid, guint64 icid, GPtrArray *rcpts)
+/*
+ * mt_msg_done - "Message finished MID m done", after binding the queue
+ * id (NULL: none) to MID, ICID and the recipients for the follower's
+ * delivery records (rcpts: nrcpt addresses, each with its NUL, len
+ * bytes; a binding replaces the queue id's last), in one hold of the lock
+ */
+void mt_msg_done(const char *qid, guint64 mid, guint64 icid, const char *rcpts, size_t len,
+                 guint nrcpt)
 {
-    msg_ent *m = g_new0(msg_ent, 1);
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "Message finished MID %" G_GUINT64_FORMAT " done", mid);
+    msg_ent *m = qid ? msg_ent_new(qid, mid, icid, time(NULL), rcpts, len, nrcpt) : NULL;
 
-    m->mid = mid;
-    m->icid = icid;
-    m->created = time(NULL);
-    m->rcpts = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; rcpts && i < rcpts->len; i++)
-        g_ptr_array_add(m->rcpts, g_strdup(rcpts->pdata[i]));
     g_mutex_lock(&mt.lock);
-    if (mt.msgs == NULL) {
-        g_mutex_unlock(&mt.lock);
-        msg_ent_free(m);
-        return;
+    if (m && mt.msgs) {
+        g_hash_table_replace(mt.msgs, m->qid, m);
+        mt.msgs_dirty = TRUE;
+        m = NULL;
     }
-    g_hash_table_replace(mt.msgs, g_strdup(qid), m);
-    mt.msgs_dirty = TRUE;
+    write_locked(0, buf, (size_t) n);
     g_mutex_unlock(&mt.lock);
+    g_free(m);
 }
 
 /* mt_msg_lookup - the MID and ICID of a queue id */
@@ -639,10 +702,13 @@ int mt_msg_rid(const char *qid, const char *rcpt)
     int rid = -1;
 
     g_mutex_lock(&mt.lock);
-    if (mt.msgs && (m = g_hash_table_lookup(mt.msgs, qid)) != NULL)
-        for (guint i = 0; i < m->rcpts->len && rid < 0; i++)
-            if (g_ascii_strcasecmp(m->rcpts->pdata[i], rcpt) == 0)
+    if (mt.msgs && (m = g_hash_table_lookup(mt.msgs, qid)) != NULL) {
+        const char *r = m->rcpts;
+
+        for (guint i = 0; i < m->nrcpt && rid < 0; i++, r += strlen(r) + 1)
+            if (g_ascii_strcasecmp(r, rcpt) == 0)
                 rid = (int) i;
+    }
     g_mutex_unlock(&mt.lock);
     return rid;
 }

@@ -1,21 +1,26 @@
 /*
  * filter - the libmilter callbacks: inbound records as they happen.
  *
- * One smtpd connection is one libmilter context with a private conn:
+ * One smtpd connection is one libmilter context with a private conn
+ * (taken from a pool of idle ones: nothing here allocates per callback
+ * but the queue id's table entry, once per message):
  *
  *   connect   New SMTP ICID n interface IF (ADDR) address A reverse dns
  *             host PTR verified yes|no; remembers smtpd pid and client
  *             address:port for the log follower (correlate.c)
- *   helo      ICID n TLS success protocol P cipher C  (the HELO after
- *             STARTTLS carries {tls_version} {cipher}; also looked for at
- *             MAIL; a client that sends neither after STARTTLS gets the
- *             record from the log follower: whoever is first writes it)
- *   envfrom   Start MID m ICID n, MID m ICID n From: <a>
- *   envrcpt   MID m ICID n RID r To: <a>; the queue id (macro i) binds
- *             the MID for the follower's delivery records
- *   eom       Message finished MID m done
+ *   envfrom   ICID n TLS success protocol P cipher C, once per
+ *             connection ({tls_version} {cipher} at MAIL: the values of
+ *             the HELO after STARTTLS; a client that sends no MAIL after
+ *             STARTTLS gets the record from the log follower: whoever is
+ *             first writes it); Start MID m ICID n, MID m ICID n From: <a>
+ *   envrcpt   MID m ICID n RID r To: <a>
+ *   eom       Message finished MID m done; the queue id (macro i) binds
+ *             the MID and RIDs for the follower's delivery records,
+ *             which come after end-of-message
  *   close     ICID n close (held until the log follower read the
  *             connection's end: correlate.c)
+ *
+ * steps.c says which stages and macros Postfix sends (and why).
  *
  * Every callback accepts: trouble here (no ID, a record not written,
  * odd macros) never rejects or delays mail. Macro values are untrusted:
@@ -35,35 +40,31 @@
 #include "ifaddr.h"
 #include "msg.h"
 #include "milter.h"
+#include "steps.h"
 
 #define ID "%" G_GUINT64_FORMAT
 #define VAL_MAX         256     /* a macro value in a record */
-/* the stages whose callbacks answer SMFIS_NOREPLY */
-#define NOREPLY_NEEDED  (SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT)
+#define POOL_MAX        256     /* idle conns kept for reuse */
 
-static gboolean data_reply;     /* reply at DATA (a TCP socket, see on_negotiate) */
+static gboolean data_reply;     /* a TCP socket: DATA gets a reply (steps.c) */
 
 typedef struct conn {
     guint64     icid;           /* 0: no ICID, no records */
     gboolean    tls_done;
+    gboolean    noreply;        /* SMFIP_NR_* negotiated (steps.c) */
     guint64     mid;            /* message in progress, 0: none */
-    char       *qid;            /* its queue id once known */
-    GPtrArray  *rcpts;          /* its recipients (no <>) */
-    gboolean    noreply;        /* SMFIP_NR_* negotiated (NOREPLY_NEEDED) */
+    guint       nrcpt;          /* its recipients so far */
+    GString    *rcpts;          /* their addresses (no <>), each with its NUL */
+    struct conn *next;          /* in the pool */
 } conn;
 
-/* macros each stage asks Postfix for (milter_*_macros in main.cf too) */
-static const struct {
-    int         stage;
-    const char *list;
-} symlists[] = {
-    {SMFIM_CONNECT, "j _ v {daemon_name} {daemon_addr} {if_name} {if_addr} {client_addr} "
-     "{client_port} {client_name} {client_ptr} {client_resolve}"},
-    {SMFIM_HELO, "{tls_version} {cipher} {cipher_bits}"},
-    {SMFIM_ENVFROM, "i {tls_version} {cipher}"},
-    {SMFIM_ENVRCPT, "i"},
-    {SMFIM_EOM, "i"},
-};
+/* idle conns: a connection's state (and its recipient buffer, grown to
+ * what messages need) is reused, not allocated per connection */
+static struct {
+    GMutex      lock;
+    conn       *free;
+    guint       len;
+} pool;
 
 /* macro - a macro value, NULL when missing or empty */
 static const char *macro(SMFICTX *ctx, const char *name)
@@ -99,20 +100,8 @@ static void peer_of(SMFICTX *ctx, const struct sockaddr *sa, char *addr, size_t 
 static void msg_reset(conn *c)
 {
     c->mid = 0;
-    g_clear_pointer(&c->qid, g_free);
-    g_ptr_array_set_size(c->rcpts, 0);
-}
-
-/* bind_qid - tell the follower which MID the queue id has */
-static void bind_qid(SMFICTX *ctx, conn *c)
-{
-    const char *qid = macro(ctx, "i");
-
-    if (c->mid == 0 || !mt_qid_ok(qid))
-        return;                         /* not a queue id */
-    g_free(c->qid);
-    c->qid = g_strdup(qid);
-    mt_msg_bind(c->qid, c->mid, c->icid, c->rcpts);
+    c->nrcpt = 0;
+    g_string_truncate(c->rcpts, 0);
 }
 
 /* tls_check - "ICID n TLS success ..." once per connection */
@@ -130,17 +119,46 @@ static void tls_check(SMFICTX *ctx, conn *c)
                        seg_record_field(macro(ctx, "{cipher}"), b2, sizeof(b2), TRUE));
 }
 
-/* conn_get - the connection state of ctx, made on first use */
+/* conn_get - the connection state of ctx, from the pool on first use */
 static conn *conn_get(SMFICTX *ctx)
 {
     conn *c = smfi_getpriv(ctx);
 
+    if (c != NULL)
+        return c;
+    g_mutex_lock(&pool.lock);
+    if ((c = pool.free) != NULL) {
+        pool.free = c->next;
+        pool.len--;
+    }
+    g_mutex_unlock(&pool.lock);
     if (c == NULL) {
         c = g_new0(conn, 1);
-        c->rcpts = g_ptr_array_new_with_free_func(g_free);
-        smfi_setpriv(ctx, c);
+        c->rcpts = g_string_new(NULL);
     }
+    c->icid = c->mid = 0;
+    c->tls_done = c->noreply = FALSE;
+    msg_reset(c);
+    smfi_setpriv(ctx, c);
     return c;
+}
+
+/* conn_put - back to the pool (or freed when the pool is full) */
+static void conn_put(SMFICTX *ctx, conn *c)
+{
+    smfi_setpriv(ctx, NULL);
+    g_mutex_lock(&pool.lock);
+    if (pool.len < POOL_MAX) {
+        c->next = pool.free;
+        pool.free = c;
+        pool.len++;
+        c = NULL;
+    }
+    g_mutex_unlock(&pool.lock);
+    if (c) {
+        g_string_free(c->rcpts, TRUE);
+        g_free(c);
+    }
 }
 
 /* go - on to the next stage: no reply when the MTA expects none */
@@ -149,50 +167,14 @@ static sfsistat go(const conn *c)
     return c && c->noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/*
- * on_negotiate - ask only for what makes records; no actions, few replies
- *
- * The stages without a callback are not sent at all (SMFIP_NO*). HELO,
- * MAIL and RCPT only ever continue, so they are sent without waiting for
- * a reply (SMFIP_NR_*, milter protocol 6): Postfix keeps them in its
- * output buffer and sends them in one write at DATA, when smtpd hands the
- * milter socket to cleanup (which sends end-of-message). That is early
- * enough: the queue id they bind is first needed by the log follower for
- * the delivery, after end-of-message. Connect does wait for its reply:
- * the follower must know the connection (smtpd pid, client address:port)
- * before smtpd logs its TLS handshake and its first queue id; libmilter
- * reads the CONNECT that follows the OPTNEG reply in the same thread
- * wakeup, so a reply-less connect would save no wakeup here.
- *
- * On a TCP socket DATA gets a reply too (data_reply): Postfix does not
- * turn off Nagle on its milter socket, and our kernel delays its ACK of
- * a write that gets no reply; cleanup's end-of-message, a small write
- * behind that unacknowledged one, then waited for the delayed ACK (about
- * 40 ms per message; under load a third of the CPU sat idle). The DATA
- * reply carries the ACK and costs no extra wakeup: HELO to DATA still
- * arrive in one write. A unix socket has no Nagle and no ACKs: there
- * smtpd does not wait at DATA.
- *
- * libmilter offers the NR flags even to an MTA without them and then
- * sends the CONTINUE itself.
- */
+/* on_negotiate - the protocol of steps.c */
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    const unsigned long skip = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN
-        | (data_reply ? 0 : SMFIP_NODATA);
-    const unsigned long noreply = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT
-        | (data_reply ? 0 : SMFIP_NR_DATA) | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH
-        | SMFIP_NR_BODY;
     conn *c = conn_get(ctx);
 
-    c->noreply = (f1 & NOREPLY_NEEDED) == NOREPLY_NEEDED;
-    *pf0 = 0;
-    *pf1 = f1 & (skip | (c->noreply ? noreply : 0));
-    *pf2 = *pf3 = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(symlists); i++)
-        smfi_setsymlist(ctx, symlists[i].stage, (char *) symlists[i].list);
+    c->noreply = mt_steps_negotiate(ctx, data_reply, f1, pf0, pf1, pf2, pf3);
     return SMFIS_CONTINUE;
 }
 
@@ -254,10 +236,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     msg_reset(c);
     c->tls_done = FALSE;
     peer_of(ctx, (const struct sockaddr *) sa, addr, sizeof(addr), port, sizeof(port));
-    if ((ifaddr = macro(ctx, "{if_addr}")) == NULL)
-        ifaddr = macro(ctx, "{daemon_addr}");
-    if ((ifname = macro(ctx, "{if_name}")) == NULL)     /* Sendmail's; not Postfix's */
-        ifname = interface_of(ifaddr, ifbuf, sizeof(ifbuf));
+    ifaddr = macro(ctx, "{daemon_addr}");
+    ifname = interface_of(ifaddr, ifbuf, sizeof(ifbuf));
     name = macro(ctx, "{client_name}");
     if ((ptr = macro(ctx, "{client_ptr}")) == NULL && hostname && hostname[0] != '[')
         ptr = hostname;
@@ -269,41 +249,27 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         verified = name != NULL;
     if (ptr == NULL && verified)
         ptr = name;
-    c->icid = mt_new_id_record(SEG_ID_ICID, 0, "New SMTP ICID ",
-                               " interface %s (%s) address %s reverse dns host %s verified %s",
-                               seg_record_field(ifname, b1, sizeof(b1), TRUE),
-                               seg_record_field(ifaddr, b2, sizeof(b2), TRUE), addr,
-                               seg_record_field(ptr, b3, sizeof(b3), TRUE), verified ? "yes" : "no");
-    if (c->icid)
-        mt_conn_open(c->icid, mt_smtpd_pid_of(macro(ctx, "v")), addr, port);
+    c->icid = mt_conn_new(mt_smtpd_pid_of(macro(ctx, "v")), addr, port,
+                          " interface %s (%s) address %s reverse dns host %s verified %s",
+                          seg_record_field(ifname, b1, sizeof(b1), TRUE),
+                          seg_record_field(ifaddr, b2, sizeof(b2), TRUE),
+                          addr, seg_record_field(ptr, b3, sizeof(b3), TRUE),
+                          verified ? "yes" : "no");
     return SMFIS_CONTINUE;
 }
 
-/* on_helo - TLS success after STARTTLS */
-static sfsistat on_helo(SMFICTX *ctx, char *helo)
-{
-    conn *c = smfi_getpriv(ctx);
-
-    if (c)
-        tls_check(ctx, c);
-    return go(c);
-}
-
-/* on_envfrom - Start MID, From */
+/* on_envfrom - TLS success (once), Start MID, From */
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 {
     conn *c = smfi_getpriv(ctx);
-    g_autofree char *from = NULL;
+    char from[MT_ADDR_MAX];
 
     if (c == NULL || c->icid == 0)
         return go(c);
     tls_check(ctx, c);
     msg_reset(c);
-    if ((c->mid = mt_new_id_record(SEG_ID_MID, 0, "Start MID ", " ICID " ID, c->icid)) == 0)
-        return go(c);
-    from = mt_envelope(argv ? argv[0] : NULL);
-    mt_record("MID " ID " ICID " ID " From: <%s>", c->mid, c->icid, from);
-    bind_qid(ctx, c);
+    mt_envelope(argv ? argv[0] : NULL, from, sizeof(from));
+    c->mid = mt_msg_start(c->icid, from);
     return go(c);
 }
 
@@ -311,33 +277,35 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
     conn *c = smfi_getpriv(ctx);
-    char *to;
+    char to[MT_ADDR_MAX];
+    size_t n;
 
     if (c == NULL || c->mid == 0)
         return go(c);
-    to = mt_envelope(argv ? argv[0] : NULL);
-    mt_record("MID " ID " ICID " ID " RID %u To: <%s>", c->mid, c->icid, c->rcpts->len, to);
-    g_ptr_array_add(c->rcpts, to);
-    bind_qid(ctx, c);
+    n = mt_envelope(argv ? argv[0] : NULL, to, sizeof(to));
+    mt_record("MID " ID " ICID " ID " RID %u To: <%s>", c->mid, c->icid, c->nrcpt, to);
+    g_string_append_len(c->rcpts, to, (gssize) n + 1);
+    c->nrcpt++;
     return go(c);
 }
 
-/* on_data - DATA on a TCP socket: the reply carries the ACK (see on_negotiate) */
+/* on_data - DATA on a TCP socket: the reply carries the ACK (steps.c) */
 static sfsistat on_data(SMFICTX *ctx)
 {
     (void) ctx;
     return SMFIS_CONTINUE;
 }
 
-/* on_eom - Message finished */
+/* on_eom - Message finished; the queue id (macro i) binds the MID for the follower */
 static sfsistat on_eom(SMFICTX *ctx)
 {
     conn *c = smfi_getpriv(ctx);
+    const char *qid = macro(ctx, "i");
 
     if (c == NULL || c->mid == 0)
         return SMFIS_ACCEPT;
-    bind_qid(ctx, c);
-    mt_record("Message finished MID " ID " done", c->mid);
+    mt_msg_done(mt_qid_ok(qid) ? qid : NULL, c->mid, c->icid, c->rcpts->str, c->rcpts->len,
+                c->nrcpt);
     msg_reset(c);
     return SMFIS_ACCEPT;
 }
@@ -361,10 +329,7 @@ static sfsistat on_close(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     if (c->icid)
         mt_conn_close(c->icid);         /* writes "ICID n close", maybe later */
-    msg_reset(c);
-    g_ptr_array_unref(c->rcpts);
-    g_free(c);
-    smfi_setpriv(ctx, NULL);
+    conn_put(ctx, c);
     return SMFIS_CONTINUE;
 }
 
@@ -373,7 +338,6 @@ static struct smfiDesc desc = {
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = 0,
     .xxfi_connect = on_connect,
-    .xxfi_helo = on_helo,
     .xxfi_envfrom = on_envfrom,
     .xxfi_envrcpt = on_envrcpt,
     .xxfi_data = on_data,

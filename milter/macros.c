@@ -8,7 +8,8 @@
  * cleaned by the record writer's seg_record_field() (control characters
  * and, in one-word fields, blanks become '?'; long values are cut).
  *
- *   mt_envelope      "<a>" or "a" as the cleaned address without <>
+ *   mt_envelope      "<a>" or "a" as the cleaned address without <>,
+ *                    in a caller's buffer (MT_ADDR_MAX: no allocation)
  *   mt_smtpd_pid_of  the pid in macro v ("Postfix 3.7.11 smtpd-pid=1234")
  *   mt_qid_ok        macro i looks like a queue id
  */
@@ -16,28 +17,30 @@
 #include <string.h>
 
 #include "milter.h"
+#include "recfmt.h"
 
-#define ADDR_MAX        512     /* an envelope address in a record */
 #define PID_TAG         "smtpd-pid="
 #define PID_LIMIT       (1L << 22)      /* Linux pid_max limit */
 #define QID_MIN         5
-#define QID_MAX         32
 
-/* mt_envelope - "<a>" or "a" as the address without brackets, cleaned */
-char *mt_envelope(const char *arg)
+/*
+ * mt_envelope - "<a>" or "a" as the address without brackets, cleaned,
+ * in buf (size bytes, at least 1; a long address is cut); its length
+ */
+size_t mt_envelope(const char *arg, char *buf, size_t size)
 {
-    char buf[ADDR_MAX];
     size_t n;
 
     if (arg == NULL)
         arg = "";
     n = strlen(arg);
     if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
-        g_autofree char *in = g_strndup(arg + 1, n - 2);
-
-        return g_strdup(*in ? seg_record_field(in, buf, sizeof(buf), FALSE) : "");
+        arg++;
+        n -= 2;
     }
-    return g_strdup(*arg ? seg_record_field(arg, buf, sizeof(buf), FALSE) : "");
+    n = seg_recfmt_clean(buf, arg, MIN(n, size - 1), 0);
+    buf[n] = 0;
+    return n;
 }
 
 /* mt_smtpd_pid_of - the pid in macro v ("... smtpd-pid=1234"), 0 if none */
@@ -61,7 +64,7 @@ gboolean mt_qid_ok(const char *qid)
 
     if (qid == NULL)
         return FALSE;
-    for (n = 0; g_ascii_isalnum(qid[n]) && n < QID_MAX; n++)
+    for (n = 0; g_ascii_isalnum(qid[n]) && n < MT_QID_MAX; n++)
         ;
     return qid[n] == 0 && n >= QID_MIN;
 }

@@ -38,6 +38,7 @@
 #include "recmetrics.h"
 #include "store.h"
 #include "milter.h"
+#include "steps.h"
 
 /*
  * Under Postfix's queue directory: smtpd finds it as unix:segtls-milter/
@@ -49,7 +50,6 @@
 #define DEFAULT_STATE_DIR   "/var/lib/segtls/milter"
 #define ID_BLOCK_MAX        1000000
 #define DEFAULT_SOCK_GROUP  "postfix"
-#define THREAD_STACK        (512 * 1024)   /* see small_stacks() */
 
 static char *opt_socket;
 static char *opt_maillog;
@@ -301,29 +301,6 @@ static void block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/*
- * small_stacks - threads with 512 kB stacks instead of RLIMIT_STACK's 8 MB
- *
- * libmilter starts its threads with default attributes, and starts
- * many: Debian's is built with its worker pool, which grows and shrinks
- * with the load (about one new thread per smtpd connection under load).
- * glibc keeps the stacks of ended threads for reuse, but only up to
- * 40 MB of them: with 8 MB stacks a busy milter maps, guards, faults in
- * and unmaps a fresh stack for most new threads. The deepest frames
- * here (a 64 kB read buffer in the follower, a few record-line buffers
- * in a callback) fit 512 kB many times over.
- */
-static void small_stacks(void)
-{
-    pthread_attr_t attr;
-
-    if (pthread_getattr_default_np(&attr) != 0)
-        return;
-    if (pthread_attr_setstacksize(&attr, THREAD_STACK) == 0)
-        (void) pthread_setattr_default_np(&attr);
-    pthread_attr_destroy(&attr);
-}
-
 /* absolute - a path made absolute against the working directory */
 static char *absolute(const char *path)
 {
@@ -451,9 +428,11 @@ int main(int argc, char **argv)
         msg_fatal("%s", err->message);
     if (push)
         mt_set_push(push);
-    mt_metrics();
-    if (push)
-        seg_recmetrics_push(push);
+    if (opt_metrics) {
+        mt_metrics();                   /* counting costs each record a parse: only when shown */
+        if (push)
+            seg_recmetrics_push(push);
+    }
     if (!opt_no_milter) {
         if (!mt_filter_register(sock, &err))
             msg_fatal("%s", err->message);
@@ -472,7 +451,7 @@ int main(int argc, char **argv)
             msg_fatal("daemon: %s", g_strerror(errno));
     }
     block_signals();
-    small_stacks();
+    mt_steps_threads();
     if (!mt_ids_refill_start(&err))
         msg_fatal("%s", err->message);
     if (opt_metrics && !seg_metrics_listen(opt_metrics, &err))

@@ -8,6 +8,7 @@
  * filter.c     the libmilter callbacks (inbound records)
  * follower.c   tails the Postfix log and feeds the pflog parser
  * macros.c     parsers of untrusted macro values (no libmilter)
+ * steps.c      the protocol negotiated with Postfix (steps.h)
  * relabel.c    turns the parser's records into live ones (milter IDs)
  */
 #ifndef SEGTLS_MILTER_H
@@ -40,12 +41,15 @@ void    mt_record_text(time_t when, const char *text, size_t len);
 guint64 mt_dropped(void);
 void    mt_follow_log(gboolean on);
 void    mt_log_read_to(gint64 t);
-void    mt_conn_open(guint64 icid, long pid, const char *addr, const char *port);
+guint64 mt_conn_new(long pid, const char *addr, const char *port, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 void    mt_conn_close(guint64 icid);
 void    mt_conn_log_close(guint64 icid, time_t when);
 guint64 mt_conn_icid(long pid, const char *addr, const char *port);
 gboolean mt_conn_tls_record(guint64 icid, time_t when, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void    mt_msg_bind(const char *qid, guint64 mid, guint64 icid, GPtrArray *rcpts);
+guint64 mt_msg_start(guint64 icid, const char *from);
+void    mt_msg_done(const char *qid, guint64 mid, guint64 icid, const char *rcpts, size_t len,
+                    guint nrcpt);
 gboolean mt_msg_lookup(const char *qid, guint64 *mid, guint64 *icid);
 int     mt_msg_rid(const char *qid, const char *rcpt);
 void    mt_msg_forget(const char *qid);
@@ -56,7 +60,9 @@ void    mt_save(void);
 gboolean mt_filter_register(const char *sockspec, GError **error);
 
 /* macros.c */
-char   *mt_envelope(const char *arg);
+#define MT_ADDR_MAX     512     /* an envelope address in a record, with its NUL */
+#define MT_QID_MAX      32      /* a queue id's length (mt_qid_ok) */
+size_t  mt_envelope(const char *arg, char *buf, size_t size);
 long    mt_smtpd_pid_of(const char *v);
 gboolean mt_qid_ok(const char *qid);
 

@@ -13,10 +13,16 @@
  *
  * Both sides are sa_conns: while one side has SA_OUT_MAX bytes queued
  * for its peer, the other stops reading.
+ *
+ * libsoup is loaded (GModule) only when --gui-proxy is given: linked, it
+ * and the libraries it pulls in (SQLite, Kerberos, nghttp2, brotli,
+ * libpsl...) cost every segtls-standalone about 1.5 MB resident, proxy
+ * or not.
  */
 #include <string.h>
 #include <sys/un.h>
 
+#include <gmodule.h>
 #include <libsoup/soup.h>
 
 #include "error.h"
@@ -24,6 +30,17 @@
 #include "standalone.h"
 
 #define PROXY_TIMEOUT   300     /* seconds: a commit answers after its apply */
+#define SOUP_LIBRARY    "libsoup-3.0.so.0"
+
+/* the libsoup functions used, from sa_gui_proxy_init() */
+static struct soup_fns {
+    SoupMessageHeaders *(*headers_new)(SoupMessageHeadersType type);
+    guint   (*parse_request)(const char *str, int len, SoupMessageHeaders *req_headers,
+                             char **method, char **path, SoupHTTPVersion *ver);
+    void    (*headers_foreach)(SoupMessageHeaders *hdrs, SoupMessageHeadersForeachFunc func,
+                               gpointer user_data);
+    void    (*headers_unref)(SoupMessageHeaders *hdrs);
+} soup;
 
 typedef struct proxy {
     sa_conn    *client;         /* TLS side, NULL once closed */
@@ -166,19 +183,19 @@ static void send_header(proxy *p)
             sa_conn_close(c, FALSE);
         return;
     }
-    h = soup_message_headers_new(SOUP_MESSAGE_HEADERS_REQUEST);
-    status = soup_headers_parse_request((const char *) c->in->data, (int) text_len, h,
-                                        &method, &path, &ver);
+    h = soup.headers_new(SOUP_MESSAGE_HEADERS_REQUEST);
+    status = soup.parse_request((const char *) c->in->data, (int) text_len, h, &method, &path,
+                                &ver);
     if (status != SOUP_STATUS_OK || path == NULL || path[0] != '/') {
-        soup_message_headers_unref(h);
+        soup.headers_unref(h);
         reply(p, 400, "Bad Request");
         return;
     }
     out = g_string_new(NULL);
     g_string_append_printf(out, "%s %s HTTP/1.%d\r\n", method, path,
                            ver == SOUP_HTTP_1_0 ? 0 : 1);
-    soup_message_headers_foreach(h, keep_header, out);
-    soup_message_headers_unref(h);
+    soup.headers_foreach(h, keep_header, out);
+    soup.headers_unref(h);
     g_string_append_printf(out, "X-Real-IP: %s\r\nX-Forwarded-Proto: https\r\n"
                            "Connection: close\r\n\r\n", c->peer_ip);
     sa_conn_consume(c, end);
@@ -291,6 +308,41 @@ static void up_closed(sa_conn *c)
         sa_conn_pump(p->client);
     }
     proxy_maybe_free(p);
+}
+
+/* sa_gui_proxy_init - load libsoup (once); FALSE with error when it cannot be */
+gboolean sa_gui_proxy_init(GError **error)
+{
+    static const struct {
+        const char *name;
+        gsize       offset;
+    } syms[] = {
+        {"soup_message_headers_new", G_STRUCT_OFFSET(struct soup_fns, headers_new)},
+        {"soup_headers_parse_request", G_STRUCT_OFFSET(struct soup_fns, parse_request)},
+        {"soup_message_headers_foreach", G_STRUCT_OFFSET(struct soup_fns, headers_foreach)},
+        {"soup_message_headers_unref", G_STRUCT_OFFSET(struct soup_fns, headers_unref)},
+    };
+    GModule *m;
+
+    if (soup.headers_new != NULL)
+        return TRUE;
+    if ((m = g_module_open(SOUP_LIBRARY, G_MODULE_BIND_LOCAL)) == NULL) {
+        g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "cannot load %s: %s", SOUP_LIBRARY,
+                    g_module_error());
+        return FALSE;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(syms); i++) {
+        gpointer *slot = G_STRUCT_MEMBER_P(&soup, syms[i].offset);
+
+        if (!g_module_symbol(m, syms[i].name, slot) || *slot == NULL) {
+            g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "%s: no %s", SOUP_LIBRARY, syms[i].name);
+            memset(&soup, 0, sizeof(soup));
+            g_module_close(m);
+            return FALSE;
+        }
+    }
+    g_module_make_resident(m);
+    return TRUE;
 }
 
 /*

@@ -250,6 +250,7 @@ extern const sa_listen_ops sa_https_listen_ops;
 void    sa_https_settings_changed(void);    /* recompute usable versions */
 
 /* GUI HTTPS in front of segtls-policyd's web UI (gui_proxy.c). */
+gboolean sa_gui_proxy_init(GError **error);     /* loads libsoup */
 void    sa_gui_proxy_take(sa_conn *c);
 
 /* GUI HTTPS request parser (http_parse.c): pure, fuzzed. */

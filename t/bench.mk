@@ -3,11 +3,15 @@
 #
 #   make bench            install BENCH_PKGS, build, run t/bench/run.sh
 #   make bench-tools      only the benchmark tools (t/bench/*.c)
-#   make bench-profile    perf profile of segtls-logparse (t/bench/profile.sh)
+#   make bench-profile    perf profile of segtls-logparse (t/bench/profile.sh),
+#                         of Postfix with and without milters (milter-profile.sh),
+#                         the standalone's memory at 1000 connections
+#                         (memory-profile.sh, heaptrack)
 # BENCH_RUNS=N repeats each measurement N times (median; default 3).
-BENCH_PKGS  := pflogsumm time linux-perf
+BENCH_PKGS  := pflogsumm time linux-perf strace heaptrack
 BENCH_DIR   := $(BUILD)/t/bench
-BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time
+BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time \
+               $(BENCH_DIR)/bench-nullmilter
 # t/standalone-load.t drives the standalone with the load tool: built by `make`.
 EXTRA_TARGETS += $(BENCH_DIR)/segtls-tlsload
 
@@ -19,6 +23,10 @@ $(BENCH_DIR)/segtls-tlsload: $(BENCH_DIR)/tlsload.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BENCH_DIR)/bench-time: $(BENCH_DIR)/cputime.o
 	$(CC) $(LDFLAGS) -o $@ $^
+# the null filter speaks segtls-milter's protocol from the same file
+$(BENCH_DIR)/nullmilter.o: INCS += -Imilter
+$(BENCH_DIR)/bench-nullmilter: $(BENCH_DIR)/nullmilter.o $(BUILD)/milter/steps.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
 
 bench-tools: $(BENCH_TOOLS)
 
@@ -41,5 +49,8 @@ bench: deps bench-deps
 	t/bench/run.sh
 
 bench-profile: bench-deps
-	$(MAKE) $(BUILD)/bin/segtls-logparse bench-tools
+	-$(MAKE) -k all
+	$(MAKE) bench-tools
 	t/bench/profile.sh
+	t/bench/milter-profile.sh
+	t/bench/memory-profile.sh

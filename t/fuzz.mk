@@ -33,8 +33,8 @@ FUZZ_CTL_SRCS := $(filter-out policyd/main.c policyd/web%.c tools/status.c,$(seg
 FUZZ_QUIET   := -Wl,--wrap=msg_info -Wl,--wrap=msg_warn -Wl,--wrap=msg_error \
                 -Wl,--wrap=msg_debug
 FUZZ_CTL_WRAP := -Wl,--wrap=seg_apply -Wl,--wrap=seg_settings_analyse
-# milter log relabeller: correlate.c and relabel.c only
-FUZZ_RELABEL_SRCS := milter/correlate.c milter/relabel.c
+# milter log relabeller: correlate.c and relabel.c (macros.c: mt_qid_ok)
+FUZZ_RELABEL_SRCS := milter/correlate.c milter/relabel.c milter/macros.c
 # pure parsers split out of the milter and the standalone server
 FUZZ_MILTER_SRCS := milter/macros.c
 FUZZ_SMTP_SRCS   := standalone/smtp_parse.c

@@ -101,25 +101,29 @@ static void on_record(void *ctx, seg_record_level level, const char *text, size_
     }
 }
 
-/* The taps live as long as the process; kept here so that they stay
-   reachable after their record writer is closed (LeakSanitizer). */
-static GPtrArray *taps;
+/* tap_free - a tap's labels, when its record writer closes */
+static void tap_free(gpointer data)
+{
+    tap    *t = data;
+
+    g_free(t->log);
+    g_free(t->written);
+    g_free(t->lost);
+    g_free(t);
+}
 
 /* seg_recmetrics_attach - count the records of r as log */
 void seg_recmetrics_attach(seg_record *r, const char *log)
 {
-    tap    *t = g_new0(tap, 1);
+    tap    *t = g_new0(tap, 1);         /* lives as long as the record writer */
 
-    if (taps == NULL)
-        taps = g_ptr_array_new();
-    g_ptr_array_add(taps, t);
     describe();
     t->log = g_strdup(log);
     t->written = seg_metrics_labels("log", log, NULL);
     t->lost = seg_metrics_labels("log", log, "reason", "write", NULL);
     seg_metrics_set("segtls_records_written_total", t->written, 0);
     seg_metrics_set("segtls_records_lost_total", t->lost, 0);
-    seg_record_set_tap(r, on_record, t);
+    seg_record_set_tap(r, on_record, t, tap_free);
 }
 
 /* collect_push - a syslog push's counters, before each exposition */

@@ -49,6 +49,7 @@ struct seg_record {
     char       *push_tag;
     seg_record_tap_fn tap;
     void       *tap_ctx;
+    GDestroyNotify tap_destroy;
     guint64     written;
     gboolean    failing;            /* inside a burst of write errors */
     guint64     dropped;            /* records not written, ever */
@@ -209,11 +210,14 @@ void seg_record_set_push(seg_record *r, seg_syslogpush *push, const char *tag)
     r->push_tag = g_strdup(tag ? tag : SEG_RECORD_SYSLOG_IDENT);
 }
 
-/* seg_record_set_tap - one function told of each record */
-void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx)
+/* seg_record_set_tap - one function told of each record; destroy(ctx) when replaced or closed */
+void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx, GDestroyNotify destroy)
 {
+    if (r->tap_destroy)
+        r->tap_destroy(r->tap_ctx);
     r->tap = fn;
     r->tap_ctx = ctx;
+    r->tap_destroy = destroy;
 }
 
 /* send_syslog - the syslog copy; losses there are not counted */
@@ -394,6 +398,8 @@ void seg_record_close(seg_record *r)
         close(r->fd);
     if (r->syslog_fd >= 0)
         close(r->syslog_fd);
+    if (r->tap_destroy)
+        r->tap_destroy(r->tap_ctx);
     g_free(r->push_tag);
     g_free(r->path);
     g_free(r);

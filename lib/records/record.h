@@ -66,8 +66,9 @@ void seg_record_set_push(seg_record *r, seg_syslogpush *push, const char *tag);
 /* seg_record_tap_fn - told of each record, after it was written (ok) or not */
 typedef void (*seg_record_tap_fn)(void *ctx, seg_record_level level, const char *text,
                                   size_t len, gboolean ok);
-/* seg_record_set_tap - one function told of each record (metrics) */
-void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx);
+/* seg_record_set_tap - one function told of each record (metrics); destroy(ctx), if
+ * given, when the tap is replaced or the record writer closed */
+void seg_record_set_tap(seg_record *r, seg_record_tap_fn fn, void *ctx, GDestroyNotify destroy);
 
 /* seg_record_write - one record stamped with the clock's time */
 gboolean seg_record_write(seg_record *r, seg_record_level level,

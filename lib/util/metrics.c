@@ -124,17 +124,21 @@ static const char *family_of(const char *name)
 /* get - a series, made at 0 (under lock); NULL for an undescribed family */
 static series *get(const char *name, const char *labels)
 {
-    g_autofree char *key = g_strdup_printf("%s{%s}", name, labels ? labels : "");
-    series *s = g_hash_table_lookup(all, key);
-    const char *fam;
+    char    buf[256];
+    g_autofree char *big = NULL;
+    const char *key = buf, *fam;
+    int     n = snprintf(buf, sizeof(buf), "%s{%s}", name, labels ? labels : "");
+    series *s;
 
-    if (s || (fam = family_of(name)) == NULL)
+    if (n < 0 || (size_t) n >= sizeof(buf))    /* no allocation for the usual key */
+        key = big = g_strdup_printf("%s{%s}", name, labels ? labels : "");
+    if ((s = g_hash_table_lookup(all, key)) != NULL || (fam = family_of(name)) == NULL)
         return s;
     s = g_new0(series, 1);
     s->family = g_strdup(fam);
     s->name = g_strdup(name);
     s->labels = g_strdup(labels ? labels : "");
-    g_hash_table_insert(all, g_steal_pointer(&key), s);
+    g_hash_table_insert(all, g_strdup(key), s);
     return s;
 }
 

@@ -6,7 +6,8 @@
 #   median                   the median of the numbers on stdin (nan if one failed)
 #   figure NAME VALUE UNIT BASE BUNIT ON OP GOAL [GUNIT]
 #                            print one result line; ON is "ratio" or "value"
-#                            (what GOAL applies to), OP is >= or <=
+#                            (what GOAL applies to), OP is >= or <=;
+#                            no OP and GOAL: no verdict; RATIO=X: the ratio
 #   kv KEY TEXT              the value of KEY=VALUE in TEXT
 #   pg_cpu PID               CPU seconds of the process group of PID
 #                            (its live members plus reaped children)
@@ -50,16 +51,24 @@ fmt() { awk -v n="$1" 'BEGIN { if (n == "nan" || n == "") { print "n/a"; exit }
     if (a >= 100) printf "%.0f\n", n; else if (a >= 10) printf "%.1f\n", n;
     else if (a >= 1) printf "%.2f\n", n; else printf "%.3g\n", n }'; }
 
-# figure NAME VALUE UNIT BASE BUNIT ON OP GOAL [GUNIT] - one result line
+# figure NAME VALUE UNIT BASE BUNIT ON OP GOAL [GUNIT] - one result line;
+# without OP and GOAL (ON ratio) the ratio is shown with no verdict. With
+# RATIO=X in its environment the ratio shown and judged is X (the median
+# of paired per-round ratios) instead of VALUE / BASE.
 figure() {
-    local name=$1 v=$2 u=$3 b=$4 bu=$5 on=$6 op=$7 goal=$8 gu=${9:-}
+    local name=$1 v=$2 u=$3 b=$4 bu=$5 on=$6 op=${7:-} goal=${8:-} gu=${9:-}
     local ratio verdict x
     ratio=$(awk -v v="$v" -v b="$b" 'BEGIN { if (v == "nan" || b == "nan" || b + 0 == 0) print "nan"; else print v / b }')
+    [ -n "${RATIO:-}" ] && ratio=$RATIO
     x=$ratio; [ "$on" = value ] && x=$v
-    verdict=$(awk -v x="$x" -v op="$op" -v g="$goal" 'BEGIN {
-        if (x == "nan" || x == "") { print "MISS"; exit }
-        ok = (op == ">=") ? (x + 0 >= g + 0) : (x + 0 <= g + 0); print ok ? "PASS" : "MISS" }')
-    if [ "$on" = ratio ]; then gu="${op}${goal}x"; else gu="${op}${goal} ${gu:-$u}"; fi
+    if [ -z "$op" ]; then
+        verdict=-; gu=-
+    else
+        verdict=$(awk -v x="$x" -v op="$op" -v g="$goal" 'BEGIN {
+            if (x == "nan" || x == "") { print "MISS"; exit }
+            ok = (op == ">=") ? (x + 0 >= g + 0) : (x + 0 <= g + 0); print ok ? "PASS" : "MISS" }')
+        if [ "$on" = ratio ]; then gu="${op}${goal}x"; else gu="${op}${goal} ${gu:-$u}"; fi
+    fi
     printf '%-30s %10s %-12s baseline %10s %-12s ratio %7s  goal %-12s %s\n' \
         "$name" "$(fmt "$v")" "$u" "$(fmt "$b")" "$bu" "$(fmt "$ratio")" "$gu" "$verdict"
 }

@@ -9,7 +9,9 @@
 # so the milter holds one libmilter session per connection. The baseline
 # is the same process idle before the first round; each of BENCH_RUNS
 # rounds reuses the process (growth between rounds would show there).
-# Goal (issue 7): <= 20 MB each.
+# Goal (issue 7): <= 20 MB each. The Pss (shared library pages counted in
+# part) is shown beside, without a goal. BENCH_MEMORY_ONLY=standalone|milter runs
+# one of them; BENCH_MEMORY_SMAPS=DIR keeps /proc/PID/smaps idle and held.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/postfix.sh"
 source "$(dirname "$0")/lib.sh"
@@ -23,12 +25,18 @@ certs_make "$T/certs" || { echo "SKIP memory: cannot create certificates"; exit 
 ulimit -n $((CONNS * 2 + 1024)) 2>/dev/null || ulimit -n 4096
 
 # rss_split PID - VmRSS = RssAnon (the heap: what connections cost) +
-# RssFile (pages of the binary and libraries mapped so far) + RssShmem
-rss_split() { awk '/^Rss(Anon|File):/ { printf "%s%s %s kB", s, $1, $2; s = ", " }' "/proc/$1/status"; }
+# RssFile (pages of the binary and libraries mapped so far) + RssShmem;
+# and Pss (library pages shared with other processes counted in part)
+rss_split() { awk '/^Rss(Anon|File):/ { printf "%s%s %s kB", s, $1, $2; s = ", " }' "/proc/$1/status"
+              awk '/^Pss:/ { printf ", Pss %s kB", $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# file_top PID - the mapped files that hold the most resident pages of their own
+file_top() { awk '/^[0-9a-f]+-[0-9a-f]+ / { f = $6 } /^Rss:/ { r[f] += $2 } /^Anonymous:/ { a[f] += $2 }
+    END { for (f in r) if (f ~ /^\//) printf "%d %s\n", r[f] - a[f], f }' "/proc/$1/smaps" |
+    sort -rn | head -6 | awk '{ n = split($2, p, "/"); printf "%s%s %d kB", s, p[n], $1; s = ", " }'; }
 
 # held_rss NAME PORT PID - one round: hold CONNS connections, print the RSS in kB
 held_rss() {
-    local out=$T/hold.$1 i rss split thr fds
+    local out=$T/hold.$1 i rss pss split thr fds
     "$LOAD" --connect "127.0.0.1:$2" -c 100 -n "$CONNS" --tls 1.3 --hold 3 --timeout 60 >"$out" 2>&1 &
     local lp=$!
     for ((i = 0; i < 1200; i++)); do grep -q '^held' "$out" 2>/dev/null && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
@@ -39,32 +47,42 @@ held_rss() {
         sleep 0.1
     done
     rss=$(rss_kb "$3")
+    pss=$(awk '/^Pss:/ { print $2 }' "/proc/$3/smaps_rollup" 2>/dev/null)
     split=$(rss_split "$3")
+    [ -z "${BENCH_MEMORY_SMAPS:-}" ] || cat "/proc/$3/smaps" >"$BENCH_MEMORY_SMAPS/smaps.$1.held"
     thr=$(awk '/^Threads:/ { print $2 }' "/proc/$3/status")
     wait $lp
     note "  $1: $(head -1 "$out"), $(tail -1 "$out"), VmRSS ${rss} kB ($split), $thr threads, $fds fds"
     if [ "$(sed -n 's/^held //p' "$out")" != "$CONNS" ]; then echo nan
     elif [ "$fds" -lt "$CONNS" ]; then note "  $1 holds only $fds descriptors: not counted"; echo skip
-    else echo "$rss"; fi
+    else echo "$rss"; echo "$pss" >>"$T/pss.$1"; fi
 }
 # measure NAME PORT PID - BENCH_RUNS rounds, then the figure
 measure() {
-    local idle isplit f=$T/rss.$1
+    local idle ipss isplit f=$T/rss.$1
     idle=$(rss_kb "$3")
+    ipss=$(awk '/^Pss:/ { print $2 }' "/proc/$3/smaps_rollup" 2>/dev/null)
     isplit=$(rss_split "$3")
+    [ -z "${BENCH_MEMORY_SMAPS:-}" ] || cat "/proc/$3/smaps" >"$BENCH_MEMORY_SMAPS/smaps.$1.idle"
     : >"$f"
     for ((r = 0; r < BENCH_RUNS; r++)); do
         held_rss "$1" "$2" "$3" >>"$f"
         sleep 0.5
     done
     note "$1: idle ${idle} kB ($isplit), after the rounds $(rss_kb "$3") kB"
+    note "$1: resident library pages: $(file_top "$3")"
     grep -v skip "$f" >"$f.ok"
     figure "${1}_rss_${CONNS}_conns" "$(median <"$f.ok" | awk '{ print $1 / 1024 }')" MB \
         "$(awk -v k="$idle" 'BEGIN { print k / 1024 }')" MB value '<=' 20
+    # the proportional share: library pages shared with other processes in part (no goal)
+    [ -s "$T/pss.$1" ] && figure "${1}_pss_${CONNS}_conns" "$(median <"$T/pss.$1" | awk '{ print $1 / 1024 }')" MB \
+        "$(awk -v k="$ipss" 'BEGIN { print k / 1024 }')" MB ratio
 }
 
 # --- segtls-standalone --------------------------------------------------
-if [ -x "$SA" ]; then
+if [ "${BENCH_MEMORY_ONLY:-standalone}" != standalone ]; then
+    :
+elif [ -x "$SA" ]; then
     SPORT=$(free_port)
     printf '[inbound]\nmethods=1.2-1.3\nciphers=HIGH:!aNULL\ntls=preferred\n' >"$T/sa.conf"
     mkdir -p "$T/sa"
@@ -84,7 +102,9 @@ else
 fi
 
 # --- segtls-milter behind Postfix ---------------------------------------
-if [ ! -x "$M" ]; then
+if [ "${BENCH_MEMORY_ONLY:-milter}" != milter ]; then
+    :
+elif [ ! -x "$M" ]; then
     echo "SKIP milter_rss: segtls-milter not built ($M)"
 elif ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
     echo "SKIP milter_rss: needs root and postfix"
