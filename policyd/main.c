@@ -63,10 +63,14 @@ static gboolean opt_verbose_cb(const char *name, const char *value,
 }
 
 static char *opt_metrics;
+static int opt_drift_interval = -1;     /* -1: not given */
 
 static GOptionEntry options[] = {
     {"metrics", 0, 0, G_OPTION_ARG_STRING, &opt_metrics,
      "Serve Prometheus metrics (GET /metrics) on unix:/PATH or 127.0.0.1:PORT", "ADDR"},
+    {"drift-interval", 0, 0, G_OPTION_ARG_INT, &opt_drift_interval,
+     "With --metrics, probe the servers for policy drift every SECONDS (default 300; "
+     "0: never)", "SECONDS"},
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
      "Committed settings file (default " SEG_DEFAULT_CONFIG ")", "PATH"},
     {"state-dir", 's', 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
@@ -286,6 +290,11 @@ static void parse_options(int *argc, char ***argv)
         msg_fatalx(2, "unexpected argument \"%s\" (try --help)", (*argv)[1]);
     if (opt_web_idle < 10 || opt_web_idle > 86400)
         msg_fatalx(2, "--web-idle-timeout: %d: must be 10 to 86400 seconds", opt_web_idle);
+    if (opt_drift_interval != -1 && (opt_drift_interval < 0 || opt_drift_interval > 86400))
+        msg_fatalx(2, "--drift-interval: %d: must be 0 (never) to 86400 seconds",
+                   opt_drift_interval);
+    if (opt_drift_interval != -1 && opt_metrics == NULL)
+        msg_fatalx(2, "--drift-interval needs --metrics");
 }
 
 /* main - parse options, listen, load the store, serve until SIGTERM */
@@ -395,6 +404,9 @@ int main(int argc, char **argv)
             msg_fatal("%s", err->message);
     }
     pd.loop = g_main_loop_new(NULL, FALSE);
+    if (opt_metrics && opt_drift_interval != 0)
+        policyd_drift_start(&pd, opt_drift_interval > 0 ? (guint) opt_drift_interval
+                            : POLICYD_DRIFT_INTERVAL);
     g_unix_signal_add(SIGHUP, on_hup, &pd);
     g_unix_signal_add(SIGTERM, on_term, &pd);
     g_unix_signal_add(SIGINT, on_term, &pd);
@@ -408,6 +420,7 @@ int main(int argc, char **argv)
              pd.config_path, pd.state_dir);
     g_main_loop_run(pd.loop);
 
+    policyd_drift_stop();
     policyd_cluster_stop();
     policyd_apply_shutdown();
     policyd_web_stop();

@@ -3,7 +3,7 @@
 PROGRAMS += segtls-policyd
 segtls-policyd_SRCS = policyd/main.c policyd/control.c policyd/ops.c \
                       policyd/apply.c policyd/applyconf.c \
-                      policyd/cluster.c policyd/clusterconf.c \
+                      policyd/cluster.c policyd/clusterconf.c policyd/drift.c \
                       policyd/web.c policyd/websession.c policyd/webpage.c
 segtls-policyd_LIBS = $(SOUP_LIBS) -lpam
 # Under ASan, libcrypt must be there from the start: its crypt() interceptor

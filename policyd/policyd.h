@@ -6,8 +6,9 @@
  * connections, ops.c the table of protocol operations that act on the
  * store (and their worker-thread jobs), apply.c the apply configuration
  * and the segtls-apply run of a commit, cluster.c cluster mode (the etcd
- * store, the watch, applying each revision, the machine's status) and
- * clusterconf.c its [cluster] configuration.
+ * store, the watch, applying each revision, the machine's status),
+ * clusterconf.c its [cluster] configuration, and drift.c the periodic
+ * live probe behind the drift gauges of the metrics.
  */
 #ifndef SEGTLS_POLICYD_H
 #define SEGTLS_POLICYD_H
@@ -163,5 +164,10 @@ gboolean policyd_apply_settings(policyd *pd, const seg_settings *s, const char *
 const policyd_cluster_conf *policyd_apply_cluster(void);
 void policyd_apply_status(JsonObject *resp);
 void policyd_apply_shutdown(void);
+
+/* drift.c - the live probe of the drift gauges (with --metrics) */
+#define POLICYD_DRIFT_INTERVAL  300     /* seconds, --drift-interval default */
+void policyd_drift_start(policyd *pd, guint interval);
+void policyd_drift_stop(void);
 
 #endif

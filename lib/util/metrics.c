@@ -166,6 +166,34 @@ void seg_metrics_set(const char *name, const char *labels, double value)
     g_mutex_unlock(&lock);
 }
 
+/* seg_metrics_replace - the series of sample name become exactly the n given */
+void seg_metrics_replace(const char *name, const char *const *labels, const double *values,
+                         guint n)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    series *s;
+
+    g_mutex_lock(&lock);
+    init();
+    g_hash_table_iter_init(&it, all);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        s = v;
+        if (strcmp(s->name, name) != 0)
+            continue;
+        g_hash_table_iter_remove(&it);  /* the table owns neither: both freed here */
+        g_free(k);
+        g_free(s->family);
+        g_free(s->name);
+        g_free(s->labels);
+        g_free(s);
+    }
+    for (guint i = 0; i < n; i++)
+        if ((s = get(name, labels[i])) != NULL)
+            s->value = values[i];
+    g_mutex_unlock(&lock);
+}
+
 /* seg_metrics_collector - fn(ctx) runs before each exposition */
 void seg_metrics_collector(void (*fn)(void *ctx), void *ctx)
 {

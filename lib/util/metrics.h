@@ -24,6 +24,13 @@ char   *seg_metrics_labels(const char *key, ...) G_GNUC_NULL_TERMINATED;
 void    seg_metrics_add(const char *name, const char *labels, double by);
 /* seg_metrics_set - set a series */
 void    seg_metrics_set(const char *name, const char *labels, double value);
+/*
+ * seg_metrics_replace - the series of sample name become exactly the n
+ * given (labels[i] = values[i]), in one step: a scrape sees the old set
+ * or the new one, never a mix (a set whose members come and go)
+ */
+void    seg_metrics_replace(const char *name, const char *const *labels, const double *values,
+                            guint n);
 /* seg_metrics_collector - fn(ctx) runs before each exposition */
 void    seg_metrics_collector(void (*fn)(void *ctx), void *ctx);
 /* seg_metrics_render - the exposition text */
