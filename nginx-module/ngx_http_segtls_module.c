@@ -24,6 +24,17 @@
  * The file is an nginx open file (opened by the master at configuration
  * time, reopened on USR1); a record is one write(2) on it (O_APPEND), so
  * nothing blocks the event loop and workers never tear lines.
+ *
+ * "segtls_gui_log syslog:server=ADDR[:PORT][,facility=F][,tag=T];" (the
+ * syntax of nginx's own access_log and error_log, parsed by nginx) also
+ * or instead pushes each record to a syslog receiver, as segtls-milter
+ * and segtls-standalone do (lib/recfmt: "<PRI>Mmm dd hh:mm:ss gui_logs:
+ * Info: ..."): tag gui_logs and facility mail unless given, severity
+ * info or warning by the record's level. It goes out through nginx's
+ * syslog sender, one non-blocking UDP datagram per record from the
+ * worker: a record that cannot be sent is lost, never waited for, and
+ * the loss logged (at most once a minute). One file and one syslog
+ * destination per server at most.
  */
 
 #include <ngx_config.h>
@@ -42,6 +53,11 @@
 #define SEGTLS_LEVEL_INFO     "Info"
 #define SEGTLS_LEVEL_WARNING  "Warning"
 
+#define SEGTLS_SYSLOG_TAG       "gui_logs"
+#define SEGTLS_SYSLOG_FACILITY  2           /* mail */
+#define SEGTLS_SYSLOG_INFO      6
+#define SEGTLS_SYSLOG_WARNING   4
+
 
 typedef struct {
     ngx_array_t           files;        /* ngx_open_file_t *, for headers */
@@ -49,8 +65,17 @@ typedef struct {
 
 
 typedef struct {
-    ngx_open_file_t      *file;         /* NULL: off */
-    void                (*prev)(const SSL *ssl, int where, int ret);
+    ngx_syslog_peer_t    *peer;
+    u_char               *tag;          /* peer->tag, NUL-terminated */
+    ngx_uint_t            lost;         /* this worker's, not yet logged */
+    time_t                told;         /* when that was last logged */
+} ngx_http_segtls_syslog_t;
+
+
+typedef struct {
+    ngx_open_file_t           *file;    /* NULL: no file */
+    ngx_http_segtls_syslog_t  *syslog;  /* NULL: no syslog push */
+    void                     (*prev)(const SSL *ssl, int where, int ret);
 } ngx_http_segtls_srv_conf_t;
 
 
@@ -156,7 +181,7 @@ ngx_http_segtls_header(ngx_open_file_t *file)
 }
 
 
-/* ngx_http_segtls_write - one record line, one write(2) */
+/* ngx_http_segtls_write - one record line in the file, one write(2) */
 
 static void
 ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
@@ -196,10 +221,79 @@ ngx_http_segtls_write(ngx_open_file_t *file, ngx_log_t *log,
 }
 
 
+/*
+ * ngx_http_segtls_push - one record to syslog, one datagram, no waiting.
+ * UDP learns that a datagram was refused (ICMP port unreachable) only at
+ * the next send, which fails for it: that record is sent again once on a
+ * new socket (nginx's sender makes one after an error). Trouble is
+ * logged at most once a minute per worker, with what was lost.
+ */
+
+static void
+ngx_http_segtls_push(ngx_http_segtls_syslog_t *sl, ngx_log_t *log,
+    const char *level, u_char *text, size_t len)
+{
+    char         buf[SEG_RECFMT_LINE_MAX + SEG_RECFMT_TIME_LEN + 64];
+    size_t       n;
+    ngx_err_t    err;
+    ngx_uint_t   refused;
+    int          pri;
+
+    pri = (int) (sl->peer->facility << 3)
+          + (ngx_strcmp(level, SEGTLS_LEVEL_WARNING) == 0
+             ? SEGTLS_SYSLOG_WARNING : SEGTLS_SYSLOG_INFO);
+
+    n = seg_recfmt_syslog_msg(ngx_time(), pri, (char *) sl->tag, level,
+                              (char *) text, len, buf, sizeof(buf));
+    if (n == 0) {
+        return;
+    }
+
+    if (ngx_syslog_send(sl->peer, (u_char *) buf, n) == (ssize_t) n) {
+        return;
+    }
+
+    err = ngx_socket_errno;
+    refused = 1;                        /* an earlier record, or this one */
+
+    if (ngx_syslog_send(sl->peer, (u_char *) buf, n) != (ssize_t) n) {
+        err = ngx_socket_errno;
+        refused++;
+    }
+
+    sl->lost += refused;
+
+    if (ngx_time() - sl->told >= 60) {
+        ngx_log_error(NGX_LOG_ALERT, log, err,
+                      "segtls_gui_log: syslog push to \"%V\" failed: "
+                      "%ui records lost since the last such message",
+                      &sl->peer->server.name, sl->lost);
+        sl->told = ngx_time();
+        sl->lost = 0;
+    }
+}
+
+
+/* ngx_http_segtls_record - one record, to the file and to syslog */
+
+static void
+ngx_http_segtls_record(ngx_http_segtls_srv_conf_t *conf, ngx_log_t *log,
+    const char *level, u_char *text, size_t len)
+{
+    if (conf->file != NULL) {
+        ngx_http_segtls_write(conf->file, log, level, text, len);
+    }
+
+    if (conf->syslog != NULL) {
+        ngx_http_segtls_push(conf->syslog, log, level, text, len);
+    }
+}
+
+
 /* ngx_http_segtls_failure - the gui_logs record of a failed handshake */
 
 static void
-ngx_http_segtls_failure(ngx_open_file_t *file, ngx_connection_t *c,
+ngx_http_segtls_failure(ngx_http_segtls_srv_conf_t *conf, ngx_connection_t *c,
     unsigned long code, const char *reason)
 {
     u_char  text[NGX_MAX_ERROR_STR], *p;
@@ -217,14 +311,14 @@ ngx_http_segtls_failure(ngx_open_file_t *file, ngx_connection_t *c,
                      (ngx_uint_t) ngx_inet_get_port(c->sockaddr),
                      tuple);
 
-    ngx_http_segtls_write(file, c->log, SEGTLS_LEVEL_WARNING, text, p - text);
+    ngx_http_segtls_record(conf, c->log, SEGTLS_LEVEL_WARNING, text, p - text);
 }
 
 
 /* ngx_http_segtls_success - the gui_logs record of a handshake done */
 
 static void
-ngx_http_segtls_success(ngx_open_file_t *file, ngx_connection_t *c,
+ngx_http_segtls_success(ngx_http_segtls_srv_conf_t *conf, ngx_connection_t *c,
     const SSL *ssl)
 {
     u_char            text[NGX_MAX_ERROR_STR], *p;
@@ -240,7 +334,7 @@ ngx_http_segtls_success(ngx_open_file_t *file, ngx_connection_t *c,
                      SSL_get_version(ssl), cipher, &c->addr_text,
                      (ngx_uint_t) ngx_inet_get_port(c->sockaddr));
 
-    ngx_http_segtls_write(file, c->log, SEGTLS_LEVEL_INFO, text, p - text);
+    ngx_http_segtls_record(conf, c->log, SEGTLS_LEVEL_INFO, text, p - text);
 }
 
 
@@ -261,14 +355,13 @@ ngx_http_segtls_cleanup(void *data)
     c = sc->connection;
 
     if (c->read->timedout) {
-        ngx_http_segtls_failure(sc->conf->file, c, 0,
-                                "SSL handshake timed out");
+        ngx_http_segtls_failure(sc->conf, c, 0, "SSL handshake timed out");
         return;
     }
 
     /* what OpenSSL 3 reports when SSL_OP_IGNORE_UNEXPECTED_EOF is off */
 
-    ngx_http_segtls_failure(sc->conf->file, c,
+    ngx_http_segtls_failure(sc->conf, c,
                             ERR_PACK(ERR_LIB_SSL, 0,
                                      SSL_R_UNEXPECTED_EOF_WHILE_READING),
                             NULL);
@@ -334,7 +427,9 @@ ngx_http_segtls_info(const SSL *ssl, int where, int ret)
         ngx_http_segtls_prev(ssl, where, ret);
     }
 
-    if (conf == NULL || conf->file == NULL || !SSL_is_server((SSL *) ssl)) {
+    if (conf == NULL || (conf->file == NULL && conf->syslog == NULL)
+        || !SSL_is_server((SSL *) ssl))
+    {
         return;
     }
 
@@ -351,7 +446,7 @@ ngx_http_segtls_info(const SSL *ssl, int where, int ret)
 
     if (where & SSL_CB_HANDSHAKE_DONE) {
         sc->done = 1;
-        ngx_http_segtls_success(sc->conf->file, sc->connection, ssl);
+        ngx_http_segtls_success(sc->conf, sc->connection, ssl);
         return;
     }
 
@@ -374,7 +469,7 @@ ngx_http_segtls_info(const SSL *ssl, int where, int ret)
     }
 
     sc->done = 1;
-    ngx_http_segtls_failure(sc->conf->file, sc->connection, code, NULL);
+    ngx_http_segtls_failure(sc->conf, sc->connection, code, NULL);
 }
 
 
@@ -394,11 +489,11 @@ ngx_http_segtls_log_handler(ngx_http_request_t *r)
     }
 
     conf = ngx_http_get_module_srv_conf(r, ngx_http_segtls_module);
-    if (conf->file == NULL) {
+    if (conf->file == NULL && conf->syslog == NULL) {
         return NGX_OK;
     }
 
-    ngx_http_segtls_failure(conf->file, r->connection,
+    ngx_http_segtls_failure(conf, r->connection,
                             ERR_PACK(ERR_LIB_SSL, 0, SSL_R_HTTP_REQUEST),
                             NULL);
 
@@ -441,6 +536,7 @@ ngx_http_segtls_create_srv_conf(ngx_conf_t *cf)
     }
 
     conf->file = NGX_CONF_UNSET_PTR;
+    conf->syslog = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -455,12 +551,88 @@ ngx_http_segtls_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_segtls_srv_conf_t  *conf = child;
 
     ngx_conf_merge_ptr_value(conf->file, prev->file, NULL);
+    ngx_conf_merge_ptr_value(conf->syslog, prev->syslog, NULL);
 
     return NGX_CONF_OK;
 }
 
 
-/* ngx_http_segtls_gui_log - "segtls_gui_log PATH | off;" */
+/*
+ * ngx_http_segtls_syslog - "segtls_gui_log syslog:...": nginx parses it
+ * (ngx_syslog_process_conf); segtls's tag and facility unless given, and
+ * no severity= (each record has its own)
+ */
+
+static char *
+ngx_http_segtls_syslog(ngx_conf_t *cf, ngx_http_segtls_srv_conf_t *sconf,
+    ngx_str_t *value)
+{
+    u_char                    *p, *end, *comma;
+    ngx_uint_t                 facility, tag;
+    ngx_http_segtls_syslog_t  *sl;
+
+    facility = 0;
+    tag = 0;
+    end = value->data + value->len;
+
+    for (p = value->data + sizeof("syslog:") - 1; p < end; p = comma + 1) {
+        comma = ngx_strlchr(p, end, ',');
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        if (comma - p >= 9 && ngx_strncmp(p, "facility=", 9) == 0) {
+            facility = 1;
+        }
+
+        if (comma - p >= 4 && ngx_strncmp(p, "tag=", 4) == 0) {
+            tag = 1;
+        }
+
+        if (comma - p >= 9 && ngx_strncmp(p, "severity=", 9) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "segtls_gui_log takes no syslog \"severity\": "
+                               "each record has its own (info, warning)");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sl = ngx_pcalloc(cf->pool, sizeof(ngx_http_segtls_syslog_t));
+    if (sl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sl->peer = ngx_pcalloc(cf->pool, sizeof(ngx_syslog_peer_t));
+    if (sl->peer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_syslog_process_conf(cf, sl->peer) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (!facility) {
+        sl->peer->facility = SEGTLS_SYSLOG_FACILITY;
+    }
+
+    if (!tag) {
+        ngx_str_set(&sl->peer->tag, SEGTLS_SYSLOG_TAG);
+    }
+
+    sl->tag = ngx_pnalloc(cf->pool, sl->peer->tag.len + 1);
+    if (sl->tag == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(sl->tag, sl->peer->tag.data, sl->peer->tag.len + 1);
+
+    sconf->syslog = sl;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ngx_http_segtls_gui_log - "segtls_gui_log PATH | syslog:... | off;" */
 
 static char *
 ngx_http_segtls_gui_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -472,15 +644,30 @@ ngx_http_segtls_gui_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_open_file_t              **pf;
     ngx_http_segtls_main_conf_t   *smcf;
 
-    if (sconf->file != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (sconf->file != NGX_CONF_UNSET_PTR
+            || sconf->syslog != NGX_CONF_UNSET_PTR)
+        {
+            return "is duplicate";
+        }
+
         sconf->file = NULL;
+        sconf->syslog = NULL;
         return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[1].data, "syslog:", 7) == 0) {
+        if (sconf->syslog != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        return ngx_http_segtls_syslog(cf, sconf, &value[1]);
+    }
+
+    if (sconf->file != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
     }
 
     if (value[1].len == 0
@@ -567,7 +754,9 @@ ngx_http_segtls_init(ngx_conf_t *cf)
         conf = cscfp[s]->ctx->srv_conf[ngx_http_segtls_module.ctx_index];
         sscf = cscfp[s]->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
 
-        if (conf->file == NULL || sscf == NULL || sscf->ssl.ctx == NULL) {
+        if ((conf->file == NULL && conf->syslog == NULL)
+            || sscf == NULL || sscf->ssl.ctx == NULL)
+        {
             continue;
         }
 
