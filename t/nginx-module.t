@@ -13,31 +13,13 @@ KIT=/usr/share/nginx/src
 command -v nginx >/dev/null || skip_all "nginx is not installed"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-BUILD_DIR=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
-SO=$BUILD_DIR/nginx/ngx_http_segtls_module.so
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$SEGTLS_TOP/Makefile")
 TS='(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123][0-9] [012][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4}'
 CONNS=0             # TLS-port connections made to the instance "g"
 
-# The module's prerequisite: built by make (a no-op when up to date).
-if ! out=$(make -s -C "$SEGTLS_TOP" BUILD="$BUILD_DIR" "$SO" 2>&1); then
-    echo "Bail out! make $SO failed: $out"
-    exit 1
-fi
+ngx_segtls_module
 
 plan 43
-
-# A copy under a name of our own: the build may be replaced while we run.
-mkdir -p "$T/modules"
-cp "$SO" "$T/modules/ngx_http_segtls_module-t$$.so"
-MOD=$T/modules/ngx_http_segtls_module-t$$.so
-
-# with_module NAME HTTP-LINES - load the module, add lines to the http block
-with_module() {
-    local f="$T/$1/conf/nginx.conf"
-    sed -i "1i load_module $MOD;" "$f"
-    awk -v add="$2" '{ print } /^http \{/ { print add }' "$f" >"$f.new" && mv "$f.new" "$f"
-}
 
 GUI=$T/g/logs/gui_logs
 # records - the gui_logs lines after the header

@@ -18,24 +18,8 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 [ -x "$RSYSLOGD" ] || skip_all "rsyslog not installed (make deps)"
 
-BUILD_DIR=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
-SO=$BUILD_DIR/nginx/ngx_http_segtls_module.so
-if ! out=$(make -s -C "$SEGTLS_TOP" BUILD="$BUILD_DIR" "$SO" 2>&1); then
-    echo "Bail out! make $SO failed: $out"
-    exit 1
-fi
+ngx_segtls_module
 plan 19
-
-mkdir -p "$T/modules"
-cp "$SO" "$T/modules/ngx_http_segtls_module-t$$.so"
-MOD=$T/modules/ngx_http_segtls_module-t$$.so
-
-# with_module NAME HTTP-LINES - load the module, add lines to the http block
-with_module() {
-    local f="$T/$1/conf/nginx.conf"
-    sed -i "1i load_module $MOD;" "$f"
-    awk -v add="$2" '{ print } /^http \{/ { print add }' "$f" >"$f.new" && mv "$f.new" "$f"
-}
 
 # --- the receiver: rsyslog, UDP (records) and TCP (only to see it is up) ---
 UDP=$(free_port); TCP=$(free_port)

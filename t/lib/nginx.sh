@@ -12,6 +12,9 @@
 #   ngx_cmd NAME ARGS...           nginx -p PREFIX -c conf/nginx.conf ARGS
 #   ngx_log_mark NAME [LOG] / ngx_log_since NAME MARK [LOG]
 #                                  LOG: error.log (default) or access.log
+#   ngx_segtls_module              build ngx_http_segtls_module, copy it to
+#                                  $T/modules; its path in MOD
+#   with_module NAME HTTP-LINES    load $MOD, add lines to the http block
 # Every started instance is stopped at exit by the pid in logs/nginx.pid.
 
 source "$(dirname "${BASH_SOURCE[0]}")/certs.sh"
@@ -116,3 +119,24 @@ ngx_stop() {
 
 ngx_log_mark() { stat -c %s "$T/$1/logs/${2:-error.log}" 2>/dev/null || echo 0; }
 ngx_log_since() { tail -c "+$(($2 + 1))" "$T/$1/logs/${3:-error.log}"; }
+
+# ngx_segtls_module - the module built by make (a no-op when up to date),
+# copied under a name of our own (the build may be replaced while we run):
+# MOD. A failed build bails out.
+ngx_segtls_module() {
+    local so=${SEGTLS_BUILD:-$SEGTLS_TOP/build}/nginx/ngx_http_segtls_module.so out
+    if ! out=$(make -s -C "$SEGTLS_TOP" BUILD="${SEGTLS_BUILD:-$SEGTLS_TOP/build}" "$so" 2>&1); then
+        echo "Bail out! make $so failed: $out"
+        exit 1
+    fi
+    mkdir -p "$T/modules"
+    MOD=$T/modules/ngx_http_segtls_module-t$$.so
+    cp "$so" "$MOD"
+}
+
+# with_module NAME HTTP-LINES - load the module, add lines to the http block
+with_module() {
+    local f="$T/$1/conf/nginx.conf"
+    sed -i "1i load_module $MOD;" "$f"
+    awk -v add="$2" '{ print } /^http \{/ { print add }' "$f" >"$f.new" && mv "$f.new" "$f"
+}
