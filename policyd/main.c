@@ -48,6 +48,7 @@ static char *opt_web_group;
 static char *opt_web_admin_group;
 static char *opt_web_read_group;
 static char *opt_gui_log;
+static char *opt_mail_log;
 static char *opt_pam_service;
 static int opt_web_idle = WEB_DEFAULT_IDLE;
 static gboolean opt_foreground;
@@ -111,6 +112,9 @@ static GOptionEntry options[] = {
      "Seconds of inactivity that end a web session (default 1800)", "SECONDS"},
     {"gui-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_gui_log,
      "gui_logs file of the web UI's records (default " SEG_RECORD_GUI_LOGS ")", "PATH"},
+    {"mail-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_mail_log,
+     "mail_logs file the web UI's TLS Connections report reads (default "
+     SEG_RECORD_MAIL_LOGS ")", "PATH"},
     {"pam-service", 0, 0, G_OPTION_ARG_STRING, &opt_pam_service,
      "PAM service of web logins (default " WEB_DEFAULT_PAM ")", "NAME"},
     {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
@@ -307,6 +311,7 @@ int main(int argc, char **argv)
     int     readyfd = -1;
     g_autofree char *web_socket_path = NULL;
     g_autofree char *web_gui_log = NULL;
+    g_autofree char *web_mail_log = NULL;
 
     msg_init(argv[0]);
     seg_ignore_sigpipe();
@@ -355,12 +360,14 @@ int main(int argc, char **argv)
                 : (char *) WEB_DEFAULT_ADMIN_GROUP,
             .read_group = opt_web_read_group,
             .gui_log = opt_gui_log ? absolute(opt_gui_log) : g_strdup(SEG_RECORD_GUI_LOGS),
+            .mail_log = opt_mail_log ? absolute(opt_mail_log) : g_strdup(SEG_RECORD_MAIL_LOGS),
             .pam_service = opt_pam_service ? opt_pam_service : (char *) WEB_DEFAULT_PAM,
             .idle_timeout = opt_web_idle,
         };
 
         web_socket_path = wo.socket;
         web_gui_log = wo.gui_log;
+        web_mail_log = wo.mail_log;
         if (!policyd_web_start(&pd, &wo, pw ? pw->pw_uid : (uid_t) -1, &err)) {
             policyd_unlisten(&pd);
             msg_fatal("web UI: %s", err->message);
@@ -453,6 +460,7 @@ int main(int argc, char **argv)
     g_free(opt_web_admin_group);
     g_free(opt_web_read_group);
     g_free(opt_gui_log);
+    g_free(opt_mail_log);
     g_free(opt_pam_service);
     return 0;
 }

@@ -4,8 +4,9 @@ PROGRAMS += segtls-policyd
 segtls-policyd_SRCS = policyd/main.c policyd/control.c policyd/ops.c \
                       policyd/apply.c policyd/applyconf.c \
                       policyd/cluster.c policyd/clusterconf.c policyd/drift.c \
-                      policyd/web.c policyd/websession.c policyd/webpage.c
-segtls-policyd_LIBS = $(SOUP_LIBS) -lpam
+                      policyd/web.c policyd/websession.c policyd/webpage.c \
+                      policyd/webreport.c
+segtls-policyd_LIBS = $(SOUP_LIBS) -lpam -lz -lpsl
 # Under ASan, libcrypt must be there from the start: its crypt() interceptor
 # is bound at start-up, and pam_unix, dlopen()ed later, would call through
 # a null pointer.

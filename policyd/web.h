@@ -7,7 +7,7 @@
  * /api/v1/. websession.c holds the sessions, the PAM logins (in worker
  * threads), the failed-login throttle and the gui_logs records.
  * webpage.c renders the System Administration > SSL Configuration page
- * and its forms. Every change goes through policyd_run() (ops.c), the
+ * and its forms; webreport.c Monitor > TLS Connections (page and API). Every change goes through policyd_run() (ops.c), the
  * same path as the control socket's, with the web user's name.
  */
 #ifndef SEGTLS_POLICYD_WEB_H
@@ -67,6 +67,7 @@ typedef struct policyd_web_opts {
     char       *admin_group;    /* --web-admin-group */
     char       *read_group;     /* --web-read-group; NULL: any account reads */
     char       *gui_log;        /* --gui-log */
+    char       *mail_log;       /* --mail-log: the TLS Connections report reads it */
     char       *pam_service;    /* --pam-service */
     int         idle_timeout;   /* --web-idle-timeout, seconds */
 } policyd_web_opts;
@@ -129,5 +130,11 @@ void web_page_rollback(web_req *r);
 void web_page_dest_post(web_req *r);
 void web_page_group_post(web_req *r);
 void web_page_error(web_req *r, int status, const char *message);
+void web_page_frame(web_req *r, int status, const char *crumb, const char *title,
+                    GString *body);
+
+/* webreport.c */
+void web_page_report(web_req *r);
+void web_api_report(web_req *r);
 
 #endif

@@ -111,8 +111,12 @@ static void tls13_tip(GString *out)
     g_string_append(out, "</ul></div></details>");
 }
 
-/* page - the frame of every page around body (taken); sent with status */
-static void page(web_req *r, int status, const char *title, GString *body)
+/*
+ * web_page_frame - the frame of every page around body (taken), crumb
+ * being HTML; sent with status
+ */
+void web_page_frame(web_req *r, int status, const char *crumb, const char *title,
+                    GString *body)
 {
     GString *out = g_string_new(NULL);
 
@@ -124,7 +128,12 @@ static void page(web_req *r, int status, const char *title, GString *body)
                     "<link rel=\"stylesheet\" href=\"/static/segtls.css\">"
                     "<script src=\"/static/segtls.js\" defer></script></head>\n<body>"
                     "<header><span class=\"brand\">segtls</span>"
-                    "<span class=\"crumb\">System Administration &#8250; SSL Configuration</span>");
+                    "<span class=\"crumb\">");
+    g_string_append(out, crumb);
+    g_string_append(out, "</span>");
+    if (r->user != NULL)
+        g_string_append(out, "<nav><a href=\"/\" id=\"nav-ssl\">SSL Configuration</a> "
+                        "<a href=\"/report\" id=\"nav-report\">TLS Connections</a></nav>");
     if (r->user != NULL && r->sess != NULL) {
         g_string_append(out, "<span class=\"who\">");
         append_esc(out, r->user);
@@ -138,6 +147,12 @@ static void page(web_req *r, int status, const char *title, GString *body)
     g_string_append(out, "</main></body></html>\n");
     g_string_free(body, TRUE);
     web_send(r, status, "text/html; charset=utf-8", g_string_free(out, FALSE));
+}
+
+/* page - a page of System Administration > SSL Configuration */
+static void page(web_req *r, int status, const char *title, GString *body)
+{
+    web_page_frame(r, status, "System Administration &#8250; SSL Configuration", title, body);
 }
 
 /* web_page_error - a page that says what went wrong */

@@ -87,7 +87,7 @@ got=$(sed -nE 's%^ *\{"([A-Z]+)", "/api/v1([^"]*)", WEB_ROLE_(READ|ADMIN).*%\1 \
         printf '%s %s %s\n' "$m" "$p" "$(wcurl -o /dev/null -w '%{http_code}' -X "$m" \
             -H 'Content-Type: application/json' -d '{}' "$WURL/api/v1${p/\{id\}/1}")"
     done | awk '{ n++ } $3 != 401 { bad++ } END { print n, bad + 0 }')
-is "$got" "18 0" "no credentials: every API route that needs a login (18) answers 401"
+is "$got" "19 0" "no credentials: every API route that needs a login (19) answers 401"
 api GET /api/v1/settings "" -u "$WADM:wrong"
 is "$ST $(err)" "401 login failed: wrong user name or password" "Basic with a wrong password: 401"
 api GET /api/v1/settings "" -u "$WADM:$WPASS"
