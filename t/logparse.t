@@ -5,7 +5,7 @@ D=$SEGTLS_TOP/t/data/pflog
 LP=$(bin segtls-logparse)
 [ -x "$LP" ] || skip_all "segtls-logparse not built"
 export TZ=UTC
-plan 26
+plan 28
 
 # goldens: the records of each capture, reviewed against SPEC §6 (the
 # peer's smtpd services log under three syslog names)
@@ -14,6 +14,10 @@ diff_ref "$D/mta-maillog.ref" "$T/mta-maillog.out" "mta-maillog: records"
 "$LP" --year 2026 --syslog-name postfix --syslog-name peer-v10 --syslog-name peer-plain \
     "$D/peer-maillog.log" >"$T/peer-maillog.out"; ok $? "peer-maillog: exit 0"
 diff_ref "$D/peer-maillog.ref" "$T/peer-maillog.out" "peer-maillog: records"
+# one smtp process delivers one message to two next hops in turn, the
+# second in plain text: two connections, each with its own recipient
+"$LP" --year 2026 "$D/two-hops.log" >"$T/two-hops.out"; ok $? "two-hops: exit 0"
+diff_ref "$D/two-hops.ref" "$T/two-hops.out" "two-hops: a DCID for each next hop, each with its own RID"
 
 # only Postfix's programs: by default those under "postfix"; the names
 # of a configuration with --postfix-config (main.cf and master.cf, read

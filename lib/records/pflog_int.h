@@ -85,7 +85,9 @@ typedef struct pf_conn {
     char        ptr_name[PF_NAME_MAX];
     char        ptr_addr[PF_ADDR_MAX];
     char        err[PF_ERR_MAX];
-    /* smtp: the destination entry reported, and a certificate verify failure */
+    /* smtp: the peer of the connection (DCID), the destination entry
+       reported, and a certificate verify failure */
+    char        peer[PF_ADDR_MAX + 8];  /* "ADDR PORT" */
     char        dest[PF_NAME_MAX];
     unsigned long verr_code;    /* 0: none */
     char        verr[128];

@@ -161,6 +161,8 @@ static gboolean on_verify_failed(pf_conn *c, pf_str s)
 /* conn_start - a new delivery connection of process c */
 static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_str port)
 {
+    size_t  n;
+
     if (c->id) {
         /* a verify failure logged just before belongs to the new connection */
         unsigned long verr_code = c->verr_code;
@@ -171,6 +173,10 @@ static void conn_start(seg_pflog *p, pf_conn *c, time_t when, pf_str addr, pf_st
         c->verr_code = verr_code;
         memcpy(c->verr, verr, sizeof(verr));
     }
+    pf_copy(c->peer, PF_ADDR_MAX, addr);
+    n = strlen(c->peer);
+    c->peer[n++] = ' ';
+    pf_copy(c->peer + n, sizeof(c->peer) - n, port.n ? port : (pf_str) {"25", 2});
     if ((c->id = pf_new_id(p, SEG_ID_DCID, &c->idt)) != 0) {
         PF_PUT(p, "New SMTP DCID ");
         pf_put_id(p, &c->idt);
@@ -220,6 +226,18 @@ static guint rcpt_rid(seg_pflog *p, pf_msg *m, time_t when, pf_str rcpt)
     return i;
 }
 
+/* same_peer - is ADDR:PORT the peer of c's connection */
+static gboolean same_peer(const pf_conn *c, pf_str addr, pf_str port)
+{
+    const char *sp = strchr(c->peer, ' ');
+
+    if (port.n == 0)
+        port = (pf_str) {"25", 2};
+    return sp != NULL && (size_t) (sp - c->peer) == addr.n
+        && memcmp(c->peer, addr.p, addr.n) == 0
+        && strlen(sp + 1) == port.n && memcmp(sp + 1, port.p, port.n) == 0;
+}
+
 /*
  * on_status - "QID: to=<r>, [orig_to=<o>, ]relay=N[A]:P, delay=..., ...,
  * status=S (text)", each piece where the grammar puts it: the addresses
@@ -248,6 +266,9 @@ static gboolean on_status(seg_pflog *p, pf_conn *c, const pf_line *l, pf_str qid
     /* the same process delivers another message now: the last delivery is over */
     if (c->id && (c->msg ? c->msg != m
                   : c->qid[0] && (strlen(c->qid) != qid.n || memcmp(c->qid, qid.p, qid.n) != 0)))
+        pf_delivery_end(p, c, c->last);
+    /* the same message to another next hop, in plain text: a new connection */
+    else if (c->id && !same_peer(c, addr, port))
         pf_delivery_end(p, c, c->last);
     if (c->id == 0)
         conn_start(p, c, l->when, addr, port);
