@@ -174,7 +174,9 @@ wait_port "$P25" 100 || bail "Postfix does not listen on 127.0.0.1:$P25"
 at_exit "stop_pid /run/nginx.pid"
 # an account for the web UI (README: usermod -a -G segtls-admin alice)
 useradd -m alice && echo 'alice:Wonder-land-42' | chpasswd || bail "cannot create alice"
-HOST=$(postconf -h myhostname)
+# the interface that holds 127.0.0.1, as the milter names it (getifaddrs)
+IFACE=$(ip -o -4 addr show to 127.0.0.1/32 2>/dev/null | awk '{ print $2; exit }')
+IFACE=${IFACE:-lo}
 
 readme_steps "$STEPS" README.md >"$T/steps.list" 2>"$T/steps.err"
 is "$? $(cat "$T/steps.err")" "0 " "README: every block of \"Installing on a Postfix host\" is a step"
@@ -297,7 +299,7 @@ for v in tls1:TLSv1 tls1_1:TLSv1.1 tls1_2:TLSv1.2 tls1_3:TLSv1.3; do
         wait_since $ML "$m" 'ICID [0-9]+ close$'
         r=$(recs "$(since $ML "$m")")
         n=$(sed -nE 's/^Info: New SMTP ICID ([0-9]+) .*/\1/p' <<<"$r")
-        is "$r" "Info: New SMTP ICID $n interface $HOST (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes
+        is "$r" "Info: New SMTP ICID $n interface $IFACE (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes
 Info: ICID $n TLS failed: (167772418, 'error:0A000102:SSL routines::unsupported protocol')
 Info: ICID $n close" "Inbound SMTP ${v#*:}: its records, in order"
     else
@@ -305,7 +307,7 @@ Info: ICID $n close" "Inbound SMTP ${v#*:}: its records, in order"
         wait_since $ML "$m" 'ICID [0-9]+ close$'
         r=$(recs "$(since $ML "$m")")
         n=$(sed -nE 's/^Info: New SMTP ICID ([0-9]+) .*/\1/p' <<<"$r")
-        is "$r" "Info: New SMTP ICID $n interface $HOST (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes
+        is "$r" "Info: New SMTP ICID $n interface $IFACE (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes
 Info: ICID $n TLS success protocol ${got% *} cipher ${got#* }
 Info: ICID $n close" "Inbound SMTP ${v#*:}: its records, in order, with what the client saw"
     fi
@@ -341,7 +343,7 @@ message() {
     ok "$( ((n > LAST_ICID && mid > LAST_MID && d > LAST_DCID)); echo $?)" \
         "$name: new ICID $n, MID $mid, DCID $d, each above the last"
     LAST_ICID=${n:-$LAST_ICID}; LAST_MID=${mid:-$LAST_MID}; LAST_DCID=${d:-$LAST_DCID}
-    want="Info: New SMTP ICID $n interface $HOST (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes"
+    want="Info: New SMTP ICID $n interface $IFACE (127.0.0.1) address 127.0.0.1 reverse dns host localhost verified yes"
     [ -n "$proto" ] && want+=$'\n'"Info: ICID $n TLS success protocol $proto cipher $cipher"
     want+="
 Info: Start MID $mid ICID $n
@@ -369,7 +371,7 @@ step first-records
 is "$RC" 0 "README first-records: swaks, curl, tail"
 wait_since $ML "$m" 'DCID [0-9]+ close$' && wait_since $ML "$m" 'ICID [0-9]+ close$' 50
 r=$(recs "$(since $ML "$m")")
-like "$r" $'^Info: New SMTP ICID [0-9]+ interface '"$HOST"$' \\(127.0.0.1\\) address 127.0.0.1 reverse dns host localhost verified yes\nInfo: ICID [0-9]+ TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384\nInfo: Start MID' \
+like "$r" $'^Info: New SMTP ICID [0-9]+ interface '"$IFACE"$' \\(127.0.0.1\\) address 127.0.0.1 reverse dns host localhost verified yes\nInfo: ICID [0-9]+ TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384\nInfo: Start MID' \
     "README's message: its records begin as README shows"
 like "$(recs "$(since $GL "$m_gui")")" $'^Info: GUI HTTPS TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384 address 127.0.0.1 port [0-9]+\nInfo: req:127.0.0.1 user:- id:- 303 GET / HTTP/1.1 curl/' \
     "README's page: gui_logs has the handshake, then the request"
