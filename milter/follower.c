@@ -160,7 +160,11 @@ static gboolean log_open(mt_follower *f, gboolean resume)
     int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        if (errno != ENOENT && errno != f->open_errno)
+        if (errno == EACCES && errno != f->open_errno)
+            msg_warn("open %s: %s: no outbound records until this user may read it "
+                     "(postlogd makes it root 0600 when it is not there: make it first, "
+                     "root:adm 0640, README)", f->path, g_strerror(errno));
+        else if (errno != ENOENT && errno != f->open_errno)
             msg_warn("open %s: %s", f->path, g_strerror(errno));
         f->open_errno = errno;
         return FALSE;
