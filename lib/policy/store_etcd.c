@@ -132,24 +132,10 @@ static seg_layers *doc_layers(JsonObject *doc, const char *member, gboolean delt
     return l;
 }
 
-/* doc_bytes - a document as JSON text */
-static GBytes *doc_bytes(JsonObject *doc)
-{
-    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    gsize   len;
-    char   *text;
-
-    json_node_set_object(root, doc);
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, &len);
-    return g_bytes_new_take(text, len);
-}
-
 /* put_doc - add a put of doc to a transaction */
 static void txn_put_doc(seg_etcd_txn *t, const char *key, JsonObject *doc)
 {
-    g_autoptr(GBytes) b = doc_bytes(doc);
+    g_autoptr(GBytes) b = seg_etcd_json(doc);
     gsize   len;
     const void *data = g_bytes_get_data(b, &len);
 
@@ -480,7 +466,7 @@ static gboolean put_delta(seg_store *st, const seg_layers *next, const char *use
     json_object_set_string_member(doc, "time", when);
     json_object_set_string_member(doc, "user", user ? user : "");
     json_object_set_object_member(doc, "changes", seg_layers_to_json(d));
-    b = doc_bytes(doc);
+    b = seg_etcd_json(doc);
     data = g_bytes_get_data(b, &len);
     if (!seg_etcd_put(es->etcd, es->pending_key, data, len, &es->pending_mod, &err))
         return unreachable_error(st, err, error);
@@ -991,7 +977,7 @@ gboolean seg_store_etcd_report(seg_store *st, JsonObject *status, GError **error
     const void *data;
 
     json_object_set_int_member(status, "format", FORMAT);
-    b = doc_bytes(status);
+    b = seg_etcd_json(status);
     data = g_bytes_get_data(b, &len);
     if (!seg_etcd_put(ES(st)->etcd, key, data, len, NULL, &err))
         return unreachable_error(st, err, error);

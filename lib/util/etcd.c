@@ -288,8 +288,8 @@ static char *answer_error(GBytes *body, guint status)
     return g_strescape(msg, NULL);
 }
 
-/* body_of - a request object as JSON bytes */
-static GBytes *body_of(JsonObject *req)
+/* seg_etcd_json - an object as compact JSON bytes (a request body, a stored document) */
+GBytes *seg_etcd_json(JsonObject *req)
 {
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -363,7 +363,7 @@ static GBytes *read_answer(seg_etcd *e, SoupMessage *msg, GError **error)
  */
 static JsonObject *call(seg_etcd *e, const char *path, JsonObject *req, GError **error)
 {
-    g_autoptr(GBytes) body = body_of(req);
+    g_autoptr(GBytes) body = seg_etcd_json(req);
     g_autofree char *last = NULL;
 
     for (guint tried = 0; tried < e->n; tried++) {
@@ -798,7 +798,7 @@ seg_etcd_watch *seg_etcd_watch_new(seg_etcd *e, const char *prefix, gint64 start
         take_string(c, "start_revision",
                     g_strdup_printf("%" G_GINT64_FORMAT, start_revision));
     json_object_set_object_member(req, "create_request", c);
-    body = body_of(req);
+    body = seg_etcd_json(req);
     w->refs = 2;                        /* the caller's and the send's */
     w->e = e;
     w->event = event;

@@ -26,6 +26,7 @@
 #define SEGTLS_ETCD_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #define SEG_ETCD_DEFAULT_TIMEOUT 5      /* seconds per request */
 
@@ -47,6 +48,8 @@ typedef struct seg_etcd_kv {
     gint64      create_revision;
 } seg_etcd_kv;
 
+/* seg_etcd_json - an object as compact JSON bytes (a request body, a stored document) */
+GBytes *seg_etcd_json(JsonObject *obj);
 /* seg_etcd_check_endpoint - an http:// or https:// URL with a host and no path */
 gboolean seg_etcd_check_endpoint(const char *url, GError **error);
 
