@@ -73,7 +73,13 @@ tls13() {
         grep -q '^New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384$'
 }
 # js EXPR - a Python expression on the browser's JSON answer j
-js() { printf '%s' "$SEEN" | /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+js() {
+    printf '%s' "$SEEN" | /usr/bin/python3 -c "import json,sys
+try:
+    j=json.load(sys.stdin); print($1)
+except (ValueError, KeyError) as e:
+    print('(not seen: %s: %s)' % (type(e).__name__, e))"
+}
 TS='[A-Z][a-z]{2} [A-Z][a-z]{2} [ 123][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}'
 TSB='[A-Z][a-z]{2} [A-Z][a-z]{2} [1-3]?[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}'   # as a browser shows it
 
@@ -89,7 +95,13 @@ is "$?" 1 "before: s_client -tls1_3 is refused by Postfix (inbound 1.1-1.2)"
 # --- the browser: log in, Edit Settings, the boxes, submit, commit ---
 SEEN=$(timeout 600 /usr/bin/python3 "$SEGTLS_TOP/t/lib/webui_browser.py" edit "$WURL" "$WADM" \
     "$WPASS" "$OUT" "Inbound TLS 1.3 from the browser" 2>"$T/browser.err")
-is "$?" 0 "the browser session ran" || sed 's/^/# /' "$T/browser.err" | tail -20 >&2
+is "$?" 0 "the browser session ran" || {
+    sed 's/^/# /' "$T/browser.err" | tail -20 >&2
+    printf '%s' "$SEEN" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("error_url")); print(j.get("error"))' 2>&1 | sed 's/^/# /' >&2
+    [ -s "$OUT/webui-error.html" ] && sed -n '/<body/,$p' "$OUT/webui-error.html" | sed 's/<[^>]*>/ /g' | tr -s ' ' | head -20 | sed 's/^/# /' >&2
+    diag "policyd:"; tail -15 "$T/policyd.log" | sed 's/^/#   /' >&2
+    diag "nginx:"; grep -E '\[(warn|error|crit|alert|emerg)\]' "$T/gui/logs/error.log" | tail -15 | sed 's/^/#   /' >&2
+}
 is "$(js 'j["login_title"], "|", j["main_title"], "|", j["edit_title"]')" \
     "Log In - segtls | SSL Configuration - segtls | Edit SSL Configuration - segtls" \
     "login page, then SSL Configuration, then Edit Settings"

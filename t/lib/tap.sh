@@ -38,28 +38,30 @@ trap _tap_cleanup EXIT
 bin() { echo "$SEGTLS_BIN/$1"; }
 plan() { _tap_planned=$1; echo "1..$1"; }
 diag() { printf '# %s\n' "$@" >&2; }
+# each assertion returns its outcome, so "is ... || diag ..." shows the
+# evidence of a failure
 _tap_result() {
     _tap_n=$((_tap_n+1))
     # a failed assertion always fails: its name's '#' is escaped, so that
     # neither prove nor this count can read a TODO or SKIP directive in it
     # (a skipped check is "ok N - # SKIP why", status 0: see skip)
     if [ "$1" = 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - ${2//#/\\#}"
-        _tap_fail=$((_tap_fail+1)); fi
+        _tap_fail=$((_tap_fail+1)); return 1; fi
 }
 ok() { _tap_result "$1" "$2"; }
 is() {
     if [ "$1" = "$2" ]; then _tap_result 0 "$3"; else
-        _tap_result 1 "$3"; diag "got:  '$1'" "want: '$2'"; fi
+        _tap_result 1 "$3"; diag "got:  '$1'" "want: '$2'"; return 1; fi
 }
 like() {
     if [[ "$1" =~ $2 ]]; then _tap_result 0 "$3"; else
-        _tap_result 1 "$3"; diag "got:  '$1'" "want match: '$2'"; fi
+        _tap_result 1 "$3"; diag "got:  '$1'" "want match: '$2'"; return 1; fi
 }
 # diff_ref REF GOT NAME - compare a file with its golden .ref
 diff_ref() {
     if [ "${SEGTLS_UPDATE_REF:-0}" = 1 ]; then cp "$2" "$1"; fi
     if diff -u "$1" "$2" >"$T/diff.out" 2>&1; then _tap_result 0 "$3"; else
-        _tap_result 1 "$3"; sed 's/^/# /' "$T/diff.out" >&2; fi
+        _tap_result 1 "$3"; sed 's/^/# /' "$T/diff.out" >&2; return 1; fi
 }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 # skip N REASON - N tests skipped for REASON (a part that cannot run here)

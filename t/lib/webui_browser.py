@@ -16,6 +16,7 @@ profile each run; loopback only. Prints one JSON object of what it saw.
 import json
 import sys
 import tempfile
+import traceback
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -98,6 +99,14 @@ def edit(base, user, password, outdir, comment):
         d.set_window_size(1280, 2300)
         seen["live_inbound"] = d.find_element(By.ID, "live-inbound").text
         d.save_screenshot(outdir + "/webui-committed.png")
+    except Exception:
+        # what the browser saw up to here, and where it stopped: the test
+        # prints it, and the page is kept as a screenshot and its source
+        seen["error"] = traceback.format_exc(limit=3).split("Stacktrace:")[0].rstrip()
+        seen["error_url"] = d.current_url
+        d.save_screenshot(outdir + "/webui-error.png")
+        with open(outdir + "/webui-error.html", "w") as f:
+            f.write(d.page_source)
     finally:
         d.quit()
     return seen
@@ -124,3 +133,4 @@ if __name__ == "__main__":
     else:
         out = load(sys.argv[2], sys.argv[3], sys.argv[4:])
     print(json.dumps(out))
+    sys.exit(1 if "error" in out else 0)
