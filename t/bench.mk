@@ -11,7 +11,7 @@
 BENCH_PKGS  := pflogsumm time linux-perf strace heaptrack
 BENCH_DIR   := $(BUILD)/t/bench
 BENCH_TOOLS := $(BENCH_DIR)/gen-pflog $(BENCH_DIR)/segtls-tlsload $(BENCH_DIR)/bench-time \
-               $(BENCH_DIR)/bench-nullmilter
+               $(BENCH_DIR)/bench-nullmilter $(BENCH_DIR)/bench-sslfloor
 # t/standalone-load.t drives the standalone with the load tool: built by `make`.
 EXTRA_TARGETS += $(BENCH_DIR)/segtls-tlsload
 
@@ -27,6 +27,10 @@ $(BENCH_DIR)/bench-time: $(BENCH_DIR)/cputime.o
 $(BENCH_DIR)/nullmilter.o: INCS += -Imilter
 $(BENCH_DIR)/bench-nullmilter: $(BENCH_DIR)/nullmilter.o $(BUILD)/milter/steps.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
+
+# OpenSSL's own memory per idle server connection, with segtls's context
+$(BENCH_DIR)/bench-sslfloor: $(BENCH_DIR)/sslfloor.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 bench-tools: $(BENCH_TOOLS)
 

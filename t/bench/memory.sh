@@ -17,6 +17,7 @@ source "$(dirname "$0")/../lib/postfix.sh"
 source "$(dirname "$0")/lib.sh"
 
 LOAD=$(bench_tool segtls-tlsload)
+FLOOR=$(bench_tool bench-sslfloor)
 SA=$(bin segtls-standalone)
 M=$(bin segtls-milter)
 CONNS=${BENCH_MEM_CONNS:-1000}
@@ -61,6 +62,7 @@ held_rss() {
 measure() {
     local idle ipss isplit f=$T/rss.$1
     idle=$(rss_kb "$3")
+    echo "$idle" >"$T/idle.$1"
     ipss=$(awk '/^Pss:/ { print $2 }' "/proc/$3/smaps_rollup" 2>/dev/null)
     isplit=$(rss_split "$3")
     [ -z "${BENCH_MEMORY_SMAPS:-}" ] || cat "/proc/$3/smaps" >"$BENCH_MEMORY_SMAPS/smaps.$1.idle"
@@ -79,6 +81,26 @@ measure() {
         "$(awk -v k="$ipss" 'BEGIN { print k / 1024 }')" MB ratio
 }
 
+# floor NAME - what OpenSSL alone holds per idle TLS 1.3 server connection
+# (bench-sslfloor: segtls's context, the standalone's SSL settings), the
+# RSS that CONNS connections cannot go below (idle + CONNS x that), and
+# NAME's own bytes per connection above it
+floor() {
+    local fl=$T/sslfloor.out per idle held
+    if ! "$FLOOR" "$CERTS/rsa.pem" 50 >"$fl" 2>&1; then
+        echo "SKIP ${1}_floor: bench-sslfloor: $(tail -1 "$fl")"; return
+    fi
+    per=$(awk '{ print $2 }' "$fl")
+    idle=$(cat "$T/idle.$1")
+    held=$(median <"$T/rss.$1.ok")
+    note "$1: OpenSSL $(openssl version | awk '{ print $2 }') holds $per bytes per idle TLS 1.3 server connection" \
+        "($(awk '{ print $4 }' "$fl") allocations; SSL_new alone $(awk '{ print $6 }' "$fl") bytes)"
+    figure "${1}_rss_floor_${CONNS}" "$(awk -v i="$idle" -v p="$per" -v n="$CONNS" 'BEGIN { print (i + n * p / 1024) / 1024 }')" MB \
+        "$(awk -v k="$idle" 'BEGIN { print k / 1024 }')" MB ratio
+    figure "${1}_own_bytes_per_conn" "$(awk -v h="$held" -v i="$idle" -v p="$per" -v n="$CONNS" 'BEGIN { printf "%d", (h - i) * 1024 / n - p }')" B \
+        "$per" B ratio
+}
+
 # --- segtls-standalone --------------------------------------------------
 if [ "${BENCH_MEMORY_ONLY:-standalone}" != standalone ]; then
     :
@@ -94,6 +116,7 @@ elif [ -x "$SA" ]; then
     if wait_port "$SPORT" 100; then
         sleep 0.2
         measure standalone "$SPORT" "$SAPID"
+        floor standalone
     else
         echo "SKIP standalone_rss: segtls-standalone did not start: $(tail -1 "$T/sa/stderr")"
     fi
