@@ -22,128 +22,18 @@
 #include "error.h"
 #include "logread.h"
 #include "report.h"
+#include "report_query.h"
 #include "web.h"
-
-#define REPORT_TOP_MAX  1000
-
-/* The time ranges, as the gateway offers them. */
-static const struct range {
-    const char *name;
-    const char *label;
-    gint64      seconds;        /* 0: every record */
-} ranges[] = {
-    {"hour", "Hour", 3600},
-    {"day", "Day", 86400},
-    {"week", "Week", 7 * 86400},
-    {"month", "Month", 30 * 86400},
-    {"all", "All records", 0},
-};
-
-/* The directions. */
-static const struct direction {
-    const char *name;
-    const char *label;
-    guint       dirs;
-} directions[] = {
-    {"both", "Inbound and outbound", SEG_REPORT_BOTH},
-    {"inbound", "Inbound", SEG_REPORT_INBOUND},
-    {"outbound", "Outbound", SEG_REPORT_OUTBOUND},
-};
-
-/* What was asked, checked. */
-typedef struct report_query {
-    const struct range *range;
-    const struct direction *direction;
-    char       *domain;         /* NULL: every domain */
-    guint       top;
-} report_query;
 
 /* One report made off the main loop. */
 typedef struct report_call {
     web_req    *r;
-    report_query q;
+    seg_report_query q;
     gboolean    json;
     char       *path;
     char       *out;            /* the rendering, or NULL */
     char       *error;          /* why there is none */
 } report_call;
-
-/* query_free - a checked query's strings */
-static void query_free(report_query *q)
-{
-    g_free(q->domain);
-}
-
-/* parse_query - the fields of the request's query, checked; FALSE with one line */
-static gboolean parse_query(web_req *r, report_query *q, GError **error)
-{
-    const char *text = g_uri_get_query(soup_server_message_get_uri(r->msg));
-    g_autoptr(GHashTable) f = NULL;
-    GHashTableIter it;
-    gpointer key, value;
-
-    q->range = &ranges[1];
-    q->direction = &directions[0];
-    q->domain = NULL;
-    q->top = 20;
-    if (text == NULL || *text == 0)
-        return TRUE;
-    if ((f = soup_form_decode(text)) == NULL) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "the query is not a form");
-        return FALSE;
-    }
-    g_hash_table_iter_init(&it, f);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        const char *k = key, *v = value;
-        char   *end;
-        guint64 n;
-        guint   i;
-
-        if (strcmp(k, "range") == 0) {
-            for (i = 0; i < G_N_ELEMENTS(ranges) && strcmp(ranges[i].name, v) != 0; i++)
-                ;
-            if (i == G_N_ELEMENTS(ranges))
-                goto bad;
-            q->range = &ranges[i];
-        } else if (strcmp(k, "direction") == 0) {
-            for (i = 0; i < G_N_ELEMENTS(directions) && strcmp(directions[i].name, v) != 0; i++)
-                ;
-            if (i == G_N_ELEMENTS(directions))
-                goto bad;
-            q->direction = &directions[i];
-        } else if (strcmp(k, "domain") == 0) {
-            if (*v == 0)
-                continue;                       /* the form's empty field: every domain */
-            if (strlen(v) > 253 || !g_utf8_validate(v, -1, NULL))
-                goto bad;
-            for (const char *p = v; *p; p++)
-                if (g_ascii_iscntrl(*p) || *p == ' ')
-                    goto bad;
-            g_free(q->domain);
-            q->domain = g_strdup(v);
-        } else if (strcmp(k, "top") == 0) {
-            n = g_ascii_strtoull(v, &end, 10);
-            if (*v < '0' || *v > '9' || *end != 0 || n > REPORT_TOP_MAX)
-                goto bad;
-            q->top = (guint) n;
-        } else {
-            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                        "unknown field \"%s\": range, direction, domain or top", k);
-            query_free(q);
-            return FALSE;
-        }
-        continue;
-bad:
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s \"%s\": %s", k, v,
-                    strcmp(k, "range") == 0 ? "hour, day, week, month or all"
-                    : strcmp(k, "direction") == 0 ? "both, inbound or outbound"
-                    : strcmp(k, "top") == 0 ? "0 to 1000 rows (0: all)"
-                    : "not a domain");
-        query_free(q);
-        return FALSE;
-    }
-    return TRUE;
-}
 
 /* report_thread - read the records, make the report, render it */
 static void report_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
@@ -183,18 +73,20 @@ static void option(GString *b, const char *value, const char *label, gboolean se
 }
 
 /* query_form - the report's fields, as the gateway's Time Range line */
-static void query_form(GString *b, const report_query *q)
+static void query_form(GString *b, const seg_report_query *q)
 {
     g_autofree char *domain = g_markup_escape_text(q->domain ? q->domain : "", -1);
 
     g_string_append(b, "<form method=\"get\" action=\"/report\" class=\"report-query\">"
                     "<label>Time Range: <select name=\"range\" id=\"range\">");
-    for (guint i = 0; i < G_N_ELEMENTS(ranges); i++)
-        option(b, ranges[i].name, ranges[i].label, &ranges[i] == q->range);
+    for (guint i = 0; i < seg_report_nranges; i++)
+        option(b, seg_report_ranges[i].name, seg_report_ranges[i].label,
+               &seg_report_ranges[i] == q->range);
     g_string_append(b, "</select></label> <label>Direction: <select name=\"direction\" "
                     "id=\"direction\">");
-    for (guint i = 0; i < G_N_ELEMENTS(directions); i++)
-        option(b, directions[i].name, directions[i].label, &directions[i] == q->direction);
+    for (guint i = 0; i < seg_report_ndirections; i++)
+        option(b, seg_report_directions[i].name, seg_report_directions[i].label,
+               &seg_report_directions[i] == q->direction);
     g_string_append_printf(b, "</select></label> <label>Domain: <input name=\"domain\" "
                            "id=\"domain\" value=\"%s\" placeholder=\"every domain\">"
                            "</label> <label>Rows: <input name=\"top\" id=\"top\" "
@@ -231,7 +123,7 @@ static void report_done(GObject *src, GAsyncResult *res, gpointer data)
                        "TLS Connections", b);
     }
     g_object_unref(r->msg);
-    query_free(&c->q);
+    seg_report_query_clear(&c->q);
     g_free(c->path);
     g_free(c->out);
     g_free(c->error);
@@ -245,7 +137,8 @@ static void report(web_req *r, gboolean json)
     g_autoptr(GTask) task = NULL;
     report_call *c = g_new0(report_call, 1);
 
-    if (!parse_query(r, &c->q, &err)) {
+    if (!seg_report_query_parse(g_uri_get_query(soup_server_message_get_uri(r->msg)),
+                                &c->q, &err)) {
         g_free(c);
         if (json)
             web_send_error(r, 400, err->message);

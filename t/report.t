@@ -112,7 +112,7 @@ chk() {
     "$RP" "$@" >"$T/out" 2>"$T/err"; local rc=$?
     is "$rc:$(cat "$T/err"):$(wc -c <"$T/out")" "$want:$msg:0" "error: $*"
 }
-chk 2 'segtls report: --direction "sideways": inbound or outbound (try segtls report --help)' --direction sideways "$T/mail_logs"
+chk 2 'segtls report: --direction "sideways": inbound, outbound or both (try segtls report --help)' --direction sideways "$T/mail_logs"
 chk 2 'segtls report: --since "2026-02-30": not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS]) (try segtls report --help)' --since 2026-02-30 "$T/mail_logs"
 chk 2 'segtls report: --since must be before --until (try segtls report --help)' --since 2026-11-29 --until 2026-11-28 "$T/mail_logs"
 chk 2 'segtls report: --json, --csv and --html: choose one (try segtls report --help)' --json --csv "$T/mail_logs"

@@ -15,8 +15,10 @@
 
 #include "logread.h"
 #include "msg.h"
+#include "quote.h"
 #include "record.h"
 #include "report.h"
+#include "report_query.h"
 
 #define FOLLOW_CHECK_MS 500
 
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
         {"until", 0, 0, G_OPTION_ARG_STRING, &until,
          "Connections before TIME (a date alone: up to the end of that day)", "TIME"},
         {"direction", 0, 0, G_OPTION_ARG_STRING, &direction,
-         "inbound or outbound (default both)", "DIR"},
+         "inbound, outbound or both (the default)", "DIR"},
         {"domain", 0, 0, G_OPTION_ARG_STRING, &domain, "Only this remote domain", "DOMAIN"},
         {"top", 0, 0, G_OPTION_ARG_INT, &top, "Only the N domains with most connections", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON instead of the table", NULL},
@@ -164,14 +166,19 @@ int main(int argc, char **argv)
         o.until = parse_time("--until", until, TRUE);
     if (o.since != G_MININT64 && o.until != G_MAXINT64 && o.since >= o.until)
         usage_error("--since must be before --until");
-    if (direction && strcmp(direction, "inbound") == 0)
-        o.dirs = SEG_REPORT_INBOUND;
-    else if (direction && strcmp(direction, "outbound") == 0)
-        o.dirs = SEG_REPORT_OUTBOUND;
-    else if (direction)
-        usage_error("--direction \"%s\": inbound or outbound", direction);
-    if (domain && (*domain == 0 || strlen(domain) > 253 || strpbrk(domain, " \t\r\n")))
-        usage_error("--domain \"%s\": not a domain", domain);
+    if (direction) {
+        const seg_report_direction *d = seg_report_direction_find(direction);
+        g_autofree char *q = seg_quote_value(direction);
+
+        if (d == NULL)
+            usage_error("--direction %s: inbound, outbound or both", q);
+        o.dirs = d->dirs;
+    }
+    if (domain && !seg_report_domain_check(domain)) {
+        g_autofree char *q = seg_quote_value(domain);
+
+        usage_error("--domain %s: not a domain", q);
+    }
     o.domain = domain;
     if (top < 0)
         usage_error("--top %d: must be 0 or more", top);

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "metrics.h"
 #include "msg.h"
+#include "quote.h"
 
 #define REQ_MAX     8192
 #define REQ_TIMEOUT 5
@@ -263,8 +264,8 @@ char   *seg_metrics_render(void)
 /* seg_metrics_check_spec - a UNIX socket path or a loopback address */
 gboolean seg_metrics_check_spec(const char *spec, GError **error)
 {
-    g_autoptr(GSocketConnectable) c = NULL;
     g_autoptr(GInetAddress) a = NULL;
+    g_autofree char *quoted = NULL;
     const char *colon;
 
     if (g_str_has_prefix(spec, "unix:/") && strlen(spec) < 100)
@@ -283,8 +284,9 @@ gboolean seg_metrics_check_spec(const char *spec, GError **error)
             && g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
             return TRUE;
     }
+    quoted = seg_quote_value(spec);
     g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                "metrics address \"%s\": want unix:/PATH, 127.0.0.1:PORT or [::1]:PORT", spec);
+                "metrics address %s: want unix:/PATH, 127.0.0.1:PORT or [::1]:PORT", quoted);
     return FALSE;
 }
 
