@@ -40,6 +40,7 @@
 #include "error.h"
 #include "live.h"
 #include "msg.h"
+#include "quote.h"
 #include "web.h"
 
 #define WEB_BODY_MAX    (64 * 1024)     /* request bodies */
@@ -742,8 +743,8 @@ gboolean web_restore(web_req *r, const char *text)
     guint64 id;
 
     if (text == NULL || !g_ascii_string_to_unsigned(text, 10, 1, G_MAXUINT, &id, NULL)) {
-        g_autofree char *m = g_strdup_printf("\"%s\" is not a configuration number",
-                                             text ? text : "");
+        g_autofree char *q = seg_quote_value(text ? text : "");
+        g_autofree char *m = g_strdup_printf("%s is not a configuration number", q);
 
         json_object_unref(req);
         web_send_error(r, 400, m);
