@@ -245,17 +245,23 @@ static void client_timeout(sa_conn *c)
         sa_conn_close(p->up, FALSE);
 }
 
-/* client_closed - the client is gone: so is the web UI side */
+/*
+ * client_closed - the client is gone: so is the web UI side. When there
+ * is one, its end frees the proxy (up_closed), perhaps inside this pump:
+ * p is not touched after it.
+ */
 static void client_closed(sa_conn *c)
 {
     proxy  *p = c->ctx;
+    sa_conn *up = p->up;
 
     p->client = NULL;
-    if (p->up != NULL) {
-        sa_conn_close(p->up, FALSE);
-        sa_conn_pump(p->up);
+    if (up == NULL) {
+        proxy_maybe_free(p);
+        return;
     }
-    proxy_maybe_free(p);
+    sa_conn_close(up, FALSE);
+    sa_conn_pump(up);
 }
 
 /* up_input - the answer, passed to the client; EOF: close after it */
@@ -297,17 +303,25 @@ static void up_connected(sa_conn *c, int err)
     }
 }
 
-/* up_closed - the web UI side is gone */
+/*
+ * up_closed - the web UI side is gone. When the client is still there,
+ * its end frees the proxy (client_closed), perhaps inside this pump: p
+ * is not touched after it.
+ */
 static void up_closed(sa_conn *c)
 {
     proxy  *p = c->ctx;
+    sa_conn *client = p->client;
 
     p->up = NULL;
-    if (p->client != NULL && !p->client->closing) {
-        sa_conn_close(p->client, TRUE);
-        sa_conn_pump(p->client);
+    if (client == NULL) {
+        proxy_maybe_free(p);
+        return;
     }
-    proxy_maybe_free(p);
+    if (!client->closing) {
+        sa_conn_close(client, TRUE);
+        sa_conn_pump(client);
+    }
 }
 
 /* sa_gui_proxy_init - load libsoup (once); FALSE with error when it cannot be */

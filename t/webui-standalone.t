@@ -50,7 +50,11 @@ st=$(wcurl -o /dev/null -w '%{http_code}' -u "$WADM:$WPASS" -X PUT -H 'Content-T
 is "$st" 200 "PUT inbound.methods 1.2-1.3"
 st=$(wcurl -o /dev/null -w '%{http_code}' -u "$WADM:$WPASS" -X POST -H 'Content-Type: application/json' \
     -d '{"comment":"from make run"}' "$WURL/api/v1/commit")
-is "$st" 200 "POST commit"
+is "$st" 200 "POST commit" || {
+    # make run stops every part when one of them ends: say which, and why
+    diag "make run's output (policyd, both standalones, segtls-apply):"
+    tail -60 "$T/run.out" | cut -c1-300 | sed 's/^/#   /' >&2
+}
 is "$(sed -n '/^\[inbound\]/,/^\[/s/^methods=//p' "$RUN/segtls.conf")" "1.2-1.3" "run/segtls.conf has it"
 for ((i = 0; i < 50; i++)); do
     timeout 10 openssl s_client -starttls smtp -connect "127.0.0.1:$SP" -tls1_3 </dev/null 2>/dev/null |
