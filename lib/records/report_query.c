@@ -78,35 +78,44 @@ static gboolean top_parse(const char *v, guint *top)
     return TRUE;
 }
 
-/* The fields: what each accepts, as the refusal says it. */
-static const struct field {
-    const char *name;
-    const char *accepts;
-} fields[] = {
-    {"direction", "both, inbound or outbound"},
-    {"domain", "not a domain"},
-    {"range", "hour, day, week, month or all"},
-    {"top", "0 to 1000 rows (0: all)"},
-};
-
-/* field_set - one field's value into q; FALSE when the value is bad */
-static gboolean field_set(const char *k, const char *v, seg_report_query *q)
+/* set_range, set_direction, set_top, set_domain - one field into q; FALSE: bad value */
+static gboolean set_range(const char *v, seg_report_query *q)
 {
-    if (strcmp(k, "range") == 0)
-        return (q->range = range_find(v)) != NULL;
-    if (strcmp(k, "direction") == 0)
-        return (q->direction = seg_report_direction_find(v)) != NULL;
-    if (strcmp(k, "top") == 0)
-        return top_parse(v, &q->top);
-    /* domain: the form's empty field means every domain */
+    return (q->range = range_find(v)) != NULL;
+}
+
+static gboolean set_direction(const char *v, seg_report_query *q)
+{
+    return (q->direction = seg_report_direction_find(v)) != NULL;
+}
+
+static gboolean set_top(const char *v, seg_report_query *q)
+{
+    return top_parse(v, &q->top);
+}
+
+static gboolean set_domain(const char *v, seg_report_query *q)
+{
     if (*v == 0)
-        return TRUE;
+        return TRUE;                    /* the form's empty field: every domain */
     if (!seg_report_domain_check(v))
         return FALSE;
     g_free(q->domain);
     q->domain = g_strdup(v);
     return TRUE;
 }
+
+/* The fields: how each is set, and what it accepts as the refusal says it. */
+static const struct field {
+    const char *name;
+    gboolean  (*set)(const char *v, seg_report_query *q);
+    const char *accepts;
+} fields[] = {
+    {"direction", set_direction, "both, inbound or outbound"},
+    {"domain", set_domain, "not a domain"},
+    {"range", set_range, "hour, day, week, month or all"},
+    {"top", set_top, "0 to 1000 rows (0: all)"},
+};
 
 /* seg_report_query_parse - a query string into q, checked */
 gboolean seg_report_query_parse(const char *text, seg_report_query *q, GError **error)
@@ -137,7 +146,7 @@ gboolean seg_report_query_parse(const char *text, seg_report_query *q, GError **
 
             g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
                         "unknown field %s: range, direction, domain or top", qk);
-        } else if (!field_set(k, v, q)) {
+        } else if (!fields[i].set(v, q)) {
             g_autofree char *qv = seg_quote_value(v);
 
             g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "%s %s: %s", k, qv,
