@@ -10,7 +10,12 @@
  * queue id (macro i). The queue id table is saved in STATE_DIR/msgs
  * (every few seconds and at exit) so that deliveries of mail queued
  * before a restart keep their MID. Everything here is under one mutex; each call holds
- * it only for a table operation or one write(2).
+ * it only for a table operation and at most one write(2): the records
+ * are held (seg_record_hold) and those of one hold of the mutex are
+ * written together as it is let go. The follower defers its records
+ * over the lines of one read (mt_records_defer); the next write of any
+ * thread takes them along, in their place, so the file's order is the
+ * mutex's order and the follower's records cost one write(2) a read.
  *
  * Order of the records. A new ID and the record that introduces it
  * ("New SMTP ICID n", "Start MID m", "New SMTP DCID d") are written under
@@ -99,6 +104,31 @@ static struct {
 
 static void flush_closes(gint64 before);
 
+/* this thread leaves its records held until its batch ends (mt_records_defer) */
+static _Thread_local gboolean deferred;
+
+/* unlock - release mt.lock, the records held until now written first (one write(2)) */
+static void unlock(void)
+{
+    if (mt.rec && !deferred)
+        (void) seg_record_flush(mt.rec);
+    g_mutex_unlock(&mt.lock);
+}
+
+/*
+ * mt_records_defer - on: the calling thread's records stay held until it
+ * turns it off (the follower, over the lines of one read); another
+ * thread's unlock may write them earlier, in their place
+ */
+void mt_records_defer(gboolean on)
+{
+    deferred = on;
+    if (!on) {
+        g_mutex_lock(&mt.lock);
+        unlock();
+    }
+}
+
 /* peer_key - "ADDR]PORT" (']' never occurs in an address) */
 static void peer_key(char *buf, size_t size, const char *addr, const char *port)
 {
@@ -158,7 +188,7 @@ void mt_save(void)
 
     g_mutex_lock(&mt.lock);
     if (mt.msgs_path == NULL || !mt.msgs_dirty) {
-        g_mutex_unlock(&mt.lock);
+        unlock();
         return;
     }
     g_hash_table_iter_init(&it, mt.msgs);
@@ -173,7 +203,7 @@ void mt_save(void)
         g_string_append_c(text, '\n');
     }
     mt.msgs_dirty = FALSE;
-    g_mutex_unlock(&mt.lock);
+    unlock();
     if (!g_file_set_contents(mt.msgs_path, text->str, text->len, &err))
         msg_warn("save queue ids: %s", err->message);
 }
@@ -197,6 +227,7 @@ gboolean mt_init(const char *state_dir, const char *record_path, guint64 id_bloc
         mt.ids = NULL;
         return FALSE;
     }
+    seg_record_hold(mt.rec, TRUE);
     mt.by_icid = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     mt.by_peer = g_hash_table_new(g_str_hash, g_str_equal);
     mt.by_pid = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -213,7 +244,7 @@ void mt_set_push(seg_syslogpush *push)
 {
     g_mutex_lock(&mt.lock);
     seg_record_set_push(mt.rec, push, SEG_RECORD_SYSLOG_IDENT);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_metrics - count the records (lib/records/recmetrics.h) */
@@ -221,7 +252,7 @@ void mt_metrics(void)
 {
     g_mutex_lock(&mt.lock);
     seg_recmetrics_attach(mt.rec, "mail_logs");
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_shutdown - close everything */
@@ -254,7 +285,7 @@ void mt_shutdown(void)
     mt.ids = NULL;
     mt.by_icid = mt.by_peer = mt.by_pid = mt.msgs = NULL;
     g_clear_pointer(&mt.msgs_path, g_free);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_reopen - reopen the record file (SIGHUP, after logrotate) */
@@ -265,7 +296,7 @@ gboolean mt_reopen(void)
 
     g_mutex_lock(&mt.lock);
     ok = mt.rec && seg_record_reopen(mt.rec, &err);
-    g_mutex_unlock(&mt.lock);
+    unlock();
     if (!ok)
         msg_warn("reopen records: %s", err ? err->message : "not open");
     return ok;
@@ -355,7 +386,7 @@ static guint64 take_id(seg_id_kind kind)
 
     while (mt.ids && !mt.ids_closing && (id = seg_ids_try_next(mt.ids, kind)) == 0) {
         mt.id_waiters++;
-        g_mutex_unlock(&mt.lock);
+        g_mutex_unlock(&mt.lock);      /* what is held stays held, in order */
         ok = seg_ids_reserve_ahead(mt.ids, kind, &err);
         g_mutex_lock(&mt.lock);
         if (--mt.id_waiters == 0 && mt.ids_closing)
@@ -413,7 +444,7 @@ guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
     va_end(ap);
     g_mutex_lock(&mt.lock);
     id = new_id_locked(kind, when, prefix, rest, rn, &low);
-    g_mutex_unlock(&mt.lock);
+    unlock();
     if (low)
         refill_kick();
     return id;
@@ -438,7 +469,7 @@ guint64 mt_msg_start(guint64 icid, const char *from)
                      " From: <%s>", mid, icid, from);
         write_locked(0, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
     if (low)
         refill_kick();
     return mid;
@@ -449,7 +480,7 @@ void mt_record_text(time_t when, const char *text, size_t len)
 {
     g_mutex_lock(&mt.lock);
     write_locked(when, text, len);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_record - one formatted record stamped now */
@@ -473,7 +504,7 @@ guint64 mt_dropped(void)
 
     g_mutex_lock(&mt.lock);
     n = mt.rec ? seg_record_dropped(mt.rec) : 0;
-    g_mutex_unlock(&mt.lock);
+    unlock();
     return n;
 }
 
@@ -518,7 +549,7 @@ guint64 mt_conn_new(long pid, const char *addr, const char *port, const char *fm
             g_hash_table_insert(mt.by_pid, GSIZE_TO_POINTER(pid), e);
         e = NULL;
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
     g_free(e);
     if (low)
         refill_kick();
@@ -559,7 +590,7 @@ void mt_follow_log(gboolean on)
     mt.follow = on;
     if (!on)
         flush_closes(G_MAXINT64);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_conn_close - the milter's connection ended: its close record (now or held) */
@@ -579,7 +610,7 @@ void mt_conn_close(guint64 icid)
             g_queue_push_tail(&mt.pending, g_memdup2(&icid, sizeof(icid)));
         }
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_conn_log_close - the follower read the connection's disconnect (at when) */
@@ -593,7 +624,7 @@ void mt_conn_log_close(guint64 icid, time_t when)
         if (e->close == CLOSE_PENDING)
             write_close(e, when);
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_log_read_to - the follower read every log line written before monotonic time t */
@@ -601,7 +632,7 @@ void mt_log_read_to(gint64 t)
 {
     g_mutex_lock(&mt.lock);
     flush_closes(t);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /*
@@ -626,7 +657,7 @@ gboolean mt_conn_tls_record(guint64 icid, time_t when, const char *fmt, ...)
         n = snprintf(buf, sizeof(buf), "ICID %" G_GUINT64_FORMAT "%.*s", icid, (int) rn, rest);
         write_locked(when, buf, MIN((size_t) MAX(n, 0), sizeof(buf) - 1));
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
     return first;
 }
 
@@ -639,7 +670,7 @@ guint64 mt_conn_icid(long pid, const char *addr, const char *port)
 
     g_mutex_lock(&mt.lock);
     if (mt.by_peer == NULL) {
-        g_mutex_unlock(&mt.lock);
+        unlock();
         return 0;
     }
     if (addr && port && *port) {
@@ -653,7 +684,7 @@ guint64 mt_conn_icid(long pid, const char *addr, const char *port)
         e = NULL;
     if (e)
         icid = e->icid;
-    g_mutex_unlock(&mt.lock);
+    unlock();
     return icid;
 }
 
@@ -677,7 +708,7 @@ void mt_msg_done(const char *qid, guint64 mid, guint64 icid, const char *rcpts, 
         m = NULL;
     }
     write_locked(0, buf, (size_t) n);
-    g_mutex_unlock(&mt.lock);
+    unlock();
     g_free(m);
 }
 
@@ -691,7 +722,7 @@ gboolean mt_msg_lookup(const char *qid, guint64 *mid, guint64 *icid)
         *mid = m->mid;
         *icid = m->icid;
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
     return m != NULL;
 }
 
@@ -709,7 +740,7 @@ int mt_msg_rid(const char *qid, const char *rcpt)
             if (g_ascii_strcasecmp(r, rcpt) == 0)
                 rid = (int) i;
     }
-    g_mutex_unlock(&mt.lock);
+    unlock();
     return rid;
 }
 
@@ -719,7 +750,7 @@ void mt_msg_forget(const char *qid)
     g_mutex_lock(&mt.lock);
     if (mt.msgs)
         mt.msgs_dirty |= g_hash_table_remove(mt.msgs, qid);
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }
 
 /* mt_expire - forget closed connections and messages nobody will ask about */
@@ -732,7 +763,7 @@ void mt_expire(time_t now)
 
     g_mutex_lock(&mt.lock);
     if (mt.by_icid == NULL) {
-        g_mutex_unlock(&mt.lock);
+        unlock();
         return;
     }
     full = g_hash_table_size(mt.by_icid) > TABLE_MAX;
@@ -752,5 +783,5 @@ void mt_expire(time_t now)
             g_hash_table_iter_remove(&it);
             mt.msgs_dirty = TRUE;
         }
-    g_mutex_unlock(&mt.lock);
+    unlock();
 }

@@ -227,7 +227,9 @@ static void drain(mt_follower *f)
         if (n <= 0)
             break;
         g_string_append_len(f->buf, chunk, n);
+        mt_records_defer(TRUE);         /* one write(2) for the records of this read */
         feed(f);
+        mt_records_defer(FALSE);
     }
 }
 

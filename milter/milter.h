@@ -38,6 +38,7 @@ guint64 mt_new_id_record(seg_id_kind kind, time_t when, const char *prefix,
                          const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void    mt_record(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void    mt_record_text(time_t when, const char *text, size_t len);
+void    mt_records_defer(gboolean on);
 guint64 mt_dropped(void);
 void    mt_follow_log(gboolean on);
 void    mt_log_read_to(gint64 t);

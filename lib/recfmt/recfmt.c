@@ -366,20 +366,36 @@ static int mark_cut(int fd, off_t off, const char *line, size_t n)
 /* seg_recfmt_append - one line, one write(2); a short write is marked cut (see recfmt.h) */
 int seg_recfmt_append(int fd, const char *line, size_t len)
 {
+    return seg_recfmt_append_lines(fd, line, len, NULL);
+}
+
+/* seg_recfmt_append_lines - lines, one write(2); only a line a short write cut is marked */
+int seg_recfmt_append_lines(int fd, const char *buf, size_t len, size_t *whole)
+{
+    const char *nl;
+    size_t start;
     ssize_t n;
     off_t end;
     int marked;
 
     do
-        n = write(fd, line, len);
+        n = write(fd, buf, len);
     while (n < 0 && errno == EINTR);
+    if (whole)
+        *whole = n < 0 ? 0 : (size_t) n;
     if (n < 0)
         return 0;
     if ((size_t) n == len)
         return 1;
-    /* our n bytes end where the descriptor's offset is now */
-    marked = n == 0 || ((end = lseek(fd, 0, SEEK_CUR)) >= n
-                        && mark_cut(fd, end - n, line, (size_t) n));
+    /* the whole lines written stay; the rest of the one that was cut is ours to mark */
+    nl = n ? memrchr(buf, '\n', (size_t) n) : NULL;
+    start = nl ? (size_t) (nl + 1 - buf) : 0;
+    if (whole)
+        *whole = start;
+    /* our bytes end where the descriptor's offset is now */
+    marked = (size_t) n == start || ((end = lseek(fd, 0, SEEK_CUR)) >= n
+                                     && mark_cut(fd, end - (off_t) ((size_t) n - start),
+                                                 buf + start, (size_t) n - start));
     errno = ENOSPC;                     /* a short write is a full disk */
     return marked ? 0 : -1;
 }

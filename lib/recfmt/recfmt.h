@@ -72,6 +72,13 @@ size_t seg_recfmt_line(time_t when, const char *level, const char *text,
  * left part of it that could not be marked (a torn line may remain).
  */
 int seg_recfmt_append(int fd, const char *line, size_t len);
+/*
+ * seg_recfmt_append_lines - the same for several lines in one write(2)
+ * (each ends with a newline): a short write leaves the whole lines it
+ * wrote as they are and marks only the one it cut; *whole (when not
+ * NULL) is the length of the whole lines written (len when it returns 1).
+ */
+int seg_recfmt_append_lines(int fd, const char *buf, size_t len, size_t *whole);
 #define SEG_RECFMT_CUT          " [cut]\n"     /* ends a line a full disk cut */
 
 /* seg_recfmt_utc_offset - local time offset from UTC in seconds at when */

@@ -14,7 +14,12 @@
  * place instead. Errors never abort: they are returned, the record is
  * counted as dropped, one error line is logged when a burst of failures
  * starts and one when writing works again, and the loss is recorded in
- * the file itself, as a Warning record, as soon as it can be. The syslog
+ * the file itself, as a Warning record, as soon as it can be. A writer
+ * that holds its records (seg_record_hold: the milter's threads, which
+ * write many records under one lock) keeps them, formatted, until
+ * seg_record_flush writes them all with one write(2); each is counted
+ * and told to the tap then, and a short write loses only the records it
+ * did not write whole (seg_recfmt_append_lines). The syslog
  * copy is sent as an RFC 3164 datagram to /dev/log with facility mail and
  * tag "mail_logs", without touching the program's own openlog().
  */
@@ -56,7 +61,20 @@ struct seg_record {
     guint64     burst_dropped;      /* ... in the current burst */
     guint64     unrecorded;         /* lost records the file does not say yet */
     int         loss_errno;         /* why they were lost */
+    GString    *held;               /* NULL: each record is written at once */
+    GArray     *held_recs;          /* held_rec: where each held record is */
 };
+
+/* one record held for seg_record_flush: its line is held->str[start, end) */
+typedef struct held_rec {
+    time_t      when;
+    seg_record_level level;
+    size_t      start;
+    size_t      text;               /* where its (cleaned) text starts */
+    size_t      end;
+} held_rec;
+
+#define HELD_MAX        16384       /* bytes held before they are written anyway */
 
 static const struct {
     const char *name;
@@ -256,12 +274,63 @@ static void record_loss(seg_record *r, time_t when)
         r->unrecorded = 0;
 }
 
-/* seg_record_write_text - a preformatted message of len bytes (cleaned here) */
+/* account - count a record written (ok) or lost (errno: why), and tell the tap */
+static void account(seg_record *r, seg_record_level level, const char *text, size_t len,
+                    gboolean ok, int err)
+{
+    if (ok) {
+        r->written++;
+        if (r->tap)
+            r->tap(r->tap_ctx, level, text, len, TRUE);
+        if (r->failing)
+            msg_info("%s: writing again, %" G_GUINT64_FORMAT " records were dropped",
+                     r->path, r->burst_dropped);
+        r->failing = FALSE;
+        return;
+    }
+    r->loss_errno = err;
+    if (!r->failing) {
+        msg_error("write %s: %s; dropping records until it works again",
+                  r->path, err == EBADF ? "file is not open" : g_strerror(err));
+        r->failing = TRUE;
+        r->burst_dropped = 0;
+    }
+    r->dropped++;
+    r->burst_dropped++;
+    if (r->tap)
+        r->tap(r->tap_ctx, level, text, len, FALSE);
+    r->unrecorded++;
+}
+
+/* hold_line - keep a formatted line for seg_record_flush (writing those held when full) */
+static void hold_line(seg_record *r, time_t when, seg_record_level level,
+                      const char *line, size_t n)
+{
+    held_rec h = {.when = when, .level = level};
+    const char *colon = memchr(line, ':', n);
+
+    if (r->held->len + n > HELD_MAX)
+        (void) seg_record_flush(r);
+    /* "<time> <Level>: <text>\n": the time's colons have no space after them */
+    while (colon && colon + 1 < line + n && colon[1] != ' ')
+        colon = memchr(colon + 1, ':', (size_t) (line + n - colon - 1));
+    h.start = r->held->len;
+    h.text = h.start + (colon ? (size_t) (colon + 2 - line) : 0);
+    h.end = h.start + n;
+    g_string_append_len(r->held, line, (gssize) n);
+    g_array_append_val(r->held_recs, h);
+}
+
+/*
+ * seg_record_write_text - a preformatted message of len bytes (cleaned
+ * here); while held, TRUE: seg_record_flush tells whether it was written
+ */
 gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level level,
                                const char *text, size_t len)
 {
     char buf[SEG_RECORD_LINE_MAX + 64];
     size_t n;
+    gboolean ok;
 
     if ((unsigned) level >= SEG_RECORD_NLEVELS)
         level = SEG_RECORD_INFO;
@@ -277,31 +346,65 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
             r->tap(r->tap_ctx, level, text, len, TRUE);
         return TRUE;
     }
-    if (r->unrecorded && r->fd >= 0)
-        record_loss(r, when);           /* before the record, if it can be written */
-    if (r->fd >= 0 && write_line(r->fd, buf, n)) {
-        r->written++;
-        if (r->tap)
-            r->tap(r->tap_ctx, level, text, len, TRUE);
-        if (r->failing)
-            msg_info("%s: writing again, %" G_GUINT64_FORMAT " records were dropped",
-                     r->path, r->burst_dropped);
-        r->failing = FALSE;
+    if (r->held) {
+        hold_line(r, when, level, buf, n);
         return TRUE;
     }
-    r->loss_errno = r->fd < 0 ? EBADF : errno;     /* before msg_error() touches errno */
-    if (!r->failing) {
-        msg_error("write %s: %s; dropping records until it works again",
-                  r->path, r->fd < 0 ? "file is not open" : g_strerror(r->loss_errno));
-        r->failing = TRUE;
-        r->burst_dropped = 0;
+    if (r->unrecorded && r->fd >= 0)
+        record_loss(r, when);           /* before the record, if it can be written */
+    ok = r->fd >= 0 && write_line(r->fd, buf, n);
+    account(r, level, text, len, ok, r->fd < 0 ? EBADF : errno);
+    return ok;
+}
+
+/*
+ * seg_record_flush - write the held records with one write(2); FALSE
+ * when any was lost (counted, logged and told to the tap like any loss)
+ */
+gboolean seg_record_flush(seg_record *r)
+{
+    size_t whole = 0;
+    int rc = 0, err = EBADF;
+    gboolean all = TRUE;
+
+    if (r->held == NULL || r->held->len == 0)
+        return TRUE;
+    if (r->fd >= 0) {
+        const held_rec *first = &g_array_index(r->held_recs, held_rec, 0);
+
+        if (r->unrecorded)
+            record_loss(r, first->when);
+        rc = seg_recfmt_append_lines(r->fd, r->held->str, r->held->len, &whole);
+        err = errno;
+        if (rc < 0)
+            msg_warn("a partial record could not be marked cut: %s", g_strerror(err));
     }
-    r->dropped++;
-    r->burst_dropped++;
-    if (r->tap)
-        r->tap(r->tap_ctx, level, text, len, FALSE);
-    r->unrecorded++;
-    return FALSE;
+    for (guint i = 0; i < r->held_recs->len; i++) {
+        const held_rec *h = &g_array_index(r->held_recs, held_rec, i);
+        gboolean ok = h->end <= whole;
+
+        account(r, h->level, r->held->str + h->text, h->end - 1 - MIN(h->text, h->end - 1), ok,
+                err);
+        all &= ok;
+    }
+    g_string_truncate(r->held, 0);
+    g_array_set_size(r->held_recs, 0);
+    return all;
+}
+
+/* seg_record_hold - hold the records for seg_record_flush (on), or write each at once */
+void seg_record_hold(seg_record *r, gboolean on)
+{
+    if (!on && r->held) {
+        (void) seg_record_flush(r);
+        g_string_free(r->held, TRUE);
+        g_array_free(r->held_recs, TRUE);
+        r->held = NULL;
+        r->held_recs = NULL;
+    } else if (on && r->held == NULL) {
+        r->held = g_string_sized_new(HELD_MAX);
+        r->held_recs = g_array_new(FALSE, FALSE, sizeof(held_rec));
+    }
 }
 
 /* seg_record_vwrite_at - one record stamped with a given time (va_list) */
@@ -348,6 +451,7 @@ gboolean seg_record_reopen(seg_record *r, GError **error)
 
     if (r->path == NULL)
         return TRUE;                    /* no file */
+    (void) seg_record_flush(r);         /* what was held goes where it was meant to */
     fd = open_file(r, error);
     if (fd < 0)
         return FALSE;                   /* keep writing to the old file */
@@ -394,6 +498,7 @@ void seg_record_close(seg_record *r)
 {
     if (r == NULL)
         return;
+    seg_record_hold(r, FALSE);
     if (r->fd >= 0)
         close(r->fd);
     if (r->syslog_fd >= 0)

@@ -89,6 +89,17 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
  */
 const char *seg_record_field(const char *v, char *buf, size_t size, gboolean word);
 
+/*
+ * seg_record_hold - on: keep each record (formatted, in order) until
+ * seg_record_flush, which writes them with one write(2) (or when 16 kB
+ * are held); off: write what is held, then each record at once. A
+ * writer that serialises its threads' records under its own lock holds
+ * them and flushes before it lets the lock go.
+ */
+void seg_record_hold(seg_record *r, gboolean on);
+/* seg_record_flush - write the held records; FALSE when any was lost */
+gboolean seg_record_flush(seg_record *r);
+
 /* seg_record_reopen - reopen by path (after logrotate); header if empty */
 gboolean seg_record_reopen(seg_record *r, GError **error);
 /* seg_record_written - records written to the file (or, without a file, pushed) */

@@ -332,6 +332,116 @@ static void test_short_write(void)
     g_rmdir(dir);
 }
 
+/* tap_log - a tap that keeps "ok|lost:text" of each record it is told of */
+static void tap_log(void *ctx, seg_record_level level, const char *text, size_t len, gboolean ok)
+{
+    g_ptr_array_add(ctx, g_strdup_printf("%s:%.*s", ok ? "ok" : "lost", (int) len, text));
+}
+
+/* held_cut - three held records; a full disk leaves room for lim more bytes; the file's lines */
+static char **held_cut(const char *path, off_t room, gboolean *flushed, guint64 *dropped,
+                       GPtrArray *seen)
+{
+    g_autoptr(GError) err = NULL;
+    time_t now = T0;
+    struct rlimit old, lim;
+    struct stat st;
+    seg_record *r = seg_record_open_clock(path, fixed_clock, &now, &err);
+
+    g_assert_no_error(err);
+    seg_record_set_tap(r, tap_log, seen, NULL);
+    seg_record_hold(r, TRUE);
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "first"));
+    g_assert_true(seg_record_write(r, SEG_RECORD_WARNING, "second"));
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "third"));
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = st.st_size + room;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+    *flushed = seg_record_flush(r);
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+    *dropped = seg_record_dropped(r);
+    g_assert_true(seg_record_write(r, SEG_RECORD_INFO, "after"));
+    seg_record_close(r);                /* writes what it holds */
+    return slurp(path);
+}
+
+/* test_held - held records: one write at flush, in order, counted; a full disk loses only what it cut */
+static void test_held(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("segtls-record-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "mail_logs", NULL);
+    g_autofree char *loss = NULL;
+    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) lines = NULL;
+    time_t now = T0;
+    guint64 dropped;
+    gboolean flushed;
+    seg_record *r;
+
+    set_tz("UTC");
+    /* nothing reaches the file before the flush; then all, in order */
+    r = seg_record_open_clock(path, fixed_clock, &now, &err);
+    g_assert_no_error(err);
+    seg_record_set_tap(r, tap_log, seen, NULL);
+    seg_record_hold(r, TRUE);
+    seg_record_write(r, SEG_RECORD_INFO, "one");
+    seg_record_write(r, SEG_RECORD_INFO, "two: \x1b[31mred");
+    lines = slurp(path);
+    g_assert_cmpuint(g_strv_length(lines), ==, 4);      /* the header */
+    g_assert_cmpuint(seen->len, ==, 0);
+    g_assert_cmpuint(seg_record_written(r), ==, 0);
+    g_assert_true(seg_record_flush(r));
+    g_assert_true(seg_record_flush(r));                 /* nothing held: nothing to do */
+    g_clear_pointer(&lines, g_strfreev);
+    lines = slurp(path);
+    g_assert_cmpuint(g_strv_length(lines), ==, 6);
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 12:00:00 2023 Info: one");
+    g_assert_cmpstr(lines[4], ==, "Fri Sep  8 12:00:00 2023 Info: two: ?[31mred");
+    g_assert_cmpuint(seg_record_written(r), ==, 2);
+    g_assert_cmpuint(seen->len, ==, 2);
+    g_assert_cmpstr(seen->pdata[0], ==, "ok:one");
+    g_assert_cmpstr(seen->pdata[1], ==, "ok:two: ?[31mred");
+    seg_record_close(r);
+    g_unlink(path);
+    g_clear_pointer(&lines, g_strfreev);
+    g_ptr_array_set_size(seen, 0);
+
+    /* room for the first line and 20 bytes: the second is cut and marked, two are lost */
+    lines = held_cut(path, 37 + 20, &flushed, &dropped, seen);
+    g_assert_false(flushed);
+    g_assert_cmpuint(dropped, ==, 2);
+    loss = g_strdup_printf("Fri Sep  8 12:00:00 2023 Warning: 2 records lost by %s[%ld]: "
+                           "No space left on device", g_get_prgname(), (long) getpid());
+    g_assert_cmpuint(g_strv_length(lines), ==, 8);
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 12:00:00 2023 Info: first");
+    g_assert_cmpstr(lines[4], ==, "Fri Sep  8 12 [cut]");
+    g_assert_cmpstr(lines[5], ==, loss);
+    g_assert_cmpstr(lines[6], ==, "Fri Sep  8 12:00:00 2023 Info: after");
+    g_assert_cmpuint(seen->len, ==, 4);
+    g_assert_cmpstr(seen->pdata[0], ==, "ok:first");
+    g_assert_cmpstr(seen->pdata[1], ==, "lost:second");
+    g_assert_cmpstr(seen->pdata[2], ==, "lost:third");
+    g_assert_cmpstr(seen->pdata[3], ==, "ok:after");
+    g_unlink(path);
+    g_clear_pointer(&lines, g_strfreev);
+    g_ptr_array_set_size(seen, 0);
+
+    /* room for exactly the first line: no line is cut, none is marked */
+    lines = held_cut(path, 37, &flushed, &dropped, seen);
+    g_assert_false(flushed);
+    g_assert_cmpuint(dropped, ==, 2);
+    g_assert_cmpuint(g_strv_length(lines), ==, 7);
+    g_assert_cmpstr(lines[3], ==, "Fri Sep  8 12:00:00 2023 Info: first");
+    g_assert_cmpstr(lines[4], ==, loss);
+    g_assert_cmpstr(lines[5], ==, "Fri Sep  8 12:00:00 2023 Info: after");
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 /* test_control_chars - no control character of a record reaches the file or ends a line */
 static void test_control_chars(void)
 {
@@ -428,6 +538,7 @@ int main(int argc, char **argv)
     g_test_add_func("/record/errors", test_errors);
     g_test_add_func("/record/concurrent", test_concurrent);
     g_test_add_func("/record/short-write", test_short_write);
+    g_test_add_func("/record/held", test_held);
     g_test_add_func("/record/control-chars", test_control_chars);
     return g_test_run();
 }
