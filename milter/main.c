@@ -39,6 +39,7 @@
 #include "store.h"
 #include "milter.h"
 #include "steps.h"
+#include "quote.h"
 
 /*
  * Under Postfix's queue directory: smtpd finds it as unix:segtls-milter/
@@ -205,8 +206,11 @@ static void socket_perms(const char *spec, const struct passwd *pw)
 
     if (path == NULL)
         return;
-    if (gr == NULL && opt_group)
-        msg_fatal("unknown group \"%s\"", gname);
+    if (gr == NULL && opt_group) {
+        g_autofree char *q = seg_quote_value(gname);
+
+        msg_fatal("unknown group %s", q);
+    }
     if (chown(path, pw ? pw->pw_uid : (uid_t) -1, gr ? gr->gr_gid : (gid_t) -1) < 0
         || chmod(path, gr ? 0660 : 0666) < 0)
         msg_fatal("%s: %s", path, g_strerror(errno));
@@ -362,7 +366,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argc > 1) {
-        msg_error("unexpected argument \"%s\"", argv[1]);
+        g_autofree char *q = seg_quote_value(argv[1]);
+
+        msg_error("unexpected argument %s", q);
         return 2;
     }
     if (opt_no_milter && (opt_no_follow || opt_socket)) {
@@ -399,7 +405,9 @@ int main(int argc, char **argv)
     state_dir = absolute(opt_state_dir ? opt_state_dir : DEFAULT_STATE_DIR);
     maillog = absolute(opt_maillog ? opt_maillog : DEFAULT_MAILLOG);
     if (!check_spec(sock)) {
-        msg_error("bad --socket \"%s\": want unix:/PATH or inet:PORT@ADDR", sock);
+        g_autofree char *q = seg_quote_value(sock);
+
+        msg_error("bad --socket %s: want unix:/PATH or inet:PORT@ADDR", q);
         return 2;
     }
     if (opt_names && opt_pf_config) {
@@ -411,7 +419,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opt_user && (pw = getpwnam(opt_user)) == NULL) {
-        msg_error("unknown user \"%s\"", opt_user);
+        g_autofree char *q = seg_quote_value(opt_user);
+
+        msg_error("unknown user %s", q);
         return 2;
     }
     if (opt_id_block != -1 && (opt_id_block < 1 || opt_id_block > ID_BLOCK_MAX)) {

@@ -40,6 +40,7 @@
 #include "error.h"
 #include "msg.h"
 #include "policyd.h"
+#include "quote.h"
 
 #define READ_CHUNK      4096
 #define FD_RESERVE      64      /* descriptors kept for the store, apply, logs */
@@ -408,6 +409,7 @@ gboolean policyd_probe_socket(const char *path, GError **error)
 static gboolean lookup_group(const char *group, gid_t *gid, GError **error)
 {
     struct group *gr = getgrnam(group);
+    g_autofree char *q = NULL;
     char   *end;
     unsigned long n;
 
@@ -420,8 +422,8 @@ static gboolean lookup_group(const char *group, gid_t *gid, GError **error)
         *gid = (gid_t) n;
         return TRUE;
     }
-    g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "unknown group \"%s\"",
-                group);
+    q = seg_quote_value(group);
+    g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "unknown group %s", q);
     return FALSE;
 }
 

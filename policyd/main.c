@@ -31,6 +31,7 @@
 #include "policyd.h"
 #include "record.h"
 #include "web.h"
+#include "quote.h"
 
 static char *opt_config;
 static char *opt_state_dir;
@@ -182,8 +183,11 @@ static struct passwd *lookup_user(const char *name)
 {
     struct passwd *pw = getpwnam(name);
 
-    if (pw == NULL)
-        msg_fatal("unknown user \"%s\"", name);
+    if (pw == NULL) {
+        g_autofree char *q = seg_quote_value(name);
+
+        msg_fatal("unknown user %s", q);
+    }
     return pw;
 }
 
@@ -290,8 +294,11 @@ static void parse_options(int *argc, char ***argv)
         "on the control socket. SIGHUP re-reads the committed file.\n");
     if (!g_option_context_parse(ctx, argc, argv, &err))
         msg_fatalx(2, "%s (try --help)", err->message);
-    if (*argc > 1)
-        msg_fatalx(2, "unexpected argument \"%s\" (try --help)", (*argv)[1]);
+    if (*argc > 1) {
+        g_autofree char *q = seg_quote_value((*argv)[1]);
+
+        msg_fatalx(2, "unexpected argument %s (try --help)", q);
+    }
     if (opt_web_idle < 10 || opt_web_idle > 86400)
         msg_fatalx(2, "--web-idle-timeout: %d: must be 10 to 86400 seconds", opt_web_idle);
     if (opt_drift_interval != -1 && (opt_drift_interval < 0 || opt_drift_interval > 86400))

@@ -1218,7 +1218,9 @@ static GSocket *listen_socket(const char *path, const char *group, uid_t owner,
         struct group *gr = getgrnam(group);
 
         if (gr == NULL) {
-            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "unknown group \"%s\"", group);
+            g_autofree char *q = seg_quote_value(group);
+
+            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "unknown group %s", q);
             return NULL;
         }
         gid = gr->gr_gid;

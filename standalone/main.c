@@ -33,6 +33,7 @@
 #include "standalone.h"
 #include "store.h"
 #include "tlsctx.h"
+#include "quote.h"
 
 #define SA_RELOAD_DELAY 200             /* ms of quiet after a change of --config */
 #define SA_FD_RESERVE   64              /* descriptors besides the connections */
@@ -382,8 +383,11 @@ int main(int argc, char **argv)
         "file reloads them too. See segtls-standalone(8).");
     if (!g_option_context_parse(oc, &argc, &argv, &err))
         msg_fatalx(2, "%s (try --help)", err->message);
-    if (argc > 1)
-        msg_fatalx(2, "unexpected argument \"%s\" (try --help)", argv[1]);
+    if (argc > 1) {
+        g_autofree char *q = seg_quote_value(argv[1]);
+
+        msg_fatalx(2, "unexpected argument %s (try --help)", q);
+    }
     if (o->config && o->socket)
         msg_fatalx(2, "--config and --socket exclude each other");
     if (!o->smtp_listen && !o->https_listen && !o->relay)
@@ -422,8 +426,11 @@ int main(int argc, char **argv)
         o->hostname = g_strdup(g_get_host_name());
     if (*o->hostname == 0 || strlen(o->hostname) > 255
         || strspn(o->hostname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                  "0123456789.-") != strlen(o->hostname))
-        msg_fatalx(2, "--hostname: \"%s\" is not a host name", o->hostname);
+                  "0123456789.-") != strlen(o->hostname)) {
+        g_autofree char *q = seg_quote_value(o->hostname);
+
+        msg_fatalx(2, "--hostname: %s is not a host name", q);
+    }
 
     if (g_mkdir_with_parents(o->state_dir, 0750) < 0)
         msg_fatal("mkdir %s: %s", o->state_dir, g_strerror(errno));

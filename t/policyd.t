@@ -49,6 +49,9 @@ run "$SEGTLS" commit --help
 like "$RC $OUT" '^0 .*--no-rollback' "segtls commit --help"
 run "$SEGTLS" frobnicate
 is "$RC $ERR" '2 segtls: unknown command "frobnicate" (try segtls --help)' "unknown command: usage, exit 2"
+run "$SEGTLS" $'frob\nX-Injected: 1\e[2J'
+is "$RC $ERR" '2 segtls: unknown command "frob\nX-Injected: 1\033[2J" (try segtls --help)' \
+    "unknown command with a newline and an escape: shown escaped, on one line"
 run "$POLICYD" --check-config --config "$SEGTLS_TOP/conf/segtls.conf"
 is "$RC $ERR" "0 " "conf/segtls.conf passes --check-config"
 

@@ -17,7 +17,7 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
     skip_all "rsyslog-gnutls not installed (make deps)"
 export TZ=UTC
 PFLOG=$SEGTLS_TOP/t/data/pflog/mta-maillog.log
-plan 24
+plan 25
 
 certs_make "$T/certs"
 # the receiver's certificate: the test CA, names 127.0.0.1 and localhost
@@ -211,3 +211,6 @@ ok $([ ! -e /var/log/segtls/mail_logs.x ] && ! ls "$T/sa" | grep -q _logs; echo 
 "$MILTER" -f --no-milter -l "$T/x.log" -o "$T/x.rec" -d "$T/x.state" --syslog "smtp:127.0.0.1:1" 2>"$T/err"
 is "$?:$(cat "$T/err")" '2:segtls-milter: error: syslog destination "smtp:127.0.0.1:1": want udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT' \
     "a bad destination: exit 2, one line"
+"$MILTER" -f --no-milter -l "$T/x.log" -o "$T/x.rec" -d "$T/x.state" --syslog $'udp:a\r\nb:514' 2>"$T/err"
+is "$?:$(cat "$T/err")" '2:segtls-milter: error: syslog destination "udp:a\r\nb:514": bad host name' \
+    "a destination with CR LF: shown escaped, one line"

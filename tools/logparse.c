@@ -26,6 +26,7 @@
 #include "pflog.h"
 #include "recfmt.h"
 #include "record.h"
+#include "quote.h"
 
 #define OUT_SIZE        (256 * 1024)
 #define OUT_LINE        (SEG_RECORD_LINE_MAX + 64)      /* room for one line */
@@ -122,7 +123,9 @@ static gboolean word_ok(const char *opt, const char *v)
         return TRUE;
     for (const char *c = v; *c; c++) {
         if (!g_ascii_isgraph(*c) || *c == '(' || *c == ')') {
-            fprintf(stderr, "segtls-logparse: %s \"%s\": no spaces, control characters or ()\n", opt, v);
+            g_autofree char *q = seg_quote_value(v);
+
+            fprintf(stderr, "segtls-logparse: %s %s: no spaces, control characters or ()\n", opt, q);
             return FALSE;
         }
     }

@@ -68,8 +68,11 @@ static gint64 parse_time(const char *opt, const char *text, gboolean end_of_day)
     if (strlen(text) >= 11 && text[10] != ' ' && text[10] != 'T')
         iso[10] = '!';
     dt = g_date_time_new_from_iso8601(iso, local);
-    if (dt == NULL)
-        usage_error("%s \"%s\": not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS])", opt, text);
+    if (dt == NULL) {
+        g_autofree char *q = seg_quote_value(text);
+
+        usage_error("%s %s: not a time (YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS])", opt, q);
+    }
     if (date_only && end_of_day) {
         GDateTime *next = g_date_time_add_days(dt, 1);
 

@@ -32,6 +32,7 @@
 #include "sigpipe.h"
 #include "recfmt.h"
 #include "status.h"
+#include "quote.h"
 
 static char *opt_socket;
 static gboolean reading;        /* the command only reads */
@@ -561,8 +562,11 @@ static int cmd_rollbackconfig(int argc, char **argv)
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "restore") == 0) {
-        if ((id = parse_id(argv[2])) == 0)
-            fail(2, "rollbackconfig: \"%s\" is not a configuration number", argv[2]);
+        if ((id = parse_id(argv[2])) == 0) {
+            g_autofree char *q = seg_quote_value(argv[2]);
+
+            fail(2, "rollbackconfig: %s is not a configuration number", q);
+        }
         return rollback_restore(id);
     }
     if (argc != 1)
@@ -967,8 +971,11 @@ static int cmd_cluster(int argc, char **argv)
               "it serves: the first machine's settings become the cluster's; a later "
               "machine keeps its differences as values of its own (machine level).",
               NULL, &argc, &argv, 1, 1);
-    if (strcmp(argv[1], "join") != 0)
-        fail(2, "cluster: unknown subcommand \"%s\" (try segtls cluster --help)", argv[1]);
+    if (strcmp(argv[1], "join") != 0) {
+        g_autofree char *q = seg_quote_value(argv[1]);
+
+        fail(2, "cluster: unknown subcommand %s (try segtls cluster --help)", q);
+    }
     resp = call(seg_ctl_request("cluster_join"));
     if (json_object_get_boolean_member_with_default(resp, "already", FALSE))
         printf("Machine %s is already in group %s of cluster %s (revision %" G_GINT64_FORMAT
@@ -1176,9 +1183,11 @@ static int cmd_destconfig(int argc, char **argv)
         json_object_unref(call(req));
         return 0;
     }
-    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0)
-        fail(2, "destconfig: unknown operation \"%s\" (list, new, edit, delete, default)",
-             verb);
+    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0) {
+        g_autofree char *q = seg_quote_value(verb);
+
+        fail(2, "destconfig: unknown operation %s (list, new, edit, delete, default)", q);
+    }
     show = NULL;
     if (strcmp(verb, "edit") == 0) {
         show = show_now();
@@ -1274,8 +1283,11 @@ static int cmd_sendergroup(int argc, char **argv)
         json_object_unref(call(req));
         return 0;
     }
-    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0)
-        fail(2, "sendergroup: unknown operation \"%s\" (list, new, edit, delete)", verb);
+    if (strcmp(verb, "new") != 0 && strcmp(verb, "edit") != 0) {
+        g_autofree char *q = seg_quote_value(verb);
+
+        fail(2, "sendergroup: unknown operation %s (list, new, edit, delete)", q);
+    }
     show = NULL;
     if (strcmp(verb, "edit") == 0) {
         show = show_now();
@@ -1389,6 +1401,7 @@ int main(int argc, char **argv)
          "Control socket (default $SEGTLS_SOCKET, else " SEG_DEFAULT_SOCKET ")", "PATH"},
         G_OPTION_ENTRY_NULL
     };
+    g_autofree char *q = NULL;
     gsize   i;
     int     status;
 
@@ -1416,5 +1429,6 @@ int main(int argc, char **argv)
             return status;
         }
     }
-    fail(2, "unknown command \"%s\" (try segtls --help)", argv[1]);
+    q = seg_quote_value(argv[1]);
+    fail(2, "unknown command %s (try segtls --help)", q);
 }

@@ -34,6 +34,7 @@
 #include "sigpipe.h"
 #include "tlsver.h"
 #include "usable.h"
+#include "quote.h"
 
 typedef struct sslconfig {
     const char *socket;
@@ -725,7 +726,9 @@ int     main(int argc, char **argv)
         return 2;
     }
     if (argc > 1) {
-        msg_info("unexpected argument \"%s\" (try --help)", argv[1]);
+        g_autofree char *q = seg_quote_value(argv[1]);
+
+        msg_info("unexpected argument %s (try --help)", q);
         return 2;
     }
     if (opt_level != NULL) {

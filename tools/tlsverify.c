@@ -29,6 +29,7 @@
 #include "tlsver.h"
 #include "usable.h"
 #include "warnings.h"
+#include "quote.h"
 
 #define EXIT_AGREE      0
 #define EXIT_DISAGREE   1
@@ -750,8 +751,11 @@ int main(int argc, char **argv)
     }
     if (opt_smtp && opt_https)
         return usage("--smtp and --https exclude each other");
-    if (opt_service && (pol.svc = service_by_key(opt_service)) < 0)
-        return usage("--service: \"%s\" is not gui, inbound or outbound", opt_service);
+    if (opt_service && (pol.svc = service_by_key(opt_service)) < 0) {
+        g_autofree char *q = seg_quote_value(opt_service);
+
+        return usage("--service: %s is not gui, inbound or outbound", q);
+    }
     if (opt_config && !opt_service)
         return usage("--config needs --service");
     if (opt_config && opt_methods)

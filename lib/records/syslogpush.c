@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "recfmt.h"
 #include "syslogpush.h"
+#include "quote.h"
 
 #define BATCH           64
 #define BACKOFF_FIRST   250000          /* us */
@@ -64,6 +65,7 @@ struct seg_syslogpush {
 /* parse_dest - "udp|tcp|tls:HOST:PORT" */
 static gboolean parse_dest(seg_syslogpush *p, const char *dest, GError **error)
 {
+    g_autofree char *q = seg_quote_value(dest);
     const char *rest = NULL, *colon;
     guint64 port;
 
@@ -75,8 +77,7 @@ static gboolean parse_dest(seg_syslogpush *p, const char *dest, GError **error)
     if (rest == NULL || (colon = strrchr(rest, ':')) == NULL || colon == rest
         || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                    "syslog destination \"%s\": want udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT",
-                    dest);
+                    "syslog destination %s: want udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT", q);
         return FALSE;
     }
     if (*rest == '[' && colon[-1] == ']')
@@ -85,12 +86,11 @@ static gboolean parse_dest(seg_syslogpush *p, const char *dest, GError **error)
         p->host = g_strndup(rest, (gsize) (colon - rest));
     for (const char *c = p->host; *c; c++)
         if (!g_ascii_isalnum(*c) && !strchr(".-:_", *c)) {
-            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                        "syslog destination \"%s\": bad host name", dest);
+            g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "syslog destination %s: bad host name", q);
             return FALSE;
         }
     if (*p->host == 0) {
-        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "syslog destination \"%s\": no host", dest);
+        g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID, "syslog destination %s: no host", q);
         return FALSE;
     }
     p->port = (guint16) port;
@@ -125,8 +125,10 @@ seg_syslogpush *seg_syslogpush_new(const char *dest, const char *ca_file, guint 
         return NULL;
     }
     if (p->proto == P_TLS && g_tls_backend_supports_tls(g_tls_backend_get_default()) == FALSE) {
+        g_autofree char *q = seg_quote_value(dest);
+
         g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                    "syslog destination \"%s\": GIO has no TLS backend (install glib-networking)", dest);
+                    "syslog destination %s: GIO has no TLS backend (install glib-networking)", q);
         seg_syslogpush_free(p, 0);
         return NULL;
     }
@@ -146,13 +148,16 @@ static const struct {
 /* seg_syslogpush_set_facility - by name */
 gboolean seg_syslogpush_set_facility(seg_syslogpush *p, const char *name, GError **error)
 {
+    g_autofree char *q = NULL;
+
     for (gsize i = 0; i < G_N_ELEMENTS(facilities); i++)
         if (strcmp(facilities[i].name, name) == 0) {
             p->facility = facilities[i].facility;
             return TRUE;
         }
+    q = seg_quote_value(name);
     g_set_error(error, SEG_ERROR, SEG_ERROR_INVALID,
-                "syslog facility \"%s\": mail, daemon, user or local0 to local7", name);
+                "syslog facility %s: mail, daemon, user or local0 to local7", q);
     return FALSE;
 }
 
