@@ -13,10 +13,6 @@ source "$(dirname "$0")/lib/webui.sh"
 command -v nginx >/dev/null && command -v curl >/dev/null || skip_all "nginx or curl missing"
 [ -r /usr/share/nginx/src/conf_flags ] || skip_all "nginx-dev is not installed"
 [ -x "$(bin segtls-policyd)" ] && [ -x /usr/bin/python3 ] || skip_all "not built, or no python3"
-BUILD_DIR=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
-if ! out=$(make -s -C "$SEGTLS_TOP" BUILD="$BUILD_DIR" "$BUILD_DIR/nginx/ngx_http_segtls_module.so" 2>&1); then
-    echo "Bail out! cannot build the nginx module: $out"; exit 1
-fi
 webui_users || { echo "Bail out! cannot create the test accounts"; exit 1; }
 webui_module || { echo "Bail out! no nginx module"; exit 1; }
 mkdir -p "$T/etc" "$T/log" "$T/run"

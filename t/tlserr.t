@@ -15,11 +15,9 @@ source "$(dirname "$0")/lib/postfix.sh"
 source "$(dirname "$0")/lib/nginx.sh"
 
 SA=$(bin segtls-standalone); LP=$(bin segtls-logparse)
-BUILD_DIR=${SEGTLS_BUILD:-$SEGTLS_TOP/build}
-SO=$BUILD_DIR/nginx/ngx_http_segtls_module.so
 [ "$(id -u)" = 0 ] || skip_all "needs root (private Postfix)"
 [ -x "$SA" ] && [ -x "$LP" ] || skip_all "segtls-standalone or segtls-logparse not built"
-[ -f "$SO" ] || skip_all "nginx module not built"
+[ -r /usr/share/nginx/src/conf_flags ] || skip_all "nginx-dev is not installed"
 for p in postfix nginx openssl python3; do command -v $p >/dev/null || skip_all "$p not installed"; done
 certs_make "$T/certs" || skip_all "cannot create test certificates"
 plan 12
@@ -36,11 +34,9 @@ printf '[inbound]\nmethods=1.2-1.3\n[gui]\nmethods=1.2-1.3\n' >"$T/sa.conf"
     --mail-log "$T/sa/mail_logs" --gui-log "$T/sa/gui_logs" >"$T/sa/stderr" 2>&1 &
 at_exit "kill $!"
 pf_make mta "$P_SMTP" && pf_postconf mta -e 'smtpd_tls_protocols = >=TLSv1.2' && pf_start mta
-mkdir -p "$T/modules" && cp "$SO" "$T/modules/m$$.so"
+ngx_segtls_module
 ngx_make g "$N_HTTPS"
-sed -i "1i load_module $T/modules/m$$.so;" "$T/g/conf/nginx.conf"
-awk '{ print } /^http \{/ { print "    segtls_gui_log logs/gui_logs;" }' "$T/g/conf/nginx.conf" >"$T/g.new" &&
-    mv "$T/g.new" "$T/g/conf/nginx.conf"
+with_module g "    segtls_gui_log logs/gui_logs;"
 ngx_start g
 wait_port "$S_SMTP" && wait_port "$S_HTTPS" && wait_port "$P_SMTP" && wait_port "$N_HTTPS"
 ok $? "standalone, Postfix and nginx listen"

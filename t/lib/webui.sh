@@ -44,13 +44,9 @@ webui_users() {
     done
 }
 
-# webui_module - the module build, copied (a loaded .so is never rewritten)
+# webui_module - the module as ngx_segtls_module (nginx.sh) builds and copies it: WMOD
 webui_module() {
-    local so=${SEGTLS_BUILD:-$SEGTLS_TOP/build}/nginx/ngx_http_segtls_module.so
-    [ -r "$so" ] || return 1
-    mkdir -p "$T/modules"
-    WMOD=$T/modules/ngx_http_segtls_module-w$$.so
-    cp "$so" "$WMOD"
+    ngx_segtls_module && WMOD=$MOD
 }
 
 # webui_nginx NAME PORT SOCK GUILOG - nginx with the shipped web UI server block
