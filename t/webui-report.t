@@ -23,7 +23,7 @@ command -v nginx >/dev/null || skip_all "nginx missing"
 [ -x "$(bin segtls-policyd)" ] || skip_all "not built"
 ngx_segtls_module
 webui_users || { echo "Bail out! cannot create the test accounts"; exit 1; }
-webui_module || { echo "Bail out! no nginx module"; exit 1; }
+ngx_segtls_module
 export TZ=UTC
 GEN=$SEGTLS_TOP/t/lib/gen-records.py
 AS=$SEGTLS_TOP/t/lib/report-as-csv.py

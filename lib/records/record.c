@@ -10,7 +10,7 @@
  * the line (seg_recfmt_clean: no control character of any producer
  * reaches a log). A short write (full disk) is never taken back: the
  * file is shared, and another writer may have appended after our part;
- * seg_recfmt_append() ends that part with " [cut]" and a newline in
+ * seg_recfmt_append_lines() ends that part with " [cut]" and a newline in
  * place instead. Errors never abort: they are returned, the record is
  * counted as dropped, one error line is logged when a burst of failures
  * starts and one when writing works again, and the loss is recorded in
@@ -65,13 +65,13 @@ struct seg_record {
     GArray     *held_recs;          /* held_rec: where each held record is */
 };
 
-/* one record held for seg_record_flush: its line is held->str[start, end) */
+/* one record held for seg_record_flush: its line ends at held->str[end] */
 typedef struct held_rec {
     time_t      when;
     seg_record_level level;
-    size_t      start;
-    size_t      text;               /* where its (cleaned) text starts */
-    size_t      end;
+    size_t      text;               /* where its (cleaned) text starts in held */
+    size_t      len;                /* its length */
+    size_t      end;                /* the end of its line */
 } held_rec;
 
 #define HELD_MAX        16384       /* bytes held before they are written anyway */
@@ -105,10 +105,14 @@ size_t seg_record_format_line(time_t when, seg_record_level level,
     return seg_recfmt_line(when, seg_record_level_name(level), text, len, buf, size);
 }
 
-/* write_line - one write(2) that never leaves a torn line; FALSE with errno on failure */
-static gboolean write_line(int fd, const char *buf, size_t len)
+/*
+ * write_lines - lines with one write(2) that never leaves a torn line;
+ * *whole (may be NULL): the bytes of the whole lines written; FALSE with
+ * errno on failure
+ */
+static gboolean write_lines(int fd, const char *buf, size_t len, size_t *whole)
 {
-    int rc = seg_recfmt_append(fd, buf, len), saved = errno;
+    int rc = seg_recfmt_append_lines(fd, buf, len, whole), saved = errno;
 
     if (rc < 0)
         msg_warn("a partial record could not be marked cut: %s", g_strerror(errno));
@@ -125,7 +129,7 @@ static gboolean write_header(seg_record *r, int fd, GError **error)
     if (seg_recfmt_host_id(host, sizeof(host)) == 0)
         g_strlcpy(host, "unknown", sizeof(host));
     n = seg_recfmt_header(r->clock(r->clock_ctx), SEGTLS_VERSION, host, buf, sizeof(buf));
-    if (n == 0 || !write_line(fd, buf, n)) {
+    if (n == 0 || !write_lines(fd, buf, n, NULL)) {
         g_set_error(error, SEG_ERROR, SEG_ERROR_IO, "write %s: %s", r->path,
                     n ? g_strerror(errno) : "header too long");
         return FALSE;
@@ -270,7 +274,7 @@ static void record_loss(seg_record *r, time_t when)
         return;
     n = seg_recfmt_line(when, levels[SEG_RECORD_WARNING].name, text,
                         MIN((size_t) len, sizeof(text) - 1), buf, sizeof(buf));
-    if (n > 0 && write_line(r->fd, buf, n))
+    if (n > 0 && write_lines(r->fd, buf, n, NULL))
         r->unrecorded = 0;
 }
 
@@ -306,17 +310,16 @@ static void account(seg_record *r, seg_record_level level, const char *text, siz
 static void hold_line(seg_record *r, time_t when, seg_record_level level,
                       const char *line, size_t n)
 {
+    /* "<time> <Level>: <text>\n": no ": " in the time, so this one ends the level */
+    const char *sep = memmem(line, n, ": ", 2);
+    size_t  at = sep ? (size_t) (sep + 2 - line) : 0;
     held_rec h = {.when = when, .level = level};
-    const char *colon = memchr(line, ':', n);
 
     if (r->held->len + n > HELD_MAX)
         (void) seg_record_flush(r);
-    /* "<time> <Level>: <text>\n": the time's colons have no space after them */
-    while (colon && colon + 1 < line + n && colon[1] != ' ')
-        colon = memchr(colon + 1, ':', (size_t) (line + n - colon - 1));
-    h.start = r->held->len;
-    h.text = h.start + (colon ? (size_t) (colon + 2 - line) : 0);
-    h.end = h.start + n;
+    h.text = r->held->len + at;
+    h.len = n - 1 - at;                 /* without the newline */
+    h.end = r->held->len + n;
     g_string_append_len(r->held, line, (gssize) n);
     g_array_append_val(r->held_recs, h);
 }
@@ -352,7 +355,7 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
     }
     if (r->unrecorded && r->fd >= 0)
         record_loss(r, when);           /* before the record, if it can be written */
-    ok = r->fd >= 0 && write_line(r->fd, buf, n);
+    ok = r->fd >= 0 && write_lines(r->fd, buf, n, NULL);
     account(r, level, text, len, ok, r->fd < 0 ? EBADF : errno);
     return ok;
 }
@@ -364,7 +367,7 @@ gboolean seg_record_write_text(seg_record *r, time_t when, seg_record_level leve
 gboolean seg_record_flush(seg_record *r)
 {
     size_t whole = 0;
-    int rc = 0, err = EBADF;
+    int err = EBADF;
     gboolean all = TRUE;
 
     if (r->held == NULL || r->held->len == 0)
@@ -374,17 +377,14 @@ gboolean seg_record_flush(seg_record *r)
 
         if (r->unrecorded)
             record_loss(r, first->when);
-        rc = seg_recfmt_append_lines(r->fd, r->held->str, r->held->len, &whole);
+        (void) write_lines(r->fd, r->held->str, r->held->len, &whole);
         err = errno;
-        if (rc < 0)
-            msg_warn("a partial record could not be marked cut: %s", g_strerror(err));
     }
     for (guint i = 0; i < r->held_recs->len; i++) {
         const held_rec *h = &g_array_index(r->held_recs, held_rec, i);
         gboolean ok = h->end <= whole;
 
-        account(r, h->level, r->held->str + h->text, h->end - 1 - MIN(h->text, h->end - 1), ok,
-                err);
+        account(r, h->level, r->held->str + h->text, h->len, ok, err);
         all &= ok;
     }
     g_string_truncate(r->held, 0);

@@ -6,14 +6,13 @@
 #                                $WADM (in group $WADMG: admin), $WRO (in
 #                                $WROG: read only), $WOUT (in neither),
 #                                $WTHR (for the throttle); password $WPASS
-#   webui_module                 copy of the built ngx_http_segtls_module
-#                                under a name of our own: $WMOD
 #   webui_nginx NAME PORT SOCK GUILOG
 #                                a private nginx whose one server is the
 #                                shipped conf/nginx-segtls-webui.conf (port,
 #                                socket, gui_logs and include of this test),
 #                                workers nobody:nogroup; the include is
-#                                conf/tls.conf as ngx_make made it
+#                                conf/tls.conf as ngx_make made it; it
+#                                loads $MOD (ngx_segtls_module, nginx.sh)
 #   webui_policyd ARGS...        segtls-policyd ($WPOLICYD, default the
 #                                build's) in the foreground with its
 #                                web UI on $WSOCK (group nogroup, admin
@@ -44,11 +43,6 @@ webui_users() {
     done
 }
 
-# webui_module - the module as ngx_segtls_module (nginx.sh) builds and copies it: WMOD
-webui_module() {
-    ngx_segtls_module && WMOD=$MOD
-}
-
 # webui_nginx NAME PORT SOCK GUILOG - nginx with the shipped web UI server block
 webui_nginx() {
     local n=$1 port=$2 sock=$3 log=$4 p="$T/$1"
@@ -63,7 +57,7 @@ webui_nginx() {
         return 1
     fi
     cat >"$p/conf/nginx.conf" <<CONF
-load_module $WMOD;
+load_module $MOD;
 user nobody nogroup;
 worker_processes 1;
 pid logs/nginx.pid;
